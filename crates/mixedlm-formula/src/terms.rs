@@ -113,8 +113,8 @@ pub enum Variable {
         /// Its argument.
         arg: Box<Variable>,
     },
-    /// `I(expr)`: arithmetic evaluated per row.
-    Identity(ArithExpr),
+    /// `I(expr)`: arithmetic evaluated per row (boxed: `ArithExpr` holds variables).
+    Identity(Box<ArithExpr>),
     /// `poly(x, degree)`: orthogonal polynomial columns, as R's `poly()` computes them.
     Poly {
         /// The argument.
