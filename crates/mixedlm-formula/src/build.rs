@@ -36,7 +36,10 @@ pub(crate) fn malformed(at: usize) -> Located {
 }
 
 /// The next child, or an error at `at`.
-pub(crate) fn next<'i>(it: &mut pest::iterators::Pairs<'i, Rule>, at: usize) -> Res<Pair<'i, Rule>> {
+pub(crate) fn next<'i>(
+    it: &mut pest::iterators::Pairs<'i, Rule>,
+    at: usize,
+) -> Res<Pair<'i, Rule>> {
     it.next().ok_or_else(|| malformed(at))
 }
 
@@ -59,8 +62,10 @@ impl<'t> Builder<'t> {
     }
 
     pub(crate) fn formula(&mut self, top: Pair<'_, Rule>, mode: Mode) -> Res<Formula> {
-        let parts: Vec<Pair<'_, Rule>> =
-            top.into_inner().filter(|p| p.as_rule() != Rule::EOI).collect();
+        let parts: Vec<Pair<'_, Rule>> = top
+            .into_inner()
+            .filter(|p| p.as_rule() != Rule::EOI)
+            .collect();
         let tilde_at = parts.iter().position(|p| p.as_rule() == Rule::tilde);
         let (response, rhs) = match (tilde_at, parts.as_slice()) {
             (None, [rhs]) if mode == Mode::Rhs => (None, rhs),
@@ -208,8 +213,8 @@ impl<'t> Builder<'t> {
             Rule::number => {
                 let text = inner.as_str();
                 match parse_number(&inner)? {
-                    v if v == 1.0 => Ok(Expr::Intercept(true)),
-                    v if v == 0.0 => Ok(Expr::Intercept(false)),
+                    1.0 => Ok(Expr::Intercept(true)),
+                    0.0 => Ok(Expr::Intercept(false)),
                     _ => Err(Located::new(
                         ErrorKind::NumberAsTerm {
                             text: text.to_string(),
@@ -229,9 +234,9 @@ impl<'t> Builder<'t> {
     fn paren(&mut self, p: Pair<'_, Rule>) -> Res<Expr> {
         let at = pos(&p);
         self.enter(1, at)?;
-        let mut it = p.into_inner().filter(|c| {
-            !matches!(c.as_rule(), Rule::lparen | Rule::rparen)
-        });
+        let mut it = p
+            .into_inner()
+            .filter(|c| !matches!(c.as_rule(), Rule::lparen | Rule::rparen));
         let model_pair = next_filtered(&mut it, at)?;
         let model_at = pos(&model_pair);
         let model = self.sum(model_pair)?;
@@ -358,7 +363,10 @@ impl<'t> Builder<'t> {
     }
 }
 
-fn next_filtered<'i>(it: &mut impl Iterator<Item = Pair<'i, Rule>>, at: usize) -> Res<Pair<'i, Rule>> {
+fn next_filtered<'i>(
+    it: &mut impl Iterator<Item = Pair<'i, Rule>>,
+    at: usize,
+) -> Res<Pair<'i, Rule>> {
     it.next().ok_or_else(|| malformed(at))
 }
 
@@ -413,9 +421,7 @@ fn find(e: &Expr, pred: &dyn Fn(&Expr) -> bool) -> bool {
     match e {
         Expr::Neg(x) | Expr::Power(x, _) => find(x, pred),
         Expr::Sum(first, rest) => find(first, pred) || rest.iter().any(|(_, x)| find(x, pred)),
-        Expr::Product(first, rest) => {
-            find(first, pred) || rest.iter().any(|(_, x)| find(x, pred))
-        }
+        Expr::Product(first, rest) => find(first, pred) || rest.iter().any(|(_, x)| find(x, pred)),
         Expr::In(items) | Expr::Interact(items) => items.iter().any(|x| find(x, pred)),
         Expr::Intercept(_) | Expr::Var(_) | Expr::Offset(_) | Expr::Random { .. } => false,
     }
@@ -493,9 +499,7 @@ pub(crate) fn name(p: &Pair<'_, Rule>, refuse_dot: bool) -> Res<String> {
     let at = pos(p);
     let inner = next(&mut p.clone().into_inner(), at)?;
     match inner.as_rule() {
-        Rule::ident if refuse_dot && inner.as_str() == "." => {
-            Err(Located::new(ErrorKind::Dot, at))
-        }
+        Rule::ident if refuse_dot && inner.as_str() == "." => Err(Located::new(ErrorKind::Dot, at)),
         Rule::ident => Ok(inner.as_str().to_string()),
         _ => {
             let raw = inner.into_inner().next().map_or("", |t| t.as_str());

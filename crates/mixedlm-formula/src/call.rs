@@ -102,7 +102,11 @@ fn dispatch(
         "C" => categorical(b, args, at)?,
         "factor" => {
             let arg = single(fname, args, at)?;
-            categorical_var(column_arg(b, "factor", arg)?, Contrast::Treatment, CategoricalStyle::Factor)
+            categorical_var(
+                column_arg(b, "factor", arg)?,
+                Contrast::Treatment,
+                CategoricalStyle::Factor,
+            )
         }
         "offset" if ctx == CallContext::Arith => {
             let context = "inside I() or another function".to_string();
@@ -216,13 +220,14 @@ fn poly(b: &mut Builder<'_>, args: Vec<Arg<'_>>, at: usize) -> Res<Variable> {
             // Exact: a whole number from 1 to MAX_POLY_DEGREE.
             v as u32
         }
-        ArithExpr::Number(v) if v == 0.0 => {
+        ArithExpr::Number(0.0) => {
             let message = "degree must be at least 1, as in poly(x, 2)";
             return Err(bad_args("poly", message, degree_at));
         }
         _ => {
-            let message =
-                format!("degree must be a whole number from 1 to {MAX_POLY_DEGREE}, as in poly(x, 2)");
+            let message = format!(
+                "degree must be a whole number from 1 to {MAX_POLY_DEGREE}, as in poly(x, 2)"
+            );
             return Err(bad_args("poly", &message, degree_at));
         }
     };
@@ -247,7 +252,11 @@ fn categorical(b: &mut Builder<'_>, mut args: Vec<Arg<'_>>, at: usize) -> Res<Va
         Contrast::Treatment
     };
     let x = args.pop().ok_or_else(|| malformed(at))?;
-    Ok(categorical_var(column_arg(b, "C", x)?, contrast, CategoricalStyle::C))
+    Ok(categorical_var(
+        column_arg(b, "C", x)?,
+        contrast,
+        CategoricalStyle::C,
+    ))
 }
 
 /// The pair that an arithmetic value reduces to when it is a single atom.
@@ -320,18 +329,15 @@ fn contrast_call(p: Pair<'_, Rule>) -> Res<Contrast> {
 fn reference_level(value: &Pair<'_, Rule>) -> Res<String> {
     let at = pos(value);
     if value.as_rule() == Rule::string {
-        let raw = value
-            .clone()
-            .into_inner()
-            .next()
-            .map_or("", |t| t.as_str());
+        let raw = value.clone().into_inner().next().map_or("", |t| t.as_str());
         return Ok(unescape(raw));
     }
     match lone_atom(value) {
         Some(a) if a.as_rule() == Rule::name => name(&a, false),
         Some(a) if a.as_rule() == Rule::number => Ok(format_number(parse_number(&a)?)),
         _ => {
-            let message = "the reference level must be a quoted level, as in Treatment(reference = \"b\")";
+            let message =
+                "the reference level must be a quoted level, as in Treatment(reference = \"b\")";
             Err(bad_args("Treatment", message, at))
         }
     }

@@ -22,7 +22,9 @@ pub enum ErrorKind {
         limit: usize,
     },
     /// The expansion would produce too many terms.
-    #[error("the formula expands to more than {limit} terms; use fewer or lower-order interactions")]
+    #[error(
+        "the formula expands to more than {limit} terms; use fewer or lower-order interactions"
+    )]
     TooManyTerms {
         /// The limit.
         limit: usize,
@@ -73,9 +75,7 @@ pub enum ErrorKind {
     )]
     UnexpectedResponse,
     /// The response is not a single variable.
-    #[error(
-        "the response must be one variable (y, log(y), I(y / 10)); wrap arithmetic in I(...)"
-    )]
+    #[error("the response must be one variable (y, log(y), I(y / 10)); wrap arithmetic in I(...)")]
     BadResponse,
     /// An unknown function.
     #[error("unknown function `{name}`{}", suggest(suggestion.as_deref(), KNOWN_FUNCTIONS))]
@@ -102,7 +102,9 @@ pub enum ErrorKind {
         message: String,
     },
     /// A number where a term was expected.
-    #[error("the number {text} cannot be a term: use 1 or 0 for the intercept, I(...) for arithmetic")]
+    #[error(
+        "the number {text} cannot be a term: use 1 or 0 for the intercept, I(...) for arithmetic"
+    )]
     NumberAsTerm {
         /// The number as written.
         text: String,
@@ -114,7 +116,9 @@ pub enum ErrorKind {
         text: String,
     },
     /// A bad exponent after `^` at the formula level.
-    #[error("the exponent of '^' must be a whole number from 1 (as in (a + b + c)^2), found {text}")]
+    #[error(
+        "the exponent of '^' must be a whole number from 1 (as in (a + b + c)^2), found {text}"
+    )]
     BadExponent {
         /// The exponent as written.
         text: String,
@@ -209,10 +213,7 @@ impl FormulaError {
     /// An error at byte offset `byte` of `input`.
     pub(crate) fn at_byte(kind: ErrorKind, input: &str, byte: usize) -> Self {
         let byte = byte.min(input.len());
-        let position = input
-            .char_indices()
-            .take_while(|&(i, _)| i < byte)
-            .count();
+        let position = input.char_indices().take_while(|&(i, _)| i < byte).count();
         FormulaError::new(kind, input, position)
     }
 
@@ -284,13 +285,15 @@ fn osa_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(d[i - 2][j - 2] + 1);
             }

@@ -68,7 +68,9 @@ pub(crate) fn grouping_sets(e: &Expr) -> Res<Vec<Vec<String>>> {
             let mut acc = grouping_sets(first)?;
             for (op, item) in rest {
                 if *op == MulOp::Cross {
-                    return bad("'*' cannot combine grouping factors; write (1 | a) + (1 | b) + (1 | a:b)");
+                    return bad(
+                        "'*' cannot combine grouping factors; write (1 | a) + (1 | b) + (1 | a:b)",
+                    );
                 }
                 let outer = vec![union_groups(&acc)];
                 let inner = cross_groups(&outer, &grouping_sets(item)?);
@@ -359,7 +361,12 @@ impl Expander {
         Ok(out)
     }
 
-    fn fold(&mut self, items: &[Expr], ctx: Ctx, op: fn(&Terms, &Terms) -> Res<Terms>) -> Res<Terms> {
+    fn fold(
+        &mut self,
+        items: &[Expr],
+        ctx: Ctx,
+        op: fn(&Terms, &Terms) -> Res<Terms>,
+    ) -> Res<Terms> {
         let mut acc: Option<Terms> = None;
         for x in items {
             let r = self.expr(x, ctx)?;
@@ -415,7 +422,13 @@ impl Expander {
         })
     }
 
-    fn random_term(&mut self, model: &Expr, grouping: &Expr, correlated: bool, ctx: Ctx) -> Res<()> {
+    fn random_term(
+        &mut self,
+        model: &Expr,
+        grouping: &Expr,
+        correlated: bool,
+        ctx: Ctx,
+    ) -> Res<()> {
         let context = match (self.allow_random, ctx.top, ctx.positive) {
             (false, _, _) => return Err(ErrorKind::NestedBars),
             (_, false, _) => "combined with '*', '/', ':', '%in%' or '^'",

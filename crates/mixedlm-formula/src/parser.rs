@@ -67,10 +67,9 @@ fn prescan(text: &str) -> Result<(), Located> {
                     return Err(Located::new(kind, i));
                 }
             }
-            ')' => {
-                if open.pop().is_none() {
-                    return Err(Located::new(ErrorKind::UnmatchedParen, i));
-                }
+            // The guard pops the matching '(' when there is one.
+            ')' if open.pop().is_none() => {
+                return Err(Located::new(ErrorKind::UnmatchedParen, i));
             }
             _ => {}
         }
@@ -81,7 +80,11 @@ fn prescan(text: &str) -> Result<(), Located> {
     }
 }
 
-fn skip_quoted(chars: &mut std::str::CharIndices<'_>, quote: char, start: usize) -> Result<(), Located> {
+fn skip_quoted(
+    chars: &mut std::str::CharIndices<'_>,
+    quote: char,
+    start: usize,
+) -> Result<(), Located> {
     while let Some((_, c)) = chars.next() {
         if c == '\\' {
             chars.next();

@@ -9,11 +9,17 @@ fn err(input: &str) -> FormulaError {
     }
 }
 
-/// Each case: input, expected position, and a predicate on the kind.
-fn check(cases: &[(&str, usize, fn(&ErrorKind) -> bool)]) {
+/// One case: input, expected position, and a predicate on the kind.
+type Case = (&'static str, usize, fn(&ErrorKind) -> bool);
+
+fn check(cases: &[Case]) {
     for (input, position, pred) in cases {
         let e = err(input);
-        assert!(pred(&e.kind), "{input:?}: unexpected kind {:?}\n{e}", e.kind);
+        assert!(
+            pred(&e.kind),
+            "{input:?}: unexpected kind {:?}\n{e}",
+            e.kind
+        );
         assert_eq!(e.position, *position, "{input:?}: position\n{e}");
         assert_eq!(e.input, *input);
         let shown = e.to_string();
@@ -35,7 +41,11 @@ fn rendering_points_at_the_column() {
 
 #[test]
 fn long_input_is_windowed() {
-    let text = format!("y ~ {}lgo(x) + {}", "a + ".repeat(40), "b + ".repeat(40) + "c");
+    let text = format!(
+        "y ~ {}lgo(x) + {}",
+        "a + ".repeat(40),
+        "b + ".repeat(40) + "c"
+    );
     let e = err(&text);
     let shown = e.to_string();
     let lines: Vec<&str> = shown.lines().collect();
@@ -48,35 +58,69 @@ fn long_input_is_windowed() {
 #[test]
 fn syntax_errors() {
     check(&[
-        ("Reaction ~ Days + ", 17, |k| {
-            matches!(k, ErrorKind::ExpectedTerm { after, .. } if after == "+")
+        (
+            "Reaction ~ Days + ",
+            17,
+            |k| matches!(k, ErrorKind::ExpectedTerm { after, .. } if after == "+"),
+        ),
+        ("y ~ x +", 7, |k| {
+            matches!(k, ErrorKind::ExpectedTerm { .. })
         }),
-        ("y ~ x +", 7, |k| matches!(k, ErrorKind::ExpectedTerm { .. })),
-        ("y ~ x * ", 7, |k| {
-            matches!(k, ErrorKind::ExpectedTerm { after, .. } if after == "*")
+        (
+            "y ~ x * ",
+            7,
+            |k| matches!(k, ErrorKind::ExpectedTerm { after, .. } if after == "*"),
+        ),
+        (
+            "y ~ ",
+            3,
+            |k| matches!(k, ErrorKind::ExpectedTerm { after, .. } if after == "~"),
+        ),
+        (
+            "y ~ (1 | )",
+            8,
+            |k| matches!(k, ErrorKind::ExpectedTerm { after, expected } if after == "|" && expected.contains("grouping")),
+        ),
+        (
+            "y ~ ( | g)",
+            5,
+            |k| matches!(k, ErrorKind::ExpectedTerm { after, .. } if after == "("),
+        ),
+        (
+            "y ~ x x",
+            6,
+            |k| matches!(k, ErrorKind::Unexpected { found, .. } if found == "'x'"),
+        ),
+        (
+            "y ~ x ~ z",
+            6,
+            |k| matches!(k, ErrorKind::Unexpected { found, .. } if found == "'~'"),
+        ),
+        (
+            "y ~ x + $",
+            8,
+            |k| matches!(k, ErrorKind::Unexpected { found, .. } if found == "'$'"),
+        ),
+        ("y ~ x + + z", 7, |k| {
+            matches!(k, ErrorKind::ExpectedTerm { .. })
         }),
-        ("y ~ ", 3, |k| {
-            matches!(k, ErrorKind::ExpectedTerm { after, .. } if after == "~")
+        ("y ~ x %foo% z", 6, |k| {
+            matches!(k, ErrorKind::Unexpected { .. })
         }),
-        ("y ~ (1 | )", 8, |k| {
-            matches!(k, ErrorKind::ExpectedTerm { after, expected } if after == "|" && expected.contains("grouping"))
-        }),
-        ("y ~ ( | g)", 5, |k| {
-            matches!(k, ErrorKind::ExpectedTerm { after, .. } if after == "(")
-        }),
-        ("y ~ x x", 6, |k| matches!(k, ErrorKind::Unexpected { found, .. } if found == "'x'")),
-        ("y ~ x ~ z", 6, |k| matches!(k, ErrorKind::Unexpected { found, .. } if found == "'~'")),
-        ("y ~ x + $", 8, |k| matches!(k, ErrorKind::Unexpected { found, .. } if found == "'$'")),
-        ("y ~ x + + z", 7, |k| matches!(k, ErrorKind::ExpectedTerm { .. })),
-        ("y ~ x %foo% z", 6, |k| matches!(k, ErrorKind::Unexpected { .. })),
         ("y ~ (x", 4, |k| matches!(k, ErrorKind::UnclosedParen)),
         ("y ~ x)", 5, |k| matches!(k, ErrorKind::UnmatchedParen)),
-        ("y ~ `x", 4, |k| matches!(k, ErrorKind::UnclosedQuote { quote: '`' })),
+        ("y ~ `x", 4, |k| {
+            matches!(k, ErrorKind::UnclosedQuote { quote: '`' })
+        }),
         ("y ~ C(x, Treatment('b))", 19, |k| {
             matches!(k, ErrorKind::UnclosedQuote { quote: '\'' })
         }),
-        ("y ~ x + 'a'", 8, |k| matches!(k, ErrorKind::Unexpected { .. })),
-        ("é ~ ü +", 7, |k| matches!(k, ErrorKind::ExpectedTerm { .. })),
+        ("y ~ x + 'a'", 8, |k| {
+            matches!(k, ErrorKind::Unexpected { .. })
+        }),
+        ("é ~ ü +", 7, |k| {
+            matches!(k, ErrorKind::ExpectedTerm { .. })
+        }),
     ]);
 }
 
@@ -91,79 +135,169 @@ fn structure_errors() {
         ("y + z ~ x", 0, |k| matches!(k, ErrorKind::BadResponse)),
         ("offset(y) ~ x", 0, |k| matches!(k, ErrorKind::BadResponse)),
         ("(1 | g) ~ x", 0, |k| matches!(k, ErrorKind::BadResponse)),
-        ("y ~ 2 + x", 4, |k| matches!(k, ErrorKind::NumberAsTerm { text } if text == "2")),
+        (
+            "y ~ 2 + x",
+            4,
+            |k| matches!(k, ErrorKind::NumberAsTerm { text } if text == "2"),
+        ),
         ("y ~ 1e999", 4, |k| matches!(k, ErrorKind::BadNumber { .. })),
-        ("y ~ (a + b)^0", 12, |k| matches!(k, ErrorKind::BadExponent { .. })),
-        ("y ~ (a + b)^1.5", 12, |k| matches!(k, ErrorKind::BadExponent { .. })),
+        ("y ~ (a + b)^0", 12, |k| {
+            matches!(k, ErrorKind::BadExponent { .. })
+        }),
+        ("y ~ (a + b)^1.5", 12, |k| {
+            matches!(k, ErrorKind::BadExponent { .. })
+        }),
         ("y ~ .", 4, |k| matches!(k, ErrorKind::Dot)),
         ("y ~ ``", 4, |k| matches!(k, ErrorKind::EmptyName)),
-        ("y ~ (1 + x):z", 4, |k| matches!(k, ErrorKind::MisplacedIntercept)),
-        ("y ~ a * 1", 8, |k| matches!(k, ErrorKind::MisplacedIntercept)),
-        ("y ~ x + offset(o):z", 8, |k| matches!(k, ErrorKind::MisplacedOffset { .. })),
-        ("y ~ x - offset(o)", 8, |k| matches!(k, ErrorKind::MisplacedOffset { .. })),
-        ("y ~ I(offset(o))", 6, |k| matches!(k, ErrorKind::MisplacedOffset { .. })),
-        ("y ~ (offset(o) | g)", 5, |k| matches!(k, ErrorKind::MisplacedOffset { .. })),
+        ("y ~ (1 + x):z", 4, |k| {
+            matches!(k, ErrorKind::MisplacedIntercept)
+        }),
+        ("y ~ a * 1", 8, |k| {
+            matches!(k, ErrorKind::MisplacedIntercept)
+        }),
+        ("y ~ x + offset(o):z", 8, |k| {
+            matches!(k, ErrorKind::MisplacedOffset { .. })
+        }),
+        ("y ~ x - offset(o)", 8, |k| {
+            matches!(k, ErrorKind::MisplacedOffset { .. })
+        }),
+        ("y ~ I(offset(o))", 6, |k| {
+            matches!(k, ErrorKind::MisplacedOffset { .. })
+        }),
+        ("y ~ (offset(o) | g)", 5, |k| {
+            matches!(k, ErrorKind::MisplacedOffset { .. })
+        }),
     ]);
 }
 
 #[test]
 fn function_errors() {
     check(&[
-        ("y ~ lgo(x)", 4, |k| {
-            matches!(k, ErrorKind::UnknownFunction { name, suggestion: Some(s) } if name == "lgo" && s == "log")
-        }),
-        ("y ~ sqr(x)", 4, |k| {
-            matches!(k, ErrorKind::UnknownFunction { suggestion: Some(s), .. } if s == "sqrt")
-        }),
+        (
+            "y ~ lgo(x)",
+            4,
+            |k| matches!(k, ErrorKind::UnknownFunction { name, suggestion: Some(s) } if name == "lgo" && s == "log"),
+        ),
+        (
+            "y ~ sqr(x)",
+            4,
+            |k| matches!(k, ErrorKind::UnknownFunction { suggestion: Some(s), .. } if s == "sqrt"),
+        ),
         ("y ~ frobnicate(x)", 4, |k| {
-            matches!(k, ErrorKind::UnknownFunction { suggestion: None, .. })
+            matches!(
+                k,
+                ErrorKind::UnknownFunction {
+                    suggestion: None,
+                    ..
+                }
+            )
         }),
-        ("y ~ poly(x)", 4, |k| {
-            matches!(k, ErrorKind::BadArguments { function, message } if function == "poly" && message.contains("degree"))
+        (
+            "y ~ poly(x)",
+            4,
+            |k| matches!(k, ErrorKind::BadArguments { function, message } if function == "poly" && message.contains("degree")),
+        ),
+        (
+            "y ~ poly(x, 0)",
+            12,
+            |k| matches!(k, ErrorKind::BadArguments { message, .. } if message.contains("at least 1")),
+        ),
+        ("y ~ poly(x, 1.5)", 12, |k| {
+            matches!(k, ErrorKind::BadArguments { .. })
         }),
-        ("y ~ poly(x, 0)", 12, |k| {
-            matches!(k, ErrorKind::BadArguments { message, .. } if message.contains("at least 1"))
+        (
+            "y ~ poly(x, 2, raw = TRUE)",
+            15,
+            |k| matches!(k, ErrorKind::BadArguments { message, .. } if message.contains("raw")),
+        ),
+        ("y ~ log(x, 2)", 4, |k| {
+            matches!(k, ErrorKind::BadArguments { .. })
         }),
-        ("y ~ poly(x, 1.5)", 12, |k| matches!(k, ErrorKind::BadArguments { .. })),
-        ("y ~ poly(x, 2, raw = TRUE)", 15, |k| {
-            matches!(k, ErrorKind::BadArguments { message, .. } if message.contains("raw"))
+        ("y ~ log()", 4, |k| {
+            matches!(k, ErrorKind::BadArguments { .. })
         }),
-        ("y ~ log(x, 2)", 4, |k| matches!(k, ErrorKind::BadArguments { .. })),
-        ("y ~ log()", 4, |k| matches!(k, ErrorKind::BadArguments { .. })),
-        ("y ~ log(base = x)", 8, |k| matches!(k, ErrorKind::BadArguments { .. })),
-        ("y ~ log('x')", 8, |k| matches!(k, ErrorKind::StringNotAllowed)),
-        ("y ~ C(x, Helmert)", 9, |k| {
-            matches!(k, ErrorKind::UnknownContrast { name, .. } if name == "Helmert")
+        ("y ~ log(base = x)", 8, |k| {
+            matches!(k, ErrorKind::BadArguments { .. })
         }),
-        ("y ~ C(x, Summ)", 9, |k| {
-            matches!(k, ErrorKind::UnknownContrast { suggestion: Some(s), .. } if s == "Sum")
+        ("y ~ log('x')", 8, |k| {
+            matches!(k, ErrorKind::StringNotAllowed)
         }),
-        ("y ~ C(x + z)", 6, |k| matches!(k, ErrorKind::BadArguments { .. })),
-        ("y ~ C(x, Sum, 3)", 4, |k| matches!(k, ErrorKind::BadArguments { .. })),
-        ("y ~ factor(log(x))", 11, |k| matches!(k, ErrorKind::BadArguments { .. })),
-        ("y ~ I(poly(x, 2))", 6, |k| matches!(k, ErrorKind::BadArguments { .. })),
-        ("y ~ C(x, Treatment(a, b))", 9, |k| matches!(k, ErrorKind::BadArguments { .. })),
+        (
+            "y ~ C(x, Helmert)",
+            9,
+            |k| matches!(k, ErrorKind::UnknownContrast { name, .. } if name == "Helmert"),
+        ),
+        (
+            "y ~ C(x, Summ)",
+            9,
+            |k| matches!(k, ErrorKind::UnknownContrast { suggestion: Some(s), .. } if s == "Sum"),
+        ),
+        ("y ~ C(x + z)", 6, |k| {
+            matches!(k, ErrorKind::BadArguments { .. })
+        }),
+        ("y ~ C(x, Sum, 3)", 4, |k| {
+            matches!(k, ErrorKind::BadArguments { .. })
+        }),
+        ("y ~ factor(log(x))", 11, |k| {
+            matches!(k, ErrorKind::BadArguments { .. })
+        }),
+        ("y ~ I(poly(x, 2))", 6, |k| {
+            matches!(k, ErrorKind::BadArguments { .. })
+        }),
+        ("y ~ C(x, Treatment(a, b))", 9, |k| {
+            matches!(k, ErrorKind::BadArguments { .. })
+        }),
     ]);
 }
 
 #[test]
 fn random_term_errors() {
     check(&[
-        ("y ~ (0 | g)", 5, |k| matches!(k, ErrorKind::EmptyRandomTerm)),
-        ("y ~ (-1 | g)", 5, |k| matches!(k, ErrorKind::EmptyRandomTerm)),
-        ("y ~ (x - x - 1 | g)", 5, |k| matches!(k, ErrorKind::EmptyRandomTerm)),
-        ("y ~ ((1 | g) | h)", 5, |k| matches!(k, ErrorKind::NestedBars)),
-        ("y ~ (1 | (1 | g))", 9, |k| matches!(k, ErrorKind::NestedBars)),
-        ("y ~ (1 + (1 | g) | h)", 5, |k| matches!(k, ErrorKind::NestedBars)),
-        ("y ~ x * (1 | g)", 8, |k| matches!(k, ErrorKind::MisplacedRandom { .. })),
-        ("y ~ (1 | g):x", 4, |k| matches!(k, ErrorKind::MisplacedRandom { .. })),
-        ("y ~ x - (1 | g)", 8, |k| matches!(k, ErrorKind::MisplacedRandom { .. })),
-        ("y ~ -(1 | g)", 5, |k| matches!(k, ErrorKind::MisplacedRandom { .. })),
-        ("y ~ (1 | a*b)", 9, |k| matches!(k, ErrorKind::BadGrouping { .. })),
-        ("y ~ (1 | a + b)", 9, |k| matches!(k, ErrorKind::BadGrouping { .. })),
-        ("y ~ (1 | log(g))", 9, |k| matches!(k, ErrorKind::BadGrouping { .. })),
-        ("y ~ (1 | 1)", 9, |k| matches!(k, ErrorKind::BadGrouping { .. })),
-        ("y ~ (1 | g^2)", 9, |k| matches!(k, ErrorKind::BadGrouping { .. })),
+        ("y ~ (0 | g)", 5, |k| {
+            matches!(k, ErrorKind::EmptyRandomTerm)
+        }),
+        ("y ~ (-1 | g)", 5, |k| {
+            matches!(k, ErrorKind::EmptyRandomTerm)
+        }),
+        ("y ~ (x - x - 1 | g)", 5, |k| {
+            matches!(k, ErrorKind::EmptyRandomTerm)
+        }),
+        ("y ~ ((1 | g) | h)", 5, |k| {
+            matches!(k, ErrorKind::NestedBars)
+        }),
+        ("y ~ (1 | (1 | g))", 9, |k| {
+            matches!(k, ErrorKind::NestedBars)
+        }),
+        ("y ~ (1 + (1 | g) | h)", 5, |k| {
+            matches!(k, ErrorKind::NestedBars)
+        }),
+        ("y ~ x * (1 | g)", 8, |k| {
+            matches!(k, ErrorKind::MisplacedRandom { .. })
+        }),
+        ("y ~ (1 | g):x", 4, |k| {
+            matches!(k, ErrorKind::MisplacedRandom { .. })
+        }),
+        ("y ~ x - (1 | g)", 8, |k| {
+            matches!(k, ErrorKind::MisplacedRandom { .. })
+        }),
+        ("y ~ -(1 | g)", 5, |k| {
+            matches!(k, ErrorKind::MisplacedRandom { .. })
+        }),
+        ("y ~ (1 | a*b)", 9, |k| {
+            matches!(k, ErrorKind::BadGrouping { .. })
+        }),
+        ("y ~ (1 | a + b)", 9, |k| {
+            matches!(k, ErrorKind::BadGrouping { .. })
+        }),
+        ("y ~ (1 | log(g))", 9, |k| {
+            matches!(k, ErrorKind::BadGrouping { .. })
+        }),
+        ("y ~ (1 | 1)", 9, |k| {
+            matches!(k, ErrorKind::BadGrouping { .. })
+        }),
+        ("y ~ (1 | g^2)", 9, |k| {
+            matches!(k, ErrorKind::BadGrouping { .. })
+        }),
     ]);
 }
 

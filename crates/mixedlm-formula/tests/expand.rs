@@ -21,7 +21,10 @@ fn normalized(f: &ModelFormula) -> ModelFormula {
 /// Parses `input` with `parse` and compares the canonical expansion to `expected`;
 /// the canonical text must also parse back to the same model (up to the order of
 /// variables inside a term).
-fn check_with(parse: fn(&str) -> Result<ModelFormula, mixedlm_formula::FormulaError>, cases: &[(&str, &str)]) {
+fn check_with(
+    parse: fn(&str) -> Result<ModelFormula, mixedlm_formula::FormulaError>,
+    cases: &[(&str, &str)],
+) {
     for (input, expected) in cases {
         let f = match parse(input) {
             Ok(f) => f,
@@ -95,11 +98,17 @@ fn interactions_and_order() {
         ("y ~ (a + b):c", "y ~ 1 + a:c + b:c"),
         ("y ~ (a + b):(c + d)", "y ~ 1 + a:c + a:d + b:c + b:d"),
         ("y ~ a*b", "y ~ 1 + a + b + a:b"),
-        ("y ~ a * b * c", "y ~ 1 + a + b + c + a:b + a:c + b:c + a:b:c"),
+        (
+            "y ~ a * b * c",
+            "y ~ 1 + a + b + c + a:b + a:c + b:c + a:b:c",
+        ),
         ("y ~ a*(b + c)", "y ~ 1 + a + b + c + a:b + a:c"),
         ("y ~ a:b*c", "y ~ 1 + c + a:b + a:b:c"),
         ("y ~ (a + b + c)^2", "y ~ 1 + a + b + c + a:b + a:c + b:c"),
-        ("y ~ (a + b + c)^3", "y ~ 1 + a + b + c + a:b + a:c + b:c + a:b:c"),
+        (
+            "y ~ (a + b + c)^3",
+            "y ~ 1 + a + b + c + a:b + a:c + b:c + a:b:c",
+        ),
         ("y ~ (a + b)^10", "y ~ 1 + a + b + a:b"),
         ("y ~ a^2", "y ~ 1 + a"),
         ("y ~ (a + b + c)^2 - a:b", "y ~ 1 + a + b + c + a:c + b:c"),
@@ -210,15 +219,24 @@ fn random_terms() {
         ("y ~ (a*b | g)", "y ~ 1 + (1 + a + b + a:b | g)"),
         ("y ~ (b:a + a | g)", "y ~ 1 + (1 + a + b:a | g)"),
         ("y ~ (1 | a/b)", "y ~ 1 + (1 | a) + (1 | a:b)"),
-        ("y ~ (1 | a/b/c)", "y ~ 1 + (1 | a) + (1 | a:b) + (1 | a:b:c)"),
-        ("y ~ (1 | (a/b)/c)", "y ~ 1 + (1 | a) + (1 | a:b) + (1 | a:b:c)"),
+        (
+            "y ~ (1 | a/b/c)",
+            "y ~ 1 + (1 | a) + (1 | a:b) + (1 | a:b:c)",
+        ),
+        (
+            "y ~ (1 | (a/b)/c)",
+            "y ~ 1 + (1 | a) + (1 | a:b) + (1 | a:b:c)",
+        ),
         ("y ~ (x | a:b)", "y ~ 1 + (1 + x | a:b)"),
         ("y ~ (1 | a:b/c)", "y ~ 1 + (1 | a:b) + (1 | a:b:c)"),
         ("y ~ (1 | a %in% b)", "y ~ 1 + (1 | a:b)"),
         ("y ~ (1 | `my g`)", "y ~ 1 + (1 | `my g`)"),
         ("y ~ (1 | g) + (1 | h)", "y ~ 1 + (1 | g) + (1 | h)"),
         ("y ~ (1 | g) + x", "y ~ 1 + x + (1 | g)"),
-        ("y ~ x + ((1 | g) + (1 | h))", "y ~ 1 + x + (1 | g) + (1 | h)"),
+        (
+            "y ~ x + ((1 | g) + (1 | h))",
+            "y ~ 1 + x + (1 | g) + (1 | h)",
+        ),
         ("y ~ 0 + (1 | g)", "y ~ 0 + (1 | g)"),
         (
             "Reaction ~ 1 + Days + (1 | Subject) + (0 + Days | Subject)",

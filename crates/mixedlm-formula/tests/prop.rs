@@ -22,8 +22,21 @@ fn normalized(f: &ModelFormula) -> ModelFormula {
 }
 
 const NAMES: [&str; 15] = [
-    "a", "b", "c", "Days", "Sex.1", "x_2", ".x", "my col", "a`b", "é", "体重", "back\\slash", "1x",
-    ".", "log",
+    "a",
+    "b",
+    "c",
+    "Days",
+    "Sex.1",
+    "x_2",
+    ".x",
+    "my col",
+    "a`b",
+    "é",
+    "体重",
+    "back\\slash",
+    "1x",
+    ".",
+    "log",
 ];
 
 fn column() -> impl Strategy<Value = Variable> + Clone {
@@ -31,8 +44,10 @@ fn column() -> impl Strategy<Value = Variable> + Clone {
 }
 
 fn number() -> impl Strategy<Value = ArithExpr> {
-    prop::sample::select(vec![0.0, 1.0, 2.0, 0.5, 1e-3, 1e-4, 1e5, 123.25, 1e-10, 3e20, 0.1])
-        .prop_map(ArithExpr::Number)
+    prop::sample::select(vec![
+        0.0, 1.0, 2.0, 0.5, 1e-3, 1e-4, 1e5, 123.25, 1e-10, 3e20, 0.1,
+    ])
+    .prop_map(ArithExpr::Number)
 }
 
 fn func() -> impl Strategy<Value = Func> {
@@ -49,7 +64,13 @@ fn func() -> impl Strategy<Value = Func> {
 }
 
 fn arith_op() -> impl Strategy<Value = ArithOp> {
-    prop::sample::select(vec![ArithOp::Add, ArithOp::Sub, ArithOp::Mul, ArithOp::Div, ArithOp::Pow])
+    prop::sample::select(vec![
+        ArithOp::Add,
+        ArithOp::Sub,
+        ArithOp::Mul,
+        ArithOp::Div,
+        ArithOp::Pow,
+    ])
 }
 
 /// Variables that may appear in arithmetic and as function arguments.
@@ -129,17 +150,33 @@ fn fixed(removal: bool) -> BoxedStrategy<Expr> {
     variable()
         .prop_map(Expr::Var)
         .prop_recursive(3, 16, 3, move |inner| {
-            let op = if removal { add_op().boxed() } else { Just(AddOp::Add).boxed() };
-            let sum = (inner.clone(), prop::collection::vec((op, inner.clone()), 1..3))
+            let op = if removal {
+                add_op().boxed()
+            } else {
+                Just(AddOp::Add).boxed()
+            };
+            let sum = (
+                inner.clone(),
+                prop::collection::vec((op, inner.clone()), 1..3),
+            )
                 .prop_map(|(f, rest)| Expr::Sum(Box::new(f), rest));
             let mut choices = vec![
                 sum.boxed(),
-                (inner.clone(), prop::collection::vec((mul_op(), inner.clone()), 1..3))
+                (
+                    inner.clone(),
+                    prop::collection::vec((mul_op(), inner.clone()), 1..3),
+                )
                     .prop_map(|(f, rest)| Expr::Product(Box::new(f), rest))
                     .boxed(),
-                prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::In).boxed(),
-                prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::Interact).boxed(),
-                (inner.clone(), 1u32..4).prop_map(|(e, k)| Expr::Power(Box::new(e), k)).boxed(),
+                prop::collection::vec(inner.clone(), 2..4)
+                    .prop_map(Expr::In)
+                    .boxed(),
+                prop::collection::vec(inner.clone(), 2..4)
+                    .prop_map(Expr::Interact)
+                    .boxed(),
+                (inner.clone(), 1u32..4)
+                    .prop_map(|(e, k)| Expr::Power(Box::new(e), k))
+                    .boxed(),
             ];
             if removal {
                 choices.push(inner.prop_map(|e| Expr::Neg(Box::new(e))).boxed());
@@ -186,19 +223,20 @@ fn top_item() -> impl Strategy<Value = (AddOp, Expr)> {
 }
 
 fn formula() -> impl Strategy<Value = Formula> {
-    let rhs = (top_item(), prop::collection::vec(top_item(), 0..4)).prop_map(|((op, first), rest)| {
-        let first = match op {
-            AddOp::Sub if !matches!(first, Expr::Offset(_) | Expr::Random { .. }) => {
-                Expr::Neg(Box::new(first))
+    let rhs =
+        (top_item(), prop::collection::vec(top_item(), 0..4)).prop_map(|((op, first), rest)| {
+            let first = match op {
+                AddOp::Sub if !matches!(first, Expr::Offset(_) | Expr::Random { .. }) => {
+                    Expr::Neg(Box::new(first))
+                }
+                _ => first,
+            };
+            if rest.is_empty() {
+                first
+            } else {
+                Expr::Sum(Box::new(first), rest)
             }
-            _ => first,
-        };
-        if rest.is_empty() {
-            first
-        } else {
-            Expr::Sum(Box::new(first), rest)
-        }
-    });
+        });
     (prop::option::of(variable()), rhs).prop_map(|(response, rhs)| Formula { response, rhs })
 }
 
@@ -291,9 +329,46 @@ proptest! {
 }
 
 const TOKENS: [&str; 40] = [
-    "y", "~", "x", "(", ")", "|", "||", "+", "-", "*", "/", ":", "^", "%in%", "1", "0", "2", "I(",
-    "log(", "poly(", ",", "C(", "Sum", "Treatment(", "'b'", "`q`", "offset(", ".", " ", "é", "\n",
-    "1e5", "=", "degree", "factor(", "\"", "`", "\\", "lgo(", "1e999",
+    "y",
+    "~",
+    "x",
+    "(",
+    ")",
+    "|",
+    "||",
+    "+",
+    "-",
+    "*",
+    "/",
+    ":",
+    "^",
+    "%in%",
+    "1",
+    "0",
+    "2",
+    "I(",
+    "log(",
+    "poly(",
+    ",",
+    "C(",
+    "Sum",
+    "Treatment(",
+    "'b'",
+    "`q`",
+    "offset(",
+    ".",
+    " ",
+    "é",
+    "\n",
+    "1e5",
+    "=",
+    "degree",
+    "factor(",
+    "\"",
+    "`",
+    "\\",
+    "lgo(",
+    "1e999",
 ];
 
 fn check_no_panic(text: &str) -> Result<(), TestCaseError> {
@@ -302,11 +377,25 @@ fn check_no_panic(text: &str) -> Result<(), TestCaseError> {
         match result {
             Ok(f) => {
                 let canonical = f.to_string();
-                let again = if f.response.is_some() { parse_formula(&canonical) } else { parse_rhs(&canonical) };
-                prop_assert_eq!(again.ok().as_ref().map(normalized), Some(normalized(&f)), "canonical: {}", canonical);
+                let again = if f.response.is_some() {
+                    parse_formula(&canonical)
+                } else {
+                    parse_rhs(&canonical)
+                };
+                prop_assert_eq!(
+                    again.ok().as_ref().map(normalized),
+                    Some(normalized(&f)),
+                    "canonical: {}",
+                    canonical
+                );
             }
             Err(e) => {
-                prop_assert!(e.position <= chars, "position {} past {} chars", e.position, chars);
+                prop_assert!(
+                    e.position <= chars,
+                    "position {} past {} chars",
+                    e.position,
+                    chars
+                );
                 prop_assert!(e.to_string().starts_with("error: "));
             }
         }
