@@ -213,7 +213,7 @@ fn poly(b: &mut Builder<'_>, args: Vec<Arg<'_>>, at: usize) -> Res<Variable> {
         }
     }
     let x = x.ok_or_else(|| bad_args("poly", "needs a variable, as in poly(x, 2)", at))?;
-    let degree = degree.ok_or_else(|| bad_args("poly", "needs a degree: write poly(x, 2)", at))?;
+    let degree = degree.ok_or_else(|| bad_args("poly", "needs a degree; write poly(x, 2)", at))?;
     let degree_at = degree.at;
     let k = match arith(b, degree)? {
         ArithExpr::Number(v) if v.fract() == 0.0 && v >= 1.0 && v <= f64::from(MAX_POLY_DEGREE) => {

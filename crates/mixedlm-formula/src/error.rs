@@ -7,7 +7,7 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum ErrorKind {
     /// The formula is empty.
-    #[error("the formula is empty; write e.g. `y ~ 1 + x + (1 | g)`")]
+    #[error("the formula is empty; write one, as in `y ~ 1 + x + (1 | g)`")]
     Empty,
     /// The formula is longer than the parser accepts.
     #[error("the formula is longer than {limit} characters; shorten it")]
@@ -30,7 +30,7 @@ pub enum ErrorKind {
         limit: usize,
     },
     /// An operator with nothing after it.
-    #[error("expected {expected} after '{after}'; add one or remove the '{after}'")]
+    #[error("expected {expected} after '{after}'; add {expected} or remove the '{after}'")]
     ExpectedTerm {
         /// The operator.
         after: String,
@@ -64,14 +64,14 @@ pub enum ErrorKind {
         quote: char,
     },
     /// `~` is missing.
-    #[error("missing '~': write the response, '~', then the terms, e.g. `y ~ 1 + x`")]
+    #[error("missing '~'; write the response, '~', then the terms, as in `y ~ 1 + x`")]
     MissingTilde,
     /// A response is required but missing.
-    #[error("missing response before '~': write e.g. `y ~ 1 + x`")]
+    #[error("missing response before '~'; write it first, as in `y ~ 1 + x`")]
     MissingResponse,
     /// A response where none is allowed.
     #[error(
-        "a right-hand side (re_formula or vc_formula) takes no response: remove the part before '~'"
+        "a right-hand side (re_formula or vc_formula) takes no response; remove the part before '~'"
     )]
     UnexpectedResponse,
     /// The response is not a single variable.
@@ -103,7 +103,7 @@ pub enum ErrorKind {
     },
     /// A number where a term was expected.
     #[error(
-        "the number {text} cannot be a term: use 1 or 0 for the intercept, I(...) for arithmetic"
+        "the number {text} cannot be a term; use 1 or 0 for the intercept, I(...) for arithmetic"
     )]
     NumberAsTerm {
         /// The number as written.
@@ -125,7 +125,7 @@ pub enum ErrorKind {
     },
     /// A random-effects term with an empty model.
     #[error(
-        "this random-effects term has nothing left of '|': write (1 | g) for a random intercept"
+        "this random-effects term has nothing left of '|'; write (1 | g) for a random intercept"
     )]
     EmptyRandomTerm,
     /// A `|` term inside another one.
@@ -138,16 +138,20 @@ pub enum ErrorKind {
         message: String,
     },
     /// A random-effects term used other than by adding it.
-    #[error("a random-effects term (... | g) can only be added with '+', not {context}")]
+    #[error(
+        "a random-effects term (... | g) cannot be {context}; add it on its own, as in y ~ x + (1 | g)"
+    )]
     MisplacedRandom {
         /// Where it was found ("removed", "interacted").
         context: String,
     },
     /// `0` or `1` inside an interaction.
-    #[error("1 and 0 can only be added or removed (+ 1, + 0, - 1), not interacted")]
+    #[error("1 and 0 cannot be interacted; add or remove them on their own: + 1, + 0, - 1")]
     MisplacedIntercept,
     /// `offset()` used other than by adding it to the fixed part.
-    #[error("offset(...) can only be added to the fixed part with '+', not {context}")]
+    #[error(
+        "offset(...) cannot be {context}; add it to the fixed part on its own, as in + offset(o)"
+    )]
     MisplacedOffset {
         /// Where it was found.
         context: String,
@@ -156,7 +160,7 @@ pub enum ErrorKind {
     #[error("'.' (all other columns) is not supported; list the columns explicitly")]
     Dot,
     /// An empty backquoted name.
-    #[error("empty backquoted name: put the column name between the backquotes")]
+    #[error("empty backquoted name; put the column name between the backquotes")]
     EmptyName,
     /// A quoted string out of place.
     #[error(
@@ -178,13 +182,14 @@ fn suggest(suggestion: Option<&str>, known: &str) -> String {
 
 /// A formula that could not be parsed or expanded.
 ///
-/// `Display` shows the message with the 0-based column, the formula, and a caret
-/// under the position:
+/// `Display` shows what went wrong with the 0-based column, the formula with a
+/// caret under the position, and what to do:
 ///
 /// ```text
-/// error: expected a term after '+'; add one or remove the '+' at column 17
+/// error: expected a term after '+' at column 17
 ///   Reaction ~ Days +
 ///                    ^
+///   help: add a term or remove the '+'
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[error("{}", self.render())]
@@ -242,9 +247,14 @@ impl FormulaError {
         let suffix = if end < chars.len() { "..." } else { "" };
         let shown: String = chars[start..end].iter().collect();
         let caret = " ".repeat(prefix.len() + pos - start);
+        let message = self.kind.to_string();
+        let (headline, help) = match message.split_once("; ") {
+            Some((h, advice)) => (h, format!("\n  help: {advice}")),
+            None => (message.as_str(), String::new()),
+        };
         format!(
-            "error: {} at column {}\n  {prefix}{shown}{suffix}\n  {caret}^",
-            self.kind, self.position
+            "error: {headline} at column {}\n  {prefix}{shown}{suffix}\n  {caret}^{help}",
+            self.position
         )
     }
 }
@@ -301,4 +311,30 @@ fn osa_distance(a: &str, b: &str) -> usize {
         }
     }
     d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_need_a_close_name() {
+        let known = ["log", "log2", "sqrt", "scale", "poly"];
+        assert_eq!(closest("lgo", &known), Some("log"));
+        assert_eq!(closest("Log", &known), Some("log"));
+        assert_eq!(closest("sqr", &known), Some("sqrt"));
+        assert_eq!(closest("scael", &known), Some("scale"));
+        assert_eq!(closest("pol", &known), Some("poly"));
+        assert_eq!(closest("xyz", &known), None);
+        assert_eq!(closest("frobnicate", &known), None);
+        assert_eq!(osa_distance("ab", "ba"), 1);
+        assert_eq!(osa_distance("", "abc"), 3);
+    }
+
+    #[test]
+    fn positions_count_characters_not_bytes() {
+        let e = FormulaError::at_byte(ErrorKind::Dot, "é ~ .", 5);
+        assert_eq!(e.position, 4);
+        assert!(e.to_string().contains("\n  é ~ .\n      ^\n"), "{e}");
+    }
 }

@@ -317,3 +317,48 @@ impl Display for ModelFormula {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_print_as_r_does() {
+        let cases = [
+            (2.0, "2"),
+            (0.5, "0.5"),
+            (1e-3, "0.001"),
+            (1e-4, "1e-04"),
+            (1e5, "1e+05"),
+            (123456.0, "123456"),
+            (1.5e10, "1.5e+10"),
+            (2.5e-7, "2.5e-07"),
+            (1e100, "1e+100"),
+        ];
+        for (v, text) in cases {
+            assert_eq!(format_number(v), text);
+            assert_eq!(text.parse::<f64>().ok(), Some(v));
+        }
+    }
+
+    #[test]
+    fn names_are_quoted_unless_syntactic() {
+        for name in ["x", "Sex.1", "x_2", ".x", "é", "体重", "log", "..x"] {
+            assert!(is_syntactic(name), "{name}");
+            assert_eq!(quote_name(name), name);
+        }
+        for (name, quoted) in [
+            ("my col", "`my col`"),
+            ("1x", "`1x`"),
+            (".1", "`.1`"),
+            (".", "`.`"),
+            ("_x", "`_x`"),
+            ("a`b", "`a\\`b`"),
+            ("a\\b", "`a\\\\b`"),
+            ("", "``"),
+        ] {
+            assert!(!is_syntactic(name), "{name}");
+            assert_eq!(quote_name(name), quoted);
+        }
+    }
+}

@@ -20,6 +20,32 @@
 //! assert_eq!(err.position, 17);
 //! # Ok::<(), mixedlm_formula::FormulaError>(())
 //! ```
+//!
+//! # Syntax
+//!
+//! | written | meaning |
+//! | --- | --- |
+//! | `y ~ ...`, `log(y) ~ ...`, `I(y/10) ~ ...` | the response: one variable |
+//! | `1`, `0`, `-1`, `+ 0`, `- 1` | intercept on or off (the last one wins; implicit unless removed) |
+//! | `a + b`, `a - b` | add or remove terms (`- a:b`, `- x`) |
+//! | `a:b`, `a*b`, `(a + b + c)^2`, `a/b`, `a %in% b` | interaction, crossing (`a + b + a:b`), all interactions up to order 2, nesting (`a + a:b`; `(a + b)/c` = `a + b + a:b:c`), `a:b` |
+//! | `log`, `log2`, `log10`, `exp`, `sqrt`, `abs`, `scale`, `center` | functions of one variable or of arithmetic (`log(x + 1)`) |
+//! | `I(expr)` | arithmetic per row: `+ - * / ^`, unary minus, numbers (`1e-3`, `.5`), parentheses |
+//! | `poly(x, 2)`, `poly(x, degree = 2)` | orthogonal polynomial |
+//! | `C(x)`, `factor(x)`, `C(x, Sum)`, `C(x, Treatment(reference = "b"))` | categorical, with its contrast (also `Treatment('b')`, `Treatment(b)`) |
+//! | `offset(x)` | a known term of the linear predictor ([`ModelFormula::offsets`]) |
+//! | `` `my col` ``, `Sex.1`, `x_2` | names; anything not R-syntactic goes in backquotes |
+//! | `(1 + x \| g)`, `(x \|\| g)`, `(0 + x \| g)` | random effects, correlated or not (`x` implies the intercept) |
+//! | `(1 \| a/b)`, `(1 \| a:b)` | nested grouping: `(1 \| a) + (1 \| a:b)`; interaction of factors |
+//!
+//! Expansion follows R's `terms()`: terms are ordered by interaction order, then by
+//! first appearance; an interaction's variables come in the order they first appear
+//! (`y ~ a + b:a` has the term `a:b`); duplicates are dropped. Labels are R's
+//! deparse ([`Variable::label`], [`Term::label`], [`RandomTerm::group_name`]).
+//!
+//! Input is bounded ([`MAX_LEN`] characters, [`MAX_PAREN_DEPTH`] nested parentheses,
+//! [`MAX_DEPTH`] nested expressions, [`MAX_TERMS`] terms) so that no input can
+//! exhaust the stack or memory.
 #![warn(missing_docs)]
 
 pub mod ast;

@@ -127,6 +127,10 @@ fn syntax_error(text: &str, e: &pest::error::Error<Rule>) -> FormulaError {
     let expected = describe(positives);
     let kind = match found {
         None => ErrorKind::UnexpectedEnd { expected },
+        Some('|') => ErrorKind::Unexpected {
+            found: "'|'".to_string(),
+            expected: format!("{expected}; random-effects terms go in parentheses, as in (1 | g)"),
+        },
         Some(c) => ErrorKind::Unexpected {
             found: format!("'{c}'"),
             expected,
@@ -147,7 +151,6 @@ fn is_term_rule(r: Rule) -> bool {
             | Rule::power
             | Rule::atom
             | Rule::paren
-            | Rule::lparen
             | Rule::number
             | Rule::call
             | Rule::name
@@ -179,6 +182,10 @@ fn previous_operator(before: &str) -> Option<(&'static str, usize)> {
 fn describe(positives: &[Rule]) -> String {
     let mut names: Vec<&str> = Vec::new();
     for r in positives {
+        if *r == Rule::lparen {
+            // Only ever "a call's '(' after a name": not worth suggesting.
+            continue;
+        }
         let name = match r {
             r if is_term_rule(*r) => "a term",
             Rule::add_op | Rule::mul_op | Rule::colon | Rule::in_op | Rule::caret => {
@@ -196,6 +203,18 @@ fn describe(positives: &[Rule]) -> String {
             names.push(name);
         }
     }
+    const ORDER: [&str; 9] = [
+        "a term",
+        "an operator such as '+'",
+        "'|'",
+        "')'",
+        "','",
+        "'='",
+        "'~'",
+        "the end of the formula",
+        "a valid formula",
+    ];
+    names.sort_by_key(|n| ORDER.iter().position(|o| o == n));
     match names.split_last() {
         None => "a valid formula".to_string(),
         Some((last, [])) => (*last).to_string(),

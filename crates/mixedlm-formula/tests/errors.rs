@@ -33,8 +33,9 @@ fn rendering_points_at_the_column() {
     let e = err("Reaction ~ Days + ");
     assert_eq!(
         e.to_string(),
-        "error: expected a term after '+'; add one or remove the '+' at column 17\n  \
-         Reaction ~ Days + \n                   ^"
+        "error: expected a term after '+' at column 17\n  \
+         Reaction ~ Days + \n                   ^\n  \
+         help: add a term or remove the '+'"
     );
     assert_eq!(e.expected(), Some("a term"));
 }
@@ -49,7 +50,7 @@ fn long_input_is_windowed() {
     let e = err(&text);
     let shown = e.to_string();
     let lines: Vec<&str> = shown.lines().collect();
-    assert_eq!(lines.len(), 3);
+    assert_eq!(lines.len(), 4);
     assert!(lines[1].len() < 100, "{shown}");
     let caret = lines[2].find('^').unwrap();
     assert_eq!(&lines[1][caret..caret + 3], "lgo", "{shown}");
