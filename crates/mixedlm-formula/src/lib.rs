@@ -98,3 +98,21 @@ pub fn expand(ast: &ast::Formula) -> Result<ModelFormula, FormulaError> {
 fn expand_at(ast: &ast::Formula, text: &str) -> Result<ModelFormula, FormulaError> {
     expand::expand_formula(ast).map_err(|k| FormulaError::new(k, text, 0))
 }
+
+impl std::str::FromStr for ModelFormula {
+    type Err = FormulaError;
+
+    /// Same as [`parse_formula`].
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        parse_formula(text)
+    }
+}
+
+impl std::str::FromStr for ast::Formula {
+    type Err = FormulaError;
+
+    /// Same as [`parse_ast`].
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        parse_ast(text)
+    }
+}

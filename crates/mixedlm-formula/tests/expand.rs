@@ -294,6 +294,16 @@ fn right_hand_sides() {
 }
 
 #[test]
+fn from_str_matches_the_functions() {
+    let text = "y ~ a*b + (1 | g)";
+    let f: ModelFormula = text.parse().unwrap();
+    assert_eq!(f, parse_formula(text).unwrap());
+    let ast: mixedlm_formula::ast::Formula = text.parse().unwrap();
+    assert_eq!(mixedlm_formula::expand(&ast).unwrap(), f);
+    assert_eq!(ast.to_string(), "y ~ a * b + (1 | g)");
+}
+
+#[test]
 fn columns_and_labels() {
     let f = parse_formula(
         "log(y) ~ I(a/b) + poly(c, 2) * C(d, Sum) + offset(log(e)) + (1 + scale(f) | g/h) + (1 | a)",
