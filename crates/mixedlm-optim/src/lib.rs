@@ -1,7 +1,53 @@
 //! mixedlm-optim: the optimizer layer, on argmin.
 //!
 //! An [`Objective`] maps a parameter vector to a value (and optionally a gradient) and
-//! knows nothing of models. Depends on argmin and bobyqa only.
+//! knows nothing of models. [`minimize`] runs one of four solvers, chosen by
+//! [`OptimizerName`] in [`OptimOptions`], and returns an [`OptimRecord`]: plain data
+//! (start, optimum, counts, why it stopped, whether it converged, optional trace).
+//! Depends on argmin and bobyqa only.
+//!
+//! | solver        | derivatives       | bounds                               |
+//! |---------------|-------------------|--------------------------------------|
+//! | `bobyqa`      | none              | native (every evaluation is in the box) |
+//! | `nelder-mead` | none              | projection (see below)               |
+//! | `powell`      | none              | projection                           |
+//! | `bfgs`        | analytic or central differences | projection             |
+//!
+//! **Bounds by projection.** The unbounded solvers minimize g(x) = f(P(x)), P clamping
+//! each coordinate into [lower, upper]; g has the same minimum value as f on the box, and
+//! the reported point is P(x), so it is always feasible. Objectives symmetric under sign
+//! changes (the LMM deviance depends on T T' only) can instead be run with infinite bounds
+//! and the sign of θ normalized afterwards, which avoids the kink of g at the bound.
+//!
+//! **Fixed coordinates.** A coordinate with `lower == upper` is held at that value and the
+//! solver works in the remaining dimensions (profiling).
+//!
+//! **Non-finite values.** Where the objective returns NaN or ±inf the solvers see
+//! [`NON_FINITE_PENALTY`] (BOBYQA clamps it further to its own ceiling): such points are
+//! never accepted as better, and the best finite point is reported.
+#![warn(missing_docs)]
+
+mod bfgs;
+mod bobyqa_run;
+mod brent;
+mod error;
+mod nelder_mead;
+mod options;
+mod powell;
+mod record;
+mod tracker;
+
+pub use brent::{brent_minimize, BrentResult};
+pub use error::OptimError;
+pub use options::{OptimOptions, OptimOptionsBuilder, OptimizerName};
+pub use powell::Powell;
+pub use record::{BoundsHandling, OptimRecord};
+
+use std::time::Instant;
+use tracker::Tracker;
+
+/// The value the solvers see where the objective is NaN or infinite.
+pub const NON_FINITE_PENALTY: f64 = 1e100;
 
 /// A function to minimize. It knows nothing of models.
 pub trait Objective {
@@ -14,5 +60,77 @@ pub trait Objective {
     fn gradient(&mut self, x: &[f64], grad: &mut [f64]) -> bool {
         let _ = (x, grad);
         false
+    }
+}
+
+/// The outcome of one solver run inside [`minimize`].
+#[derive(Debug)]
+pub(crate) struct SolverOutcome {
+    /// Why the solver stopped.
+    pub termination: String,
+    /// Whether that counts as convergence.
+    pub converged: bool,
+    /// Solver iterations (the solver's own notion).
+    pub iterations: u64,
+}
+
+/// Minimize `obj` from `x0` with the solver and settings of `opts`.
+///
+/// Errors are for invalid input only (dimensions, bounds, options, a start where the
+/// objective is not finite). A run that stops without converging (evaluation budget
+/// exhausted, degenerate model, line-search failure away from a stationary point) is an
+/// `Ok` record with `converged == false` and the reason in `termination`; its `theta` is
+/// the best point evaluated.
+pub fn minimize(
+    obj: &mut dyn Objective,
+    x0: &[f64],
+    opts: &OptimOptions,
+) -> Result<OptimRecord, OptimError> {
+    let start = Instant::now();
+    let n = obj.dim();
+    let (lower, upper) = opts.validate_for(n, x0)?;
+    let mut tracker = Tracker::new(obj, x0, lower.clone(), upper.clone(), opts);
+    let f0 = tracker.evaluate_full_start();
+    if !f0.is_finite() {
+        return Err(OptimError::NonFiniteStart { value: f0 });
+    }
+    let outcome = run_solver(&mut tracker, opts, &lower, &upper);
+    let counts = tracker.counts();
+    let (theta, objective) = tracker.best();
+    Ok(OptimRecord {
+        optimizer: opts.optimizer,
+        initial: x0.to_vec(),
+        initial_objective: f0,
+        theta,
+        objective,
+        evaluations: counts.0,
+        gradient_evaluations: counts.1,
+        iterations: outcome.iterations,
+        termination: outcome.termination,
+        converged: outcome.converged,
+        bounds_handling: record::bounds_handling(opts.optimizer, &lower, &upper),
+        seconds: start.elapsed().as_secs_f64(),
+        log: tracker.take_log(),
+    })
+}
+
+fn run_solver(
+    tracker: &mut Tracker<'_>,
+    opts: &OptimOptions,
+    lower: &[f64],
+    upper: &[f64],
+) -> SolverOutcome {
+    if tracker.n_free() == 0 {
+        return SolverOutcome {
+            termination: "no free parameters: every coordinate is fixed (lower == upper)".into(),
+            converged: true,
+            iterations: 0,
+        };
+    }
+    match opts.optimizer {
+        OptimizerName::Bobyqa => bobyqa_run::run(tracker, opts, lower, upper),
+        OptimizerName::NelderMead => nelder_mead::run(tracker, opts),
+        OptimizerName::Bfgs => bfgs::run(tracker, opts),
+        OptimizerName::Powell => powell::run(tracker, opts),
     }
 }

@@ -1,0 +1,298 @@
+//! The bookkeeping between a solver and the user's objective: evaluation budget and
+//! counts, fixed coordinates, projection into the bounds, non-finite values, the best
+//! point so far, the optional trace, and gradients (analytic or finite differences).
+
+use crate::{Objective, OptimOptions, OptimizerName, NON_FINITE_PENALTY};
+use std::cell::{Cell, RefCell};
+
+/// Relative step of the central finite differences: about the cube root of machine
+/// epsilon, which balances truncation and rounding error.
+const FD_STEP: f64 = 6e-6;
+
+/// The evaluation budget ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Exhausted;
+
+impl std::fmt::Display for Exhausted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("evaluation budget exhausted")
+    }
+}
+
+impl std::error::Error for Exhausted {}
+
+/// Wraps the objective for the solvers. Methods take `&self` (interior mutability)
+/// because argmin's problem traits do.
+pub(crate) struct Tracker<'a> {
+    obj: RefCell<&'a mut dyn Objective>,
+    /// The full point handed to the objective (fixed coordinates stay at their value).
+    full: RefCell<Vec<f64>>,
+    grad_full: RefCell<Vec<f64>>,
+    free: Vec<usize>,
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+    project: bool,
+    max_evals: usize,
+    evals: Cell<usize>,
+    grad_evals: Cell<usize>,
+    analytic: Cell<Option<bool>>,
+    exhausted: Cell<bool>,
+    best: RefCell<(Vec<f64>, f64)>,
+    log: Option<RefCell<Vec<(Vec<f64>, f64)>>>,
+}
+
+impl<'a> Tracker<'a> {
+    pub(crate) fn new(
+        obj: &'a mut dyn Objective,
+        x0: &[f64],
+        lower: Vec<f64>,
+        upper: Vec<f64>,
+        opts: &OptimOptions,
+    ) -> Self {
+        let free = (0..x0.len()).filter(|&i| lower[i] < upper[i]).collect();
+        Tracker {
+            obj: RefCell::new(obj),
+            full: RefCell::new(x0.to_vec()),
+            grad_full: RefCell::new(vec![0.0; x0.len()]),
+            free,
+            lower,
+            upper,
+            project: opts.optimizer != OptimizerName::Bobyqa,
+            max_evals: opts.max_evaluations,
+            evals: Cell::new(0),
+            grad_evals: Cell::new(0),
+            analytic: Cell::new(None),
+            exhausted: Cell::new(false),
+            best: RefCell::new((x0.to_vec(), f64::INFINITY)),
+            log: opts.record_log.then(|| RefCell::new(Vec::new())),
+        }
+    }
+
+    /// The number of free coordinates the solver works in.
+    pub(crate) fn n_free(&self) -> usize {
+        self.free.len()
+    }
+
+    /// The free part of the starting point.
+    pub(crate) fn start(&self) -> Vec<f64> {
+        let full = self.full.borrow();
+        self.free.iter().map(|&i| full[i]).collect()
+    }
+
+    /// The free part of the best point so far.
+    pub(crate) fn best_free(&self) -> (Vec<f64>, f64) {
+        let best = self.best.borrow();
+        (self.free.iter().map(|&i| best.0[i]).collect(), best.1)
+    }
+
+    /// Bounds of the free coordinates.
+    pub(crate) fn free_bounds(&self) -> (Vec<f64>, Vec<f64>) {
+        (
+            self.free.iter().map(|&i| self.lower[i]).collect(),
+            self.free.iter().map(|&i| self.upper[i]).collect(),
+        )
+    }
+
+    /// Evaluations still allowed.
+    pub(crate) fn remaining(&self) -> usize {
+        self.max_evals.saturating_sub(self.evals.get())
+    }
+
+    /// True once a request was refused for lack of budget.
+    pub(crate) fn is_exhausted(&self) -> bool {
+        self.exhausted.get()
+    }
+
+    /// (evaluations, gradient evaluations).
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        (self.evals.get(), self.grad_evals.get())
+    }
+
+    /// The best point (full) and its value.
+    pub(crate) fn best(&self) -> (Vec<f64>, f64) {
+        self.best.borrow().clone()
+    }
+
+    /// The trace, when one was recorded.
+    pub(crate) fn take_log(&mut self) -> Vec<(Vec<f64>, f64)> {
+        self.log
+            .as_mut()
+            .map(|l| std::mem::take(l.get_mut()))
+            .unwrap_or_default()
+    }
+
+    /// Evaluate at the full starting point (counted, logged).
+    pub(crate) fn evaluate_full_start(&self) -> f64 {
+        let x = self.start();
+        self.raw_value(&x)
+    }
+
+    /// The solver's view of the objective at the free point `x`: counted, projected,
+    /// non-finite values replaced by [`NON_FINITE_PENALTY`]; `Err` once the budget is spent.
+    pub(crate) fn value(&self, x: &[f64]) -> Result<f64, Exhausted> {
+        if self.remaining() == 0 {
+            self.exhausted.set(true);
+            return Err(Exhausted);
+        }
+        let f = self.raw_value(x);
+        Ok(if f.is_finite() { f } else { NON_FINITE_PENALTY })
+    }
+
+    fn raw_value(&self, x: &[f64]) -> f64 {
+        let mut full = self.full.borrow_mut();
+        for (&i, &xi) in self.free.iter().zip(x) {
+            full[i] = if self.project {
+                xi.clamp(self.lower[i], self.upper[i])
+            } else {
+                xi
+            };
+        }
+        let f = self.obj.borrow_mut().value(&full);
+        self.evals.set(self.evals.get() + 1);
+        if let Some(log) = &self.log {
+            log.borrow_mut().push((full.clone(), f));
+        }
+        let mut best = self.best.borrow_mut();
+        if f.is_finite() && f < best.1 {
+            best.0.copy_from_slice(&full);
+            best.1 = f;
+        }
+        f
+    }
+
+    /// The gradient of the solver's view at the free point `x` (value `fx` there), from
+    /// the objective when it provides one, else by finite differences (2 evaluations per
+    /// coordinate; one-sided at a bound).
+    pub(crate) fn gradient(
+        &self,
+        x: &[f64],
+        fx: Option<f64>,
+        g: &mut [f64],
+    ) -> Result<(), Exhausted> {
+        self.grad_evals.set(self.grad_evals.get() + 1);
+        if self.analytic.get() != Some(false) && self.analytic_gradient(x, g) {
+            return Ok(());
+        }
+        if self.remaining() < 2 * x.len() {
+            self.exhausted.set(true);
+            return Err(Exhausted);
+        }
+        let mut xp = x.to_vec();
+        let mut fx = fx;
+        for k in 0..x.len() {
+            g[k] = self.partial(&mut xp, k, &mut fx)?;
+        }
+        Ok(())
+    }
+
+    fn partial(&self, xp: &mut [f64], k: usize, fx: &mut Option<f64>) -> Result<f64, Exhausted> {
+        let (lo, hi) = (self.lower[self.free[k]], self.upper[self.free[k]]);
+        let x = xp[k];
+        let h = FD_STEP * x.abs().max(1.0);
+        let inside = !self.project || (x - h >= lo && x + h <= hi);
+        let (a, b) = match (inside, x + h <= hi) {
+            (true, _) => (x - h, x + h),
+            (false, true) => (x, x + h),
+            (false, false) => (x - h, x),
+        };
+        let fa = self.at(xp, k, a, x, fx)?;
+        let fb = self.at(xp, k, b, x, fx)?;
+        xp[k] = x;
+        Ok((fb - fa) / (b - a))
+    }
+
+    /// The value with coordinate k at `v`; at `v == x` the cached value at x.
+    fn at(
+        &self,
+        xp: &mut [f64],
+        k: usize,
+        v: f64,
+        x: f64,
+        fx: &mut Option<f64>,
+    ) -> Result<f64, Exhausted> {
+        xp[k] = v;
+        if v != x {
+            return self.value(xp);
+        }
+        match *fx {
+            Some(f) => Ok(f),
+            None => {
+                let f = self.value(xp)?;
+                *fx = Some(f);
+                Ok(f)
+            }
+        }
+    }
+
+    fn analytic_gradient(&self, x: &[f64], g: &mut [f64]) -> bool {
+        let mut full = self.full.borrow_mut();
+        for (&i, &xi) in self.free.iter().zip(x) {
+            full[i] = if self.project {
+                xi.clamp(self.lower[i], self.upper[i])
+            } else {
+                xi
+            };
+        }
+        let mut gfull = self.grad_full.borrow_mut();
+        let ok = self.obj.borrow_mut().gradient(&full, &mut gfull);
+        self.analytic.set(Some(ok));
+        if !ok {
+            return false;
+        }
+        for ((gk, &i), &xi) in g.iter_mut().zip(&self.free).zip(x) {
+            let clamped = self.project && (xi < self.lower[i] || xi > self.upper[i]);
+            *gk = if clamped || !gfull[i].is_finite() {
+                0.0
+            } else {
+                gfull[i]
+            };
+        }
+        true
+    }
+
+    /// The projected gradient's largest magnitude at the best point: components pushing
+    /// out of the box at an active bound are zero (the KKT measure of stationarity).
+    pub(crate) fn projected_gradient_norm(&self) -> Result<f64, Exhausted> {
+        let (x, f) = self.best_free();
+        let (lo, hi) = self.free_bounds();
+        let mut g = vec![0.0; x.len()];
+        self.gradient(&x, Some(f), &mut g)?;
+        Ok(g.iter()
+            .zip(x.iter().zip(lo.iter().zip(&hi)))
+            .map(|(gk, (xk, (l, u)))| {
+                let outward = (*xk <= *l && *gk > 0.0) || (*xk >= *u && *gk < 0.0);
+                if outward {
+                    0.0
+                } else {
+                    gk.abs()
+                }
+            })
+            .fold(0.0, f64::max))
+    }
+}
+
+/// argmin's view of a [`Tracker`]: cost and gradient of the free coordinates.
+pub(crate) struct Adapter<'t, 'a> {
+    /// The tracker.
+    pub(crate) tracker: &'t Tracker<'a>,
+}
+
+impl argmin::core::CostFunction for Adapter<'_, '_> {
+    type Param = Vec<f64>;
+    type Output = f64;
+
+    fn cost(&self, param: &Vec<f64>) -> Result<f64, argmin::core::Error> {
+        Ok(self.tracker.value(param)?)
+    }
+}
+
+impl argmin::core::Gradient for Adapter<'_, '_> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+
+    fn gradient(&self, param: &Vec<f64>) -> Result<Vec<f64>, argmin::core::Error> {
+        let mut g = vec![0.0; param.len()];
+        self.tracker.gradient(param, None, &mut g)?;
+        Ok(g)
+    }
+}

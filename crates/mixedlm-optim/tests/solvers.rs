@@ -1,0 +1,390 @@
+//! Solver tests: classic test functions, bounds, budgets, logs, names.
+
+use mixedlm_optim::{
+    brent_minimize, minimize, BoundsHandling, Objective, OptimError, OptimOptions, OptimizerName,
+};
+use proptest::prelude::*;
+
+/// A closure as an objective, counting calls.
+struct Func<F: FnMut(&[f64]) -> f64> {
+    n: usize,
+    f: F,
+    calls: usize,
+}
+
+impl<F: FnMut(&[f64]) -> f64> Objective for Func<F> {
+    fn dim(&self) -> usize {
+        self.n
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        self.calls += 1;
+        (self.f)(x)
+    }
+}
+
+fn func<F: FnMut(&[f64]) -> f64>(n: usize, f: F) -> Func<F> {
+    Func { n, f, calls: 0 }
+}
+
+fn rosenbrock(x: &[f64]) -> f64 {
+    x.windows(2)
+        .map(|w| 100.0 * (w[1] - w[0] * w[0]).powi(2) + (1.0 - w[0]).powi(2))
+        .sum()
+}
+
+fn opts(name: OptimizerName) -> OptimOptions {
+    OptimOptions {
+        optimizer: name,
+        ..OptimOptions::default()
+    }
+}
+
+#[test]
+fn rosenbrock_2d_all_solvers() {
+    for name in OptimizerName::ALL {
+        let mut obj = func(2, rosenbrock);
+        let rec = minimize(&mut obj, &[-1.2, 1.0], &opts(name)).unwrap();
+        assert!(rec.converged, "{name}: {}", rec.termination);
+        assert!(rec.objective < 1e-9, "{name}: f = {:e}", rec.objective);
+        for v in &rec.theta {
+            assert!((v - 1.0).abs() < 1e-4, "{name}: {:?}", rec.theta);
+        }
+        assert_eq!(rec.evaluations, obj.calls, "{name}: honest count");
+        assert_eq!(rec.bounds_handling, BoundsHandling::Unbounded);
+    }
+}
+
+#[test]
+fn rosenbrock_4d_all_solvers() {
+    for name in OptimizerName::ALL {
+        let mut obj = func(4, rosenbrock);
+        let o = OptimOptions {
+            max_evaluations: 40_000,
+            ..opts(name)
+        };
+        let rec = minimize(&mut obj, &[-1.2, 1.0, -1.2, 1.0], &o).unwrap();
+        assert!(rec.converged, "{name}: {}", rec.termination);
+        assert!(
+            rec.objective < 1e-8,
+            "{name}: f = {:e} after {}",
+            rec.objective,
+            rec.evaluations
+        );
+    }
+}
+
+/// (x0 + 1)^2 + (x1 - 2)^2 on x0 >= 0, x1 <= 1.5: optimum (0, 1.5), f = 1.25.
+fn bounded_quadratic(x: &[f64]) -> f64 {
+    (x[0] + 1.0).powi(2) + (x[1] - 2.0).powi(2)
+}
+
+#[test]
+fn bounded_quadratic_optimum_on_the_bound() {
+    for name in OptimizerName::ALL {
+        let mut obj = func(2, bounded_quadratic);
+        let o = OptimOptions {
+            lower: vec![0.0, f64::NEG_INFINITY],
+            upper: vec![f64::INFINITY, 1.5],
+            ..opts(name)
+        };
+        let rec = minimize(&mut obj, &[1.0, 0.0], &o).unwrap();
+        assert!(rec.converged, "{name}: {}", rec.termination);
+        assert!(
+            rec.theta[0] >= 0.0 && rec.theta[1] <= 1.5,
+            "{name}: infeasible {:?}",
+            rec.theta
+        );
+        assert!(
+            rec.theta[0] < 1e-6 && (rec.theta[1] - 1.5).abs() < 1e-6,
+            "{name}: {:?}",
+            rec.theta
+        );
+        assert!(
+            (rec.objective - 1.25).abs() < 1e-9,
+            "{name}: {}",
+            rec.objective
+        );
+        if name == OptimizerName::Bobyqa {
+            assert_eq!(
+                rec.theta,
+                vec![0.0, 1.5],
+                "bobyqa lands on the bound exactly"
+            );
+            assert_eq!(rec.bounds_handling, BoundsHandling::Native);
+        } else {
+            assert_eq!(rec.bounds_handling, BoundsHandling::Projection);
+        }
+    }
+}
+
+#[test]
+fn one_dimensional_problem() {
+    for name in OptimizerName::ALL {
+        let mut obj = func(1, |x: &[f64]| (x[0] - 0.3).powi(2) + 2.0);
+        let o = OptimOptions {
+            lower: vec![0.0],
+            ..opts(name)
+        };
+        let rec = minimize(&mut obj, &[1.0], &o).unwrap();
+        assert!(rec.converged, "{name}: {}", rec.termination);
+        assert!((rec.theta[0] - 0.3).abs() < 1e-5, "{name}: {:?}", rec.theta);
+        assert!((rec.objective - 2.0).abs() < 1e-10, "{name}");
+    }
+}
+
+#[test]
+fn fixed_coordinates_are_held() {
+    for name in OptimizerName::ALL {
+        let mut obj = func(3, |x: &[f64]| {
+            (x[0] - 1.0).powi(2) + (x[1] - x[2]).powi(2) + x[2] * x[2]
+        });
+        let o = OptimOptions {
+            lower: vec![0.0, 0.7, -5.0],
+            upper: vec![5.0, 0.7, 5.0],
+            ..opts(name)
+        };
+        let rec = minimize(&mut obj, &[0.5, 0.7, 0.0], &o).unwrap();
+        assert!(rec.converged, "{name}: {}", rec.termination);
+        assert_eq!(rec.theta[1], 0.7, "{name}");
+        assert!(
+            (rec.theta[2] - 0.35).abs() < 1e-5,
+            "{name}: {:?}",
+            rec.theta
+        );
+    }
+}
+
+#[test]
+fn exhausted_budget_is_not_converged() {
+    for name in OptimizerName::ALL {
+        let mut obj = func(4, rosenbrock);
+        let o = OptimOptions {
+            max_evaluations: 30,
+            ..opts(name)
+        };
+        let rec = minimize(&mut obj, &[-1.2, 1.0, -1.2, 1.0], &o).unwrap();
+        assert!(!rec.converged, "{name}");
+        assert!(
+            rec.termination.contains("maximum evaluations"),
+            "{name}: {}",
+            rec.termination
+        );
+        assert!(
+            rec.evaluations <= 30 && obj.calls <= 30,
+            "{name}: {} evaluations",
+            rec.evaluations
+        );
+        assert!(rec.objective <= rec.initial_objective, "{name}");
+    }
+}
+
+#[test]
+fn log_records_every_evaluation() {
+    for name in OptimizerName::ALL {
+        let mut obj = func(2, rosenbrock);
+        let o = OptimOptions {
+            record_log: true,
+            ..opts(name)
+        };
+        let rec = minimize(&mut obj, &[-1.2, 1.0], &o).unwrap();
+        assert_eq!(rec.log.len(), rec.evaluations, "{name}");
+        let best = rec.log.iter().map(|e| e.1).fold(f64::INFINITY, f64::min);
+        assert_eq!(best, rec.objective, "{name}");
+        assert_eq!(
+            rec.log[0].0,
+            vec![-1.2, 1.0],
+            "{name}: first entry is the start"
+        );
+        let rec2 = minimize(&mut func(2, rosenbrock), &[-1.2, 1.0], &opts(name)).unwrap();
+        assert!(rec2.log.is_empty(), "{name}: no log unless asked");
+    }
+}
+
+#[test]
+fn non_finite_regions_are_avoided() {
+    // Undefined (NaN) for x0 < 0.2: the solvers must stay out and still find (0.5, 0.5).
+    for name in OptimizerName::ALL {
+        let mut obj = func(2, |x: &[f64]| {
+            if x[0] < 0.2 {
+                f64::NAN
+            } else {
+                (x[0] - 0.5).powi(2) + (x[1] - 0.5).powi(2)
+            }
+        });
+        let rec = minimize(&mut obj, &[1.0, 1.0], &opts(name)).unwrap();
+        assert!(
+            rec.objective.is_finite() && rec.objective < 1e-9,
+            "{name}: {}",
+            rec.objective
+        );
+    }
+}
+
+#[test]
+fn names_parse_and_errors_list_valid_names() {
+    for name in OptimizerName::ALL {
+        assert_eq!(name.to_string().parse::<OptimizerName>().unwrap(), name);
+    }
+    assert_eq!(
+        "Nelder_Mead".parse::<OptimizerName>().unwrap(),
+        OptimizerName::NelderMead
+    );
+    assert_eq!(
+        "BOBYQA".parse::<OptimizerName>().unwrap(),
+        OptimizerName::Bobyqa
+    );
+    let err = "lbfgsb".parse::<OptimizerName>().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown optimizer 'lbfgsb'; valid names are bobyqa, bfgs, nelder-mead, powell"
+    );
+}
+
+#[test]
+fn invalid_input_is_a_typed_error() {
+    let mut obj = func(2, rosenbrock);
+    let e = minimize(&mut obj, &[1.0], &OptimOptions::default()).unwrap_err();
+    assert!(matches!(
+        e,
+        OptimError::Dimension {
+            what: "x0",
+            expected: 2,
+            got: 1
+        }
+    ));
+    let o = OptimOptions {
+        lower: vec![0.0, 0.0],
+        ..OptimOptions::default()
+    };
+    let e = minimize(&mut obj, &[-1.0, 1.0], &o).unwrap_err();
+    assert!(
+        matches!(e, OptimError::StartOutsideBounds { index: 0, .. }),
+        "{e}"
+    );
+    let o = OptimOptions {
+        lower: vec![1.0, 0.0],
+        upper: vec![0.0, 1.0],
+        ..OptimOptions::default()
+    };
+    assert!(matches!(
+        minimize(&mut obj, &[0.5, 0.5], &o),
+        Err(OptimError::InvalidBounds { index: 0, .. })
+    ));
+    let mut inf = func(1, |_: &[f64]| f64::INFINITY);
+    assert!(matches!(
+        minimize(&mut inf, &[0.0], &OptimOptions::default()),
+        Err(OptimError::NonFiniteStart { .. })
+    ));
+    let b = OptimOptions::builder()
+        .initial_step(-1.0)
+        .build()
+        .unwrap_err();
+    assert!(
+        b.to_string().contains("initial_step") && b.to_string().contains("positive"),
+        "{b}"
+    );
+    let b = OptimOptions::builder()
+        .max_evaluations(1)
+        .build()
+        .unwrap_err();
+    assert!(b.to_string().contains("max_evaluations"), "{b}");
+    let ok = OptimOptions::builder()
+        .optimizer(OptimizerName::Powell)
+        .bounds(vec![0.0], vec![1.0])
+        .record_log(true)
+        .build()
+        .unwrap();
+    assert_eq!(ok.optimizer, OptimizerName::Powell);
+}
+
+#[test]
+fn brent_finds_a_one_dimensional_minimum() {
+    let r = brent_minimize(
+        |x| (x - 1.234).powi(2) + 0.1 * (x - 1.234).powi(4),
+        -3.0,
+        5.0,
+        1e-10,
+        1e-12,
+        200,
+    );
+    assert!(r.converged);
+    assert!((r.x - 1.234).abs() < 1e-7, "{}", r.x);
+    let r = brent_minimize(|x| x.cos(), 0.0, 6.0, 1e-10, 1e-12, 200);
+    assert!((r.x - std::f64::consts::PI).abs() < 1e-7, "{}", r.x);
+}
+
+/// A profiled-deviance-shaped objective: θ -> log det(I + V'V) + n log(rss(θ)), with V
+/// depending on θ = (a, b, c) like a 2×2 relative factor; smooth, with a unique interior
+/// minimum in θ_diag >= 0.
+fn profile_like(t: &[f64]) -> f64 {
+    let (a, b, c) = (t[0], t[1], t[2]);
+    // TT' entries for T = [[a, 0], [b, c]] scaled by a data-like Gram matrix.
+    let (s11, s12, s22) = (a * a, a * b, b * b + c * c);
+    let (g11, g12, g22) = (4.0, 1.0, 3.0);
+    let m11 = 1.0 + g11 * s11 + g12 * s12;
+    let m22 = 1.0 + g22 * s22 + g12 * s12;
+    let m12 = g12 * (s11 + s22) * 0.5 + g11 * s12 * 0.25;
+    let logdet = (m11 * m22 - m12 * m12).ln();
+    let rss = 2.0 + 5.0 / m11 + 3.0 / m22 + 0.5 * (a - 0.8).powi(2) + 0.3 * (b + 0.2).powi(2);
+    logdet + 40.0 * (rss / 40.0).ln() + 40.0
+}
+
+#[test]
+fn profile_like_reached_by_all_solvers() {
+    let lower = vec![0.0, f64::NEG_INFINITY, 0.0];
+    let reference = {
+        let o = OptimOptions {
+            lower: lower.clone(),
+            final_step: 1e-10,
+            ..opts(OptimizerName::Bobyqa)
+        };
+        minimize(&mut func(3, profile_like), &[1.0, 0.0, 1.0], &o).unwrap()
+    };
+    assert!(reference.converged);
+    for name in OptimizerName::ALL {
+        let o = OptimOptions {
+            lower: lower.clone(),
+            ..opts(name)
+        };
+        let rec = minimize(&mut func(3, profile_like), &[1.0, 0.0, 1.0], &o).unwrap();
+        assert!(rec.converged, "{name}: {}", rec.termination);
+        let rel = (rec.objective - reference.objective).abs() / reference.objective.abs();
+        assert!(
+            rel < 1e-7,
+            "{name}: {} vs {} (rel {rel:e})",
+            rec.objective,
+            reference.objective
+        );
+        assert!(rec.objective >= reference.objective - 1e-9 * reference.objective.abs());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+    /// Random convex quadratics 0.5 (x - m)' A (x - m) + c with A = B B' + I/2.
+    #[test]
+    fn prop_convex_quadratics_minimized_by_all(
+        (n, b, m) in (1usize..5).prop_flat_map(|n| (
+            Just(n),
+            prop::collection::vec(-1.0f64..1.0, n * n),
+            prop::collection::vec(-2.0f64..2.0, n),
+        )),
+        c in -5.0f64..5.0,
+    ) {
+        let a: Vec<f64> = (0..n * n)
+            .map(|ij| {
+                let (i, j) = (ij / n, ij % n);
+                (0..n).map(|k| b[i * n + k] * b[j * n + k]).sum::<f64>() + if i == j { 0.5 } else { 0.0 }
+            })
+            .collect();
+        let q = |x: &[f64]| -> f64 {
+            let d: Vec<f64> = x.iter().zip(&m).map(|(xi, mi)| xi - mi).collect();
+            0.5 * (0..n).map(|i| (0..n).map(|j| d[i] * a[i * n + j] * d[j]).sum::<f64>()).sum::<f64>() + c
+        };
+        for name in OptimizerName::ALL {
+            let rec = minimize(&mut func(n, q), &vec![0.0; n], &opts(name)).unwrap();
+            prop_assert!(rec.converged, "{}: {}", name, rec.termination);
+            prop_assert!((rec.objective - c).abs() < 1e-6, "{}: {} vs {}", name, rec.objective, c);
+        }
+    }
+}
