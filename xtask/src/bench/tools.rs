@@ -1,0 +1,211 @@
+//! Running one model with one tool and reading what it reports.
+
+use super::cases::Case;
+use crate::cmd::{self, Outcome};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::Duration;
+
+/// One tool's result on one model, as JSON: `status` is `ok`, `missing`,
+/// `failed`, `timeout` or `not run`; `seconds` is the fit time the tool itself
+/// measured (not process start-up or file reading).
+pub type ToolResult = Value;
+
+fn skipped(status: &str, reason: &str) -> ToolResult {
+    json!({"status": status, "reason": reason})
+}
+
+fn from_outcome(o: &Outcome, parse: impl Fn(&Value) -> ToolResult) -> ToolResult {
+    if o.timed_out {
+        return json!({"status": "timeout", "reason": format!("killed after {:.0} s", o.wall), "peak_mb": o.peak_mb});
+    }
+    let parsed = o
+        .stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<Value>(l.trim()).ok());
+    let parsed = parsed.or_else(|| serde_json::from_str::<Value>(o.stdout.trim()).ok());
+    match (o.ok, parsed) {
+        (true, Some(v)) => {
+            let mut r = parse(&v);
+            r["status"] = json!("ok");
+            r["peak_mb"] = json!(o.peak_mb);
+            r["wall_seconds"] = json!(o.wall);
+            r
+        }
+        _ => {
+            let tail: String = o
+                .stderr
+                .lines()
+                .rev()
+                .take(6)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join(" | ");
+            json!({"status": "failed", "reason": tail, "peak_mb": o.peak_mb})
+        }
+    }
+}
+
+fn reps(n_rows: usize) -> usize {
+    if n_rows < 20_000 {
+        5
+    } else {
+        1
+    }
+}
+
+/// mixedlm: `mixedlm fit --format json`, once per repetition; median fit time.
+pub fn mixedlm(
+    bin: &Path,
+    case: &Case,
+    data: &Path,
+    n_rows: usize,
+    timeout: Duration,
+) -> ToolResult {
+    let args: Vec<String> = vec![
+        "fit".into(),
+        data.display().to_string(),
+        "--formula".into(),
+        case.formula.into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    let mut runs = Vec::new();
+    for _ in 0..reps(n_rows) {
+        let o = cmd::timed(&bin.display().to_string(), &args, timeout);
+        let r = from_outcome(&o, |v| {
+            json!({
+                "seconds": v.pointer("/timing/fit_seconds"),
+                "read_seconds": v.pointer("/timing/read_seconds"),
+                "objective": v.get("objective"),
+                "evaluations": v.pointer("/optimizer/evaluations"),
+                "converged": v.pointer("/optimizer/converged"),
+            })
+        });
+        let ok = r["status"] == "ok";
+        runs.push(r);
+        if !ok {
+            break;
+        }
+    }
+    median_run(runs)
+}
+
+/// Keeps the run with the median `seconds`, recording all times.
+fn median_run(mut runs: Vec<ToolResult>) -> ToolResult {
+    if runs.iter().any(|r| r["status"] != "ok") {
+        return runs.pop().unwrap_or(Value::Null);
+    }
+    let all: Vec<f64> = runs.iter().filter_map(|r| r["seconds"].as_f64()).collect();
+    runs.sort_by(|a, b| {
+        a["seconds"]
+            .as_f64()
+            .unwrap_or(0.0)
+            .total_cmp(&b["seconds"].as_f64().unwrap_or(0.0))
+    });
+    let peak = runs
+        .iter()
+        .filter_map(|r| r["peak_mb"].as_f64())
+        .fold(0.0, f64::max);
+    let mut m = runs.swap_remove(runs.len() / 2);
+    m["seconds_all"] = json!(all);
+    m["peak_mb"] = json!(peak);
+    m
+}
+
+/// lme4 through `xtask/scripts/lme4_bench.R`.
+pub fn lme4(case: &Case, data: &Path, n_rows: usize, timeout: Duration) -> ToolResult {
+    if !cmd::on_path("Rscript") {
+        return skipped(
+            "missing",
+            "Rscript not on PATH (apt-get install r-base-core r-cran-lme4 r-cran-jsonlite)",
+        );
+    }
+    let script = crate::root().join("xtask/scripts/lme4_bench.R");
+    let args = vec![
+        script.display().to_string(),
+        data.display().to_string(),
+        case.formula.to_string(),
+        "1".into(),
+        factor_list(case),
+        reps(n_rows).to_string(),
+    ];
+    let o = cmd::timed("Rscript", &args, timeout);
+    from_outcome(&o, pass_through)
+}
+
+/// statsmodels through `xtask/scripts/statsmodels_bench.py`.
+pub fn statsmodels(case: &Case, data: &Path, n_rows: usize, timeout: Duration) -> ToolResult {
+    let sm = match &case.statsmodels {
+        Ok(sm) => sm,
+        Err(why) => return skipped("not run", why),
+    };
+    if !cmd::on_path("python3") {
+        return skipped("missing", "python3 not on PATH");
+    }
+    let probe = cmd::timed(
+        "python3",
+        &["-c".into(), "import statsmodels".into()],
+        Duration::from_secs(60),
+    );
+    if !probe.ok {
+        return skipped(
+            "missing",
+            "python3 has no statsmodels (pip install statsmodels)",
+        );
+    }
+    let script = crate::root().join("xtask/scripts/statsmodels_bench.py");
+    let args = vec![
+        script.display().to_string(),
+        data.display().to_string(),
+        sm.formula.into(),
+        sm.groups.into(),
+        sm.re_formula.unwrap_or("-").into(),
+        sm.vc_formula.unwrap_or("-").into(),
+        "1".into(),
+        factor_list(case),
+        reps(n_rows).to_string(),
+    ];
+    let o = cmd::timed("python3", &args, timeout);
+    from_outcome(&o, pass_through)
+}
+
+/// A Rust peer crate (glmm, lme-rs) through the `xtask/peers` binary.
+pub fn peer(
+    bin: &Path,
+    engine: &str,
+    case: &Case,
+    data: &Path,
+    n_rows: usize,
+    timeout: Duration,
+) -> ToolResult {
+    let args = vec![
+        "--engine".into(),
+        engine.into(),
+        "--data".into(),
+        data.display().to_string(),
+        "--formula".into(),
+        case.formula.into(),
+        "--factors".into(),
+        factor_list(case),
+        "--reps".into(),
+        reps(n_rows).to_string(),
+    ];
+    let o = cmd::timed(&bin.display().to_string(), &args, timeout);
+    from_outcome(&o, pass_through)
+}
+
+fn pass_through(v: &Value) -> ToolResult {
+    v.clone()
+}
+
+fn factor_list(case: &Case) -> String {
+    if case.factors.is_empty() {
+        "-".into()
+    } else {
+        case.factors.join(",")
+    }
+}
