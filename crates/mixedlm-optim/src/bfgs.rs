@@ -1,7 +1,7 @@
 //! BFGS through argmin (More-Thuente line search), restarted with a fresh inverse Hessian
 //! from the best point until the projected gradient is small or progress stops.
 
-use crate::tracker::{Adapter, Exhausted, Tracker};
+use crate::tracker::{Adapter, Tracker};
 use crate::{OptimOptions, SolverOutcome};
 use argmin::core::{Executor, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
@@ -19,14 +19,14 @@ pub(crate) fn run(tracker: &mut Tracker<'_>, opts: &OptimOptions) -> SolverOutco
     for _ in 0..MAX_CYCLES {
         let (x, f) = tracker.best_free();
         let scale = f.abs().max(1.0);
-        let Ok(pg) = tracker.projected_gradient_norm() else {
+        let Ok((g, pg)) = tracker.projected_gradient() else {
             return exhausted(opts, iterations);
         };
         if pg <= opts.gtol_rel * scale {
             let text = format!("projected gradient norm {pg:e} below gtol_rel * max(1, |f|)");
             return done(text, true, iterations);
         }
-        let (note, f_new) = match cycle(tracker, opts, x, f) {
+        let (note, f_new) = match cycle(tracker, opts, (x, f), g) {
             Ok((iters, f_new)) => {
                 iterations += iters;
                 (String::from("a restart made no progress"), f_new)
@@ -45,20 +45,17 @@ pub(crate) fn run(tracker: &mut Tracker<'_>, opts: &OptimOptions) -> SolverOutco
     )
 }
 
-/// One argmin BFGS run from (x, f); Ok((iterations, best value)) or the error text.
+/// One argmin BFGS run from (x, f) with gradient g; Ok((iterations, best value)) or the
+/// error text.
 ///
 /// The cost is not handed to argmin's state: argmin would record it as both the current
 /// and the previous cost and stop at once on its cost-change test.
 fn cycle(
     tracker: &Tracker<'_>,
     opts: &OptimOptions,
-    x: Vec<f64>,
-    f: f64,
+    (x, f): (Vec<f64>, f64),
+    g: Vec<f64>,
 ) -> Result<(u64, f64), String> {
-    let mut g = vec![0.0; x.len()];
-    tracker
-        .gradient(&x, Some(f), &mut g)
-        .map_err(|e: Exhausted| e.to_string())?;
     let gnorm = g
         .iter()
         .map(|v| v * v)
@@ -96,7 +93,7 @@ fn stalled(
     iterations: u64,
 ) -> SolverOutcome {
     let (_, f) = tracker.best_free();
-    let Ok(pg) = tracker.projected_gradient_norm() else {
+    let Ok((_, pg)) = tracker.projected_gradient() else {
         return exhausted(opts, iterations);
     };
     let ok = pg <= ACCEPT_REL * f.abs().max(1.0);

@@ -9,6 +9,9 @@ use std::cell::{Cell, RefCell};
 /// epsilon, which balances truncation and rounding error.
 const FD_STEP: f64 = 6e-6;
 
+/// Every evaluation (point, value), in order.
+pub(crate) type Trace = Vec<(Vec<f64>, f64)>;
+
 /// The evaluation budget ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Exhausted;
@@ -38,7 +41,7 @@ pub(crate) struct Tracker<'a> {
     analytic: Cell<Option<bool>>,
     exhausted: Cell<bool>,
     best: RefCell<(Vec<f64>, f64)>,
-    log: Option<RefCell<Vec<(Vec<f64>, f64)>>>,
+    log: Option<RefCell<Trace>>,
 }
 
 impl<'a> Tracker<'a> {
@@ -114,7 +117,7 @@ impl<'a> Tracker<'a> {
     }
 
     /// The trace, when one was recorded.
-    pub(crate) fn take_log(&mut self) -> Vec<(Vec<f64>, f64)> {
+    pub(crate) fn take_log(&mut self) -> Trace {
         self.log
             .as_mut()
             .map(|l| std::mem::take(l.get_mut()))
@@ -179,8 +182,8 @@ impl<'a> Tracker<'a> {
         }
         let mut xp = x.to_vec();
         let mut fx = fx;
-        for k in 0..x.len() {
-            g[k] = self.partial(&mut xp, k, &mut fx)?;
+        for (k, gk) in g.iter_mut().enumerate() {
+            *gk = self.partial(&mut xp, k, &mut fx)?;
         }
         Ok(())
     }
@@ -250,14 +253,15 @@ impl<'a> Tracker<'a> {
         true
     }
 
-    /// The projected gradient's largest magnitude at the best point: components pushing
-    /// out of the box at an active bound are zero (the KKT measure of stationarity).
-    pub(crate) fn projected_gradient_norm(&self) -> Result<f64, Exhausted> {
+    /// The gradient at the best point and its projected largest magnitude: components
+    /// pushing out of the box at an active bound count as zero (the KKT measure).
+    pub(crate) fn projected_gradient(&self) -> Result<(Vec<f64>, f64), Exhausted> {
         let (x, f) = self.best_free();
         let (lo, hi) = self.free_bounds();
         let mut g = vec![0.0; x.len()];
         self.gradient(&x, Some(f), &mut g)?;
-        Ok(g.iter()
+        let norm = g
+            .iter()
             .zip(x.iter().zip(lo.iter().zip(&hi)))
             .map(|(gk, (xk, (l, u)))| {
                 let outward = (*xk <= *l && *gk > 0.0) || (*xk >= *u && *gk < 0.0);
@@ -267,7 +271,8 @@ impl<'a> Tracker<'a> {
                     gk.abs()
                 }
             })
-            .fold(0.0, f64::max))
+            .fold(0.0, f64::max);
+        Ok((g, norm))
     }
 }
 

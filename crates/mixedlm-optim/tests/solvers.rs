@@ -388,3 +388,87 @@ proptest! {
         }
     }
 }
+
+/// Rosenbrock with its analytic gradient.
+struct RosenbrockWithGradient {
+    gradient_calls: usize,
+}
+
+impl Objective for RosenbrockWithGradient {
+    fn dim(&self) -> usize {
+        2
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        rosenbrock(x)
+    }
+    fn gradient(&mut self, x: &[f64], grad: &mut [f64]) -> bool {
+        self.gradient_calls += 1;
+        grad[0] = -400.0 * x[0] * (x[1] - x[0] * x[0]) - 2.0 * (1.0 - x[0]);
+        grad[1] = 200.0 * (x[1] - x[0] * x[0]);
+        true
+    }
+}
+
+#[test]
+fn bfgs_uses_an_analytic_gradient() {
+    let mut obj = RosenbrockWithGradient { gradient_calls: 0 };
+    let rec = minimize(&mut obj, &[-1.2, 1.0], &opts(OptimizerName::Bfgs)).unwrap();
+    assert!(rec.converged, "{}", rec.termination);
+    assert!(rec.objective < 1e-12, "{:e}", rec.objective);
+    assert_eq!(rec.gradient_evaluations, obj.gradient_calls);
+    let fd = minimize(
+        &mut func(2, rosenbrock),
+        &[-1.2, 1.0],
+        &opts(OptimizerName::Bfgs),
+    )
+    .unwrap();
+    assert!(
+        rec.evaluations < fd.evaluations,
+        "{} vs {}",
+        rec.evaluations,
+        fd.evaluations
+    );
+}
+
+#[test]
+fn record_serializes_with_kebab_case_names() {
+    let o = OptimOptions {
+        record_log: true,
+        ..opts(OptimizerName::NelderMead)
+    };
+    let rec = minimize(&mut func(1, |x: &[f64]| x[0] * x[0]), &[1.0], &o).unwrap();
+    let json = serde_json::to_value(&rec).unwrap();
+    assert_eq!(json["optimizer"], "nelder-mead");
+    assert_eq!(json["bounds_handling"], "unbounded");
+    assert_eq!(json["converged"], true);
+    assert_eq!(json["log"].as_array().map(Vec::len), Some(rec.evaluations));
+    let back: mixedlm_optim::OptimRecord = serde_json::from_value(json).unwrap();
+    assert_eq!(back, rec);
+}
+
+/// Powell is an ordinary argmin solver: drive it with argmin's Executor directly.
+#[test]
+fn powell_runs_under_argmin_executor() {
+    use argmin::core::{CostFunction, Error, Executor, State, TerminationReason};
+    struct Booth;
+    impl CostFunction for Booth {
+        type Param = Vec<f64>;
+        type Output = f64;
+        fn cost(&self, p: &Vec<f64>) -> Result<f64, Error> {
+            Ok((p[0] + 2.0 * p[1] - 7.0).powi(2) + (2.0 * p[0] + p[1] - 5.0).powi(2))
+        }
+    }
+    let result = Executor::new(Booth, mixedlm_optim::Powell::new(1e-14, 1e-10, 0.5))
+        .configure(|s| s.param(vec![0.0, 0.0]).max_iters(100))
+        .run()
+        .unwrap();
+    assert_eq!(
+        result.state.get_termination_reason(),
+        Some(&TerminationReason::SolverConverged)
+    );
+    let best = result.state.get_best_param().unwrap();
+    assert!(
+        (best[0] - 1.0).abs() < 1e-6 && (best[1] - 3.0).abs() < 1e-6,
+        "{best:?}"
+    );
+}
