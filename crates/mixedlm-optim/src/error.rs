@@ -34,7 +34,7 @@ pub enum OptimError {
     StartOutsideBounds {
         /// The parameter.
         index: usize,
-        /// x0[index].
+        /// The start value `x0[index]`.
         value: f64,
         /// Its lower bound.
         lower: f64,
