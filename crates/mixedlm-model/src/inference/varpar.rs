@@ -1,0 +1,202 @@
+//! The deviance as a function of the variance parameters, and the σ-scaled SD/correlation
+//! parametrization (lme4's `sd_…`, `cor_…`, `sigma`).
+
+use super::dense::{DenseLmm, TermLayout, ThetaPieces};
+use super::error::InferenceError;
+use faer::Mat;
+use mixedlm_design::CovarianceKind;
+
+/// Anything that gives the profiled-deviance pieces at θ (the dense evaluator, or an engine
+/// adapter). Implementations must be usable from several threads.
+pub trait EvalPieces: Sync {
+    /// Number of observations N.
+    fn n_obs(&self) -> usize;
+    /// Number of fixed effects p.
+    fn n_fixed(&self) -> usize;
+    /// Length of θ.
+    fn n_theta(&self) -> usize;
+    /// The pieces at θ.
+    fn pieces(&self, theta: &[f64]) -> Result<ThetaPieces, InferenceError>;
+}
+
+impl EvalPieces for DenseLmm {
+    fn n_obs(&self) -> usize {
+        DenseLmm::n_obs(self)
+    }
+    fn n_fixed(&self) -> usize {
+        DenseLmm::n_fixed(self)
+    }
+    fn n_theta(&self) -> usize {
+        DenseLmm::n_theta(self)
+    }
+    fn pieces(&self, theta: &[f64]) -> Result<ThetaPieces, InferenceError> {
+        DenseLmm::pieces(self, theta)
+    }
+}
+
+const LN_2PI: f64 = 1.837_877_066_409_345_3;
+
+/// Degrees of freedom of the residual for the criterion: N (ML) or N − p (REML).
+pub(super) fn resid_df(n: usize, p: usize, reml: bool) -> f64 {
+    if reml {
+        (n - p) as f64
+    } else {
+        n as f64
+    }
+}
+
+/// Profiled deviance (ML) or REML criterion at the pieces.
+pub(super) fn profiled_deviance(pc: &ThetaPieces, n: usize, p: usize, reml: bool) -> f64 {
+    let nu = resid_df(n, p, reml);
+    let base = pc.logdet_z + nu * (1.0 + LN_2PI + (pc.pwrss / nu).ln());
+    if reml {
+        base + pc.logdet_x
+    } else {
+        base
+    }
+}
+
+/// σ̂ at the pieces.
+pub(super) fn sigma_hat(pc: &ThetaPieces, n: usize, p: usize, reml: bool) -> f64 {
+    (pc.pwrss / resid_df(n, p, reml)).sqrt()
+}
+
+/// The deviance (or REML criterion) at θ and a given σ (β at β̂(θ)), as lmerTest defines it.
+pub(super) fn varpar_deviance(pc: &ThetaPieces, sigma: f64, n: usize, p: usize, reml: bool) -> f64 {
+    let s2 = sigma * sigma;
+    let nu = resid_df(n, p, reml);
+    let base = pc.logdet_z + pc.pwrss / s2 + nu * (LN_2PI + s2.ln());
+    if reml {
+        base + pc.logdet_x
+    } else {
+        base
+    }
+}
+
+/// Parameter names as lme4's `confint(oldNames = FALSE)`: per term `sd_…|g` and
+/// `cor_…|g` (column-major lower triangle of the covariance), then `sigma`.
+pub fn parameter_names(terms: &[TermLayout]) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in terms {
+        match t.kind {
+            CovarianceKind::Unstructured => {
+                for j in 0..t.k {
+                    for i in j..t.k {
+                        out.push(if i == j {
+                            format!("sd_{}|{}", t.names[i], t.group)
+                        } else {
+                            format!("cor_{}.{}|{}", t.names[i], t.names[j], t.group)
+                        });
+                    }
+                }
+            }
+            CovarianceKind::Diagonal => {
+                out.extend(t.names.iter().map(|nm| format!("sd_{nm}|{}", t.group)))
+            }
+            CovarianceKind::ScalarIdentity => {
+                out.push(format!("sd_{}|{}", t.names.first().map_or("", |s| s), t.group))
+            }
+        }
+    }
+    out.push("sigma".into());
+    out
+}
+
+/// θ and σ → SDs and correlations (in [`parameter_names`] order, σ last).
+pub fn sdcor_from_theta(terms: &[TermLayout], theta: &[f64], sigma: f64) -> Vec<f64> {
+    let mut out = Vec::new();
+    for t in terms {
+        let f = t.factor(theta);
+        let cov = &f * f.transpose();
+        let sd = |i: usize| cov[(i, i)].max(0.0).sqrt();
+        match t.kind {
+            CovarianceKind::Unstructured => {
+                for j in 0..t.k {
+                    for i in j..t.k {
+                        out.push(if i == j {
+                            sigma * sd(i)
+                        } else if sd(i) > 0.0 && sd(j) > 0.0 {
+                            cov[(i, j)] / (sd(i) * sd(j))
+                        } else {
+                            0.0
+                        });
+                    }
+                }
+            }
+            CovarianceKind::Diagonal => out.extend((0..t.k).map(|i| sigma * sd(i))),
+            CovarianceKind::ScalarIdentity => out.push(sigma * sd(0)),
+        }
+    }
+    out.push(sigma);
+    out
+}
+
+/// SDs, correlations and σ (as [`sdcor_from_theta`] returns them) → θ. Correlation
+/// matrices that are only semi-definite give a semi-definite factor.
+pub fn theta_from_sdcor(terms: &[TermLayout], sdcor: &[f64]) -> Vec<f64> {
+    let sigma = sdcor[sdcor.len() - 1];
+    let mut theta = Vec::new();
+    let mut pos = 0;
+    for t in terms {
+        match t.kind {
+            CovarianceKind::Unstructured => {
+                let k = t.k;
+                let mut rel = Mat::<f64>::zeros(k, k);
+                let mut sds = vec![0.0; k];
+                let mut idx = pos;
+                for j in 0..k {
+                    for i in j..k {
+                        if i == j {
+                            sds[i] = sdcor[idx] / sigma;
+                        } else {
+                            rel[(i, j)] = sdcor[idx];
+                        }
+                        idx += 1;
+                    }
+                }
+                for j in 0..k {
+                    rel[(j, j)] = sds[j] * sds[j];
+                    for i in j + 1..k {
+                        rel[(i, j)] *= sds[i] * sds[j];
+                    }
+                }
+                let l = semidefinite_cholesky(&rel);
+                for j in 0..k {
+                    for i in j..k {
+                        theta.push(l[(i, j)]);
+                    }
+                }
+                pos = idx;
+            }
+            CovarianceKind::Diagonal => {
+                theta.extend(sdcor[pos..pos + t.k].iter().map(|s| s / sigma));
+                pos += t.k;
+            }
+            CovarianceKind::ScalarIdentity => {
+                theta.push(sdcor[pos] / sigma);
+                pos += 1;
+            }
+        }
+    }
+    theta
+}
+
+/// Cholesky factor of a symmetric positive semi-definite matrix (lower triangle read);
+/// columns whose pivot is not positive are set to zero.
+pub(super) fn semidefinite_cholesky(a: &Mat<f64>) -> Mat<f64> {
+    let k = a.nrows();
+    let mut l = Mat::<f64>::zeros(k, k);
+    for j in 0..k {
+        let d = a[(j, j)] - (0..j).map(|m| l[(j, m)] * l[(j, m)]).sum::<f64>();
+        if d <= 1e-14 * a[(j, j)].abs().max(f64::MIN_POSITIVE) {
+            continue;
+        }
+        let djj = d.sqrt();
+        l[(j, j)] = djj;
+        for i in j + 1..k {
+            let s = a[(i, j)] - (0..j).map(|m| l[(i, m)] * l[(j, m)]).sum::<f64>();
+            l[(i, j)] = s / djj;
+        }
+    }
+    l
+}
