@@ -13,9 +13,11 @@
 //! | `powell`      | none              | projection                           |
 //! | `bfgs`        | analytic or central differences | projection             |
 //!
-//! **Bounds by projection.** The unbounded solvers minimize g(x) = f(P(x)), P clamping
-//! each coordinate into [lower, upper]; g has the same minimum value as f on the box, and
-//! the reported point is P(x), so it is always feasible. Objectives symmetric under sign
+//! **Bounds by projection.** The unbounded solvers minimize
+//! g(x) = f(P(x)) + w |x - P(x)|², P clamping each coordinate into [lower, upper] and
+//! w = max(1, |f(x0)|); g equals f on the box, grows outside it (no flat regions for a
+//! simplex to collapse in), and its minimizers are f's minimizers on the box. Every
+//! evaluation of f is at a feasible point and the reported point is feasible. Objectives symmetric under sign
 //! changes (the LMM deviance depends on T T' only) can instead be run with infinite bounds
 //! and the sign of θ normalized afterwards, which avoids the kink of g at the bound.
 //!

@@ -71,18 +71,20 @@ fn one_run(
     }
 }
 
-/// x0 plus one vertex per coordinate, stepped by `step * max(1, |x_i|)` toward the inside
-/// of the bounds.
+/// x0 plus one vertex per coordinate, stepped by `step * max(1, |x_i|)` toward the side
+/// with more room, and at most half way to that bound (so the simplex starts inside the
+/// box, where the projected objective is not flat).
 fn initial_simplex(tracker: &Tracker<'_>, step: f64, x: &[f64]) -> Vec<Vec<f64>> {
     let (lo, hi) = tracker.free_bounds();
     let mut simplex = vec![x.to_vec()];
     for i in 0..x.len() {
         let mut v = x.to_vec();
         let h = step * x[i].abs().max(1.0);
-        v[i] = if x[i] + h <= hi[i] || x[i] - h < lo[i] {
-            x[i] + h
+        let (up, down) = (hi[i] - x[i], x[i] - lo[i]);
+        v[i] = if up >= down {
+            x[i] + h.min(0.5 * up)
         } else {
-            x[i] - h
+            x[i] - h.min(0.5 * down)
         };
         simplex.push(v);
     }

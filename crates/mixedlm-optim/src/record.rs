@@ -11,8 +11,9 @@ pub enum BoundsHandling {
     Unbounded,
     /// The solver itself keeps every evaluation inside the box (bobyqa).
     Native,
-    /// The objective was evaluated at the projection of each trial point into the box
-    /// (nelder-mead, powell, bfgs); the reported point is feasible.
+    /// The objective was evaluated at the projection of each trial point into the box,
+    /// the solver seeing a quadratic penalty on the distance outside (nelder-mead, powell,
+    /// bfgs; see the crate docs); every evaluated and reported point is feasible.
     Projection,
 }
 

@@ -40,6 +40,7 @@ pub(crate) struct Tracker<'a> {
     grad_evals: Cell<usize>,
     analytic: Cell<Option<bool>>,
     exhausted: Cell<bool>,
+    penalty_weight: Cell<f64>,
     best: RefCell<(Vec<f64>, f64)>,
     log: Option<RefCell<Trace>>,
 }
@@ -66,6 +67,7 @@ impl<'a> Tracker<'a> {
             grad_evals: Cell::new(0),
             analytic: Cell::new(None),
             exhausted: Cell::new(false),
+            penalty_weight: Cell::new(1.0),
             best: RefCell::new((x0.to_vec(), f64::INFINITY)),
             log: opts.record_log.then(|| RefCell::new(Vec::new())),
         }
@@ -125,20 +127,40 @@ impl<'a> Tracker<'a> {
     }
 
     /// Evaluate at the full starting point (counted, logged).
+    /// Also fixes the weight of the out-of-box penalty to `max(1, |f(x0)|)`.
     pub(crate) fn evaluate_full_start(&self) -> f64 {
         let x = self.start();
-        self.raw_value(&x)
+        let f = self.raw_value(&x);
+        self.penalty_weight.set(f.abs().max(1.0));
+        f
     }
 
-    /// The solver's view of the objective at the free point `x`: counted, projected,
-    /// non-finite values replaced by [`NON_FINITE_PENALTY`]; `Err` once the budget is spent.
+    /// The solver's view of the objective at the free point `x`: counted; non-finite
+    /// values replaced by [`NON_FINITE_PENALTY`]; in projection mode f(P(x)) plus
+    /// `w * |x - P(x)|^2` (w = `max(1, |f(x0)|)`), so the view is not flat outside the box
+    /// and its minimizers are the box's; `Err` once the budget is spent.
     pub(crate) fn value(&self, x: &[f64]) -> Result<f64, Exhausted> {
         if self.remaining() == 0 {
             self.exhausted.set(true);
             return Err(Exhausted);
         }
         let f = self.raw_value(x);
-        Ok(if f.is_finite() { f } else { NON_FINITE_PENALTY })
+        if !f.is_finite() {
+            return Ok(NON_FINITE_PENALTY);
+        }
+        Ok(f + self.penalty_weight.get() * self.outside_distance2(x))
+    }
+
+    /// |x - P(x)|^2 in projection mode, else 0.
+    fn outside_distance2(&self, x: &[f64]) -> f64 {
+        if !self.project {
+            return 0.0;
+        }
+        self.free
+            .iter()
+            .zip(x)
+            .map(|(&i, &xi)| (xi - xi.clamp(self.lower[i], self.upper[i])).powi(2))
+            .sum()
     }
 
     fn raw_value(&self, x: &[f64]) -> f64 {
@@ -242,12 +264,19 @@ impl<'a> Tracker<'a> {
         if !ok {
             return false;
         }
+        let w = self.penalty_weight.get();
         for ((gk, &i), &xi) in g.iter_mut().zip(&self.free).zip(x) {
-            let clamped = self.project && (xi < self.lower[i] || xi > self.upper[i]);
-            *gk = if clamped || !gfull[i].is_finite() {
-                0.0
+            let p = if self.project {
+                xi.clamp(self.lower[i], self.upper[i])
             } else {
+                xi
+            };
+            *gk = if p != xi {
+                2.0 * w * (xi - p)
+            } else if gfull[i].is_finite() {
                 gfull[i]
+            } else {
+                0.0
             };
         }
         true

@@ -472,3 +472,24 @@ fn powell_runs_under_argmin_executor() {
         "{best:?}"
     );
 }
+
+#[test]
+fn narrow_box_narrower_than_the_initial_step() {
+    // Width 0.1 < 2 * initial_step: bobyqa's rho_begin is reduced to fit the box.
+    for name in OptimizerName::ALL {
+        let o = OptimOptions {
+            lower: vec![0.0, 0.0],
+            upper: vec![0.1, 0.1],
+            ..opts(name)
+        };
+        let rec = minimize(&mut func(2, rosenbrock), &[0.05, 0.05], &o).unwrap();
+        assert!(rec.converged, "{name}: {}", rec.termination);
+        // On the box the minimum is at x0 = 0.1, x1 = 0.01 (the valley x1 = x0^2).
+        assert!((rec.theta[0] - 0.1).abs() < 1e-6, "{name}: {:?}", rec.theta);
+        assert!(
+            (rec.theta[1] - 0.01).abs() < 1e-5,
+            "{name}: {:?}",
+            rec.theta
+        );
+    }
+}
