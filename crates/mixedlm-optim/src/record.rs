@@ -50,8 +50,9 @@ pub struct OptimRecord {
 }
 
 impl OptimRecord {
-    /// True when the final point satisfies the bounds (always, by construction; kept as a
-    /// checkable flag for reports).
+    /// True when finite bounds were given and enforced (natively by bobyqa, by projection
+    /// otherwise); false when every bound was infinite and there was nothing to enforce.
+    /// The reported point always satisfies the bounds.
     pub fn bounds_enforced(&self) -> bool {
         self.bounds_handling != BoundsHandling::Unbounded
     }
