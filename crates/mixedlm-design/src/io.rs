@@ -1,0 +1,659 @@
+//! Readers: CSV, Parquet and Arrow IPC files (or CSV on standard input) into one
+//! Arrow [`RecordBatch`].
+//!
+//! Column types are normalised so the design layer sees only a few types: numbers become
+//! `Float64`, text becomes `Utf8`, booleans stay `Boolean`.
+//!
+//! CSV typing follows the convention of R's `write.csv`: a column whose fields are quoted
+//! in the file is text (`"308"` is a factor level, not the number 308); an unquoted column
+//! whose fields all parse as numbers is `Float64`; anything else is text. `NA` and empty
+//! fields are missing. When *every* column of the file is quoted (a writer that quotes
+//! everything, such as Python's `csv.QUOTE_ALL`), quoting carries no information and the
+//! types are inferred from the contents instead.
+
+use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
+use std::fmt;
+use std::io::{Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// The file formats [`read_table`] understands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+    /// Arrow IPC, file (Feather v2) or stream format.
+    Arrow,
+}
+
+impl InputFormat {
+    /// The names accepted by [`InputFormat::from_str`] (and `--input-format`).
+    pub const NAMES: [&'static str; 3] = ["csv", "parquet", "arrow"];
+
+    /// The format implied by a path's extension, if it is one we know.
+    pub fn from_path(path: &Path) -> Option<Self> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" => Some(Self::Csv),
+            "parquet" | "pq" => Some(Self::Parquet),
+            "arrow" | "feather" | "ipc" | "arrows" => Some(Self::Arrow),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for InputFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Csv => "csv",
+            Self::Parquet => "parquet",
+            Self::Arrow => "arrow",
+        })
+    }
+}
+
+impl FromStr for InputFormat {
+    type Err = ReadError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" => Ok(Self::Csv),
+            "parquet" | "pq" => Ok(Self::Parquet),
+            "arrow" | "ipc" | "feather" => Ok(Self::Arrow),
+            _ => Err(ReadError::UnknownFormat {
+                name: s.to_string(),
+            }),
+        }
+    }
+}
+
+/// Why a table could not be read. Each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file does not exist.
+    #[error("cannot find the data file `{path}`; check the path (relative paths start from the current directory)")]
+    NotFound {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The file exists but could not be read.
+    #[error("cannot read `{path}`: {source}; check the file's permissions")]
+    Io {
+        /// The path given (`-` for standard input).
+        path: PathBuf,
+        /// The operating-system error.
+        source: std::io::Error,
+    },
+    /// The extension is not one we know and no format was given.
+    #[error("unsupported file extension for `{path}`; supported: .csv, .parquet, .arrow, .feather, .ipc (or `-` for CSV on standard input); name the format with --input-format csv|parquet|arrow")]
+    UnsupportedExtension {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// An unknown format name.
+    #[error("unknown input format `{name}`; use one of: csv, parquet, arrow")]
+    UnknownFormat {
+        /// The name given.
+        name: String,
+    },
+    /// The input holds no bytes (or only blank lines).
+    #[error(
+        "the data in `{path}` is empty; a CSV file needs a header row and at least one data row"
+    )]
+    Empty {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The input has a header (or schema) but no rows.
+    #[error("the data in `{path}` has column names but no rows; add data rows")]
+    NoRows {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The bytes are not valid UTF-8 text.
+    #[error("`{path}` is not UTF-8 text (invalid bytes on line {line}); if it is Parquet or Arrow, give it a .parquet or .arrow extension or pass --input-format; otherwise re-save it as UTF-8 CSV")]
+    NotUtf8 {
+        /// The path given.
+        path: PathBuf,
+        /// The 1-based line of the first invalid byte.
+        line: usize,
+    },
+    /// A row has a different number of fields than the header.
+    #[error("`{path}` line {line} has {found} fields but the header has {expected}; fix that row (a stray comma or an unclosed quote?)")]
+    Ragged {
+        /// The path given.
+        path: PathBuf,
+        /// The 1-based line where the row starts.
+        line: usize,
+        /// Fields in the header.
+        expected: usize,
+        /// Fields found in the row.
+        found: usize,
+    },
+    /// A quoted field runs to the end of the file.
+    #[error(
+        "`{path}`: the quoted field starting on line {line} is never closed; add the closing `\"`"
+    )]
+    UnclosedQuote {
+        /// The path given.
+        path: PathBuf,
+        /// The 1-based line where the field starts.
+        line: usize,
+    },
+    /// Two columns have the same name.
+    #[error("`{path}` has two columns named `{name}`; rename one of them")]
+    DuplicateColumn {
+        /// The path given.
+        path: PathBuf,
+        /// The repeated name.
+        name: String,
+    },
+    /// The bytes are not a valid file of the format.
+    #[error("`{path}` is not a readable {format} file ({detail}); check that the file is complete and of that format, or pass --input-format")]
+    Malformed {
+        /// The path given.
+        path: PathBuf,
+        /// The format tried.
+        format: InputFormat,
+        /// What the decoder said.
+        detail: String,
+    },
+    /// Parquet cannot be streamed from standard input.
+    #[error("Parquet cannot be read from standard input; save it to a file and pass its path")]
+    ParquetFromStdin,
+}
+
+/// Read a whole table from `path` (`-` = standard input) into one [`RecordBatch`].
+///
+/// The format is `format` when given, else it follows the extension (`.csv`, `.parquet`,
+/// `.arrow`/`.feather`/`.ipc`); standard input defaults to CSV. Arrow IPC input may be in
+/// the file or the stream format (told apart by its first bytes).
+pub fn read_table(path: &Path, format: Option<InputFormat>) -> Result<RecordBatch, ReadError> {
+    if path.as_os_str() == "-" {
+        let stdin = std::io::stdin();
+        return read_from(stdin.lock(), path, format.unwrap_or(InputFormat::Csv));
+    }
+    let format = match format.or_else(|| InputFormat::from_path(path)) {
+        Some(f) => f,
+        None => {
+            return Err(ReadError::UnsupportedExtension {
+                path: path.to_path_buf(),
+            })
+        }
+    };
+    let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
+    read_bytes(bytes, path, format)
+}
+
+/// Read a table of the given format from any reader (used for standard input).
+///
+/// `label` names the source in error messages.
+pub fn read_from(
+    mut reader: impl Read,
+    label: &Path,
+    format: InputFormat,
+) -> Result<RecordBatch, ReadError> {
+    if format == InputFormat::Parquet {
+        return Err(ReadError::ParquetFromStdin);
+    }
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(label, e))?;
+    read_bytes(bytes, label, format)
+}
+
+/// Read a CSV table from text already in memory (header row first).
+pub fn read_csv_str(text: &str) -> Result<RecordBatch, ReadError> {
+    read_bytes(
+        text.as_bytes().to_vec(),
+        Path::new("<text>"),
+        InputFormat::Csv,
+    )
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> ReadError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        ReadError::NotFound {
+            path: path.to_path_buf(),
+        }
+    } else {
+        ReadError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }
+    }
+}
+
+fn read_bytes(bytes: Vec<u8>, path: &Path, format: InputFormat) -> Result<RecordBatch, ReadError> {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ReadError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let batch = match format {
+        InputFormat::Csv => csv::read_csv_bytes(&bytes, path)?,
+        InputFormat::Parquet => read_parquet(bytes, path)?,
+        InputFormat::Arrow => read_ipc(bytes, path)?,
+    };
+    if batch.num_rows() == 0 {
+        return Err(ReadError::NoRows {
+            path: path.to_path_buf(),
+        });
+    }
+    normalize(batch, path, format)
+}
+
+pub(crate) fn malformed(path: &Path, format: InputFormat, e: impl fmt::Display) -> ReadError {
+    ReadError::Malformed {
+        path: path.to_path_buf(),
+        format,
+        detail: e.to_string(),
+    }
+}
+
+fn read_parquet(bytes: Vec<u8>, path: &Path) -> Result<RecordBatch, ReadError> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let bad = |e: &dyn fmt::Display| malformed(path, InputFormat::Parquet, e);
+    if !bytes.starts_with(b"PAR1") {
+        return Err(bad(
+            &"it does not start with the Parquet magic bytes `PAR1`",
+        ));
+    }
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).map_err(|e| bad(&e))?;
+    let schema = builder.schema().clone();
+    let reader = builder
+        .with_batch_size(65_536)
+        .build()
+        .map_err(|e| bad(&e))?;
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| bad(&e))?;
+    concat(&schema, &batches, path, InputFormat::Parquet)
+}
+
+fn read_ipc(bytes: Vec<u8>, path: &Path) -> Result<RecordBatch, ReadError> {
+    use arrow_ipc::reader::{FileReader, StreamReader};
+    let bad = |e: &dyn fmt::Display| malformed(path, InputFormat::Arrow, e);
+    let (schema, batches) = if bytes.starts_with(b"ARROW1") {
+        let reader = FileReader::try_new(Cursor::new(bytes), None).map_err(|e| bad(&e))?;
+        let schema = reader.schema();
+        (
+            schema,
+            reader.collect::<Result<Vec<_>, _>>().map_err(|e| bad(&e))?,
+        )
+    } else {
+        let reader = StreamReader::try_new(Cursor::new(bytes), None).map_err(|e| bad(&e))?;
+        let schema = reader.schema();
+        (
+            schema,
+            reader.collect::<Result<Vec<_>, _>>().map_err(|e| bad(&e))?,
+        )
+    };
+    concat(&schema, &batches, path, InputFormat::Arrow)
+}
+
+pub(crate) fn concat(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    path: &Path,
+    format: InputFormat,
+) -> Result<RecordBatch, ReadError> {
+    arrow_select::concat::concat_batches(schema, batches).map_err(|e| malformed(path, format, e))
+}
+
+/// Bring every column to Float64 (numbers), Utf8 (text) or Boolean.
+fn normalize(
+    batch: RecordBatch,
+    path: &Path,
+    format: InputFormat,
+) -> Result<RecordBatch, ReadError> {
+    let schema = batch.schema();
+    let mut fields = Vec::with_capacity(schema.fields().len());
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        let target = target_type(column.data_type());
+        let column = match &target {
+            Some(t) if t != column.data_type() => arrow_cast::cast(column, t)
+                .map_err(|e| cast_error(path, format, field.name(), e))?,
+            _ => column.clone(),
+        };
+        fields.push(Field::new(field.name(), column.data_type().clone(), true));
+        columns.push(column);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| malformed(path, format, e))
+}
+
+fn cast_error(path: &Path, format: InputFormat, name: &str, e: ArrowError) -> ReadError {
+    malformed(path, format, format!("column `{name}`: {e}"))
+}
+
+fn target_type(dt: &DataType) -> Option<DataType> {
+    match dt {
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64
+        | DataType::Float16
+        | DataType::Float32
+        | DataType::Decimal128(_, _)
+        | DataType::Decimal256(_, _) => Some(DataType::Float64),
+        DataType::LargeUtf8 | DataType::Utf8View => Some(DataType::Utf8),
+        DataType::Dictionary(_, value)
+            if target_type(value).is_some() || **value == DataType::Utf8 =>
+        {
+            Some(target_type(value).unwrap_or(DataType::Utf8))
+        }
+        _ => None,
+    }
+}
+
+/// Parse a CSV text field as a number the way R writes them (`NA` handled by the caller).
+pub(crate) fn parse_number(s: &str) -> Option<f64> {
+    match s {
+        "Inf" => Some(f64::INFINITY),
+        "-Inf" => Some(f64::NEG_INFINITY),
+        "NaN" => Some(f64::NAN),
+        _ => {
+            let t = s.trim();
+            // Rust's parser also accepts words ("inf", "nan"); require a digit or '.' first.
+            let body = t.strip_prefix(['-', '+']).unwrap_or(t);
+            match body.bytes().next() {
+                Some(c) if c.is_ascii_digit() || c == b'.' => t.parse::<f64>().ok(),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// Whether a CSV field means "missing".
+pub(crate) fn is_na(s: &str) -> bool {
+    s.is_empty() || s == "NA"
+}
+
+/// Turn a text column into Float64 if every non-missing field is a number.
+pub(crate) fn text_to_number(col: &StringArray) -> Option<ArrayRef> {
+    let mut values = Vec::with_capacity(col.len());
+    for v in col.iter() {
+        match v {
+            None => values.push(None),
+            Some(s) if is_na(s) => values.push(None),
+            Some(s) => values.push(Some(parse_number(s)?)),
+        }
+    }
+    Some(Arc::new(Float64Array::from(values)))
+}
+
+/// Replace `NA` fields of a text column by nulls.
+pub(crate) fn text_na_to_null(col: &StringArray) -> ArrayRef {
+    if col.iter().flatten().any(|s| s == "NA") {
+        Arc::new(
+            col.iter()
+                .map(|v| v.filter(|s| !is_na(s)))
+                .collect::<StringArray>(),
+        )
+    } else {
+        Arc::new(col.clone())
+    }
+}
+
+/// The CSV reader: a quote-aware pre-scan decides column types, arrow-csv parses.
+mod csv {
+    use super::{malformed, text_na_to_null, text_to_number, InputFormat, ReadError};
+    use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+    use std::io::Cursor;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    /// What the pre-scan learns: column names, which columns are quoted, row count.
+    #[derive(Debug)]
+    pub(super) struct Scan {
+        pub(super) names: Vec<String>,
+        pub(super) quoted: Vec<bool>,
+        pub(super) rows: usize,
+    }
+
+    /// One field as the scanner sees it.
+    struct FieldInfo {
+        quoted: bool,
+        text: String,
+    }
+
+    /// A cursor over the bytes that tracks line numbers.
+    struct Cur<'a> {
+        b: &'a [u8],
+        pos: usize,
+        line: usize,
+    }
+
+    impl Cur<'_> {
+        fn peek(&self) -> Option<u8> {
+            self.b.get(self.pos).copied()
+        }
+        /// Consume a line ending (`\n`, `\r\n` or `\r`) if one is next; true if it was.
+        fn eat_newline(&mut self) -> bool {
+            match self.peek() {
+                Some(b'\n') => {
+                    self.pos += 1;
+                }
+                Some(b'\r') => {
+                    self.pos += 1;
+                    if self.peek() == Some(b'\n') {
+                        self.pos += 1;
+                    }
+                }
+                _ => return false,
+            }
+            self.line += 1;
+            true
+        }
+        /// Read one field; `keep` asks for its text (header only).
+        fn field(&mut self, keep: bool, path: &Path) -> Result<FieldInfo, ReadError> {
+            let mut text = Vec::new();
+            if self.peek() != Some(b'"') {
+                let start = self.pos;
+                while let Some(c) = self.peek() {
+                    if matches!(c, b',' | b'\n' | b'\r') {
+                        break;
+                    }
+                    self.pos += 1;
+                }
+                if keep {
+                    text.extend_from_slice(&self.b[start..self.pos]);
+                }
+                return Ok(FieldInfo {
+                    quoted: false,
+                    text: lossy(text),
+                });
+            }
+            let start_line = self.line;
+            self.pos += 1;
+            loop {
+                match self.peek() {
+                    None => {
+                        return Err(ReadError::UnclosedQuote {
+                            path: path.into(),
+                            line: start_line,
+                        })
+                    }
+                    Some(b'"') if self.b.get(self.pos + 1) == Some(&b'"') => {
+                        text.push(b'"');
+                        self.pos += 2;
+                    }
+                    Some(b'"') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    Some(c) => {
+                        if c == b'\n' {
+                            self.line += 1;
+                        }
+                        text.push(c);
+                        self.pos += 1;
+                    }
+                }
+            }
+            // Tolerate stray bytes after the closing quote, as arrow-csv does.
+            while let Some(c) = self.peek() {
+                if matches!(c, b',' | b'\n' | b'\r') {
+                    break;
+                }
+                self.pos += 1;
+            }
+            Ok(FieldInfo {
+                quoted: true,
+                text: if keep { lossy(text) } else { String::new() },
+            })
+        }
+        /// Read one record; returns its fields, or None at the end of input.
+        fn record(&mut self, keep: bool, path: &Path) -> Result<Option<Vec<FieldInfo>>, ReadError> {
+            while self.eat_newline() {}
+            if self.peek().is_none() {
+                return Ok(None);
+            }
+            let mut fields = vec![self.field(keep, path)?];
+            while self.peek() == Some(b',') {
+                self.pos += 1;
+                fields.push(self.field(keep, path)?);
+            }
+            self.eat_newline();
+            Ok(Some(fields))
+        }
+    }
+
+    fn lossy(bytes: Vec<u8>) -> String {
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    /// Scan the whole input: header names, quoting per column, ragged rows.
+    pub(super) fn scan(bytes: &[u8], path: &Path) -> Result<Scan, ReadError> {
+        let mut cur = Cur {
+            b: bytes,
+            pos: 0,
+            line: 1,
+        };
+        let header = match cur.record(true, path)? {
+            Some(h) => h,
+            None => return Err(ReadError::Empty { path: path.into() }),
+        };
+        let names = column_names(header.into_iter().map(|f| f.text).collect(), path)?;
+        let mut quoted = vec![false; names.len()];
+        let mut rows = 0;
+        loop {
+            while cur.eat_newline() {}
+            let line = cur.line;
+            let Some(fields) = cur.record(false, path)? else {
+                break;
+            };
+            if fields.len() != names.len() {
+                let (expected, found) = (names.len(), fields.len());
+                return Err(ReadError::Ragged {
+                    path: path.into(),
+                    line,
+                    expected,
+                    found,
+                });
+            }
+            for (q, f) in quoted.iter_mut().zip(&fields) {
+                *q |= f.quoted;
+            }
+            rows += 1;
+        }
+        Ok(Scan {
+            names,
+            quoted,
+            rows,
+        })
+    }
+
+    /// Header names: trimmed; an empty name (R's row-names column) becomes `X`; no duplicates.
+    fn column_names(raw: Vec<String>, path: &Path) -> Result<Vec<String>, ReadError> {
+        let mut names: Vec<String> = Vec::with_capacity(raw.len());
+        for (i, name) in raw.into_iter().enumerate() {
+            let mut name = name.trim().to_string();
+            if name.is_empty() {
+                name = if i == 0 {
+                    "X".to_string()
+                } else {
+                    format!("X{}", i + 1)
+                };
+            }
+            if names.contains(&name) {
+                return Err(ReadError::DuplicateColumn {
+                    path: path.into(),
+                    name,
+                });
+            }
+            names.push(name);
+        }
+        Ok(names)
+    }
+
+    /// Parse CSV bytes into a batch with Float64 and Utf8 columns.
+    pub(super) fn read_csv_bytes(bytes: &[u8], path: &Path) -> Result<RecordBatch, ReadError> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        if let Err(e) = std::str::from_utf8(bytes) {
+            let line = 1 + bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&c| c == b'\n')
+                .count();
+            return Err(ReadError::NotUtf8 {
+                path: path.into(),
+                line,
+            });
+        }
+        let scan = scan(bytes, path)?;
+        if scan.rows == 0 {
+            return Err(ReadError::NoRows { path: path.into() });
+        }
+        let text = parse_as_text(bytes, &scan, path)?;
+        let all_quoted = scan.quoted.iter().all(|&q| q);
+        let mut fields = Vec::with_capacity(scan.names.len());
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(scan.names.len());
+        for (i, name) in scan.names.iter().enumerate() {
+            let col = text
+                .column(i)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| malformed(path, InputFormat::Csv, "expected a text column"))?;
+            let treat_as_text = scan.quoted[i] && !all_quoted;
+            let column = if treat_as_text {
+                None
+            } else {
+                text_to_number(col)
+            };
+            let column = column.unwrap_or_else(|| text_na_to_null(col));
+            fields.push(Field::new(name, column.data_type().clone(), true));
+            columns.push(column);
+        }
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+            .map_err(|e| malformed(path, InputFormat::Csv, e))
+    }
+
+    /// arrow-csv with every column as Utf8 (empty fields null).
+    fn parse_as_text(bytes: &[u8], scan: &Scan, path: &Path) -> Result<RecordBatch, ReadError> {
+        let fields: Vec<Field> = scan
+            .names
+            .iter()
+            .map(|n| Field::new(n, DataType::Utf8, true))
+            .collect();
+        let schema = Arc::new(Schema::new(fields));
+        let bad = |e: arrow_schema::ArrowError| malformed(path, InputFormat::Csv, e);
+        let reader = arrow_csv::ReaderBuilder::new(schema.clone())
+            .with_header(true)
+            .with_batch_size(65_536)
+            .build(Cursor::new(bytes))
+            .map_err(bad)?;
+        let batches = reader.collect::<Result<Vec<_>, _>>().map_err(bad)?;
+        super::concat(&schema, &batches, path, InputFormat::Csv)
+    }
+}
