@@ -92,3 +92,117 @@ impl Design {
         self.y.len()
     }
 }
+
+impl RandomTermDesign {
+    /// Number of columns k of the term.
+    pub fn k(&self) -> usize {
+        self.z.ncols
+    }
+
+    /// Number of covariance parameters (θ's length) of the term.
+    pub fn theta_len(&self) -> usize {
+        match self.covariance {
+            CovarianceKind::Unstructured => self.k() * (self.k() + 1) / 2,
+            CovarianceKind::Diagonal => self.k(),
+            CovarianceKind::ScalarIdentity => 1,
+        }
+    }
+
+    /// Number of observations in each level.
+    pub fn group_sizes(&self) -> Vec<usize> {
+        let mut sizes = vec![0usize; self.levels.len()];
+        for &c in &self.codes {
+            if let Some(s) = sizes.get_mut(c as usize) {
+                *s += 1;
+            }
+        }
+        sizes
+    }
+}
+
+/// One random-effects term as `mixedlm design` prints it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RandomTermSummary {
+    /// The grouping factor.
+    pub group: String,
+    /// Number of levels.
+    pub levels: usize,
+    /// The term's column names.
+    pub terms: Vec<String>,
+    /// The covariance structure.
+    pub covariance: CovarianceKind,
+}
+
+/// What `mixedlm design` prints.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DesignSummary {
+    /// The response's label.
+    pub response: String,
+    /// Column names of X.
+    pub x_columns: Vec<String>,
+    /// Observations used.
+    pub n_obs: usize,
+    /// Rows dropped for missing values.
+    pub n_dropped: usize,
+    /// Aliased columns dropped from X.
+    pub aliased: Vec<String>,
+    /// The random-effects terms.
+    pub random_terms: Vec<RandomTermSummary>,
+    /// Columns of Z (sum over terms of levels × k).
+    pub z_columns: usize,
+    /// Length of θ.
+    pub theta_length: usize,
+}
+
+impl Design {
+    /// Observations per level, for each random-effects term.
+    pub fn group_sizes(&self) -> Vec<Vec<usize>> {
+        self.random.iter().map(RandomTermDesign::group_sizes).collect()
+    }
+
+    /// Number of columns of Z: sum over terms of levels × k.
+    pub fn z_columns(&self) -> usize {
+        self.random.iter().map(|r| r.levels.len() * r.k()).sum()
+    }
+
+    /// Length of θ: sum over terms of the covariance parameters.
+    pub fn theta_length(&self) -> usize {
+        self.random.iter().map(RandomTermDesign::theta_len).sum()
+    }
+
+    /// The lme4-style message for dropped aliased columns, if any.
+    pub fn rank_message(&self) -> Option<String> {
+        (!self.aliased.is_empty()).then(|| {
+            format!(
+                "fixed-effect model matrix is rank deficient so dropping {} column{} / coefficient{}: {}",
+                self.aliased.len(),
+                if self.aliased.len() == 1 { "" } else { "s" },
+                if self.aliased.len() == 1 { "" } else { "s" },
+                self.aliased.join(", ")
+            )
+        })
+    }
+
+    /// A summary of the design (what `mixedlm design` prints).
+    pub fn describe(&self) -> DesignSummary {
+        DesignSummary {
+            response: self.response.clone(),
+            x_columns: self.x_names.clone(),
+            n_obs: self.n_obs(),
+            n_dropped: self.n_dropped,
+            aliased: self.aliased.clone(),
+            random_terms: self
+                .random
+                .iter()
+                .map(|r| RandomTermSummary {
+                    group: r.group.clone(),
+                    levels: r.levels.len(),
+                    terms: r.names.clone(),
+                    covariance: r.covariance,
+                })
+                .collect(),
+            z_columns: self.z_columns(),
+            theta_length: self.theta_length(),
+        }
+    }
+}
