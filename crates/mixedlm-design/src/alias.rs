@@ -46,7 +46,11 @@ pub fn drop_columns(x: &DenseMatrix, drop: &[usize]) -> DenseMatrix {
     for j in (0..x.ncols).filter(|j| !drop.contains(j)) {
         data.extend_from_slice(x.col(j));
     }
-    DenseMatrix { nrows: x.nrows, ncols: x.ncols - drop.len(), data }
+    DenseMatrix {
+        nrows: x.nrows,
+        ncols: x.ncols - drop.len(),
+        data,
+    }
 }
 
 #[cfg(test)]
@@ -60,7 +64,11 @@ mod tests {
         data.extend_from_slice(&x1);
         data.extend(x1.iter().map(|v| 2.0 * v));
         data.extend_from_slice(&[0.0, 1.0, 0.0, 1.0]);
-        let x = DenseMatrix { nrows: 4, ncols: 4, data };
+        let x = DenseMatrix {
+            nrows: 4,
+            ncols: 4,
+            data,
+        };
         assert_eq!(aliased_columns(&x, RANK_TOL), vec![2]);
         let kept = drop_columns(&x, &[2]);
         assert_eq!(kept.ncols, 3);

@@ -68,7 +68,11 @@ impl DesignBuilder {
             .map(|r| RandomPlan {
                 model: r.model.clone(),
                 grouping: r.grouping.clone(),
-                covariance: if r.correlated { CovarianceKind::Unstructured } else { CovarianceKind::Diagonal },
+                covariance: if r.correlated {
+                    CovarianceKind::Unstructured
+                } else {
+                    CovarianceKind::Diagonal
+                },
             })
             .collect();
         Self {
@@ -132,9 +136,17 @@ impl DesignBuilder {
         if let Some(r) = &self.response {
             columns_of(r, &mut cols);
         }
-        self.fixed.terms.iter().flat_map(|t| &t.variables).for_each(|v| columns_of(v, &mut cols));
+        self.fixed
+            .terms
+            .iter()
+            .flat_map(|t| &t.variables)
+            .for_each(|v| columns_of(v, &mut cols));
         for r in &self.random {
-            r.model.terms.iter().flat_map(|t| &t.variables).for_each(|v| columns_of(v, &mut cols));
+            r.model
+                .terms
+                .iter()
+                .flat_map(|t| &t.variables)
+                .for_each(|v| columns_of(v, &mut cols));
             r.grouping.iter().for_each(|g| push_unique(&mut cols, g));
         }
         self.offsets.iter().for_each(|v| columns_of(v, &mut cols));
@@ -153,20 +165,33 @@ impl DesignBuilder {
         check_response_type(batch, response)?;
         let used = used_rows(batch, &self.used_columns(), self.missing)?;
         if used.rows.is_empty() {
-            return Err(DesignError::NoRows { dropped: used.dropped, total: batch.num_rows() });
+            return Err(DesignError::NoRows {
+                dropped: used.dropped,
+                total: batch.num_rows(),
+            });
         }
         let mut params = Params::new();
-        let mut ev = Evaluator { batch, rows: &used.rows, params: &mut params, learn: true };
+        let mut ev = Evaluator {
+            batch,
+            rows: &used.rows,
+            params: &mut params,
+            learn: true,
+        };
         let y = ev.numeric(response, "the response")?;
         let (x_full, x_columns_full) = model_matrix(&mut ev, &self.fixed)?;
         let aliased_index = aliased_columns(&x_full, self.rank_tol);
-        let aliased: Vec<String> = aliased_index.iter().map(|&j| x_columns_full[j].clone()).collect();
+        let aliased: Vec<String> = aliased_index
+            .iter()
+            .map(|&j| x_columns_full[j].clone())
+            .collect();
         if !aliased.is_empty() && self.aliased == AliasPolicy::Error {
             return Err(DesignError::RankDeficient { columns: aliased });
         }
         let x = drop_columns(&x_full, &aliased_index);
-        let x_names: Vec<String> =
-            (0..x_full.ncols).filter(|j| !aliased_index.contains(j)).map(|j| x_columns_full[j].clone()).collect();
+        let x_names: Vec<String> = (0..x_full.ncols)
+            .filter(|j| !aliased_index.contains(j))
+            .map(|j| x_columns_full[j].clone())
+            .collect();
         let weights = self.weight_values(&mut ev)?;
         let offset = offset_values(&mut ev, self.offset.as_deref(), &self.offsets)?;
         let (random, random_specs) = self.random_terms_on(&mut ev)?;
@@ -201,15 +226,23 @@ impl DesignBuilder {
     }
 
     fn weight_values(&self, ev: &mut Evaluator<'_>) -> Result<Option<Vec<f64>>, DesignError> {
-        let Some(w) = &self.weights else { return Ok(None) };
+        let Some(w) = &self.weights else {
+            return Ok(None);
+        };
         let values = ev.numeric(&Variable::Column(w.clone()), "weights")?;
         if let Some(i) = values.iter().position(|v| *v < 0.0) {
-            return Err(DesignError::NegativeWeight { column: w.clone(), row: ev.rows[i] });
+            return Err(DesignError::NegativeWeight {
+                column: w.clone(),
+                row: ev.rows[i],
+            });
         }
         Ok(Some(values))
     }
 
-    fn random_terms_on(&self, ev: &mut Evaluator<'_>) -> Result<(Vec<RandomTermDesign>, Vec<RandomSpec>), DesignError> {
+    fn random_terms_on(
+        &self,
+        ev: &mut Evaluator<'_>,
+    ) -> Result<(Vec<RandomTermDesign>, Vec<RandomSpec>), DesignError> {
         let n = ev.rows.len();
         let mut terms = Vec::with_capacity(self.random.len());
         let mut specs = Vec::with_capacity(self.random.len());
@@ -220,7 +253,11 @@ impl DesignBuilder {
                 return Err(DesignError::OneLevel { group });
             }
             if levels.len() >= n && plan.model.intercept {
-                return Err(DesignError::LevelsEqualObs { group, levels: levels.len(), n });
+                return Err(DesignError::LevelsEqualObs {
+                    group,
+                    levels: levels.len(),
+                    n,
+                });
             }
             let (z, names) = model_matrix(ev, &plan.model)?;
             specs.push(RandomSpec {
@@ -231,7 +268,14 @@ impl DesignBuilder {
                 names: names.clone(),
                 covariance: plan.covariance,
             });
-            terms.push(RandomTermDesign { group, levels, codes, names, z, covariance: plan.covariance });
+            terms.push(RandomTermDesign {
+                group,
+                levels,
+                codes,
+                names,
+                z,
+                covariance: plan.covariance,
+            });
         }
         Ok((terms, specs))
     }
@@ -248,7 +292,10 @@ fn check_response_type(batch: &RecordBatch, response: &Variable) -> Result<(), D
         _ => None,
     };
     match kind {
-        Some(kind) => Err(DesignError::NonNumericResponse { name: label(response), kind: kind.to_string() }),
+        Some(kind) => Err(DesignError::NonNumericResponse {
+            name: label(response),
+            kind: kind.to_string(),
+        }),
         None => Ok(()),
     }
 }

@@ -13,7 +13,11 @@ use crate::error::DesignError;
 pub(crate) type TermVars = Vec<usize>;
 
 /// For each term, for each of its variables, whether the variable gets full indicator coding.
-pub(crate) fn full_coding(intercept: bool, terms: &[TermVars], is_factor: &[bool]) -> Vec<Vec<bool>> {
+pub(crate) fn full_coding(
+    intercept: bool,
+    terms: &[TermVars],
+    is_factor: &[bool],
+) -> Vec<Vec<bool>> {
     let mut out: Vec<Vec<bool>> = terms
         .iter()
         .enumerate()
@@ -21,7 +25,10 @@ pub(crate) fn full_coding(intercept: bool, terms: &[TermVars], is_factor: &[bool
             vars.iter()
                 .map(|&v| {
                     let rest: Vec<usize> = vars.iter().copied().filter(|&w| w != v).collect();
-                    !(rest.is_empty() || terms[..t].iter().any(|p| rest.iter().all(|w| p.contains(w))))
+                    !(rest.is_empty()
+                        || terms[..t]
+                            .iter()
+                            .any(|p| rest.iter().all(|w| p.contains(w))))
                 })
                 .collect()
         })
@@ -48,12 +55,21 @@ pub(crate) struct Coding {
 }
 
 /// The coding of a factor with `levels`: full indicators, or the requested contrast.
-pub(crate) fn coding(label: &str, levels: &[String], full: bool, contrast: &Contrast) -> Result<Coding, DesignError> {
+pub(crate) fn coding(
+    label: &str,
+    levels: &[String],
+    full: bool,
+    contrast: &Contrast,
+) -> Result<Coding, DesignError> {
     let l = levels.len();
     if full {
         let mut mat = vec![0.0; l * l];
         (0..l).for_each(|i| mat[i * l + i] = 1.0);
-        return Ok(Coding { mat, m: l, names: levels.to_vec() });
+        return Ok(Coding {
+            mat,
+            m: l,
+            names: levels.to_vec(),
+        });
     }
     if l < 2 {
         return Err(DesignError::Unsupported(format!(
@@ -66,24 +82,34 @@ pub(crate) fn coding(label: &str, levels: &[String], full: bool, contrast: &Cont
         Contrast::Sum => {
             (0..m).for_each(|i| mat[i * m + i] = 1.0);
             (0..m).for_each(|j| mat[m * m + j] = -1.0);
-            Ok(Coding { mat, m, names: (1..=m).map(|j| j.to_string()).collect() })
+            Ok(Coding {
+                mat,
+                m,
+                names: (1..=m).map(|j| j.to_string()).collect(),
+            })
         }
         Contrast::Treatment | Contrast::TreatmentRef(_) => {
             let reference = match contrast {
-                Contrast::TreatmentRef(r) => levels.iter().position(|x| x == r).ok_or_else(|| {
-                    DesignError::UnknownReference {
-                        factor: label.to_string(),
-                        level: r.clone(),
-                        levels: levels.join(", "),
-                    }
-                })?,
+                Contrast::TreatmentRef(r) => {
+                    levels.iter().position(|x| x == r).ok_or_else(|| {
+                        DesignError::UnknownReference {
+                            factor: label.to_string(),
+                            level: r.clone(),
+                            levels: levels.join(", "),
+                        }
+                    })?
+                }
                 _ => 0,
             };
             let kept: Vec<usize> = (0..l).filter(|&i| i != reference).collect();
             for (j, &i) in kept.iter().enumerate() {
                 mat[i * m + j] = 1.0;
             }
-            Ok(Coding { mat, m, names: kept.iter().map(|&i| levels[i].clone()).collect() })
+            Ok(Coding {
+                mat,
+                m,
+                names: kept.iter().map(|&i| levels[i].clone()).collect(),
+            })
         }
     }
 }
@@ -123,6 +149,9 @@ mod tests {
         assert_eq!(t.names, vec!["a", "c"]);
         assert_eq!(t.mat, vec![1.0, 0.0, 0.0, 0.0, 0.0, 1.0]);
         let e = coding("x", &lv, false, &Contrast::TreatmentRef("z".into())).unwrap_err();
-        assert_eq!(e.to_string(), "reference level 'z' is not a level of 'x' (levels: a, b, c)");
+        assert_eq!(
+            e.to_string(),
+            "reference level 'z' is not a level of 'x' (levels: a, b, c)"
+        );
     }
 }

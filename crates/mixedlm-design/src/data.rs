@@ -6,7 +6,9 @@ use std::hash::Hash;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
 use arrow_schema::DataType;
 
 use crate::error::{unknown_column, DesignError};
@@ -37,14 +39,18 @@ pub(crate) fn raw(batch: &RecordBatch, name: &str) -> Result<Raw, DesignError> {
 
 fn cast(name: &str, a: &ArrayRef, to: &DataType) -> Result<ArrayRef, DesignError> {
     arrow_cast::cast(a.as_ref(), to).map_err(|e| {
-        DesignError::Unsupported(format!("column '{name}' could not be converted to {to}: {e}"))
+        DesignError::Unsupported(format!(
+            "column '{name}' could not be converted to {to}: {e}"
+        ))
     })
 }
 
 fn normalize(name: &str, a: &ArrayRef) -> Result<Raw, DesignError> {
     let dt = a.data_type();
-    let unsupported =
-        || DesignError::UnsupportedType { name: name.to_string(), dtype: dt.to_string() };
+    let unsupported = || DesignError::UnsupportedType {
+        name: name.to_string(),
+        dtype: dt.to_string(),
+    };
     let out = match dt {
         DataType::Boolean => Raw::Bool(a.as_boolean().clone()),
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
@@ -56,11 +62,19 @@ fn normalize(name: &str, a: &ArrayRef) -> Result<Raw, DesignError> {
             }
             _ => return Err(unsupported()),
         },
-        d if d.is_integer() => {
-            Raw::Int(cast(name, a, &DataType::Int64)?.as_primitive::<Int64Type>().clone())
-        }
-        d if d.is_floating() || matches!(d, DataType::Decimal128(..) | DataType::Decimal256(..)) => {
-            Raw::Float(cast(name, a, &DataType::Float64)?.as_primitive::<Float64Type>().clone())
+        d if d.is_integer() => Raw::Int(
+            cast(name, a, &DataType::Int64)?
+                .as_primitive::<Int64Type>()
+                .clone(),
+        ),
+        d if d.is_floating()
+            || matches!(d, DataType::Decimal128(..) | DataType::Decimal256(..)) =>
+        {
+            Raw::Float(
+                cast(name, a, &DataType::Float64)?
+                    .as_primitive::<Float64Type>()
+                    .clone(),
+            )
         }
         DataType::Null => Raw::Float(Float64Array::new_null(a.len())),
         _ => return Err(unsupported()),
@@ -120,10 +134,18 @@ impl Raw {
     /// The distinct values at `rows` as sorted level labels, and each row's code.
     pub(crate) fn factorize(&self, rows: &[usize]) -> (Vec<String>, Vec<u32>) {
         match self {
-            Raw::Text(a) => factorize(rows.iter().map(|&i| a.value(i)), |x, y| x.cmp(y), str::to_string),
+            Raw::Text(a) => factorize(
+                rows.iter().map(|&i| a.value(i)),
+                |x, y| x.cmp(y),
+                str::to_string,
+            ),
             Raw::Int(a) => {
                 let v = a.values();
-                factorize(rows.iter().map(|&i| v[i]), |x, y| x.cmp(y), |x| x.to_string())
+                factorize(
+                    rows.iter().map(|&i| v[i]),
+                    |x, y| x.cmp(y),
+                    |x| x.to_string(),
+                )
             }
             Raw::Float(a) => {
                 let v = a.values();
@@ -137,14 +159,24 @@ impl Raw {
             Raw::Bool(a) => factorize(
                 rows.iter().map(|&i| a.value(i)),
                 |x, y| x.cmp(y),
-                |x| if x { "TRUE".to_string() } else { "FALSE".to_string() },
+                |x| {
+                    if x {
+                        "TRUE".to_string()
+                    } else {
+                        "FALSE".to_string()
+                    }
+                },
             ),
         }
     }
 }
 
 /// Distinct values of `keys`, sorted by `cmp` and labelled by `fmt`, and each key's code.
-pub(crate) fn factorize<K, C, F>(keys: impl Iterator<Item = K>, cmp: C, fmt: F) -> (Vec<String>, Vec<u32>)
+pub(crate) fn factorize<K, C, F>(
+    keys: impl Iterator<Item = K>,
+    cmp: C,
+    fmt: F,
+) -> (Vec<String>, Vec<u32>)
 where
     K: Hash + Eq + Copy,
     C: Fn(&K, &K) -> Ordering,
@@ -175,8 +207,11 @@ where
 
 /// Re-express codes into `own` levels as codes into `target` levels (None where unseen).
 pub(crate) fn recode(own: &[String], codes: &[u32], target: &[String]) -> Vec<Option<u32>> {
-    let index: HashMap<&str, u32> =
-        target.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
+    let index: HashMap<&str, u32> = target
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i as u32))
+        .collect();
     let map: Vec<Option<u32>> = own.iter().map(|s| index.get(s.as_str()).copied()).collect();
     codes.iter().map(|&c| map[c as usize]).collect()
 }

@@ -16,7 +16,11 @@ pub struct DenseMatrix {
 impl DenseMatrix {
     /// A matrix of zeros.
     pub fn zeros(nrows: usize, ncols: usize) -> Self {
-        Self { nrows, ncols, data: vec![0.0; nrows * ncols] }
+        Self {
+            nrows,
+            ncols,
+            data: vec![0.0; nrows * ncols],
+        }
     }
     /// Column `j` as a slice.
     pub fn col(&self, j: usize) -> &[f64] {
@@ -157,7 +161,10 @@ pub struct DesignSummary {
 impl Design {
     /// Observations per level, for each random-effects term.
     pub fn group_sizes(&self) -> Vec<Vec<usize>> {
-        self.random.iter().map(RandomTermDesign::group_sizes).collect()
+        self.random
+            .iter()
+            .map(RandomTermDesign::group_sizes)
+            .collect()
     }
 
     /// Number of columns of Z: sum over terms of levels × k.

@@ -132,7 +132,9 @@ pub enum DesignError {
         unique: usize,
     },
     /// `scale(x)` of a constant.
-    #[error("{label}: the variable is constant (standard deviation 0) on the rows used; drop the term")]
+    #[error(
+        "{label}: the variable is constant (standard deviation 0) on the rows used; drop the term"
+    )]
     ConstantScale {
         /// The label.
         label: String,
@@ -212,7 +214,11 @@ pub fn unknown_column(name: &str, columns: &[&str]) -> DesignError {
     let suggestion = closest(name, columns.iter().copied())
         .map(|c| format!("; did you mean '{c}'?"))
         .unwrap_or_default();
-    DesignError::UnknownColumn { name: name.to_string(), suggestion, columns: columns.join(", ") }
+    DesignError::UnknownColumn {
+        name: name.to_string(),
+        suggestion,
+        columns: columns.join(", "),
+    }
 }
 
 #[cfg(test)]

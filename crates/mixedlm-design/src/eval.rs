@@ -68,7 +68,10 @@ impl Evaluator<'_> {
             Variable::Column(name) => self.column(v, name),
             Variable::Categorical { arg, .. } => self.categorical(v, arg),
             Variable::Poly { arg, degree } => self.poly(v, arg, *degree),
-            _ => Ok(Value::Numeric(vec![self.numeric(v, &label(v))?], vec![String::new()])),
+            _ => Ok(Value::Numeric(
+                vec![self.numeric(v, &label(v))?],
+                vec![String::new()],
+            )),
         }
     }
 
@@ -77,11 +80,12 @@ impl Evaluator<'_> {
         let out = match v {
             Variable::Column(name) => {
                 let r = raw(self.batch, name)?;
-                r.values(self.rows).ok_or_else(|| DesignError::NonNumericColumn {
-                    name: name.clone(),
-                    kind: r.kind().to_string(),
-                    context: context.to_string(),
-                })?
+                r.values(self.rows)
+                    .ok_or_else(|| DesignError::NonNumericColumn {
+                        name: name.clone(),
+                        kind: r.kind().to_string(),
+                        context: context.to_string(),
+                    })?
             }
             Variable::Function { func, arg } => self.function(v, *func, arg)?,
             Variable::Identity(e) => {
@@ -109,7 +113,10 @@ impl Evaluator<'_> {
         let k = key(v);
         let known = matches!(self.params.get(&k), Some(Learned::Levels { .. }));
         if (self.learn && r.is_numeric()) || (!self.learn && !known) {
-            return Ok(Value::Numeric(vec![self.numeric(v, name)?], vec![String::new()]));
+            return Ok(Value::Numeric(
+                vec![self.numeric(v, name)?],
+                vec![String::new()],
+            ));
         }
         let (levels, codes) = r.factorize(self.rows);
         self.levels(v, levels, codes)
@@ -131,14 +138,26 @@ impl Evaluator<'_> {
     }
 
     /// Learn the levels, or re-express codes in the learned levels (unseen level: error).
-    fn levels(&mut self, v: &Variable, levels: Vec<String>, codes: Vec<u32>) -> Result<Value, DesignError> {
+    fn levels(
+        &mut self,
+        v: &Variable,
+        levels: Vec<String>,
+        codes: Vec<u32>,
+    ) -> Result<Value, DesignError> {
         let k = key(v);
         if self.learn {
-            self.params.insert(k, Learned::Levels { levels: levels.clone() });
+            self.params.insert(
+                k,
+                Learned::Levels {
+                    levels: levels.clone(),
+                },
+            );
             return Ok(Value::Factor { levels, codes });
         }
         let Some(Learned::Levels { levels: known }) = self.params.get(&k) else {
-            return Err(DesignError::Unsupported(format!("no learned levels for '{k}'")));
+            return Err(DesignError::Unsupported(format!(
+                "no learned levels for '{k}'"
+            )));
         };
         let mapped = recode(&levels, &codes, known);
         if let Some(pos) = mapped.iter().position(Option::is_none) {
@@ -149,7 +168,10 @@ impl Evaluator<'_> {
             });
         }
         let codes = mapped.into_iter().map(|c| c.unwrap_or(0)).collect();
-        Ok(Value::Factor { levels: known.clone(), codes })
+        Ok(Value::Factor {
+            levels: known.clone(),
+            codes,
+        })
     }
 
     fn poly(&mut self, v: &Variable, arg: &Variable, degree: u32) -> Result<Value, DesignError> {
@@ -157,21 +179,34 @@ impl Evaluator<'_> {
         let x = self.numeric(arg, &lab)?;
         let k = key(v);
         if self.learn {
-            let distinct: std::collections::HashSet<u64> = x.iter().map(|v| (v + 0.0).to_bits()).collect();
+            let distinct: std::collections::HashSet<u64> =
+                x.iter().map(|v| (v + 0.0).to_bits()).collect();
             if degree == 0 || degree as usize >= distinct.len() {
-                return Err(DesignError::PolyDegree { label: lab, degree, unique: distinct.len() });
+                return Err(DesignError::PolyDegree {
+                    label: lab,
+                    degree,
+                    unique: distinct.len(),
+                });
             }
-            self.params.insert(k.clone(), Learned::Poly(poly_fit(&x, degree as usize)));
+            self.params
+                .insert(k.clone(), Learned::Poly(poly_fit(&x, degree as usize)));
         }
         let Some(Learned::Poly(c)) = self.params.get(&k) else {
-            return Err(DesignError::Unsupported(format!("no learned coefficients for '{k}'")));
+            return Err(DesignError::Unsupported(format!(
+                "no learned coefficients for '{k}'"
+            )));
         };
         let cols = poly_eval(&x, c);
         let suffixes = (1..=cols.len()).map(|j| j.to_string()).collect();
         Ok(Value::Numeric(cols, suffixes))
     }
 
-    fn function(&mut self, v: &Variable, func: Func, arg: &Variable) -> Result<Vec<f64>, DesignError> {
+    fn function(
+        &mut self,
+        v: &Variable,
+        func: Func,
+        arg: &Variable,
+    ) -> Result<Vec<f64>, DesignError> {
         let lab = label(v);
         let mut x = self.numeric(arg, &lab)?;
         match func {
@@ -179,7 +214,12 @@ impl Evaluator<'_> {
                 let bad: Vec<f64> = x.iter().copied().filter(|v| *v <= 0.0).collect();
                 if let Some(&example) = bad.first() {
                     let column = base_column(arg).unwrap_or_else(|| label(arg));
-                    return Err(DesignError::LogNonPositive { label: lab, column, count: bad.len(), example });
+                    return Err(DesignError::LogNonPositive {
+                        label: lab,
+                        column,
+                        count: bad.len(),
+                        example,
+                    });
                 }
                 let f: fn(f64) -> f64 = match func {
                     Func::Log => f64::ln,
@@ -217,7 +257,11 @@ impl Evaluator<'_> {
         let (mean, sd) = match self.params.get(&k) {
             Some(Learned::Scale { mean, sd }) => (*mean, *sd),
             Some(Learned::Center { mean }) => (*mean, 1.0),
-            _ => return Err(DesignError::Unsupported(format!("no learned mean for '{k}'"))),
+            _ => {
+                return Err(DesignError::Unsupported(format!(
+                    "no learned mean for '{k}'"
+                )))
+            }
         };
         x.iter_mut().for_each(|v| *v = (*v - mean) / sd);
         Ok(())
@@ -228,7 +272,11 @@ impl Evaluator<'_> {
         Ok(match e {
             ArithExpr::Number(c) => vec![*c; n],
             ArithExpr::Var(v) => self.numeric(v, context)?,
-            ArithExpr::Neg(inner) => self.arith(inner, context)?.into_iter().map(|v| -v).collect(),
+            ArithExpr::Neg(inner) => self
+                .arith(inner, context)?
+                .into_iter()
+                .map(|v| -v)
+                .collect(),
             ArithExpr::Binary { op, lhs, rhs } => {
                 let mut a = self.arith(lhs, context)?;
                 let b = self.arith(rhs, context)?;
@@ -241,7 +289,11 @@ impl Evaluator<'_> {
 
     fn check_finite(&self, lab: &str, x: &[f64]) -> Result<(), DesignError> {
         match x.iter().position(|v| !v.is_finite()) {
-            Some(i) => Err(DesignError::NonFiniteTransform { label: lab.to_string(), row: self.rows[i], value: x[i] }),
+            Some(i) => Err(DesignError::NonFiniteTransform {
+                label: lab.to_string(),
+                row: self.rows[i],
+                value: x[i],
+            }),
             None => Ok(()),
         }
     }
@@ -267,9 +319,9 @@ fn binary(op: ArithOp) -> fn(f64, f64) -> f64 {
 pub(crate) fn base_column(v: &Variable) -> Option<String> {
     match v {
         Variable::Column(c) => Some(c.clone()),
-        Variable::Function { arg, .. } | Variable::Poly { arg, .. } | Variable::Categorical { arg, .. } => {
-            base_column(arg)
-        }
+        Variable::Function { arg, .. }
+        | Variable::Poly { arg, .. }
+        | Variable::Categorical { arg, .. } => base_column(arg),
         Variable::Identity(_) => None,
     }
 }
@@ -282,9 +334,9 @@ pub(crate) fn columns_of(v: &Variable, out: &mut Vec<String>) {
                 out.push(c.clone());
             }
         }
-        Variable::Function { arg, .. } | Variable::Poly { arg, .. } | Variable::Categorical { arg, .. } => {
-            columns_of(arg, out)
-        }
+        Variable::Function { arg, .. }
+        | Variable::Poly { arg, .. }
+        | Variable::Categorical { arg, .. } => columns_of(arg, out),
         Variable::Identity(e) => arith_columns(e, out),
     }
 }

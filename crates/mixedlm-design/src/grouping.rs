@@ -9,13 +9,27 @@ use arrow_array::RecordBatch;
 use crate::data::{factorize, raw, recode};
 use crate::error::DesignError;
 
+/// Levels (sorted) and per-row codes of one factor.
+type Factor = (Vec<String>, Vec<u32>);
+
 /// Per-column levels and codes of the grouping columns.
-fn components(batch: &RecordBatch, rows: &[usize], grouping: &[String]) -> Result<Vec<(Vec<String>, Vec<u32>)>, DesignError> {
-    grouping.iter().map(|g| Ok(raw(batch, g)?.factorize(rows))).collect()
+fn components(
+    batch: &RecordBatch,
+    rows: &[usize],
+    grouping: &[String],
+) -> Result<Vec<Factor>, DesignError> {
+    grouping
+        .iter()
+        .map(|g| Ok(raw(batch, g)?.factorize(rows)))
+        .collect()
 }
 
 /// Levels (sorted) and per-row codes of the grouping factor on `rows`.
-pub(crate) fn group_factor(batch: &RecordBatch, rows: &[usize], grouping: &[String]) -> Result<(Vec<String>, Vec<u32>), DesignError> {
+pub(crate) fn group_factor(
+    batch: &RecordBatch,
+    rows: &[usize],
+    grouping: &[String],
+) -> Result<(Vec<String>, Vec<u32>), DesignError> {
     let mut comps = components(batch, rows, grouping)?;
     if comps.len() == 1 {
         return Ok(comps.pop().unwrap_or_default());
@@ -24,10 +38,18 @@ pub(crate) fn group_factor(batch: &RecordBatch, rows: &[usize], grouping: &[Stri
     let mut cap: u128 = 1;
     for s in &sizes {
         cap = cap.checked_mul(*s).ok_or_else(|| {
-            DesignError::Unsupported(format!("grouping factor '{}' has too many combinations", grouping.join(":")))
+            DesignError::Unsupported(format!(
+                "grouping factor '{}' has too many combinations",
+                grouping.join(":")
+            ))
         })?;
     }
-    let keys = (0..rows.len()).map(|i| comps.iter().zip(&sizes).fold(0u128, |k, ((_, c), s)| k * s + c[i] as u128));
+    let keys = (0..rows.len()).map(|i| {
+        comps
+            .iter()
+            .zip(&sizes)
+            .fold(0u128, |k, ((_, c), s)| k * s + c[i] as u128)
+    });
     let fmt = |mut k: u128| {
         let mut parts: Vec<&str> = vec![""; comps.len()];
         for (p, ((levels, _), s)) in comps.iter().zip(&sizes).enumerate().rev() {

@@ -9,7 +9,11 @@ use mixedlm_formula::{CategoricalStyle, Variable};
 /// columns read `xb` (treatment) or `x1` (sum).
 pub fn label(v: &Variable) -> String {
     match v {
-        Variable::Categorical { arg, style: CategoricalStyle::C, .. } => label(arg),
+        Variable::Categorical {
+            arg,
+            style: CategoricalStyle::C,
+            ..
+        } => label(arg),
         _ => v.label(),
     }
 }
@@ -32,10 +36,18 @@ mod tests {
     #[test]
     fn c_is_labelled_by_its_argument_factor_is_not() {
         let x = Box::new(Variable::Column("x".into()));
-        let c = Variable::Categorical { arg: x.clone(), contrast: Contrast::Sum, style: CategoricalStyle::C };
+        let c = Variable::Categorical {
+            arg: x.clone(),
+            contrast: Contrast::Sum,
+            style: CategoricalStyle::C,
+        };
         assert_eq!(label(&c), "x");
         assert_eq!(key(&c), "C(x, Sum)");
-        let f = Variable::Categorical { arg: x, contrast: Contrast::Treatment, style: CategoricalStyle::Factor };
+        let f = Variable::Categorical {
+            arg: x,
+            contrast: Contrast::Treatment,
+            style: CategoricalStyle::Factor,
+        };
         assert_eq!(label(&f), "factor(x)");
         assert_eq!(number(2.0), "2");
         assert_eq!(number(2.5), "2.5");

@@ -11,7 +11,11 @@ use crate::label::{key, label};
 /// The columns one variable contributes to a term.
 enum Piece<'a> {
     Numeric(&'a [Vec<f64>]),
-    Factor { codes: &'a [u32], mat: Vec<f64>, m: usize },
+    Factor {
+        codes: &'a [u32],
+        mat: Vec<f64>,
+        m: usize,
+    },
 }
 
 impl Piece<'_> {
@@ -35,9 +39,13 @@ impl Piece<'_> {
             }
             Piece::Factor { codes, mat, m } => {
                 if first {
-                    out.iter_mut().zip(*codes).for_each(|(o, &c)| *o = mat[c as usize * m + j]);
+                    out.iter_mut()
+                        .zip(*codes)
+                        .for_each(|(o, &c)| *o = mat[c as usize * m + j]);
                 } else {
-                    out.iter_mut().zip(*codes).for_each(|(o, &c)| *o *= mat[c as usize * m + j]);
+                    out.iter_mut()
+                        .zip(*codes)
+                        .for_each(|(o, &c)| *o *= mat[c as usize * m + j]);
                 }
             }
         }
@@ -71,10 +79,16 @@ pub(crate) fn variables(tl: &TermList) -> (Vec<&Variable>, Vec<TermVars>) {
 }
 
 /// Build the model matrix of `tl` on the evaluator's rows.
-pub(crate) fn model_matrix(ev: &mut Evaluator<'_>, tl: &TermList) -> Result<(DenseMatrix, Vec<String>), DesignError> {
+pub(crate) fn model_matrix(
+    ev: &mut Evaluator<'_>,
+    tl: &TermList,
+) -> Result<(DenseMatrix, Vec<String>), DesignError> {
     let (vars, terms) = variables(tl);
     let values: Vec<Value> = vars.iter().map(|v| ev.eval(v)).collect::<Result<_, _>>()?;
-    let is_factor: Vec<bool> = values.iter().map(|v| matches!(v, Value::Factor { .. })).collect();
+    let is_factor: Vec<bool> = values
+        .iter()
+        .map(|v| matches!(v, Value::Factor { .. }))
+        .collect();
     let full = full_coding(tl.intercept, &terms, &is_factor);
     let n = ev.rows.len();
     let mut names: Vec<String> = Vec::new();
@@ -93,15 +107,27 @@ pub(crate) fn model_matrix(ev: &mut Evaluator<'_>, tl: &TermList) -> Result<(Den
         }
         term_columns(&pieces, &piece_names, n, &mut data, &mut names);
     }
-    Ok((DenseMatrix { nrows: n, ncols: names.len(), data }, names))
+    Ok((
+        DenseMatrix {
+            nrows: n,
+            ncols: names.len(),
+            data,
+        },
+        names,
+    ))
 }
 
-fn piece<'a>(v: &Variable, value: &'a Value, full: bool) -> Result<(Piece<'a>, Vec<String>), DesignError> {
+fn piece<'a>(
+    v: &Variable,
+    value: &'a Value,
+    full: bool,
+) -> Result<(Piece<'a>, Vec<String>), DesignError> {
     let lab = label(v);
     match value {
-        Value::Numeric(cols, suffixes) => {
-            Ok((Piece::Numeric(cols), suffixes.iter().map(|s| format!("{lab}{s}")).collect()))
-        }
+        Value::Numeric(cols, suffixes) => Ok((
+            Piece::Numeric(cols),
+            suffixes.iter().map(|s| format!("{lab}{s}")).collect(),
+        )),
         Value::Factor { levels, codes } => {
             let contrast = match v {
                 Variable::Categorical { contrast, .. } => contrast.clone(),
@@ -109,13 +135,26 @@ fn piece<'a>(v: &Variable, value: &'a Value, full: bool) -> Result<(Piece<'a>, V
             };
             let c = coding(&lab, levels, full, &contrast)?;
             let names = c.names.iter().map(|s| format!("{lab}{s}")).collect();
-            Ok((Piece::Factor { codes, mat: c.mat, m: c.m }, names))
+            Ok((
+                Piece::Factor {
+                    codes,
+                    mat: c.mat,
+                    m: c.m,
+                },
+                names,
+            ))
         }
     }
 }
 
 /// Append the columns of one term: the product of its pieces, first piece varying fastest.
-fn term_columns(pieces: &[Piece<'_>], names: &[Vec<String>], n: usize, data: &mut Vec<f64>, out: &mut Vec<String>) {
+fn term_columns(
+    pieces: &[Piece<'_>],
+    names: &[Vec<String>],
+    n: usize,
+    data: &mut Vec<f64>,
+    out: &mut Vec<String>,
+) {
     let widths: Vec<usize> = pieces.iter().map(Piece::width).collect();
     let total: usize = widths.iter().product();
     let mut sel = vec![0usize; pieces.len()];
@@ -130,7 +169,11 @@ fn term_columns(pieces: &[Piece<'_>], names: &[Vec<String>], n: usize, data: &mu
         for (i, p) in pieces.iter().enumerate() {
             p.apply(sel[i], &mut data[start..], i == 0);
         }
-        let name: Vec<&str> = sel.iter().enumerate().map(|(i, &s)| names[i][s].as_str()).collect();
+        let name: Vec<&str> = sel
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| names[i][s].as_str())
+            .collect();
         out.push(name.join(":"));
     }
 }

@@ -33,7 +33,9 @@ pub fn poly_fit(x: &[f64], degree: usize) -> PolyCoefs {
         let a = dot3(x, &cur, &cur) / norm2[j + 1];
         alpha.push(a);
         let ratio = if j == 0 { 0.0 } else { norm2[j + 1] / norm2[j] };
-        let next: Vec<f64> = (0..n).map(|i| (x[i] - a) * cur[i] - ratio * prev[i]).collect();
+        let next: Vec<f64> = (0..n)
+            .map(|i| (x[i] - a) * cur[i] - ratio * prev[i])
+            .collect();
         norm2.push(next.iter().map(|v| v * v).sum());
         prev = cur;
         cur = next;
@@ -50,8 +52,14 @@ pub fn poly_eval(x: &[f64], coefs: &PolyCoefs) -> Vec<Vec<f64>> {
     let mut cur = vec![1.0; n];
     for j in 0..d {
         let a = coefs.alpha[j];
-        let ratio = if j == 0 { 0.0 } else { coefs.norm2[j + 1] / coefs.norm2[j] };
-        let next: Vec<f64> = (0..n).map(|i| (x[i] - a) * cur[i] - ratio * prev[i]).collect();
+        let ratio = if j == 0 {
+            0.0
+        } else {
+            coefs.norm2[j + 1] / coefs.norm2[j]
+        };
+        let next: Vec<f64> = (0..n)
+            .map(|i| (x[i] - a) * cur[i] - ratio * prev[i])
+            .collect();
         prev = cur;
         cur = next;
         let s = coefs.norm2[j + 2].sqrt();

@@ -24,8 +24,15 @@ pub(crate) struct UsedRows {
 }
 
 /// Select the rows with no missing value in `columns`; refuse infinite values in them.
-pub(crate) fn used_rows(batch: &RecordBatch, columns: &[String], policy: MissingPolicy) -> Result<UsedRows, DesignError> {
-    let raws: Vec<Raw> = columns.iter().map(|c| raw(batch, c)).collect::<Result<_, _>>()?;
+pub(crate) fn used_rows(
+    batch: &RecordBatch,
+    columns: &[String],
+    policy: MissingPolicy,
+) -> Result<UsedRows, DesignError> {
+    let raws: Vec<Raw> = columns
+        .iter()
+        .map(|c| raw(batch, c))
+        .collect::<Result<_, _>>()?;
     let n = batch.num_rows();
     let mut keep = vec![true; n];
     for (name, r) in columns.iter().zip(&raws) {
@@ -37,14 +44,24 @@ pub(crate) fn used_rows(batch: &RecordBatch, columns: &[String], policy: Missing
             }
         }
         if count > 0 && policy == MissingPolicy::Error {
-            return Err(DesignError::Missing { column: name.clone(), count });
+            return Err(DesignError::Missing {
+                column: name.clone(),
+                count,
+            });
         }
     }
     let rows: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
     for (name, r) in columns.iter().zip(&raws) {
         if let Some((row, count)) = r.infinite() {
-            return Err(DesignError::Infinite { column: name.clone(), count, row });
+            return Err(DesignError::Infinite {
+                column: name.clone(),
+                count,
+                row,
+            });
         }
     }
-    Ok(UsedRows { dropped: n - rows.len(), rows })
+    Ok(UsedRows {
+        dropped: n - rows.len(),
+        rows,
+    })
 }

@@ -109,14 +109,22 @@ impl DesignSpec {
 
     fn used_columns(&self, with_random: bool) -> Vec<String> {
         let mut cols = Vec::new();
-        self.fixed.terms.iter().flat_map(|t| &t.variables).for_each(|v| columns_of(v, &mut cols));
+        self.fixed
+            .terms
+            .iter()
+            .flat_map(|t| &t.variables)
+            .for_each(|v| columns_of(v, &mut cols));
         self.offsets.iter().for_each(|v| columns_of(v, &mut cols));
         if let Some(o) = &self.offset {
             push_unique(&mut cols, o);
         }
         if with_random {
             for r in &self.random {
-                r.model.terms.iter().flat_map(|t| &t.variables).for_each(|v| columns_of(v, &mut cols));
+                r.model
+                    .terms
+                    .iter()
+                    .flat_map(|t| &t.variables)
+                    .for_each(|v| columns_of(v, &mut cols));
                 r.grouping.iter().for_each(|g| push_unique(&mut cols, g));
             }
         }
@@ -126,7 +134,12 @@ impl DesignSpec {
     fn rebuild(&self, batch: &RecordBatch, with_random: bool) -> Result<NewData, DesignError> {
         let used = used_rows(batch, &self.used_columns(with_random), self.missing)?;
         let mut params = self.params.clone();
-        let mut ev = Evaluator { batch, rows: &used.rows, params: &mut params, learn: false };
+        let mut ev = Evaluator {
+            batch,
+            rows: &used.rows,
+            params: &mut params,
+            learn: false,
+        };
         let (x, _) = model_matrix(&mut ev, &self.fixed)?;
         let x = drop_columns(&x, &self.aliased_index);
         let offset = offset_values(&mut ev, self.offset.as_deref(), &self.offsets)?;
@@ -135,7 +148,13 @@ impl DesignSpec {
             for r in &self.random {
                 let (codes, unseen) = group_codes(batch, &used.rows, &r.grouping, &r.levels)?;
                 let (z, names) = model_matrix(&mut ev, &r.model)?;
-                random.push(NewRandomTerm { group: r.group.clone(), codes, unseen, names, z });
+                random.push(NewRandomTerm {
+                    group: r.group.clone(),
+                    codes,
+                    unseen,
+                    names,
+                    z,
+                });
             }
         }
         Ok(NewData {
@@ -150,7 +169,11 @@ impl DesignSpec {
 }
 
 /// The offset column plus the formula's `offset()` terms, if any.
-pub(crate) fn offset_values(ev: &mut Evaluator<'_>, column: Option<&str>, terms: &[Variable]) -> Result<Option<Vec<f64>>, DesignError> {
+pub(crate) fn offset_values(
+    ev: &mut Evaluator<'_>,
+    column: Option<&str>,
+    terms: &[Variable],
+) -> Result<Option<Vec<f64>>, DesignError> {
     let mut vars: Vec<Variable> = terms.to_vec();
     if let Some(c) = column {
         vars.push(Variable::Column(c.to_string()));

@@ -37,7 +37,13 @@ impl DesignBuilder {
         vc: &[(String, ModelFormula)],
     ) -> Self {
         let mut b = DesignBuilder::new(fixed);
-        let re = re_formula.map_or_else(|| TermList { intercept: true, terms: vec![] }, |f| f.fixed.clone());
+        let re = re_formula.map_or_else(
+            || TermList {
+                intercept: true,
+                terms: vec![],
+            },
+            |f| f.fixed.clone(),
+        );
         if re.intercept || !re.terms.is_empty() {
             b.random.push(RandomPlan {
                 model: re,
@@ -56,12 +62,19 @@ impl DesignBuilder {
 fn vc_plan(groups: &str, tl: &TermList) -> RandomPlan {
     if let Some(class) = single_factor(tl) {
         return RandomPlan {
-            model: TermList { intercept: true, terms: vec![] },
+            model: TermList {
+                intercept: true,
+                terms: vec![],
+            },
             grouping: vec![groups.to_string(), class],
             covariance: CovarianceKind::ScalarIdentity,
         };
     }
-    RandomPlan { model: tl.clone(), grouping: vec![groups.to_string()], covariance: CovarianceKind::ScalarIdentity }
+    RandomPlan {
+        model: tl.clone(),
+        grouping: vec![groups.to_string()],
+        covariance: CovarianceKind::ScalarIdentity,
+    }
 }
 
 /// `0 + C(class)` (or `0 + class`): the class column.

@@ -14,7 +14,12 @@ use support::*;
 fn reference(formula: &str) -> Value {
     let path = data_dir().join("reference/design_lme4.json");
     let all: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    all.as_array().unwrap().iter().find(|e| e["formula"] == formula).cloned().unwrap()
+    all.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["formula"] == formula)
+        .cloned()
+        .unwrap()
 }
 
 /// A JSON string or array of strings (R's auto_unbox writes length-1 vectors as scalars).
@@ -48,18 +53,32 @@ fn check(dataset: &str, formula_text: &str) -> Design {
     let re_terms = r["re_terms"].as_object().unwrap();
     assert_eq!(d.random.len(), re_terms.len());
     for t in &d.random {
-        assert_eq!(t.names, strings(&re_terms[&t.group]), "terms of {}", t.group);
-        assert_eq!(t.levels.len() as u64, r["re_levels"][&t.group].as_u64().unwrap(), "levels of {}", t.group);
+        assert_eq!(
+            t.names,
+            strings(&re_terms[&t.group]),
+            "terms of {}",
+            t.group
+        );
+        assert_eq!(
+            t.levels.len() as u64,
+            r["re_levels"][&t.group].as_u64().unwrap(),
+            "levels of {}",
+            t.group
+        );
         assert_eq!(t.codes.len(), d.n_obs());
     }
-    let dims: Vec<usize> = r["z_dims"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    let dims: Vec<usize> = r["z_dims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
     assert_eq!(vec![d.n_obs(), d.z_columns()], dims);
     assert_eq!(d.theta_length() as u64, r["theta_length"].as_u64().unwrap());
     assert!(d.aliased.is_empty());
     assert_eq!(d.n_dropped, 0);
     d
 }
-
 
 #[test]
 fn sleepstudy_random_slopes() {
@@ -86,7 +105,10 @@ fn penicillin_crossed() {
 
 #[test]
 fn mathachieve_random_slopes() {
-    check("mathachieve", "MathAch ~ 1 + SES + MEANSES + Sex + Minority + (1 + SES | School)");
+    check(
+        "mathachieve",
+        "MathAch ~ 1 + SES + MEANSES + Sex + Minority + (1 + SES | School)",
+    );
 }
 
 #[test]
@@ -102,12 +124,18 @@ fn cake_no_intercept() {
 
 #[test]
 fn mathachieve_interaction_without_main_effect() {
-    check("mathachieve", "MathAch ~ 1 + Sex * Minority + SES:Sex + (1 | School)");
+    check(
+        "mathachieve",
+        "MathAch ~ 1 + Sex * Minority + SES:Sex + (1 | School)",
+    );
 }
 
 #[test]
 fn sleepstudy_log_quadratic() {
-    let d = check("sleepstudy", "log(Reaction) ~ 1 + Days + I(Days^2) + (1 | Subject)");
+    let d = check(
+        "sleepstudy",
+        "log(Reaction) ~ 1 + Days + I(Days^2) + (1 | Subject)",
+    );
     assert_eq!(d.response, "log(Reaction)");
 }
 
@@ -116,11 +144,21 @@ fn sleepstudy_log_quadratic() {
 fn hand_built_formula_gives_the_same_design() {
     let f = formula(
         col("MathAch"),
-        terms(true, &[term(&[col("Sex")]), term(&[col("Minority")]), term(&[col("Sex"), col("Minority")]), term(&[col("Sex"), col("SES")])]),
+        terms(
+            true,
+            &[
+                term(&[col("Sex")]),
+                term(&[col("Minority")]),
+                term(&[col("Sex"), col("Minority")]),
+                term(&[col("Sex"), col("SES")]),
+            ],
+        ),
         vec![re(terms(true, &[]), &["School"], true)],
     );
     let (hand, _) = DesignBuilder::new(&f).build(&load("mathachieve")).unwrap();
     let parsed = parse_formula("MathAch ~ 1 + Sex * Minority + SES:Sex + (1 | School)").unwrap();
-    let (d, _) = DesignBuilder::new(&parsed).build(&load("mathachieve")).unwrap();
+    let (d, _) = DesignBuilder::new(&parsed)
+        .build(&load("mathachieve"))
+        .unwrap();
     assert_eq!(hand, d);
 }
