@@ -1,1 +1,30 @@
-//! placeholder
+//! mixedlm-model: the linear mixed-model engine.
+//!
+//! A [`LinearMixedModel`] is built once from a [`mixedlm_design::Design`]: the data enter
+//! through cross-products formed in one pass over the rows, and every evaluation of the
+//! profiled REML criterion or ML deviance at θ ([`LinearMixedModel::objective`]) is a
+//! blocked Cholesky factorization whose cost does not depend on the number of
+//! observations and which allocates nothing (see `docs/MATH.md`).
+//!
+//! [`LinearMixedModel::fit`] minimizes the objective over θ with a solver of
+//! `mixedlm-optim` and returns an [`LmmFit`] (plain data, serializable).
+//!
+//! θ order: the random-effects terms are ordered as lme4 orders them (by decreasing
+//! number of levels, see [`terms`]), so θ is exactly lme4's `getME(fit, "theta")`.
+#![warn(missing_docs)]
+
+mod crossprod;
+mod error;
+mod eval;
+mod fit;
+mod model;
+mod results;
+mod small;
+mod solve;
+pub mod terms;
+
+pub use error::ModelError;
+pub use fit::{FitOptions, ProfiledObjective};
+pub use mixedlm_optim::{OptimRecord, OptimizerName};
+pub use model::{LinearMixedModel, ModelOptions, MAX_DENSE_COLUMNS};
+pub use results::{Criterion, GroupCount, LmmFit, TermFit, SINGULAR_TOL};

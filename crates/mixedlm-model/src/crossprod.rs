@@ -1,0 +1,265 @@
+//! The cross-products, formed once in one pass over the rows.
+//!
+//! With term 1 (the term with most levels, G1 levels × k1 columns) and the "rest"
+//! R = [Z_2 .. Z_m, X, y] (m_r columns), the data enter only through
+//! - D  = the G1 diagonal k1×k1 blocks of Z1'Z1 (Z1'Z1 is block diagonal),
+//! - B  = R'Z1, stored per level g of term 1 as a packed list of the rows of R that
+//!   co-occur with g (whole level blocks of Z_j, then the p + 1 rows of X and y), k1
+//!   values per row,
+//! - C  = R'R, dense m_r × m_r (both triangles filled).
+//!
+//! Rows are scaled by √w (prior weights) and the offset is subtracted from y first.
+//! Partial sums over disjoint row chunks simply add, so large inputs are summed in
+//! parallel with rayon.
+
+use crate::terms::Term;
+use rayon::prelude::*;
+
+/// Above this many rows the pass runs in parallel over row chunks.
+pub const PARALLEL_ROWS: usize = 50_000;
+
+/// The row-wise inputs, already weighted: everything the pass reads.
+#[derive(Debug, Clone)]
+pub struct Rows {
+    /// Number of rows.
+    pub n: usize,
+    /// Per engine-ordered term: level codes (n).
+    pub codes: Vec<Vec<u32>>,
+    /// Per engine-ordered term: √w-scaled model columns, column-major n × k.
+    pub z: Vec<Vec<f64>>,
+    /// √w-scaled X, column-major n × p.
+    pub x: Vec<f64>,
+    /// Number of X columns.
+    pub p: usize,
+    /// √w-scaled y − offset.
+    pub y: Vec<f64>,
+}
+
+/// The cross-products and the fixed sparsity pattern of B.
+#[derive(Debug, Clone)]
+pub struct CrossProducts {
+    /// Levels of term 1.
+    pub g1: usize,
+    /// Columns per level of term 1.
+    pub k1: usize,
+    /// Columns of Z_2 .. Z_m together.
+    pub qr: usize,
+    /// Columns of X.
+    pub p: usize,
+    /// Columns of R: qr + p + 1.
+    pub mr: usize,
+    /// D: g1 blocks of k1×k1, column-major.
+    pub d: Vec<f64>,
+    /// Start of level g's packed rows in `rows` / `b` (g1 + 1 entries).
+    pub rows_ptr: Vec<usize>,
+    /// Row of R of each packed row.
+    pub rows: Vec<usize>,
+    /// B values: k1 per packed row (row-major).
+    pub b: Vec<f64>,
+    /// C = R'R, column-major m_r × m_r, both triangles.
+    pub c: Vec<f64>,
+    /// For each of the qr rows of the Z part of R: its (engine-ordered) term.
+    pub r_term: Vec<usize>,
+}
+
+#[derive(Clone)]
+struct Partial {
+    d: Vec<f64>,
+    b: Vec<f64>,
+    c: Vec<f64>,
+}
+
+impl Partial {
+    fn zeros(cp: &CrossProducts) -> Self {
+        Partial { d: vec![0.0; cp.d.len()], b: vec![0.0; cp.b.len()], c: vec![0.0; cp.c.len()] }
+    }
+    fn add(mut self, other: Partial) -> Partial {
+        for (a, b) in [(&mut self.d, &other.d), (&mut self.b, &other.b), (&mut self.c, &other.c)] {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        }
+        self
+    }
+}
+
+impl CrossProducts {
+    /// Analyze the pattern and accumulate all cross-products in one pass.
+    pub fn new(rows: &Rows, terms: &[Term]) -> Self {
+        let mut cp = Self::pattern(rows, terms);
+        let part = if rows.n > PARALLEL_ROWS {
+            let chunk = rows.n.div_ceil(rayon::current_num_threads().max(1));
+            (0..rows.n)
+                .into_par_iter()
+                .step_by(chunk)
+                .map(|start| cp.accumulate(rows, terms, start..(start + chunk).min(rows.n)))
+                .reduce_with(Partial::add)
+                .unwrap_or_else(|| Partial::zeros(&cp))
+        } else {
+            cp.accumulate(rows, terms, 0..rows.n)
+        };
+        cp.d = part.d;
+        cp.b = part.b;
+        cp.c = part.c;
+        cp.symmetrize();
+        cp
+    }
+
+    /// Symbolic analysis: which level blocks of Z_2 .. Z_m co-occur with each level of term 1.
+    fn pattern(rows: &Rows, terms: &[Term]) -> Self {
+        let (g1, k1) = (terms[0].n_levels(), terms[0].k);
+        let qr: usize = terms[1..].iter().map(|t| t.k * t.n_levels()).sum();
+        let (p, mr) = (rows.p, qr + rows.p + 1);
+        let mut r_term = vec![0; qr];
+        for (j, t) in terms.iter().enumerate().skip(1) {
+            r_term[t.r_offset..t.r_offset + t.k * t.n_levels()].fill(j);
+        }
+        let mut keys: Vec<(u32, u32, u32)> = Vec::with_capacity(rows.n * (terms.len() - 1));
+        for i in 0..rows.n {
+            let g = rows.codes[0][i];
+            for (j, t) in terms.iter().enumerate().skip(1) {
+                let start = t.r_offset + t.k * rows.codes[j][i] as usize;
+                keys.push((g, start as u32, j as u32));
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        let mut rows_ptr = Vec::with_capacity(g1 + 1);
+        let mut packed = Vec::with_capacity(keys.len() + g1 * (p + 1));
+        let mut next = 0;
+        for g in 0..g1 {
+            rows_ptr.push(packed.len());
+            while next < keys.len() && keys[next].0 as usize == g {
+                let (_, start, j) = keys[next];
+                packed.extend(start as usize..start as usize + terms[j as usize].k);
+                next += 1;
+            }
+            packed.extend(qr..mr);
+        }
+        rows_ptr.push(packed.len());
+        CrossProducts {
+            g1,
+            k1,
+            qr,
+            p,
+            mr,
+            d: vec![0.0; g1 * k1 * k1],
+            b: vec![0.0; packed.len() * k1],
+            rows: packed,
+            rows_ptr,
+            c: vec![0.0; mr * mr],
+            r_term,
+        }
+    }
+
+    /// Packed position of R-row `r` among level g's rows (binary search; r must be present).
+    pub fn position(&self, g: usize, r: usize) -> usize {
+        let (lo, hi) = (self.rows_ptr[g], self.rows_ptr[g + 1]);
+        lo + self.rows[lo..hi].partition_point(|&x| x < r)
+    }
+
+    fn accumulate(&self, rows: &Rows, terms: &[Term], range: std::ops::Range<usize>) -> Partial {
+        let mut part = Partial::zeros(self);
+        let (k1, n, mr) = (self.k1, rows.n, self.mr);
+        let mut idx: Vec<usize> = Vec::with_capacity(mr.min(64));
+        let mut val: Vec<f64> = Vec::with_capacity(mr.min(64));
+        let mut z1 = vec![0.0; k1];
+        for i in range {
+            let g = rows.codes[0][i] as usize;
+            for (c, z) in z1.iter_mut().enumerate() {
+                *z = rows.z[0][c * n + i];
+            }
+            let dg = &mut part.d[g * k1 * k1..(g + 1) * k1 * k1];
+            for a in 0..k1 {
+                for b in 0..k1 {
+                    dg[b * k1 + a] += z1[a] * z1[b];
+                }
+            }
+            idx.clear();
+            val.clear();
+            for (j, t) in terms.iter().enumerate().skip(1) {
+                let start = t.r_offset + t.k * rows.codes[j][i] as usize;
+                for a in 0..t.k {
+                    idx.push(start + a);
+                    val.push(rows.z[j][a * n + i]);
+                }
+            }
+            for c in 0..rows.p {
+                idx.push(self.qr + c);
+                val.push(rows.x[c * n + i]);
+            }
+            idx.push(mr - 1);
+            val.push(rows.y[i]);
+            self.add_row_b(&mut part.b, g, &idx, &val, &z1);
+            for a in 0..idx.len() {
+                let col = &mut part.c[idx[a] * mr..];
+                for b in a..idx.len() {
+                    col[idx[b]] += val[a] * val[b];
+                }
+            }
+        }
+        part
+    }
+
+    fn add_row_b(&self, b: &mut [f64], g: usize, idx: &[usize], val: &[f64], z1: &[f64]) {
+        let k1 = self.k1;
+        let mut a = 0;
+        while a < idx.len() {
+            // idx holds whole level blocks in increasing order, then X and y: locate the
+            // first row of each block, then walk consecutively.
+            let pos = self.position(g, idx[a]);
+            let mut run = 1;
+            while a + run < idx.len() && idx[a + run] == idx[a] + run && idx[a + run] < self.qr {
+                run += 1;
+            }
+            if idx[a] >= self.qr {
+                run = idx.len() - a;
+            }
+            for s in 0..run {
+                let v = val[a + s];
+                let row = &mut b[(pos + s) * k1..(pos + s + 1) * k1];
+                row.iter_mut().zip(z1).for_each(|(r, z)| *r += v * z);
+            }
+            a += run;
+        }
+    }
+
+    fn symmetrize(&mut self) {
+        let mr = self.mr;
+        for j in 0..mr {
+            for i in j + 1..mr {
+                self.c[i * mr + j] = self.c[j * mr + i];
+            }
+        }
+    }
+
+    /// Recompute only what depends on y (the y row of B, the y column of C) for a new
+    /// weighted response `rows.y`. O(N).
+    pub fn update_response(&mut self, rows: &Rows, terms: &[Term]) {
+        let (k1, n, mr) = (self.k1, rows.n, self.mr);
+        for g in 0..self.g1 {
+            let pos = self.rows_ptr[g + 1] - 1;
+            self.b[pos * k1..(pos + 1) * k1].fill(0.0);
+        }
+        let ycol = (mr - 1) * mr;
+        self.c[ycol..ycol + mr].fill(0.0);
+        for i in 0..n {
+            let (g, y) = (rows.codes[0][i] as usize, rows.y[i]);
+            let pos = self.rows_ptr[g + 1] - 1;
+            for c in 0..k1 {
+                self.b[pos * k1 + c] += y * rows.z[0][c * n + i];
+            }
+            for (j, t) in terms.iter().enumerate().skip(1) {
+                let start = t.r_offset + t.k * rows.codes[j][i] as usize;
+                for a in 0..t.k {
+                    self.c[ycol + start + a] += y * rows.z[j][a * n + i];
+                }
+            }
+            for c in 0..rows.p {
+                self.c[ycol + self.qr + c] += y * rows.x[c * n + i];
+            }
+            self.c[ycol + mr - 1] += y * y;
+        }
+        for r in 0..mr {
+            self.c[r * mr + mr - 1] = self.c[ycol + r];
+        }
+    }
+}

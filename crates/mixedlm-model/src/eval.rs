@@ -1,0 +1,215 @@
+//! One evaluation of the profiled deviance at θ: the blocked Cholesky factorization of
+//! Ω(θ), with every workspace preallocated (no allocation per evaluation).
+//!
+//! With Λ = blockdiag(I_{G_j} ⊗ T_j) and the cross-products of [`CrossProducts`]:
+//! 1. per level g of term 1: L_g = chol(T1' D_g T1 + I);
+//! 2. W = Λ_R' B T1, then W_g ← W_g L_g^{-T} (this is the block L21 of the factor);
+//! 3. M = Λ_R' C Λ_R + diag(1 on the Z part, 0 on X, y) − Σ_g W_g W_g';
+//! 4. M ← chol(M) (dense, faer): its diagonal blocks are L_rr (rest of Lzz), Lxx, and Lyy.
+//!
+//! log|Lzz|² = Σ_g log|L_g|² + 2 Σ log diag over the Z part of M, log|Lxx|² likewise over
+//! the X part, and r² = Lyy² is the penalized weighted residual sum of squares.
+
+use crate::crossprod::CrossProducts;
+use crate::small;
+use crate::terms::Term;
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
+use faer::{MatMut, Par};
+
+/// The factor of Ω(θ) and its workspaces. After a successful [`Factor::evaluate`] every
+/// field describes Ω at that θ.
+pub struct Factor {
+    /// T_j per term (k_j × k_j column-major).
+    pub t: Vec<Vec<f64>>,
+    /// L_g per level of term 1 (k1 × k1 column-major, lower).
+    pub lg: Vec<f64>,
+    /// W = L21: k1 values per packed row of B.
+    pub w: Vec<f64>,
+    /// m_r × m_r column-major; after evaluation its lower triangle holds the dense factor.
+    pub m: Vec<f64>,
+    tmp: Vec<f64>,
+    stack: MemBuffer,
+    /// log det(Lzz)².
+    pub logdet_z: f64,
+    /// log det(Lxx)².
+    pub logdet_x: f64,
+    /// r² = Lyy²: the penalized (weighted) residual sum of squares.
+    pub r2: f64,
+    /// Whether the last evaluation succeeded (Ω positive definite).
+    pub ok: bool,
+}
+
+impl std::fmt::Debug for Factor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Factor")
+            .field("logdet_z", &self.logdet_z)
+            .field("logdet_x", &self.logdet_x)
+            .field("r2", &self.r2)
+            .field("ok", &self.ok)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Factor {
+    /// Allocate all workspaces for the cross-products `cp`.
+    pub fn new(cp: &CrossProducts, terms: &[Term]) -> Self {
+        let scratch = cholesky_in_place_scratch::<f64>(cp.mr, Par::Seq, Default::default());
+        Factor {
+            t: terms.iter().map(|t| vec![0.0; t.k * t.k]).collect(),
+            lg: vec![0.0; cp.d.len()],
+            w: vec![0.0; cp.b.len()],
+            m: vec![0.0; cp.c.len()],
+            tmp: vec![0.0; cp.k1 * cp.k1],
+            stack: MemBuffer::new(scratch),
+            logdet_z: f64::NAN,
+            logdet_x: f64::NAN,
+            r2: f64::NAN,
+            ok: false,
+        }
+    }
+
+    /// Factor Ω(θ). Returns false (and sets `ok = false`) if Ω is not numerically
+    /// positive definite. `theta` must have the model's length.
+    pub fn evaluate(&mut self, cp: &CrossProducts, terms: &[Term], theta: &[f64]) -> bool {
+        for (t, buf) in terms.iter().zip(self.t.iter_mut()) {
+            let k = t.k;
+            t.structure.fill_factor(t.theta(theta), MatMut::from_column_major_slice_mut(buf, k, k));
+        }
+        self.ok = self.level_factors(cp) && self.dense_factor(cp, terms);
+        if self.ok {
+            self.logdets(cp);
+        }
+        self.ok
+    }
+
+    /// Step 1 and 2: L_g and W_g for every level of term 1.
+    fn level_factors(&mut self, cp: &CrossProducts) -> bool {
+        let k1 = cp.k1;
+        let kk = k1 * k1;
+        let t1 = &self.t[0];
+        for g in 0..cp.g1 {
+            let lg = &mut self.lg[g * kk..(g + 1) * kk];
+            small::congruence(t1, &cp.d[g * kk..(g + 1) * kk], k1, &mut self.tmp, lg);
+            for i in 0..k1 {
+                lg[i * k1 + i] += 1.0;
+            }
+            if !small::chol(lg, k1) {
+                return false;
+            }
+        }
+        let (w, b) = (&mut self.w, &cp.b);
+        w.copy_from_slice(b);
+        for row in w.chunks_exact_mut(k1) {
+            small::row_times_lower(row, t1, k1);
+        }
+        for g in 0..cp.g1 {
+            let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
+            scale_blocks(&mut w[lo * k1..hi * k1], &cp.rows[lo..hi], cp, &self.t);
+            let lg = &self.lg[g * kk..(g + 1) * kk];
+            for row in w[lo * k1..hi * k1].chunks_exact_mut(k1) {
+                small::row_solve_lower_t(row, lg, k1);
+            }
+        }
+        true
+    }
+
+    /// Steps 3 and 4: M = Λ_R' C Λ_R + I_z − Σ W_g W_g', then its dense Cholesky factor.
+    fn dense_factor(&mut self, cp: &CrossProducts, terms: &[Term]) -> bool {
+        let (mr, k1) = (cp.mr, cp.k1);
+        self.m.copy_from_slice(&cp.c);
+        scale_dense(&mut self.m, mr, terms, &self.t);
+        for i in 0..cp.qr {
+            self.m[i * mr + i] += 1.0;
+        }
+        for g in 0..cp.g1 {
+            let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
+            for a in lo..hi {
+                let (ra, wa) = (cp.rows[a], &self.w[a * k1..(a + 1) * k1]);
+                for b in lo..=a {
+                    let wb = &self.w[b * k1..(b + 1) * k1];
+                    let dot: f64 = wa.iter().zip(wb).map(|(x, y)| x * y).sum();
+                    self.m[cp.rows[b] * mr + ra] -= dot;
+                }
+            }
+        }
+        let stack = MemStack::new(&mut self.stack);
+        let mat = MatMut::from_column_major_slice_mut(&mut self.m, mr, mr);
+        cholesky_in_place(mat, Default::default(), Par::Seq, stack, Default::default()).is_ok()
+    }
+
+    fn logdets(&mut self, cp: &CrossProducts) {
+        let (k1, mr) = (cp.k1, cp.mr);
+        let mut ld_z = 0.0;
+        for g in 0..cp.g1 {
+            let lg = &self.lg[g * k1 * k1..(g + 1) * k1 * k1];
+            ld_z += (0..k1).map(|i| lg[i * k1 + i].ln()).sum::<f64>();
+        }
+        let m = &self.m;
+        let diag = |i: usize| m[i * mr + i];
+        ld_z += (0..cp.qr).map(|i| diag(i).ln()).sum::<f64>();
+        let ld_x = (cp.qr..cp.qr + cp.p).map(|i| diag(i).ln()).sum::<f64>();
+        let lyy = diag(mr - 1);
+        self.logdet_z = 2.0 * ld_z;
+        self.logdet_x = 2.0 * ld_x;
+        self.r2 = lyy * lyy;
+    }
+
+    /// Entry (i, j), i ≥ j, of the dense factor (rows/columns of R).
+    pub fn l(&self, mr: usize, i: usize, j: usize) -> f64 {
+        self.m[j * mr + i]
+    }
+}
+
+/// W_block ← T_j' W_block for each level block of Z_2 .. Z_m among the packed rows
+/// (`w` holds k1 values per row).
+fn scale_blocks(w: &mut [f64], rows: &[usize], cp: &CrossProducts, t: &[Vec<f64>]) {
+    let k1 = cp.k1;
+    let mut pos = 0;
+    while pos < rows.len() && rows[pos] < cp.qr {
+        let j = cp.r_term[rows[pos]];
+        let (tj, k) = (&t[j], (t[j].len() as f64).sqrt() as usize);
+        for c in 0..k1 {
+            for a in 0..k {
+                let mut s = 0.0;
+                for m in a..k {
+                    s += tj[a * k + m] * w[(pos + m) * k1 + c];
+                }
+                w[(pos + a) * k1 + c] = s;
+            }
+        }
+        pos += k;
+    }
+}
+
+/// M ← Λ_R' M Λ_R for the dense m_r × m_r column-major M (Λ_R = blockdiag of the T_j of
+/// terms 2..m, identity on X and y).
+fn scale_dense(m: &mut [f64], mr: usize, terms: &[Term], t: &[Vec<f64>]) {
+    for (term, tj) in terms.iter().zip(t).skip(1) {
+        let k = term.k;
+        for l in 0..term.n_levels() {
+            let s = term.r_offset + l * k;
+            // columns: M[:, s..s+k] ← M[:, s..s+k] T
+            for i in 0..mr {
+                for c in 0..k {
+                    let mut v = 0.0;
+                    for q in c..k {
+                        v += m[(s + q) * mr + i] * tj[c * k + q];
+                    }
+                    m[(s + c) * mr + i] = v;
+                }
+            }
+            // rows: M[s..s+k, :] ← T' M[s..s+k, :]
+            for col in 0..mr {
+                let base = col * mr + s;
+                for a in 0..k {
+                    let mut v = 0.0;
+                    for q in a..k {
+                        v += tj[a * k + q] * m[base + q];
+                    }
+                    m[base + a] = v;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Fitting: the optimizer over θ (β and σ are profiled out), then the estimates.
+
+use crate::results::{extract, LmmFit};
+use crate::{LinearMixedModel, ModelError};
+use mixedlm_optim::{minimize, Objective, OptimOptions, OptimizerName};
+
+/// How to fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitOptions {
+    /// The optimizer (default BOBYQA, bounded as lme4's). Unbounded solvers (Nelder-Mead,
+    /// BFGS, Powell) run without bounds and the θ they return is sign-normalized (each
+    /// column of T_j with a negative diagonal is flipped; the objective depends on T T' only).
+    pub optimizer: OptimizerName,
+    /// The evaluation budget of the optimizer.
+    pub max_evaluations: usize,
+    /// Record every evaluation (θ, objective) in the returned `OptimRecord`.
+    pub record_log: bool,
+    /// Starting θ (lme4's order); `None` starts from T_j = I as lme4.
+    pub start: Option<Vec<f64>>,
+    /// Relative tolerance on the objective passed to the optimizer.
+    pub ftol_rel: f64,
+    /// Compute the conditional SDs of the random effects (costs one dense triangular
+    /// inverse of the non-first terms' block; skip for speed on very large crossed models).
+    pub conditional_variances: bool,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        let optim = OptimOptions::default();
+        FitOptions {
+            optimizer: OptimizerName::Bobyqa,
+            max_evaluations: optim.max_evaluations,
+            record_log: false,
+            start: None,
+            ftol_rel: optim.ftol_rel,
+            conditional_variances: true,
+        }
+    }
+}
+
+/// The model as an optimizer [`Objective`]: θ ↦ profiled objective.
+#[derive(Debug)]
+pub struct ProfiledObjective<'a> {
+    /// The model evaluated.
+    pub model: &'a mut LinearMixedModel,
+}
+
+impl Objective for ProfiledObjective<'_> {
+    fn dim(&self) -> usize {
+        self.model.n_theta()
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        self.model.objective(x)
+    }
+}
+
+impl LinearMixedModel {
+    /// Minimize the objective over θ, re-evaluate at the optimum and extract the estimates.
+    ///
+    /// Errors: a start of the wrong length, an optimizer that rejects its input, or Ω not
+    /// positive definite at the final θ. A run that stops without converging is not an
+    /// error: `LmmFit::converged` is false and `optim.termination` says why.
+    pub fn fit(&mut self, opts: &FitOptions) -> Result<LmmFit, ModelError> {
+        let n = self.n_theta();
+        let start = opts.start.clone().unwrap_or_else(|| self.theta_start());
+        if start.len() != n {
+            return Err(ModelError::ThetaLength { expected: n, found: start.len() });
+        }
+        let bounded = opts.optimizer == OptimizerName::Bobyqa;
+        let optim_opts = OptimOptions {
+            optimizer: opts.optimizer,
+            lower: if bounded { self.theta_lower() } else { vec![f64::NEG_INFINITY; n] },
+            upper: vec![f64::INFINITY; n],
+            max_evaluations: opts.max_evaluations,
+            ftol_rel: opts.ftol_rel,
+            record_log: opts.record_log,
+            ..OptimOptions::default()
+        };
+        let record = minimize(&mut ProfiledObjective { model: self }, &start, &optim_opts)
+            .map_err(|e| ModelError::Optimizer(e.to_string()))?;
+        let theta = self.sign_normalize(&record.theta);
+        if !self.evaluate(&theta) {
+            return Err(ModelError::NotPositiveDefinite { theta });
+        }
+        Ok(extract(self, record, opts.conditional_variances))
+    }
+
+    /// θ with every column of each T_j that has a negative diagonal entry flipped (same
+    /// T T', hence same objective).
+    pub fn sign_normalize(&self, theta: &[f64]) -> Vec<f64> {
+        self.terms
+            .iter()
+            .flat_map(|t| {
+                let own = t.theta(theta);
+                t.structure.sign_normalize(own).unwrap_or_else(|_| own.to_vec())
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,300 @@
+//! [`LinearMixedModel`]: the data (as cross-products), the term structure and the
+//! preallocated factor; evaluates the profiled REML criterion or ML deviance at θ.
+
+use crate::crossprod::{CrossProducts, Rows};
+use crate::eval::Factor;
+use crate::terms::{build_terms, Term};
+use crate::ModelError;
+use mixedlm_design::Design;
+
+/// The largest dense block (columns of Z_2 .. Z_m plus X and y) the engine accepts.
+pub const MAX_DENSE_COLUMNS: usize = 20_000;
+
+/// Options fixed when a model is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelOptions {
+    /// REML (true, lme4's default) or maximum likelihood.
+    pub reml: bool,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        ModelOptions { reml: true }
+    }
+}
+
+/// A linear mixed model ready for evaluation at any θ.
+///
+/// Built once from a [`Design`]: the data enter only through cross-products formed in one
+/// pass over the rows; every evaluation afterwards costs nothing proportional to N and
+/// allocates nothing.
+#[derive(Debug)]
+pub struct LinearMixedModel {
+    pub(crate) design: Design,
+    pub(crate) terms: Vec<Term>,
+    pub(crate) rows: Rows,
+    pub(crate) cp: CrossProducts,
+    pub(crate) factor: Factor,
+    pub(crate) reml: bool,
+    pub(crate) sum_log_w: f64,
+    pub(crate) theta: Vec<f64>,
+}
+
+impl LinearMixedModel {
+    /// Validate the design, order the terms as lme4 does, and form the cross-products.
+    ///
+    /// Errors: no random term, a grouping factor with < 2 levels or ≥ N levels, N ≤ p,
+    /// non-finite values, non-positive weights, inconsistent lengths, or a dense part larger
+    /// than [`MAX_DENSE_COLUMNS`].
+    pub fn new(design: &Design, opts: ModelOptions) -> Result<Self, ModelError> {
+        let terms = build_terms(design)?;
+        let (rows, sum_log_w) = weighted_rows(design, &terms)?;
+        let qr: usize = terms[1..].iter().map(|t| t.k * t.n_levels()).sum();
+        if qr + rows.p + 1 > MAX_DENSE_COLUMNS {
+            return Err(ModelError::TooLarge { columns: qr + rows.p + 1, limit: MAX_DENSE_COLUMNS });
+        }
+        let cp = CrossProducts::new(&rows, &terms);
+        let factor = Factor::new(&cp, &terms);
+        let theta = terms.iter().flat_map(|t| t.structure.initial_theta()).collect();
+        Ok(LinearMixedModel {
+            design: design.clone(),
+            terms,
+            rows,
+            cp,
+            factor,
+            reml: opts.reml,
+            sum_log_w,
+            theta,
+        })
+    }
+
+    /// The same model structure for another design (e.g. a new offset or subset of rows
+    /// with the same formula), keeping the REML/ML setting.
+    pub fn rebuild(&self, design: &Design) -> Result<Self, ModelError> {
+        Self::new(design, ModelOptions { reml: self.reml })
+    }
+
+    /// The profiled objective at θ (lme4's θ order, see [`Self::theta_names`]): the REML
+    /// criterion (REML models) or the deviance −2 log L (ML models), both including the
+    /// constant, exactly comparable to lme4's `REMLcrit()` / `deviance()` and to the
+    /// `objective` of the reference results. Returns +∞ where Ω(θ) is not positive
+    /// definite and NaN when θ has the wrong length or non-finite entries.
+    pub fn objective(&mut self, theta: &[f64]) -> f64 {
+        if !self.evaluate(theta) {
+            return if theta.len() == self.n_theta() && theta.iter().all(|v| v.is_finite()) {
+                f64::INFINITY
+            } else {
+                f64::NAN
+            };
+        }
+        self.current_objective()
+    }
+
+    /// Factor Ω(θ) and keep the result for the accessors (β, σ, logdets ...). Returns false
+    /// when θ is invalid or Ω(θ) is not positive definite.
+    pub fn evaluate(&mut self, theta: &[f64]) -> bool {
+        if theta.len() != self.n_theta() || theta.iter().any(|v| !v.is_finite()) {
+            self.factor.ok = false;
+            return false;
+        }
+        self.theta.copy_from_slice(theta);
+        self.factor.evaluate(&self.cp, &self.terms, theta)
+    }
+
+    /// The objective at the θ of the last [`Self::evaluate`] (NaN if it failed).
+    pub fn current_objective(&self) -> f64 {
+        if !self.factor.ok {
+            return f64::NAN;
+        }
+        let f = &self.factor;
+        let n = self.n_obs() as f64;
+        let dof = self.residual_dof();
+        let two_pi = 2.0 * std::f64::consts::PI;
+        let base = f.logdet_z - self.sum_log_w + dof * (1.0 + (two_pi * f.r2 / dof).ln());
+        if self.reml {
+            base + f.logdet_x
+        } else {
+            debug_assert_eq!(dof, n);
+            base
+        }
+    }
+
+    /// The unprofiled objective at the last evaluated θ and a given residual SD σ:
+    /// log|Lzz|² (+ log|Lxx|² under REML) − Σ log w + d·log(2πσ²) + r²/σ², with d = N
+    /// (ML) or N − p (REML). Minimizing over σ gives [`Self::current_objective`].
+    pub fn objective_at_sigma(&self, sigma: f64) -> f64 {
+        if !self.factor.ok {
+            return f64::NAN;
+        }
+        let f = &self.factor;
+        let s2 = sigma * sigma;
+        let mut v = f.logdet_z - self.sum_log_w
+            + self.residual_dof() * (2.0 * std::f64::consts::PI * s2).ln()
+            + f.r2 / s2;
+        if self.reml {
+            v += f.logdet_x;
+        }
+        v
+    }
+
+    /// N (ML) or N − p (REML): the divisor of r² in σ̂².
+    pub fn residual_dof(&self) -> f64 {
+        let n = self.n_obs() as f64;
+        if self.reml {
+            n - self.n_fixed() as f64
+        } else {
+            n
+        }
+    }
+
+    /// Switch between REML and ML (the cross-products are unchanged).
+    pub fn set_reml(&mut self, reml: bool) {
+        self.reml = reml;
+    }
+
+    /// Whether the objective is the REML criterion.
+    pub fn reml(&self) -> bool {
+        self.reml
+    }
+
+    /// Replace the response (same length, original row order) and recompute only what
+    /// depends on y: O(N). The offset and weights of the design still apply. For the
+    /// parametric bootstrap.
+    pub fn set_response(&mut self, y: &[f64]) -> Result<(), ModelError> {
+        let n = self.n_obs();
+        if y.len() != n {
+            return Err(ModelError::DimensionMismatch { what: "response".into(), expected: n, found: y.len() });
+        }
+        if let Some(row) = y.iter().position(|v| !v.is_finite()) {
+            return Err(ModelError::NonFinite { what: "response".into(), row });
+        }
+        self.design.y.copy_from_slice(y);
+        for i in 0..n {
+            let off = self.design.offset.as_ref().map_or(0.0, |o| o[i]);
+            let sw = self.design.weights.as_ref().map_or(1.0, |w| w[i].sqrt());
+            self.rows.y[i] = sw * (y[i] - off);
+        }
+        self.cp.update_response(&self.rows, &self.terms);
+        self.factor.ok = false;
+        Ok(())
+    }
+
+    /// The number of covariance parameters θ.
+    pub fn n_theta(&self) -> usize {
+        self.terms.iter().map(|t| t.n_theta()).sum()
+    }
+
+    /// Lower bounds of θ (0 for diagonal entries of the T_j, −∞ otherwise), lme4's order.
+    pub fn theta_lower(&self) -> Vec<f64> {
+        self.terms.iter().flat_map(|t| t.structure.lower_bounds()).collect()
+    }
+
+    /// lme4's starting θ (every T_j = I).
+    pub fn theta_start(&self) -> Vec<f64> {
+        self.terms.iter().flat_map(|t| t.structure.initial_theta()).collect()
+    }
+
+    /// lme4-style names of the θ entries (`Subject.(Intercept)`, `Subject.Days.(Intercept)` ...).
+    pub fn theta_names(&self) -> Vec<String> {
+        self.terms
+            .iter()
+            .flat_map(|t| {
+                t.structure
+                    .theta_names(&t.group, &t.names)
+                    .unwrap_or_else(|_| (0..t.n_theta()).map(|i| format!("{}.theta{i}", t.group)).collect())
+            })
+            .collect()
+    }
+
+    /// The θ of the last evaluation.
+    pub fn theta(&self) -> &[f64] {
+        &self.theta
+    }
+
+    /// Number of observations N.
+    pub fn n_obs(&self) -> usize {
+        self.rows.n
+    }
+
+    /// Number of fixed-effects columns p.
+    pub fn n_fixed(&self) -> usize {
+        self.rows.p
+    }
+
+    /// The design the model was built from (formula order of terms, original rows).
+    pub fn design(&self) -> &Design {
+        &self.design
+    }
+
+    /// The random-effects terms in the engine's (lme4's) order.
+    pub fn terms(&self) -> &[Term] {
+        &self.terms
+    }
+
+    /// Σ log w over the prior weights (0 without weights).
+    pub fn sum_log_weights(&self) -> f64 {
+        self.sum_log_w
+    }
+}
+
+/// √w-scaled copies of the row data, terms in engine order, and Σ log w.
+fn weighted_rows(design: &Design, terms: &[Term]) -> Result<(Rows, f64), ModelError> {
+    let n = design.n_obs();
+    let p = design.x.ncols;
+    check_lengths(design, n, p)?;
+    if n <= p {
+        return Err(ModelError::TooFewObservations { n, p });
+    }
+    let sw: Vec<f64> = match &design.weights {
+        Some(w) => {
+            if let Some(row) = w.iter().position(|v| !v.is_finite()) {
+                return Err(ModelError::NonFinite { what: "weights".into(), row });
+            }
+            if let Some(row) = w.iter().position(|v| *v <= 0.0) {
+                return Err(ModelError::NonPositiveWeight { row, value: w[row] });
+            }
+            w.iter().map(|v| v.sqrt()).collect()
+        }
+        None => vec![1.0; n],
+    };
+    let sum_log_w = design.weights.as_ref().map_or(0.0, |w| w.iter().map(|v| v.ln()).sum());
+    let offset = |i: usize| design.offset.as_ref().map_or(0.0, |o| o[i]);
+    let y: Vec<f64> = (0..n).map(|i| sw[i] * (design.y[i] - offset(i))).collect();
+    let scale = |data: &[f64]| -> Vec<f64> { data.iter().enumerate().map(|(i, v)| v * sw[i % n]).collect() };
+    let rows = Rows {
+        n,
+        codes: terms.iter().map(|t| design.random[t.formula_index].codes.clone()).collect(),
+        z: terms.iter().map(|t| scale(&design.random[t.formula_index].z.data)).collect(),
+        x: scale(&design.x.data),
+        p,
+        y,
+    };
+    Ok((rows, sum_log_w))
+}
+
+fn check_lengths(design: &Design, n: usize, p: usize) -> Result<(), ModelError> {
+    let mismatch = |what: &str, found: usize| ModelError::DimensionMismatch { what: what.into(), expected: n, found };
+    if design.x.nrows != n || design.x.data.len() != n * p {
+        return Err(mismatch("X", design.x.nrows));
+    }
+    if let Some(w) = &design.weights {
+        if w.len() != n {
+            return Err(mismatch("weights", w.len()));
+        }
+    }
+    if let Some(o) = &design.offset {
+        if o.len() != n {
+            return Err(mismatch("offset", o.len()));
+        }
+        if let Some(row) = o.iter().position(|v| !v.is_finite()) {
+            return Err(ModelError::NonFinite { what: "offset".into(), row });
+        }
+    }
+    if let Some(row) = design.y.iter().position(|v| !v.is_finite()) {
+        return Err(ModelError::NonFinite { what: "response".into(), row });
+    }
+    if let Some(pos) = design.x.data.iter().position(|v| !v.is_finite()) {
+        return Err(ModelError::NonFinite { what: format!("fixed-effects column {}", pos / n.max(1)), row: pos % n.max(1) });
+    }
+    Ok(())
+}

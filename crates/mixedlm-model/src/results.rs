@@ -1,0 +1,205 @@
+//! [`LmmFit`]: the estimates of a fitted model as plain data.
+
+use crate::LinearMixedModel;
+use faer::MatRef;
+use mixedlm_covariance::{summarize, CovarianceSummary};
+use mixedlm_optim::OptimRecord;
+use serde::Serialize;
+
+/// The fitting criterion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Criterion {
+    /// Restricted maximum likelihood (lme4's default).
+    #[serde(rename = "REML")]
+    Reml,
+    /// Maximum likelihood.
+    #[serde(rename = "ML")]
+    Ml,
+}
+
+/// One random-effects term of a fit. Terms are listed in lme4's order (by decreasing
+/// number of levels, see [`crate::terms`]); `formula_index` gives the position in the
+/// formula.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TermFit {
+    /// The grouping factor (`Subject`, `batch:cask`).
+    pub group: String,
+    /// Position of the term in the formula.
+    pub formula_index: usize,
+    /// The term's effect names (`(Intercept)`, `Days`).
+    pub names: Vec<String>,
+    /// The covariance structure's name.
+    pub structure: String,
+    /// This term's θ entries (lme4's order).
+    pub theta: Vec<f64>,
+    /// Covariance σ² T T', variances, SDs and correlations of the k effects.
+    pub covariance: CovarianceSummary,
+    /// The grouping factor's levels.
+    pub levels: Vec<String>,
+    /// Conditional modes (BLUPs) b̂, `[level][effect]`.
+    pub condval: Vec<Vec<f64>>,
+    /// Conditional SDs of b given y (β at β̂, as lme4's `condVar`), `[level][effect]`;
+    /// empty when not requested.
+    pub condsd: Vec<Vec<f64>>,
+}
+
+/// Number of levels of one grouping factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupCount {
+    /// The grouping factor.
+    pub group: String,
+    /// Its number of levels.
+    pub levels: usize,
+}
+
+/// A fitted linear mixed model (plain data).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LmmFit {
+    /// REML or ML.
+    pub criterion: Criterion,
+    /// The REML criterion or the ML deviance at the optimum (lme4's `objective`).
+    pub objective: f64,
+    /// θ in lme4's order (terms by decreasing number of levels, within a term the
+    /// structure's order: column-major lower triangle of T for unstructured terms).
+    pub theta: Vec<f64>,
+    /// lme4-style names of θ's entries.
+    pub theta_names: Vec<String>,
+    /// Fixed-effects names (the design's X columns).
+    pub fixef_names: Vec<String>,
+    /// β̂.
+    pub fixef: Vec<f64>,
+    /// Standard errors of β̂.
+    pub se: Vec<f64>,
+    /// Var(β̂) = σ̂² (Lxx Lxx')⁻¹, row-major.
+    pub vcov_fixef: Vec<Vec<f64>>,
+    /// Residual SD σ̂.
+    pub sigma: f64,
+    /// The random-effects terms, in lme4's order.
+    pub random: Vec<TermFit>,
+    /// Fitted values X β̂ + Z b̂ (+ offset), one per used row in the design's row order.
+    pub fitted: Vec<f64>,
+    /// Response residuals y − fitted.
+    pub residuals: Vec<f64>,
+    /// Log-likelihood (the REML log-likelihood for REML fits, as lme4): −objective / 2.
+    pub log_likelihood: f64,
+    /// AIC = objective + 2 npar (with the REML criterion under REML, as lme4).
+    pub aic: f64,
+    /// BIC = objective + npar log N.
+    pub bic: f64,
+    /// Number of parameters: p + n_theta + 1.
+    pub npar: usize,
+    /// Number of observations.
+    pub n_obs: usize,
+    /// Levels per grouping factor (each factor once, lme4's order).
+    pub n_groups: Vec<GroupCount>,
+    /// lme4's `isSingular`: some θ with lower bound 0 is below 1e-4.
+    pub singular: bool,
+    /// Whether the optimizer reported convergence.
+    pub converged: bool,
+    /// The optimizer's record (start, optimum, evaluations, termination, log).
+    pub optim: OptimRecord,
+}
+
+/// Tolerance of lme4's `isSingular`.
+pub const SINGULAR_TOL: f64 = 1e-4;
+
+/// Build the [`LmmFit`] from a model just evaluated at the optimum.
+pub(crate) fn extract(model: &LinearMixedModel, optim: OptimRecord, cond_var: bool) -> LmmFit {
+    let theta = model.theta().to_vec();
+    let objective = model.current_objective();
+    let sigma = model.sigma();
+    let fixef = model.beta();
+    let vcov = model.vcov_beta();
+    let p = fixef.len();
+    let vcov_fixef: Vec<Vec<f64>> = (0..p).map(|i| (0..p).map(|j| vcov[(i, j)]).collect()).collect();
+    let se = (0..p).map(|i| vcov[(i, i)].sqrt()).collect();
+    let modes = model.conditional_modes();
+    let covs = if cond_var { model.conditional_covariances() } else { Vec::new() };
+    let (fitted, residuals) = fitted_values(model, &fixef, &modes);
+    let random = model
+        .terms
+        .iter()
+        .enumerate()
+        .map(|(j, term)| {
+            let k = term.k;
+            let t = &model.factor.t[j];
+            let by_level = |v: &[f64], f: &dyn Fn(f64) -> f64| -> Vec<Vec<f64>> {
+                v.chunks_exact(k).map(|c| c.iter().map(|x| f(*x)).collect()).collect()
+            };
+            let condsd = covs
+                .get(j)
+                .map(|blocks| {
+                    blocks.chunks_exact(k * k).map(|b| (0..k).map(|a| b[a * k + a].max(0.0).sqrt()).collect()).collect()
+                })
+                .unwrap_or_default();
+            TermFit {
+                group: term.group.clone(),
+                formula_index: term.formula_index,
+                names: term.names.clone(),
+                structure: term.structure.name().to_string(),
+                theta: term.theta(&theta).to_vec(),
+                covariance: summarize(MatRef::from_column_major_slice(t, k, k), sigma),
+                levels: term.levels.clone(),
+                condval: by_level(&modes[j], &|x| x),
+                condsd,
+            }
+        })
+        .collect();
+    let npar = p + theta.len() + 1;
+    let n = model.n_obs();
+    let mut n_groups: Vec<GroupCount> = Vec::new();
+    for term in &model.terms {
+        if !n_groups.iter().any(|g| g.group == term.group) {
+            n_groups.push(GroupCount { group: term.group.clone(), levels: term.n_levels() });
+        }
+    }
+    let singular = model
+        .terms
+        .iter()
+        .any(|t| t.structure.is_singular(t.theta(&theta), SINGULAR_TOL));
+    LmmFit {
+        criterion: if model.reml() { Criterion::Reml } else { Criterion::Ml },
+        objective,
+        theta_names: model.theta_names(),
+        theta,
+        fixef_names: model.design.x_names.clone(),
+        fixef,
+        se,
+        vcov_fixef,
+        sigma,
+        random,
+        fitted,
+        residuals,
+        log_likelihood: -objective / 2.0,
+        aic: objective + 2.0 * npar as f64,
+        bic: objective + npar as f64 * (n as f64).ln(),
+        npar,
+        n_obs: n,
+        n_groups,
+        singular,
+        converged: optim.converged,
+        optim,
+    }
+}
+
+/// X β + Z b + offset and y − fitted, on the original (unweighted) rows, one O(N) pass.
+pub(crate) fn fitted_values(model: &LinearMixedModel, beta: &[f64], modes: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
+    let d = &model.design;
+    let n = d.n_obs();
+    let mut fitted = d.offset.clone().unwrap_or_else(|| vec![0.0; n]);
+    for (c, b) in beta.iter().enumerate() {
+        fitted.iter_mut().zip(d.x.col(c)).for_each(|(f, x)| *f += b * x);
+    }
+    for (term, b) in model.terms.iter().zip(modes) {
+        let rt = &d.random[term.formula_index];
+        let k = term.k;
+        for a in 0..k {
+            let z = rt.z.col(a);
+            for i in 0..n {
+                fitted[i] += z[i] * b[rt.codes[i] as usize * k + a];
+            }
+        }
+    }
+    let residuals = d.y.iter().zip(&fitted).map(|(y, f)| y - f).collect();
+    (fitted, residuals)
+}

@@ -1,0 +1,136 @@
+//! Tiny dense kernels on k×k column-major blocks (k is the number of random effects per
+//! level: 1, 2, 3 ... so plain loops beat any blocked kernel).
+
+/// In-place lower Cholesky of the k×k column-major `a` (lower triangle read; the strict
+/// upper triangle is zeroed). Returns false if a pivot is not positive.
+pub fn chol(a: &mut [f64], k: usize) -> bool {
+    for j in 0..k {
+        let mut d = a[j * k + j];
+        for m in 0..j {
+            d -= a[m * k + j] * a[m * k + j];
+        }
+        if d <= 0.0 || !d.is_finite() {
+            return false;
+        }
+        let d = d.sqrt();
+        a[j * k + j] = d;
+        for i in j + 1..k {
+            let mut s = a[j * k + i];
+            for m in 0..j {
+                s -= a[m * k + i] * a[m * k + j];
+            }
+            a[j * k + i] = s / d;
+        }
+        for i in 0..j {
+            a[j * k + i] = 0.0;
+        }
+    }
+    true
+}
+
+/// out = T' A T for k×k column-major A (symmetric), T lower triangular. `tmp` has k*k entries.
+pub fn congruence(t: &[f64], a: &[f64], k: usize, tmp: &mut [f64], out: &mut [f64]) {
+    // tmp = A T
+    for c in 0..k {
+        for i in 0..k {
+            let mut s = 0.0;
+            for m in c..k {
+                s += a[m * k + i] * t[c * k + m];
+            }
+            tmp[c * k + i] = s;
+        }
+    }
+    // out = T' tmp
+    for c in 0..k {
+        for r in 0..k {
+            let mut s = 0.0;
+            for m in r..k {
+                s += t[r * k + m] * tmp[c * k + m];
+            }
+            out[c * k + r] = s;
+        }
+    }
+}
+
+/// row ← row · T (row vector of length k times the lower-triangular k×k T), in place.
+pub fn row_times_lower(row: &mut [f64], t: &[f64], k: usize) {
+    // new[c] = Σ_{m ≥ c} row[m] T[m, c]; increasing c only reads entries not yet overwritten
+    for c in 0..k {
+        let mut s = 0.0;
+        for m in c..k {
+            s += row[m] * t[c * k + m];
+        }
+        row[c] = s;
+    }
+}
+
+/// row ← row · L^{-T} (solve x L' = row, i.e. L x' = row'), L lower triangular k×k.
+pub fn row_solve_lower_t(row: &mut [f64], l: &[f64], k: usize) {
+    for i in 0..k {
+        let mut s = row[i];
+        for m in 0..i {
+            s -= l[m * k + i] * row[m];
+        }
+        row[i] = s / l[i * k + i];
+    }
+}
+
+/// x ← L^{-T} x (solve L' x = x), L lower triangular k×k.
+pub fn solve_lower_t(x: &mut [f64], l: &[f64], k: usize) {
+    for i in (0..k).rev() {
+        let mut s = x[i];
+        for m in i + 1..k {
+            s -= l[i * k + m] * x[m];
+        }
+        x[i] = s / l[i * k + i];
+    }
+}
+
+/// y = T x for lower-triangular T (k×k column-major).
+pub fn lower_times(t: &[f64], x: &[f64], k: usize, y: &mut [f64]) {
+    for (i, yi) in y.iter_mut().enumerate().take(k) {
+        *yi = (0..=i).map(|m| t[m * k + i] * x[m]).sum();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chol_reproduces_matrix() {
+        let a = [4.0, 2.0, 2.0, 3.0];
+        let mut l = a;
+        assert!(chol(&mut l, 2));
+        let r00 = l[0] * l[0];
+        let r10 = l[1] * l[0];
+        let r11 = l[1] * l[1] + l[3] * l[3];
+        assert!((r00 - 4.0).abs() < 1e-14 && (r10 - 2.0).abs() < 1e-14 && (r11 - 3.0).abs() < 1e-14);
+        assert_eq!(l[2], 0.0);
+        assert!(!chol(&mut [1.0, 2.0, 2.0, 1.0], 2));
+    }
+
+    #[test]
+    fn congruence_and_solves_agree() {
+        let t = [2.0, 0.5, 0.0, 1.5];
+        let a = [3.0, 1.0, 1.0, 2.0];
+        let (mut tmp, mut out) = ([0.0; 4], [0.0; 4]);
+        congruence(&t, &a, 2, &mut tmp, &mut out);
+        // T' A T by hand: T = [[2,0],[0.5,1.5]]
+        let at = [3.0 * 2.0 + 1.0 * 0.5, 1.0 * 2.0 + 2.0 * 0.5, 1.5, 3.0];
+        let expect = [2.0 * at[0] + 0.5 * at[1], 1.5 * at[1], 2.0 * at[2] + 0.5 * at[3], 1.5 * at[3]];
+        for i in 0..4 {
+            assert!((out[i] - expect[i]).abs() < 1e-12, "{i}");
+        }
+        let mut row = [1.0, 2.0];
+        row_times_lower(&mut row, &t, 2);
+        assert_eq!(row, [1.0 * 2.0 + 2.0 * 0.5, 2.0 * 1.5]);
+        let mut x = [1.0, 2.0];
+        row_solve_lower_t(&mut x, &t, 2);
+        // check L x = original
+        assert!((t[0] * x[0] - 1.0).abs() < 1e-12 && (t[1] * x[0] + t[3] * x[1] - 2.0).abs() < 1e-12);
+        let mut z = [1.0, 2.0];
+        solve_lower_t(&mut z, &t, 2);
+        assert!((t[0] * z[0] + t[1] * z[1] - 1.0).abs() < 1e-12 && (t[3] * z[1] - 2.0).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,248 @@
+//! Back-substitution in the factor of the last evaluation: β̂, the spherical modes û,
+//! b̂ = Λû, Var(β̂) and the conditional covariances of b given y.
+//!
+//! Conditional covariance: Var(b | y) = σ² Λ (Lzz Lzz')⁻¹ Λ' (β fixed at β̂, as lme4's
+//! `condVar`). With Lzz = [L11 0; L21z Lrr] (L11 = blockdiag(L_g), L21z = the Z rows of W),
+//! the diagonal blocks of (Lzz Lzz')⁻¹ are
+//! - term 1, level g: L_g^{-T} (I + P_g' P_g) L_g^{-1} with P_g = Lrr⁻¹ W_{z,g};
+//! - terms 2..m, block s..s+k: the same block of Lrr^{-T} Lrr⁻¹.
+
+use crate::small;
+use crate::LinearMixedModel;
+use faer::linalg::triangular_solve::solve_lower_triangular_in_place;
+use faer::{Mat, Par};
+
+impl LinearMixedModel {
+    fn l(&self, i: usize, j: usize) -> f64 {
+        self.factor.l(self.cp.mr, i, j)
+    }
+
+    /// β̂(θ) at the last successful evaluation (NaN entries if it failed).
+    pub fn beta(&self) -> Vec<f64> {
+        let (qr, p, mr) = (self.cp.qr, self.cp.p, self.cp.mr);
+        if !self.factor.ok {
+            return vec![f64::NAN; p];
+        }
+        let mut beta = vec![0.0; p];
+        for c in (0..p).rev() {
+            let mut s = self.l(mr - 1, qr + c);
+            for d in c + 1..p {
+                s -= self.l(qr + d, qr + c) * beta[d];
+            }
+            beta[c] = s / self.l(qr + c, qr + c);
+        }
+        beta
+    }
+
+    /// σ̂(θ) = √(r² / d), d = N (ML) or N − p (REML), at the last evaluation.
+    pub fn sigma(&self) -> f64 {
+        (self.factor.r2 / self.residual_dof()).sqrt()
+    }
+
+    /// r²(θ): the penalized weighted residual sum of squares at the last evaluation.
+    pub fn pwrss(&self) -> f64 {
+        self.factor.r2
+    }
+
+    /// log det(Lzz)² at the last evaluation (`ldL2` in lme4).
+    pub fn logdet_z(&self) -> f64 {
+        self.factor.logdet_z
+    }
+
+    /// log det(Lxx)² at the last evaluation (`ldRX2` in lme4).
+    pub fn logdet_x(&self) -> f64 {
+        self.factor.logdet_x
+    }
+
+    /// Lxx (p × p, lower triangular) at the last evaluation: Lxx Lxx' = X'V⁻¹X / σ² up to
+    /// the profiling, so Var(β̂) = σ² (Lxx Lxx')⁻¹.
+    pub fn lxx(&self) -> Mat<f64> {
+        let (qr, p) = (self.cp.qr, self.cp.p);
+        Mat::from_fn(p, p, |i, j| if i >= j { self.l(qr + i, qr + j) } else { 0.0 })
+    }
+
+    /// (Lxx Lxx')⁻¹ at the last evaluation: Var(β̂) / σ².
+    pub fn unscaled_vcov_beta(&self) -> Mat<f64> {
+        let p = self.cp.p;
+        let mut inv = Mat::<f64>::identity(p, p);
+        solve_lower_triangular_in_place(self.lxx().as_ref(), inv.as_mut(), Par::Seq);
+        inv.transpose() * &inv
+    }
+
+    /// Var(β̂) = σ̂² (Lxx Lxx')⁻¹ at the last evaluation.
+    pub fn vcov_beta(&self) -> Mat<f64> {
+        let s2 = self.sigma().powi(2);
+        let v = self.unscaled_vcov_beta();
+        Mat::from_fn(v.nrows(), v.ncols(), |i, j| s2 * v[(i, j)])
+    }
+
+    /// Spherical modes û at the last evaluation, in the engine's Z order: term 1 level
+    /// by level (k1 per level), then terms 2..m likewise.
+    pub fn spherical_modes(&self) -> Vec<f64> {
+        let (qr, k1, g1) = (self.cp.qr, self.cp.k1, self.cp.g1);
+        let beta = self.beta();
+        let mut ur = vec![0.0; qr];
+        let mr = self.cp.mr;
+        for i in (0..qr).rev() {
+            let mut s = self.l(mr - 1, i);
+            for (c, b) in beta.iter().enumerate() {
+                s -= self.l(qr + c, i) * b;
+            }
+            for (h, u) in ur.iter().enumerate().skip(i + 1) {
+                s -= self.l(h, i) * u;
+            }
+            ur[i] = s / self.l(i, i);
+        }
+        let x = |r: usize| if r < qr { ur[r] } else { beta[r - qr] };
+        let mut u = vec![0.0; g1 * k1 + qr];
+        for g in 0..g1 {
+            let (lo, hi) = (self.cp.rows_ptr[g], self.cp.rows_ptr[g + 1]);
+            let ug = &mut u[g * k1..(g + 1) * k1];
+            ug.copy_from_slice(&self.factor.w[(hi - 1) * k1..hi * k1]);
+            for a in lo..hi - 1 {
+                let xa = x(self.cp.rows[a]);
+                for (c, v) in ug.iter_mut().enumerate() {
+                    *v -= self.factor.w[a * k1 + c] * xa;
+                }
+            }
+            small::solve_lower_t(ug, &self.factor.lg[g * k1 * k1..(g + 1) * k1 * k1], k1);
+        }
+        u[g1 * k1..].copy_from_slice(&ur);
+        u
+    }
+
+    /// Conditional modes b̂ = Λû per engine-ordered term: `levels × k` values, level-major.
+    pub fn conditional_modes(&self) -> Vec<Vec<f64>> {
+        let u = self.spherical_modes();
+        let mut start = 0;
+        self.terms
+            .iter()
+            .zip(&self.factor.t)
+            .map(|(term, t)| {
+                let k = term.k;
+                let len = k * term.n_levels();
+                let mut b = vec![0.0; len];
+                for l in 0..term.n_levels() {
+                    let s = start + l * k;
+                    small::lower_times(t, &u[s..s + k], k, &mut b[l * k..(l + 1) * k]);
+                }
+                start += len;
+                b
+            })
+            .collect()
+    }
+
+    /// Conditional covariance blocks Var(b_g | y) per engine-ordered term, `levels` blocks
+    /// of k × k (column-major), scaled by σ̂².
+    pub fn conditional_covariances(&self) -> Vec<Vec<f64>> {
+        let lrr_inv = self.lrr_inverse();
+        let s2 = self.sigma().powi(2);
+        let mut out = vec![self.first_term_blocks(&lrr_inv)];
+        for term in &self.terms[1..] {
+            let k = term.k;
+            let mut blocks = vec![0.0; term.n_levels() * k * k];
+            for l in 0..term.n_levels() {
+                let s = term.r_offset + l * k;
+                let v = &mut blocks[l * k * k..(l + 1) * k * k];
+                for a in 0..k {
+                    for b in 0..k {
+                        v[b * k + a] = (s..self.cp.qr).map(|i| lrr_inv[(i, s + a)] * lrr_inv[(i, s + b)]).sum();
+                    }
+                }
+            }
+            out.push(blocks);
+        }
+        for (term_blocks, t) in out.iter_mut().zip(&self.factor.t) {
+            let k = (t.len() as f64).sqrt() as usize;
+            for block in term_blocks.chunks_exact_mut(k * k) {
+                let mut tmp = vec![0.0; k * k];
+                let mut tv = vec![0.0; k * k];
+                // tv = T V T' = (T V) T'
+                for c in 0..k {
+                    for r in 0..k {
+                        tmp[c * k + r] = (0..=r).map(|m| t[m * k + r] * block[c * k + m]).sum();
+                    }
+                }
+                for c in 0..k {
+                    for r in 0..k {
+                        tv[c * k + r] = (0..=c).map(|m| tmp[m * k + r] * t[m * k + c]).sum();
+                    }
+                }
+                block.iter_mut().zip(&tv).for_each(|(b, v)| *b = s2 * v);
+            }
+        }
+        out
+    }
+
+    fn lrr_inverse(&self) -> Mat<f64> {
+        let qr = self.cp.qr;
+        let lrr = Mat::from_fn(qr, qr, |i, j| if i >= j { self.l(i, j) } else { 0.0 });
+        let mut inv = Mat::<f64>::identity(qr, qr);
+        solve_lower_triangular_in_place(lrr.as_ref(), inv.as_mut(), Par::Seq);
+        inv
+    }
+
+    fn first_term_blocks(&self, lrr_inv: &Mat<f64>) -> Vec<f64> {
+        let (k1, qr) = (self.cp.k1, self.cp.qr);
+        let kk = k1 * k1;
+        let mut out = vec![0.0; self.cp.g1 * kk];
+        let mut p = vec![0.0; qr * k1];
+        for g in 0..self.cp.g1 {
+            p.fill(0.0);
+            let (lo, hi) = (self.cp.rows_ptr[g], self.cp.rows_ptr[g + 1]);
+            for a in lo..hi {
+                let r = self.cp.rows[a];
+                if r >= qr {
+                    break;
+                }
+                for c in 0..k1 {
+                    let wac = self.factor.w[a * k1 + c];
+                    for i in r..qr {
+                        p[c * qr + i] += lrr_inv[(i, r)] * wac;
+                    }
+                }
+            }
+            // S = I + P'P, then V = L^{-T} S L^{-1}
+            let mut s = vec![0.0; kk];
+            for a in 0..k1 {
+                for b in 0..k1 {
+                    let dot: f64 = (0..qr).map(|i| p[a * qr + i] * p[b * qr + i]).sum();
+                    s[b * k1 + a] = dot + if a == b { 1.0 } else { 0.0 };
+                }
+            }
+            let lg = &self.factor.lg[g * kk..(g + 1) * kk];
+            let linv = lower_inverse(lg, k1);
+            let v = &mut out[g * kk..(g + 1) * kk];
+            for a in 0..k1 {
+                for b in 0..k1 {
+                    let mut acc = 0.0;
+                    for m in 0..k1 {
+                        for q in 0..k1 {
+                            acc += linv[a * k1 + m] * s[q * k1 + m] * linv[b * k1 + q];
+                        }
+                    }
+                    v[b * k1 + a] = acc;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Inverse of a small lower-triangular k×k column-major matrix.
+fn lower_inverse(l: &[f64], k: usize) -> Vec<f64> {
+    let mut inv = vec![0.0; k * k];
+    for c in 0..k {
+        let mut e = vec![0.0; k];
+        e[c] = 1.0;
+        for i in 0..k {
+            let mut s = e[i];
+            for m in 0..i {
+                s -= l[m * k + i] * e[m];
+            }
+            e[i] = s / l[i * k + i];
+        }
+        inv[c * k..(c + 1) * k].copy_from_slice(&e);
+    }
+    inv
+}

@@ -1,0 +1,163 @@
+//! The random-effects terms as the engine orders and parameterizes them.
+//!
+//! Terms are reordered as lme4 does (`mkReTrms`): when the numbers of levels are not
+//! already non-increasing, the order is the reverse of a stable ascending sort by number
+//! of levels (so ties come out in reverse formula order). θ is laid out term by term in
+//! this order, within a term in the structure's order (lme4's column-major lower
+//! triangle for unstructured terms): the engine's θ is exactly lme4's `getME(m, "theta")`.
+
+use crate::ModelError;
+use mixedlm_covariance::{structure_for, CovarianceKind, CovarianceStructure};
+use mixedlm_design::{CovarianceKind as DesignKind, Design, RandomTermDesign};
+
+/// One random-effects term, in the engine's (lme4's) order.
+#[derive(Debug)]
+pub struct Term {
+    /// Position of this term in the formula (the design's `random` order).
+    pub formula_index: usize,
+    /// The grouping factor's name.
+    pub group: String,
+    /// The grouping factor's level names.
+    pub levels: Vec<String>,
+    /// The term's column names (`(Intercept)`, `Days`).
+    pub names: Vec<String>,
+    /// k: effects per level.
+    pub k: usize,
+    /// The covariance structure (θ ↔ T).
+    pub structure: Box<dyn CovarianceStructure>,
+    /// Offset of this term's parameters in θ.
+    pub theta_offset: usize,
+    /// Offset of this term's first column in the "rest" block R = [Z_2 .. Z_m, X, y]
+    /// (0 for the first term, which is not part of R).
+    pub r_offset: usize,
+}
+
+impl Term {
+    /// Number of levels of the grouping factor.
+    pub fn n_levels(&self) -> usize {
+        self.levels.len()
+    }
+    /// Number of θ entries of this term.
+    pub fn n_theta(&self) -> usize {
+        self.structure.n_theta()
+    }
+    /// The term's slice of a full θ vector.
+    pub fn theta<'a>(&self, theta: &'a [f64]) -> &'a [f64] {
+        &theta[self.theta_offset..self.theta_offset + self.n_theta()]
+    }
+}
+
+/// lme4's term order: indices into `n_levels` (formula order).
+pub fn lme4_order(n_levels: &[usize]) -> Vec<usize> {
+    let increasing = n_levels.windows(2).any(|w| w[1] > w[0]);
+    let mut order: Vec<usize> = (0..n_levels.len()).collect();
+    if increasing {
+        order.sort_by_key(|&i| n_levels[i]);
+        order.reverse();
+    }
+    order
+}
+
+fn kind(kind: DesignKind) -> CovarianceKind {
+    match kind {
+        DesignKind::Unstructured => CovarianceKind::Unstructured,
+        DesignKind::Diagonal => CovarianceKind::Diagonal,
+        DesignKind::ScalarIdentity => CovarianceKind::Scalar,
+    }
+}
+
+/// Build the engine's terms from the design, validating levels and codes.
+pub fn build_terms(design: &Design) -> Result<Vec<Term>, ModelError> {
+    if design.random.is_empty() {
+        return Err(ModelError::NoRandomTerms);
+    }
+    let n = design.n_obs();
+    for rt in &design.random {
+        check_term(rt, n)?;
+    }
+    let n_levels: Vec<usize> = design.random.iter().map(|t| t.levels.len()).collect();
+    let mut terms = Vec::with_capacity(n_levels.len());
+    let (mut theta_offset, mut r_offset) = (0, 0);
+    for (pos, idx) in lme4_order(&n_levels).into_iter().enumerate() {
+        let rt = &design.random[idx];
+        let k = rt.z.ncols;
+        let structure = structure_for(kind(rt.covariance), k);
+        let term = Term {
+            formula_index: idx,
+            group: rt.group.clone(),
+            levels: rt.levels.clone(),
+            names: rt.names.clone(),
+            k,
+            structure,
+            theta_offset,
+            r_offset: if pos == 0 { 0 } else { r_offset },
+        };
+        theta_offset += term.n_theta();
+        if pos > 0 {
+            r_offset += k * term.n_levels();
+        }
+        terms.push(term);
+    }
+    Ok(terms)
+}
+
+fn check_term(rt: &RandomTermDesign, n: usize) -> Result<(), ModelError> {
+    let levels = rt.levels.len();
+    if levels < 2 {
+        return Err(ModelError::TooFewLevels { group: rt.group.clone(), levels });
+    }
+    if levels >= n {
+        return Err(ModelError::TooManyLevels { group: rt.group.clone(), levels, n });
+    }
+    let k = rt.z.ncols;
+    if k * levels > n {
+        return Err(ModelError::TooManyRandomEffects { group: rt.group.clone(), q: k * levels, n });
+    }
+    if rt.codes.len() != n || rt.z.nrows != n || rt.z.data.len() != n * k || k == 0 {
+        return Err(ModelError::DimensionMismatch {
+            what: format!("random term `{}`", rt.group),
+            expected: n,
+            found: rt.codes.len(),
+        });
+    }
+    if rt.names.len() != k {
+        return Err(ModelError::DimensionMismatch {
+            what: format!("names of random term `{}`", rt.group),
+            expected: k,
+            found: rt.names.len(),
+        });
+    }
+    if let Some(row) = rt.codes.iter().position(|&c| c as usize >= levels) {
+        return Err(ModelError::BadLevelCode {
+            group: rt.group.clone(),
+            row,
+            code: rt.codes[row],
+            levels,
+        });
+    }
+    if let Some(pos) = rt.z.data.iter().position(|v| !v.is_finite()) {
+        return Err(ModelError::NonFinite {
+            what: format!("random-effects column `{}` of `{}`", rt.names[pos / n], rt.group),
+            row: pos % n,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lme4_order;
+
+    #[test]
+    fn order_keeps_non_increasing_input() {
+        assert_eq!(lme4_order(&[18, 18]), vec![0, 1]);
+        assert_eq!(lme4_order(&[24, 6]), vec![0, 1]);
+    }
+
+    #[test]
+    fn order_reverses_stable_ascending_sort() {
+        assert_eq!(lme4_order(&[10, 30]), vec![1, 0]);
+        // ties come out in reverse formula order, as in lme4's rev(order(nl))
+        assert_eq!(lme4_order(&[20, 20, 30]), vec![2, 1, 0]);
+    }
+}

@@ -1,0 +1,153 @@
+//! Fits of the ten reference models (REML and ML) against lme4 1.1-31.
+//!
+//! Tolerances (lme4 stops near 1e-8 relative on the objective, so its estimates carry 5-6
+//! significant digits): objective ≤ lme4's + 1e-7 relative; fixed effects and SEs 1e-4
+//! relative; σ and random-effect SDs 1e-3 relative (1e-4 σ absolute at a zero SD);
+//! correlations 2e-3 absolute; BLUPs and conditional SDs 1e-4 relative or 1e-4 × the
+//! term's SD; fitted values and residuals 1e-6 relative or 1e-5 absolute; logLik, AIC,
+//! BIC 1e-6 relative.
+
+mod common;
+
+use common::{assert_close, assert_rel, model_design, numbers, reference};
+use mixedlm_model::{FitOptions, LinearMixedModel, LmmFit, ModelOptions};
+use serde_json::Value;
+
+fn fit(nn: u32, reml: bool) -> (LmmFit, Value) {
+    let mut model = LinearMixedModel::new(&model_design(nn), ModelOptions { reml }).unwrap();
+    let fit = model.fit(&FitOptions::default()).unwrap();
+    (fit, reference(nn, reml))
+}
+
+fn check(nn: u32, reml: bool) -> LmmFit {
+    let (fit, r) = fit(nn, reml);
+    let tag = format!("model {nn:02} reml={reml}");
+    let want = r["objective"].as_f64().unwrap();
+    assert!(fit.converged, "{tag}: not converged: {}", fit.optim.termination);
+    assert!(fit.objective <= want + 1e-7 * want.abs(), "{tag}: objective {} > lme4 {want}", fit.objective);
+    for (i, name) in fit.fixef_names.iter().enumerate() {
+        assert_rel(&format!("{tag} fixef {name}"), fit.fixef[i], r["fixef"][name].as_f64().unwrap(), 1e-4);
+        assert_rel(&format!("{tag} se {name}"), fit.se[i], r["se"][name].as_f64().unwrap(), 1e-4);
+    }
+    assert_rel(&format!("{tag} sigma"), fit.sigma, r["sigma"].as_f64().unwrap(), 1e-3);
+    check_varcorr(&fit, &r, &tag);
+    check_ranef(&fit, &r, &tag);
+    for (what, ours, key) in [("fitted", &fit.fitted, "fitted_head"), ("resid", &fit.residuals, "resid_head")] {
+        for (i, want) in numbers(&r[key]).iter().enumerate() {
+            assert_close(&format!("{tag} {what}[{i}]"), ours[i], *want, 1e-6, 1e-5);
+        }
+    }
+    assert_rel(&format!("{tag} logLik"), fit.log_likelihood, r["logLik"].as_f64().unwrap(), 1e-6);
+    assert_rel(&format!("{tag} AIC"), fit.aic, r["AIC"].as_f64().unwrap(), 1e-6);
+    assert_rel(&format!("{tag} BIC"), fit.bic, r["BIC"].as_f64().unwrap(), 1e-6);
+    assert_eq!(fit.npar as f64, r["npar"].as_f64().unwrap(), "{tag} npar");
+    assert_eq!(fit.singular, r["singular"].as_bool().unwrap(), "{tag} singular");
+    fit
+}
+
+/// lme4's varcorr: per term (grp names made unique as `Subject.1`), the SDs, then the
+/// correlations (var1, var2), and the residual last.
+fn check_varcorr(fit: &LmmFit, r: &Value, tag: &str) {
+    let mut groups: Vec<String> = Vec::new();
+    for entry in r["varcorr"].as_array().unwrap() {
+        let grp = entry["grp"].as_str().unwrap();
+        let sdcor = entry["sdcor"].as_f64().unwrap();
+        if grp == "Residual" {
+            assert_rel(&format!("{tag} residual SD"), fit.sigma, sdcor, 1e-3);
+            continue;
+        }
+        if !groups.iter().any(|g| g == grp) {
+            groups.push(grp.to_string());
+        }
+        let term = &fit.random[groups.iter().position(|g| g == grp).unwrap()];
+        let index = |key: &str| term.names.iter().position(|n| n == entry[key].as_str().unwrap()).unwrap();
+        let a = index("var1");
+        let what = format!("{tag} {grp} {}", term.names[a]);
+        if entry["var2"].is_null() {
+            let sd = term.covariance.std_devs[a];
+            assert_close(&format!("{what} SD"), sd, sdcor, 1e-3, 1e-4 * fit.sigma);
+        } else {
+            let cor = term.covariance.correlation[a][index("var2")];
+            assert_close(&format!("{what} correlation"), cor, sdcor, 0.0, 2e-3);
+        }
+    }
+    assert_eq!(groups.len(), fit.random.len(), "{tag}: number of terms");
+}
+
+fn check_ranef(fit: &LmmFit, r: &Value, tag: &str) {
+    let ranef = &r["ranef"];
+    let Some(grpvar) = ranef["grpvar"].as_array() else { return };
+    for i in 0..grpvar.len() {
+        let (group, name, level) =
+            (grpvar[i].as_str().unwrap(), ranef["term"][i].as_str().unwrap(), ranef["grp"][i].as_str().unwrap());
+        let term = fit
+            .random
+            .iter()
+            .find(|t| t.group == group && t.names.iter().any(|n| n == name))
+            .unwrap_or_else(|| panic!("{tag}: no term {name} | {group}"));
+        let a = term.names.iter().position(|n| n == name).unwrap();
+        let l = term.levels.iter().position(|x| x == level).unwrap();
+        let scale = 1e-4 * term.covariance.std_devs[a].max(1e-4 * fit.sigma);
+        let what = format!("{tag} ranef {group} {name} {level}");
+        assert_close(&format!("{what} condval"), term.condval[l][a], ranef["condval"][i].as_f64().unwrap(), 1e-4, scale);
+        assert_close(&format!("{what} condsd"), term.condsd[l][a], ranef["condsd"][i].as_f64().unwrap(), 1e-4, scale);
+    }
+}
+
+macro_rules! fit_tests {
+    ($($name:ident: $nn:expr, $reml:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            check($nn, $reml);
+        }
+    )*};
+}
+
+fit_tests! {
+    sleepstudy_slopes_reml: 1, true;
+    sleepstudy_slopes_ml: 1, false;
+    sleepstudy_intercept_reml: 2, true;
+    sleepstudy_intercept_ml: 2, false;
+    sleepstudy_uncorrelated_reml: 3, true;
+    sleepstudy_uncorrelated_ml: 3, false;
+    dyestuff_reml: 4, true;
+    dyestuff_ml: 4, false;
+    penicillin_reml: 6, true;
+    penicillin_ml: 6, false;
+    pastes_reml: 7, true;
+    pastes_ml: 7, false;
+    mathachieve_reml: 9, true;
+    mathachieve_ml: 9, false;
+    cake_reml: 10, true;
+    cake_ml: 10, false;
+}
+
+#[test]
+fn dyestuff2_reml_is_singular() {
+    let fit = check(5, true);
+    assert!(fit.singular);
+    assert!(fit.random[0].covariance.std_devs[0] < 1e-3 * fit.sigma);
+}
+
+#[test]
+fn dyestuff2_ml_is_singular() {
+    let fit = check(5, false);
+    assert!(fit.singular);
+    assert_eq!(fit.theta.len(), 1);
+}
+
+#[test]
+#[ignore = "InstEval has 73,421 rows: run with --release -- --ignored --nocapture"]
+fn insteval_reml() {
+    let start = std::time::Instant::now();
+    let fit = check(8, true);
+    eprintln!("insteval REML: {:?}, {} evaluations", start.elapsed(), fit.optim.evaluations);
+}
+
+#[test]
+#[ignore = "InstEval has 73,421 rows: run with --release -- --ignored --nocapture"]
+fn insteval_ml() {
+    let start = std::time::Instant::now();
+    let fit = check(8, false);
+    eprintln!("insteval ML: {:?}, {} evaluations", start.elapsed(), fit.optim.evaluations);
+}
