@@ -22,7 +22,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command>
   tidy                     check crate dependency edges and crate docs
   simulate [--out DIR]     write the simulated benchmark data (default target/sim)
-  bench [--quick] [--peers] [--only NAMES] [--timeout SECS]
+  bench [--quick] [--peers [--no-lme-rs]] [--only NAMES] [--timeout SECS]
                            time mixedlm against lme4 / statsmodels / glmm / lme-rs
   proptest [--cases N]     run the property tests with N cases (default 256)
   reference [--out DIR]    regenerate reference JSON with R (lme4)";

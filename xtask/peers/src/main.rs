@@ -79,6 +79,7 @@ fn glmm(t: &Table, formula: &str, factors: &[String], reps: usize) -> Result<Str
     ))
 }
 
+#[cfg(feature = "lme-rs")]
 fn lme_rs(t: &Table, formula: &str, factors: &[String], reps: usize) -> Result<String, String> {
     use polars::prelude::*;
     let series: Vec<Column> = t
@@ -140,7 +141,10 @@ fn main() {
         .max(1);
     let result = read_csv(&data).and_then(|t| match engine.as_str() {
         "glmm" => glmm(&t, &formula, &factors, reps),
+        #[cfg(feature = "lme-rs")]
         "lme-rs" => lme_rs(&t, &formula, &factors, reps),
+        #[cfg(not(feature = "lme-rs"))]
+        "lme-rs" => Err("built without the lme-rs feature (cargo build --features lme-rs)".into()),
         other => Err(format!("unknown engine {other}")),
     });
     match result {

@@ -20,6 +20,7 @@ use std::time::Duration;
 struct Opts {
     quick: bool,
     peers: bool,
+    lme_rs: bool,
     only: Option<Vec<String>>,
     timeout: Duration,
 }
@@ -36,6 +37,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
     Ok(Opts {
         quick,
         peers: args.iter().any(|a| a == "--peers"),
+        lme_rs: !args.iter().any(|a| a == "--no-lme-rs"),
         only: flag_value(args, "--only").map(|s| s.split(',').map(String::from).collect()),
         timeout: Duration::from_secs(secs),
     })
@@ -53,7 +55,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .collect();
     let bin = build_mixedlm()?;
     prepare_sim_data(&selected)?;
-    let peers_bin = if o.peers { Some(build_peers()) } else { None };
+    let peers_bin = if o.peers {
+        Some(build_peers(o.lme_rs))
+    } else {
+        None
+    };
     let out_dir = target_dir().join("bench");
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
@@ -139,20 +145,26 @@ fn prepare_sim_data(cases: &[Case]) -> Result<(), String> {
     crate::simulate(&["--only".into(), missing.join(",")])
 }
 
-/// Builds `xtask/peers` (outside the workspace, own target dir); an error
-/// message instead of a path when it does not build.
-fn build_peers() -> Result<PathBuf, String> {
+/// Builds `xtask/peers` (outside the workspace, own target dir) with lme-rs
+/// (which brings polars) unless `lme_rs` is false or that build fails, then
+/// glmm alone; an error message instead of a path when nothing builds.
+fn build_peers(lme_rs: bool) -> Result<PathBuf, String> {
     let dir = crate::root().join("xtask/peers");
     let target = target_dir().join("peers");
-    eprintln!(
-        "building the Rust peers (glmm, lme-rs) in {}...",
-        target.display()
-    );
-    let mut c =
-        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    c.args(["build", "--release", "-q", "--manifest-path"])
-        .arg(dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target);
-    cmd::status(&mut c).map_err(|e| format!("peers did not build: {e}"))?;
+    eprintln!("building the Rust peers in {}...", target.display());
+    let build = |features: &[&str]| {
+        let mut c =
+            std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        c.args(["build", "--release", "-q", "--manifest-path"])
+            .arg(dir.join("Cargo.toml"))
+            .args(features)
+            .env("CARGO_TARGET_DIR", &target);
+        cmd::status(&mut c)
+    };
+    let with_lme = lme_rs && build(&["--features", "lme-rs"]).is_ok();
+    if !with_lme {
+        build(&[]).map_err(|e| format!("peers did not build: {e}"))?;
+        eprintln!("lme-rs not built (--no-lme-rs, or its build failed): its cells will say so");
+    }
     Ok(target.join("release").join("peers"))
 }

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 const TOOLS: [&str; 5] = ["mixedlm", "lme4", "statsmodels", "glmm", "lme-rs"];
 
-fn present<'a>(rows: &'a [Value]) -> Vec<&'a str> {
+fn present(rows: &[Value]) -> Vec<&'static str> {
     TOOLS
         .iter()
         .copied()
