@@ -1,1 +1,168 @@
-//! placeholder
+//! mixedlm: linear mixed-effects models in Rust, with lme4's formulas and statsmodels'
+//! names. This facade is the only crate a user needs to name: it re-exports every layer
+//! ([`formula`], [`design`], [`covariance`], [`optim`], [`model`], [`diagnostics`]), offers
+//! both idioms (an lme4 formula, or statsmodels' `groups` / `re_formula` / variance
+//! components), and the results type [`MixedLMResults`] with statsmodels' and lme4's
+//! accessor names and a printed [`summary`](MixedLMResults::summary).
+//!
+//! It depends on all the layers; only `mixedlm-cli` depends on it.
+//!
+//! # Random slopes (sleepstudy), lme4 idiom
+//!
+//! ```
+//! use mixedlm::{read_table, Lmm};
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/sleepstudy.csv");
+//! let data = read_table(path.as_ref(), None)?;
+//! let fit = Lmm::from_formula("Reaction ~ Days + (Days | Subject)").fit_batch(&data)?;
+//! assert_eq!(fit.fe_names(), ["(Intercept)", "Days"]);
+//! assert!((fit.fixef()[1] - 10.4673).abs() < 1e-3);          // lme4: 10.46729
+//! assert!((fit.reml_criterion().unwrap() - 1743.628).abs() < 1e-2);
+//! let vc = fit.varcorr();
+//! assert!((vc.variances[0].std_dev - 24.74).abs() < 0.01);   // Subject (Intercept)
+//! println!("{}", fit.summary());
+//! # Ok::<(), mixedlm::Error>(())
+//! ```
+//!
+//! # The statsmodels idiom builds the same model
+//!
+//! ```
+//! use mixedlm::{lmer, read_table, MixedLM};
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/sleepstudy.csv");
+//! let data = read_table(path.as_ref(), None)?;
+//! let sm = MixedLM::new("Reaction ~ Days")
+//!     .groups("Subject")
+//!     .re_formula("~Days")
+//!     .reml(true)
+//!     .method("bobyqa")
+//!     .data(data.clone())
+//!     .fit()?;
+//! let lme4 = lmer("Reaction ~ Days + (Days | Subject)", &data)?;
+//! assert!((sm.llf() - lme4.llf()).abs() < 1e-6);
+//! assert!((sm.cov_re()[(0, 0)] - 612.1).abs() < 0.5);       // statsmodels: 612.10
+//! assert!((sm.scale() - 654.94).abs() < 0.05);
+//! # Ok::<(), mixedlm::Error>(())
+//! ```
+//!
+//! # Students within schools (mathachieve)
+//!
+//! ```
+//! use mixedlm::MixedLM;
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/mathachieve.csv");
+//! let fit = MixedLM::new("MathAch ~ SES + MEANSES + Sex + Minority + (1 + SES | School)")
+//!     .fit_path(path)?;
+//! assert_eq!(fit.n_groups(), [("School".to_string(), 160)]);
+//! assert_eq!(fit.fe_names()[3], "SexMale");
+//! assert!((fit.fe_params()[3] - 1.2084).abs() < 1e-3);     // lme4: 1.20843
+//! # Ok::<(), mixedlm::Error>(())
+//! ```
+//!
+//! # Nested random effects (pastes): `(1 | batch/cask)`
+//!
+//! ```
+//! use mixedlm::{read_table, lmer};
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/pastes.csv");
+//! let fit = lmer("strength ~ 1 + (1 | batch/cask)", &read_table(path.as_ref(), None)?)?;
+//! let groups: Vec<_> = fit.n_groups().into_iter().map(|(g, n)| format!("{g}={n}")).collect();
+//! assert_eq!(groups, ["batch:cask=30", "batch=10"]);
+//! assert!((fit.llf() - (-123.495)).abs() < 1e-2);           // statsmodels stops at -123.824
+//! # Ok::<(), mixedlm::Error>(())
+//! ```
+//!
+//! # Crossed random effects (penicillin)
+//!
+//! ```
+//! use mixedlm::{read_table, lmer};
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/penicillin.csv");
+//! let fit = lmer("diameter ~ 1 + (1 | plate) + (1 | sample)", &read_table(path.as_ref(), None)?)?;
+//! assert!((fit.objective() - 330.8606).abs() < 1e-3);
+//! let table = fit.ranef_table();                             // Arrow: group, term, level, ...
+//! assert_eq!(table.num_rows(), 24 + 6);
+//! # Ok::<(), mixedlm::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+mod builder;
+mod engine;
+mod error;
+mod results;
+mod spec;
+mod summary;
+
+pub use builder::{lmer, Lmm, MixedLM};
+pub use error::Error;
+pub use results::{CorrelationEntry, GroupEffects, MixedLMResults, VarCorr, VarianceEntry};
+pub use spec::ModelSpec;
+pub use summary::Summary;
+
+pub use mixedlm_covariance as covariance;
+pub use mixedlm_design as design;
+pub use mixedlm_diagnostics as diagnostics;
+pub use mixedlm_formula as formula;
+pub use mixedlm_model as model;
+pub use mixedlm_optim as optim;
+
+pub use arrow_array::RecordBatch;
+pub use mixedlm_design::{
+    read_csv_str, read_from, read_table, CovarianceKind, Design, DesignError, InputFormat,
+    ReadError,
+};
+pub use mixedlm_formula::{parse_formula, FormulaError};
+pub use mixedlm_model::{LmmFit, ModelError, OptimizerName};
+
+/// The name of a covariance structure as printed (`unstructured`, `diagonal`, `scalar`).
+pub fn covariance_name(kind: CovarianceKind) -> &'static str {
+    match kind {
+        CovarianceKind::Unstructured => "unstructured",
+        CovarianceKind::Diagonal => "diagonal",
+        CovarianceKind::ScalarIdentity => "scalar",
+    }
+}
+
+/// A plain-text description of a design (what `mixedlm design` prints).
+pub fn describe_design(d: &Design) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "Response:        {}", d.response);
+    let _ = writeln!(
+        s,
+        "Observations:    {} used, {} dropped for missing values",
+        d.n_obs(),
+        d.n_dropped
+    );
+    let _ = writeln!(
+        s,
+        "Fixed effects:   {} column(s): {}",
+        d.x_names.len(),
+        d.x_names.join(", ")
+    );
+    if let Some(msg) = d.rank_message() {
+        let _ = writeln!(s, "Note:            {msg}");
+    }
+    let _ = writeln!(s, "Random effects:");
+    let width = d
+        .random
+        .iter()
+        .map(|r| r.group.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(
+        s,
+        "  {:<width$}  {:>7}  {:<12}  Terms",
+        "Group", "Levels", "Covariance"
+    );
+    for r in &d.random {
+        let cov = covariance_name(r.covariance);
+        let _ = writeln!(
+            s,
+            "  {:<width$}  {:>7}  {:<12}  {}",
+            r.group,
+            r.levels.len(),
+            cov,
+            r.names.join(", ")
+        );
+    }
+    let _ = writeln!(s, "Z columns:       {}", d.z_columns());
+    let _ = write!(s, "theta length:    {}", d.theta_length());
+    s
+}

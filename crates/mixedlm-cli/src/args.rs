@@ -1,0 +1,118 @@
+//! Command-line arguments (clap derive). Each subcommand's help ends with an example.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Fit linear mixed-effects models (lme4 formulas, statsmodels names) from CSV, Parquet or
+/// Arrow data.
+#[derive(Debug, Parser)]
+#[command(name = "mixedlm", version, about, long_about = None)]
+#[command(
+    after_help = "Example:\n  mixedlm fit sleepstudy.csv --formula 'Reaction ~ Days + (Days | Subject)'"
+)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build and describe the model matrices (X, random-effects terms) without fitting.
+    #[command(
+        after_help = "Example:\n  mixedlm design sleepstudy.csv --formula 'Reaction ~ Days + (Days | Subject)' --format json"
+    )]
+    Design(DesignArgs),
+    /// Fit a linear mixed model by REML (default) or ML and print the summary.
+    #[command(after_help = "Examples:\n  \
+        mixedlm fit sleepstudy.csv --formula 'Reaction ~ Days + (Days | Subject)'\n  \
+        mixedlm fit pastes.csv --formula 'strength ~ 1 + (1 | batch/cask)' --ml --format json\n  \
+        mixedlm fit scores.csv --formula 'test_score ~ study_hours' --groups school_id \\\n      \
+        --re-formula '~study_hours' --vc class='0 + C(class_id)'\n  \
+        cat sleepstudy.csv | mixedlm fit - --formula 'Reaction ~ Days + (1 | Subject)'")]
+    Fit(FitArgs),
+}
+
+/// Where the data come from.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// The data file (.csv, .parquet, .arrow/.feather/.ipc), or `-` for CSV on standard input.
+    #[arg(value_name = "DATA")]
+    pub data: PathBuf,
+    /// The model formula in lme4 syntax, e.g. 'Reaction ~ Days + (Days | Subject)'.
+    #[arg(short, long)]
+    pub formula: String,
+    /// The grouping column, statsmodels style (random intercept per group, plus --re-formula).
+    #[arg(long, value_name = "COLUMN")]
+    pub groups: Option<String>,
+    /// statsmodels' re_formula: the random-effects model within --groups, e.g. '~Days'.
+    #[arg(long, value_name = "FORMULA", requires = "groups")]
+    pub re_formula: Option<String>,
+    /// statsmodels' variance component NAME=FORMULA within --groups, e.g. class='0 + C(class_id)'.
+    #[arg(long, value_name = "NAME=FORMULA", requires = "groups")]
+    pub vc: Vec<String>,
+    /// Read DATA as this format whatever its extension.
+    #[arg(long, value_name = "FORMAT")]
+    pub input_format: Option<InputFormatArg>,
+}
+
+/// `--input-format` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum InputFormatArg {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+    /// Arrow IPC (file/Feather or stream).
+    Arrow,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text.
+    Text,
+    /// JSON (keys are a stable contract).
+    Json,
+}
+
+/// `mixedlm design`.
+#[derive(Debug, Args)]
+pub struct DesignArgs {
+    /// Data and model.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+    /// Write the output to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `mixedlm fit`.
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// Data and model.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Fit by maximum likelihood instead of REML.
+    #[arg(long)]
+    pub ml: bool,
+    /// The optimizer: bobyqa (default), bfgs, nelder-mead or powell.
+    #[arg(long, default_value = "bobyqa", value_name = "NAME")]
+    pub optimizer: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+    /// Write the output to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with status 1 when the optimizer did not converge.
+    #[arg(long)]
+    pub strict: bool,
+    /// Show a progress spinner on standard error while fitting.
+    #[arg(long)]
+    pub progress: bool,
+}

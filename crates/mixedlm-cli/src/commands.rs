@@ -1,0 +1,131 @@
+//! The subcommands: read the data, build the model, write the output.
+
+use crate::args::{Cli, Command, DataArgs, DesignArgs, FitArgs, InputFormatArg, OutputFormat};
+use crate::error::CliError;
+use crate::json::{DesignJson, FitJson};
+use mixedlm::{InputFormat, MixedLM, ModelSpec, RecordBatch};
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Run one command; `Ok` carries the exit code (1 for a non-converged `--strict` fit).
+pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        Command::Design(a) => design(&a),
+        Command::Fit(a) => fit(&a),
+    }
+}
+
+/// The model as the user gave it: one lme4 formula, or statsmodels' pieces.
+fn spec(a: &DataArgs) -> Result<ModelSpec, CliError> {
+    let mut spec = ModelSpec::new(&a.formula);
+    if let Some(g) = &a.groups {
+        spec = spec.groups(g);
+    }
+    if let Some(r) = &a.re_formula {
+        spec = spec.re_formula(r);
+    }
+    for vc in &a.vc {
+        let Some((name, formula)) = vc.split_once('=') else {
+            return Err(CliError::usage(
+                format!("--vc `{vc}` is not of the form NAME=FORMULA"),
+                Some("write e.g. --vc class='0 + C(class_id)'".to_string()),
+            ));
+        };
+        spec = spec.vc(name.trim(), formula.trim());
+    }
+    Ok(spec)
+}
+
+/// Read the data, timing it.
+fn read(a: &DataArgs) -> Result<(RecordBatch, f64), CliError> {
+    let format = a.input_format.map(|f| match f {
+        InputFormatArg::Csv => InputFormat::Csv,
+        InputFormatArg::Parquet => InputFormat::Parquet,
+        InputFormatArg::Arrow => InputFormat::Arrow,
+    });
+    let start = Instant::now();
+    let batch = mixedlm::read_table(&a.data, format).map_err(mixedlm::Error::from)?;
+    Ok((batch, start.elapsed().as_secs_f64()))
+}
+
+fn design(a: &DesignArgs) -> Result<ExitCode, CliError> {
+    let spec = spec(&a.data)?;
+    spec.validate()?;
+    let (batch, read_seconds) = read(&a.data)?;
+    let design = spec.design(&batch)?;
+    let text = match a.format {
+        OutputFormat::Json => to_json(&DesignJson::new(&a.data.formula, &design, read_seconds))?,
+        OutputFormat::Text => mixedlm::describe_design(&design),
+    };
+    write_output(a.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fit(a: &FitArgs) -> Result<ExitCode, CliError> {
+    let model = MixedLM::from_spec(spec(&a.data)?)
+        .reml(!a.ml)
+        .method(&a.optimizer);
+    model.validate()?;
+    let (batch, read_seconds) = read(&a.data)?;
+    let progress = a.progress.then(spinner);
+    let start = Instant::now();
+    let results = model.fit_batch(&batch);
+    let fit_seconds = start.elapsed().as_secs_f64();
+    if let Some(p) = progress {
+        p.finish_and_clear();
+    }
+    let results = results?;
+    let text = match a.format {
+        OutputFormat::Json => to_json(&FitJson::new(&results, read_seconds, fit_seconds))?,
+        OutputFormat::Text => results.summary().to_string(),
+    };
+    write_output(a.output.as_deref(), &text)?;
+    if a.strict && !results.converged() {
+        eprintln!("error: the optimizer did not converge (--strict)");
+        eprintln!(
+            "hint: try another --optimizer, rescale the predictors, or simplify the random effects"
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn spinner() -> indicatif::ProgressBar {
+    let p = indicatif::ProgressBar::new_spinner();
+    p.set_message("fitting");
+    p.enable_steady_tick(std::time::Duration::from_millis(100));
+    p
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, CliError> {
+    serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::usage(format!("cannot write JSON: {e}"), None))
+}
+
+fn write_output(path: Option<&Path>, text: &str) -> Result<(), CliError> {
+    let text = if text.ends_with('\n') {
+        text.to_string()
+    } else {
+        format!("{text}\n")
+    };
+    match path {
+        Some(p) => std::fs::write(p, text).map_err(|e| {
+            CliError::usage(
+                format!("cannot write `{}`: {e}", p.display()),
+                Some("check that the directory exists and is writable".to_string()),
+            )
+        }),
+        None => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (e.g. `| head`) is not an error worth a message.
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(CliError::usage(format!("cannot write output: {e}"), None))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! [`MixedLM`]: the model builder of both idioms, and [`lmer`].
+
+use crate::{Error, MixedLMResults, ModelSpec};
+use arrow_array::RecordBatch;
+use mixedlm_design::{read_table, InputFormat};
+use mixedlm_model::OptimizerName;
+use std::path::{Path, PathBuf};
+
+/// Where the data come from when [`MixedLM::fit`] is called.
+#[derive(Clone, Debug)]
+enum Data {
+    Batch(RecordBatch),
+    Path(PathBuf, Option<InputFormat>),
+}
+
+/// A linear mixed model to fit, in the statsmodels idiom
+/// (`MixedLM::new("y ~ x").groups("g").re_formula("~x")`) or the lme4 idiom
+/// (`Lmm::from_formula("y ~ x + (x | g)")`); both build the same model.
+///
+/// Options are checked by [`MixedLM::validate`] and again by every `fit`.
+#[derive(Clone, Debug)]
+pub struct MixedLM {
+    spec: ModelSpec,
+    reml: bool,
+    method: String,
+    data: Option<Data>,
+}
+
+/// The lme4-flavoured name of [`MixedLM`].
+pub type Lmm = MixedLM;
+
+impl MixedLM {
+    /// A model from a formula: a statsmodels fixed-effects formula (then call
+    /// [`groups`](Self::groups)) or a whole lme4 formula with `(... | g)` terms.
+    pub fn new(formula: &str) -> Self {
+        Self::from_spec(ModelSpec::new(formula))
+    }
+
+    /// A model from an lme4 formula, e.g. `"Reaction ~ Days + (Days | Subject)"`.
+    pub fn from_formula(formula: &str) -> Self {
+        Self::new(formula)
+    }
+
+    /// A model from a [`ModelSpec`].
+    pub fn from_spec(spec: ModelSpec) -> Self {
+        Self {
+            spec,
+            reml: true,
+            method: OptimizerName::default().as_str().to_string(),
+            data: None,
+        }
+    }
+
+    /// statsmodels' `groups`: the grouping column.
+    pub fn groups(mut self, column: &str) -> Self {
+        self.spec = self.spec.groups(column);
+        self
+    }
+
+    /// statsmodels' `re_formula`, e.g. `"~Days"`.
+    pub fn re_formula(mut self, formula: &str) -> Self {
+        self.spec = self.spec.re_formula(formula);
+        self
+    }
+
+    /// A statsmodels variance component, e.g. `vc("class", "0 + C(class_id)")`.
+    pub fn vc(mut self, name: &str, formula: &str) -> Self {
+        self.spec = self.spec.vc(name, formula);
+        self
+    }
+
+    /// REML (default, `true`) or maximum likelihood (`false`).
+    pub fn reml(mut self, yes: bool) -> Self {
+        self.reml = yes;
+        self
+    }
+
+    /// The optimizer by name (statsmodels' `method`): `bobyqa` (default), `bfgs`,
+    /// `nelder-mead` or `powell` (case and `-`/`_` do not matter).
+    pub fn method(mut self, name: &str) -> Self {
+        self.method = name.to_string();
+        self
+    }
+
+    /// Same as [`method`](Self::method).
+    pub fn optimizer(self, name: &str) -> Self {
+        self.method(name)
+    }
+
+    /// The data, already in memory.
+    pub fn data(mut self, batch: RecordBatch) -> Self {
+        self.data = Some(Data::Batch(batch));
+        self
+    }
+
+    /// The data, from a file (`.csv`, `.parquet`, `.arrow`) read when fitting.
+    pub fn data_path(mut self, path: impl AsRef<Path>) -> Self {
+        self.data = Some(Data::Path(path.as_ref().to_path_buf(), None));
+        self
+    }
+
+    /// The model specification.
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    /// Whether the criterion is REML.
+    pub fn is_reml(&self) -> bool {
+        self.reml
+    }
+
+    /// The optimizer, or an error listing the valid names.
+    pub fn optimizer_name(&self) -> Result<OptimizerName, Error> {
+        self.method
+            .parse::<OptimizerName>()
+            .map_err(|_| Error::UnknownOptimizer {
+                name: self.method.clone(),
+                valid: OptimizerName::ALL
+                    .iter()
+                    .map(|o| o.as_str().to_string())
+                    .collect(),
+            })
+    }
+
+    /// Check the formulas and options without data.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.optimizer_name()?;
+        self.spec.validate()
+    }
+
+    /// Fit to the data given by [`data`](Self::data) or [`data_path`](Self::data_path).
+    pub fn fit(&self) -> Result<MixedLMResults, Error> {
+        match &self.data {
+            Some(Data::Batch(b)) => self.fit_batch(b),
+            Some(Data::Path(p, f)) => {
+                self.validate()?;
+                self.fit_batch(&read_table(p, *f)?)
+            }
+            None => Err(Error::InvalidOption(
+                "no data: call .data(batch) or .data_path(path), or use fit_batch / fit_path"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Read a file and fit.
+    pub fn fit_path(&self, path: impl AsRef<Path>) -> Result<MixedLMResults, Error> {
+        self.validate()?;
+        self.fit_batch(&read_table(path.as_ref(), None)?)
+    }
+
+    /// Fit to a batch.
+    pub fn fit_batch(&self, batch: &RecordBatch) -> Result<MixedLMResults, Error> {
+        let optimizer = self.optimizer_name()?;
+        let (design, dspec) = self.spec.build(batch)?;
+        crate::engine::fit_design(&self.spec, design, dspec, self.reml, optimizer)
+    }
+}
+
+/// lme4's `lmer(formula, data)`: fit by REML with the default optimizer.
+pub fn lmer(formula: &str, batch: &RecordBatch) -> Result<MixedLMResults, Error> {
+    MixedLM::from_formula(formula).fit_batch(batch)
+}
