@@ -71,10 +71,18 @@ struct Partial {
 
 impl Partial {
     fn zeros(cp: &CrossProducts) -> Self {
-        Partial { d: vec![0.0; cp.d.len()], b: vec![0.0; cp.b.len()], c: vec![0.0; cp.c.len()] }
+        Partial {
+            d: vec![0.0; cp.d.len()],
+            b: vec![0.0; cp.b.len()],
+            c: vec![0.0; cp.c.len()],
+        }
     }
     fn add(mut self, other: Partial) -> Partial {
-        for (a, b) in [(&mut self.d, &other.d), (&mut self.b, &other.b), (&mut self.c, &other.c)] {
+        for (a, b) in [
+            (&mut self.d, &other.d),
+            (&mut self.b, &other.b),
+            (&mut self.c, &other.c),
+        ] {
             a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
         }
         self

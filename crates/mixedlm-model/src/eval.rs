@@ -74,7 +74,10 @@ impl Factor {
     pub fn evaluate(&mut self, cp: &CrossProducts, terms: &[Term], theta: &[f64]) -> bool {
         for (t, buf) in terms.iter().zip(self.t.iter_mut()) {
             let k = t.k;
-            t.structure.fill_factor(t.theta(theta), MatMut::from_column_major_slice_mut(buf, k, k));
+            t.structure.fill_factor(
+                t.theta(theta),
+                MatMut::from_column_major_slice_mut(buf, k, k),
+            );
         }
         self.ok = self.level_factors(cp) && self.dense_factor(cp, terms);
         if self.ok {

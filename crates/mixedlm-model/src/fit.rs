@@ -64,12 +64,19 @@ impl LinearMixedModel {
         let n = self.n_theta();
         let start = opts.start.clone().unwrap_or_else(|| self.theta_start());
         if start.len() != n {
-            return Err(ModelError::ThetaLength { expected: n, found: start.len() });
+            return Err(ModelError::ThetaLength {
+                expected: n,
+                found: start.len(),
+            });
         }
         let bounded = opts.optimizer == OptimizerName::Bobyqa;
         let optim_opts = OptimOptions {
             optimizer: opts.optimizer,
-            lower: if bounded { self.theta_lower() } else { vec![f64::NEG_INFINITY; n] },
+            lower: if bounded {
+                self.theta_lower()
+            } else {
+                vec![f64::NEG_INFINITY; n]
+            },
             upper: vec![f64::INFINITY; n],
             max_evaluations: opts.max_evaluations,
             ftol_rel: opts.ftol_rel,
@@ -92,7 +99,9 @@ impl LinearMixedModel {
             .iter()
             .flat_map(|t| {
                 let own = t.theta(theta);
-                t.structure.sign_normalize(own).unwrap_or_else(|_| own.to_vec())
+                t.structure
+                    .sign_normalize(own)
+                    .unwrap_or_else(|_| own.to_vec())
             })
             .collect()
     }

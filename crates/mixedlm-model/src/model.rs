@@ -51,11 +51,17 @@ impl LinearMixedModel {
         let (rows, sum_log_w) = weighted_rows(design, &terms)?;
         let qr: usize = terms[1..].iter().map(|t| t.k * t.n_levels()).sum();
         if qr + rows.p + 1 > MAX_DENSE_COLUMNS {
-            return Err(ModelError::TooLarge { columns: qr + rows.p + 1, limit: MAX_DENSE_COLUMNS });
+            return Err(ModelError::TooLarge {
+                columns: qr + rows.p + 1,
+                limit: MAX_DENSE_COLUMNS,
+            });
         }
         let cp = CrossProducts::new(&rows, &terms);
         let factor = Factor::new(&cp, &terms);
-        let theta = terms.iter().flat_map(|t| t.structure.initial_theta()).collect();
+        let theta = terms
+            .iter()
+            .flat_map(|t| t.structure.initial_theta())
+            .collect();
         Ok(LinearMixedModel {
             design: design.clone(),
             terms,
@@ -163,10 +169,17 @@ impl LinearMixedModel {
     pub fn set_response(&mut self, y: &[f64]) -> Result<(), ModelError> {
         let n = self.n_obs();
         if y.len() != n {
-            return Err(ModelError::DimensionMismatch { what: "response".into(), expected: n, found: y.len() });
+            return Err(ModelError::DimensionMismatch {
+                what: "response".into(),
+                expected: n,
+                found: y.len(),
+            });
         }
         if let Some(row) = y.iter().position(|v| !v.is_finite()) {
-            return Err(ModelError::NonFinite { what: "response".into(), row });
+            return Err(ModelError::NonFinite {
+                what: "response".into(),
+                row,
+            });
         }
         self.design.y.copy_from_slice(y);
         for i in 0..n {
@@ -186,12 +199,18 @@ impl LinearMixedModel {
 
     /// Lower bounds of θ (0 for diagonal entries of the T_j, −∞ otherwise), lme4's order.
     pub fn theta_lower(&self) -> Vec<f64> {
-        self.terms.iter().flat_map(|t| t.structure.lower_bounds()).collect()
+        self.terms
+            .iter()
+            .flat_map(|t| t.structure.lower_bounds())
+            .collect()
     }
 
     /// lme4's starting θ (every T_j = I).
     pub fn theta_start(&self) -> Vec<f64> {
-        self.terms.iter().flat_map(|t| t.structure.initial_theta()).collect()
+        self.terms
+            .iter()
+            .flat_map(|t| t.structure.initial_theta())
+            .collect()
     }
 
     /// lme4-style names of the θ entries (`Subject.(Intercept)`, `Subject.Days.(Intercept)` ...).
@@ -201,7 +220,11 @@ impl LinearMixedModel {
             .flat_map(|t| {
                 t.structure
                     .theta_names(&t.group, &t.names)
-                    .unwrap_or_else(|_| (0..t.n_theta()).map(|i| format!("{}.theta{i}", t.group)).collect())
+                    .unwrap_or_else(|_| {
+                        (0..t.n_theta())
+                            .map(|i| format!("{}.theta{i}", t.group))
+                            .collect()
+                    })
             })
             .collect()
     }
@@ -248,7 +271,10 @@ fn weighted_rows(design: &Design, terms: &[Term]) -> Result<(Rows, f64), ModelEr
     let sw: Vec<f64> = match &design.weights {
         Some(w) => {
             if let Some(row) = w.iter().position(|v| !v.is_finite()) {
-                return Err(ModelError::NonFinite { what: "weights".into(), row });
+                return Err(ModelError::NonFinite {
+                    what: "weights".into(),
+                    row,
+                });
             }
             if let Some(row) = w.iter().position(|v| *v <= 0.0) {
                 return Err(ModelError::NonPositiveWeight { row, value: w[row] });
@@ -257,14 +283,28 @@ fn weighted_rows(design: &Design, terms: &[Term]) -> Result<(Rows, f64), ModelEr
         }
         None => vec![1.0; n],
     };
-    let sum_log_w = design.weights.as_ref().map_or(0.0, |w| w.iter().map(|v| v.ln()).sum());
+    let sum_log_w = design
+        .weights
+        .as_ref()
+        .map_or(0.0, |w| w.iter().map(|v| v.ln()).sum());
     let offset = |i: usize| design.offset.as_ref().map_or(0.0, |o| o[i]);
     let y: Vec<f64> = (0..n).map(|i| sw[i] * (design.y[i] - offset(i))).collect();
-    let scale = |data: &[f64]| -> Vec<f64> { data.iter().enumerate().map(|(i, v)| v * sw[i % n]).collect() };
+    let scale = |data: &[f64]| -> Vec<f64> {
+        data.iter()
+            .enumerate()
+            .map(|(i, v)| v * sw[i % n])
+            .collect()
+    };
     let rows = Rows {
         n,
-        codes: terms.iter().map(|t| design.random[t.formula_index].codes.clone()).collect(),
-        z: terms.iter().map(|t| scale(&design.random[t.formula_index].z.data)).collect(),
+        codes: terms
+            .iter()
+            .map(|t| design.random[t.formula_index].codes.clone())
+            .collect(),
+        z: terms
+            .iter()
+            .map(|t| scale(&design.random[t.formula_index].z.data))
+            .collect(),
         x: scale(&design.x.data),
         p,
         y,
@@ -273,7 +313,11 @@ fn weighted_rows(design: &Design, terms: &[Term]) -> Result<(Rows, f64), ModelEr
 }
 
 fn check_lengths(design: &Design, n: usize, p: usize) -> Result<(), ModelError> {
-    let mismatch = |what: &str, found: usize| ModelError::DimensionMismatch { what: what.into(), expected: n, found };
+    let mismatch = |what: &str, found: usize| ModelError::DimensionMismatch {
+        what: what.into(),
+        expected: n,
+        found,
+    };
     if design.x.nrows != n || design.x.data.len() != n * p {
         return Err(mismatch("X", design.x.nrows));
     }
@@ -287,14 +331,23 @@ fn check_lengths(design: &Design, n: usize, p: usize) -> Result<(), ModelError> 
             return Err(mismatch("offset", o.len()));
         }
         if let Some(row) = o.iter().position(|v| !v.is_finite()) {
-            return Err(ModelError::NonFinite { what: "offset".into(), row });
+            return Err(ModelError::NonFinite {
+                what: "offset".into(),
+                row,
+            });
         }
     }
     if let Some(row) = design.y.iter().position(|v| !v.is_finite()) {
-        return Err(ModelError::NonFinite { what: "response".into(), row });
+        return Err(ModelError::NonFinite {
+            what: "response".into(),
+            row,
+        });
     }
     if let Some(pos) = design.x.data.iter().position(|v| !v.is_finite()) {
-        return Err(ModelError::NonFinite { what: format!("fixed-effects column {}", pos / n.max(1)), row: pos % n.max(1) });
+        return Err(ModelError::NonFinite {
+            what: format!("fixed-effects column {}", pos / n.max(1)),
+            row: pos % n.max(1),
+        });
     }
     Ok(())
 }

@@ -111,10 +111,16 @@ pub(crate) fn extract(model: &LinearMixedModel, optim: OptimRecord, cond_var: bo
     let fixef = model.beta();
     let vcov = model.vcov_beta();
     let p = fixef.len();
-    let vcov_fixef: Vec<Vec<f64>> = (0..p).map(|i| (0..p).map(|j| vcov[(i, j)]).collect()).collect();
+    let vcov_fixef: Vec<Vec<f64>> = (0..p)
+        .map(|i| (0..p).map(|j| vcov[(i, j)]).collect())
+        .collect();
     let se = (0..p).map(|i| vcov[(i, i)].sqrt()).collect();
     let modes = model.conditional_modes();
-    let covs = if cond_var { model.conditional_covariances() } else { Vec::new() };
+    let covs = if cond_var {
+        model.conditional_covariances()
+    } else {
+        Vec::new()
+    };
     let (fitted, residuals) = fitted_values(model, &fixef, &modes);
     let random = model
         .terms
@@ -124,12 +130,17 @@ pub(crate) fn extract(model: &LinearMixedModel, optim: OptimRecord, cond_var: bo
             let k = term.k;
             let t = &model.factor.t[j];
             let by_level = |v: &[f64], f: &dyn Fn(f64) -> f64| -> Vec<Vec<f64>> {
-                v.chunks_exact(k).map(|c| c.iter().map(|x| f(*x)).collect()).collect()
+                v.chunks_exact(k)
+                    .map(|c| c.iter().map(|x| f(*x)).collect())
+                    .collect()
             };
             let condsd = covs
                 .get(j)
                 .map(|blocks| {
-                    blocks.chunks_exact(k * k).map(|b| (0..k).map(|a| b[a * k + a].max(0.0).sqrt()).collect()).collect()
+                    blocks
+                        .chunks_exact(k * k)
+                        .map(|b| (0..k).map(|a| b[a * k + a].max(0.0).sqrt()).collect())
+                        .collect()
                 })
                 .unwrap_or_default();
             TermFit {
@@ -150,7 +161,10 @@ pub(crate) fn extract(model: &LinearMixedModel, optim: OptimRecord, cond_var: bo
     let mut n_groups: Vec<GroupCount> = Vec::new();
     for term in &model.terms {
         if !n_groups.iter().any(|g| g.group == term.group) {
-            n_groups.push(GroupCount { group: term.group.clone(), levels: term.n_levels() });
+            n_groups.push(GroupCount {
+                group: term.group.clone(),
+                levels: term.n_levels(),
+            });
         }
     }
     let singular = model
@@ -158,7 +172,11 @@ pub(crate) fn extract(model: &LinearMixedModel, optim: OptimRecord, cond_var: bo
         .iter()
         .any(|t| t.structure.is_singular(t.theta(&theta), SINGULAR_TOL));
     LmmFit {
-        criterion: if model.reml() { Criterion::Reml } else { Criterion::Ml },
+        criterion: if model.reml() {
+            Criterion::Reml
+        } else {
+            Criterion::Ml
+        },
         objective,
         theta_names: model.theta_names(),
         theta,
@@ -183,12 +201,19 @@ pub(crate) fn extract(model: &LinearMixedModel, optim: OptimRecord, cond_var: bo
 }
 
 /// X β + Z b + offset and y − fitted, on the original (unweighted) rows, one O(N) pass.
-pub(crate) fn fitted_values(model: &LinearMixedModel, beta: &[f64], modes: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
+pub(crate) fn fitted_values(
+    model: &LinearMixedModel,
+    beta: &[f64],
+    modes: &[Vec<f64>],
+) -> (Vec<f64>, Vec<f64>) {
     let d = &model.design;
     let n = d.n_obs();
     let mut fitted = d.offset.clone().unwrap_or_else(|| vec![0.0; n]);
     for (c, b) in beta.iter().enumerate() {
-        fitted.iter_mut().zip(d.x.col(c)).for_each(|(f, x)| *f += b * x);
+        fitted
+            .iter_mut()
+            .zip(d.x.col(c))
+            .for_each(|(f, x)| *f += b * x);
     }
     for (term, b) in model.terms.iter().zip(modes) {
         let rt = &d.random[term.formula_index];

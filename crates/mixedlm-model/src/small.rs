@@ -105,7 +105,9 @@ mod tests {
         let r00 = l[0] * l[0];
         let r10 = l[1] * l[0];
         let r11 = l[1] * l[1] + l[3] * l[3];
-        assert!((r00 - 4.0).abs() < 1e-14 && (r10 - 2.0).abs() < 1e-14 && (r11 - 3.0).abs() < 1e-14);
+        assert!(
+            (r00 - 4.0).abs() < 1e-14 && (r10 - 2.0).abs() < 1e-14 && (r11 - 3.0).abs() < 1e-14
+        );
         assert_eq!(l[2], 0.0);
         assert!(!chol(&mut [1.0, 2.0, 2.0, 1.0], 2));
     }
@@ -118,7 +120,12 @@ mod tests {
         congruence(&t, &a, 2, &mut tmp, &mut out);
         // T' A T by hand: T = [[2,0],[0.5,1.5]]
         let at = [3.0 * 2.0 + 1.0 * 0.5, 1.0 * 2.0 + 2.0 * 0.5, 1.5, 3.0];
-        let expect = [2.0 * at[0] + 0.5 * at[1], 1.5 * at[1], 2.0 * at[2] + 0.5 * at[3], 1.5 * at[3]];
+        let expect = [
+            2.0 * at[0] + 0.5 * at[1],
+            1.5 * at[1],
+            2.0 * at[2] + 0.5 * at[3],
+            1.5 * at[3],
+        ];
         for i in 0..4 {
             assert!((out[i] - expect[i]).abs() < 1e-12, "{i}");
         }
@@ -128,9 +135,13 @@ mod tests {
         let mut x = [1.0, 2.0];
         row_solve_lower_t(&mut x, &t, 2);
         // check L x = original
-        assert!((t[0] * x[0] - 1.0).abs() < 1e-12 && (t[1] * x[0] + t[3] * x[1] - 2.0).abs() < 1e-12);
+        assert!(
+            (t[0] * x[0] - 1.0).abs() < 1e-12 && (t[1] * x[0] + t[3] * x[1] - 2.0).abs() < 1e-12
+        );
         let mut z = [1.0, 2.0];
         solve_lower_t(&mut z, &t, 2);
-        assert!((t[0] * z[0] + t[1] * z[1] - 1.0).abs() < 1e-12 && (t[3] * z[1] - 2.0).abs() < 1e-12);
+        assert!(
+            (t[0] * z[0] + t[1] * z[1] - 1.0).abs() < 1e-12 && (t[3] * z[1] - 2.0).abs() < 1e-12
+        );
     }
 }

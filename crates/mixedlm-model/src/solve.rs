@@ -26,8 +26,8 @@ impl LinearMixedModel {
         let mut beta = vec![0.0; p];
         for c in (0..p).rev() {
             let mut s = self.l(mr - 1, qr + c);
-            for d in c + 1..p {
-                s -= self.l(qr + d, qr + c) * beta[d];
+            for (d, b) in beta.iter().enumerate().skip(c + 1) {
+                s -= self.l(qr + d, qr + c) * b;
             }
             beta[c] = s / self.l(qr + c, qr + c);
         }
@@ -58,7 +58,11 @@ impl LinearMixedModel {
     /// the profiling, so Var(β̂) = σ² (Lxx Lxx')⁻¹.
     pub fn lxx(&self) -> Mat<f64> {
         let (qr, p) = (self.cp.qr, self.cp.p);
-        Mat::from_fn(p, p, |i, j| if i >= j { self.l(qr + i, qr + j) } else { 0.0 })
+        Mat::from_fn(
+            p,
+            p,
+            |i, j| if i >= j { self.l(qr + i, qr + j) } else { 0.0 },
+        )
     }
 
     /// (Lxx Lxx')⁻¹ at the last evaluation: Var(β̂) / σ².
@@ -146,7 +150,9 @@ impl LinearMixedModel {
                 let v = &mut blocks[l * k * k..(l + 1) * k * k];
                 for a in 0..k {
                     for b in 0..k {
-                        v[b * k + a] = (s..self.cp.qr).map(|i| lrr_inv[(i, s + a)] * lrr_inv[(i, s + b)]).sum();
+                        v[b * k + a] = (s..self.cp.qr)
+                            .map(|i| lrr_inv[(i, s + a)] * lrr_inv[(i, s + b)])
+                            .sum();
                     }
                 }
             }

@@ -104,14 +104,25 @@ pub fn build_terms(design: &Design) -> Result<Vec<Term>, ModelError> {
 fn check_term(rt: &RandomTermDesign, n: usize) -> Result<(), ModelError> {
     let levels = rt.levels.len();
     if levels < 2 {
-        return Err(ModelError::TooFewLevels { group: rt.group.clone(), levels });
+        return Err(ModelError::TooFewLevels {
+            group: rt.group.clone(),
+            levels,
+        });
     }
     if levels >= n {
-        return Err(ModelError::TooManyLevels { group: rt.group.clone(), levels, n });
+        return Err(ModelError::TooManyLevels {
+            group: rt.group.clone(),
+            levels,
+            n,
+        });
     }
     let k = rt.z.ncols;
     if k * levels > n {
-        return Err(ModelError::TooManyRandomEffects { group: rt.group.clone(), q: k * levels, n });
+        return Err(ModelError::TooManyRandomEffects {
+            group: rt.group.clone(),
+            q: k * levels,
+            n,
+        });
     }
     if rt.codes.len() != n || rt.z.nrows != n || rt.z.data.len() != n * k || k == 0 {
         return Err(ModelError::DimensionMismatch {
@@ -137,7 +148,11 @@ fn check_term(rt: &RandomTermDesign, n: usize) -> Result<(), ModelError> {
     }
     if let Some(pos) = rt.z.data.iter().position(|v| !v.is_finite()) {
         return Err(ModelError::NonFinite {
-            what: format!("random-effects column `{}` of `{}`", rt.names[pos / n], rt.group),
+            what: format!(
+                "random-effects column `{}` of `{}`",
+                rt.names[pos / n],
+                rt.group
+            ),
             row: pos % n,
         });
     }

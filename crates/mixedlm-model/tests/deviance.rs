@@ -12,7 +12,12 @@ fn check(nn: u32, reml: bool) {
     let want = reference["objective"].as_f64().unwrap();
     let mut model = LinearMixedModel::new(&model_design(nn), ModelOptions { reml }).unwrap();
     let got = model.objective(&theta);
-    assert_rel(&format!("model {nn:02} reml={reml} objective at lme4 θ"), got, want, 1e-8);
+    assert_rel(
+        &format!("model {nn:02} reml={reml} objective at lme4 θ"),
+        got,
+        want,
+        1e-8,
+    );
 }
 
 macro_rules! at_lme4_theta {

@@ -31,14 +31,24 @@ static GLOBAL: Counting = Counting;
 #[test]
 fn objective_does_not_allocate() {
     // sleepstudy slopes (one term, k = 2) and pastes (two nested terms, dense block)
-    for (nn, theta) in [(1, vec![0.9, 0.01, 0.2]), (7, vec![3.5, 1.5]), (6, vec![1.5, 3.5])] {
-        let mut model = LinearMixedModel::new(&common::model_design(nn), ModelOptions::default()).unwrap();
+    for (nn, theta) in [
+        (1, vec![0.9, 0.01, 0.2]),
+        (7, vec![3.5, 1.5]),
+        (6, vec![1.5, 3.5]),
+    ] {
+        let mut model =
+            LinearMixedModel::new(&common::model_design(nn), ModelOptions::default()).unwrap();
         let first = model.objective(&theta);
         let before = ALLOCATIONS.load(Ordering::Relaxed);
         let second = model.objective(&theta);
         let after = ALLOCATIONS.load(Ordering::Relaxed);
         assert_eq!(first, second);
         assert!(first.is_finite());
-        assert_eq!(after - before, 0, "model {nn}: objective allocated {} times", after - before);
+        assert_eq!(
+            after - before,
+            0,
+            "model {nn}: objective allocated {} times",
+            after - before
+        );
     }
 }

@@ -18,7 +18,10 @@ fn sleepstudy_unit_weights_equal_unweighted() {
     let mut weighted = plain.clone();
     weighted.weights = Some(vec![1.0; plain.n_obs()]);
     for reml in [true, false] {
-        let (a, b) = (model(&plain, reml).objective(&SLEEP_THETA), model(&weighted, reml).objective(&SLEEP_THETA));
+        let (a, b) = (
+            model(&plain, reml).objective(&SLEEP_THETA),
+            model(&weighted, reml).objective(&SLEEP_THETA),
+        );
         assert_rel("objective with unit weights", b, a, 1e-12);
     }
 }
@@ -42,7 +45,12 @@ fn sleepstudy_constant_weights_rescale_theta_and_sigma() {
         for (x, y) in fb.fixef.iter().zip(&fa.fixef) {
             assert_rel("fixef", *x, *y, 1e-5);
         }
-        assert_rel("Subject intercept SD", fb.random[0].covariance.std_devs[0], fa.random[0].covariance.std_devs[0], 1e-3);
+        assert_rel(
+            "Subject intercept SD",
+            fb.random[0].covariance.std_devs[0],
+            fa.random[0].covariance.std_devs[0],
+            1e-3,
+        );
     }
 }
 
@@ -83,7 +91,12 @@ fn sleepstudy_duplicated_tenfold_objective_as_expected() {
     assert_rel("pwrss", b.pwrss(), k * a.pwrss(), 1e-10);
     let n = k * plain.n_obs() as f64;
     let expected = a.logdet_z() + n * (1.0 + (2.0 * std::f64::consts::PI * k * a.pwrss() / n).ln());
-    assert_rel("objective of 10× data", b.objective(&SLEEP_THETA), expected, 1e-10);
+    assert_rel(
+        "objective of 10× data",
+        b.objective(&SLEEP_THETA),
+        expected,
+        1e-10,
+    );
 }
 
 #[test]
@@ -108,12 +121,24 @@ fn sleepstudy_offset_shifts_slope() {
 fn sleepstudy_set_response_matches_new_model() {
     let plain = model_design(1);
     let mut other = plain.clone();
-    other.y.iter_mut().enumerate().for_each(|(i, y)| *y += (i % 7) as f64 * 3.0);
+    other
+        .y
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, y)| *y += (i % 7) as f64 * 3.0);
     let mut a = model(&plain, true);
     a.set_response(&other.y).unwrap();
     let b = model(&other, true).objective(&SLEEP_THETA);
-    assert_rel("objective after set_response", a.objective(&SLEEP_THETA), b, 1e-12);
-    assert!(matches!(a.set_response(&[1.0]), Err(ModelError::DimensionMismatch { .. })));
+    assert_rel(
+        "objective after set_response",
+        a.objective(&SLEEP_THETA),
+        b,
+        1e-12,
+    );
+    assert!(matches!(
+        a.set_response(&[1.0]),
+        Err(ModelError::DimensionMismatch { .. })
+    ));
 }
 
 #[test]
@@ -122,21 +147,36 @@ fn invalid_designs_are_typed_errors() {
     let opts = ModelOptions::default();
     let mut none = plain.clone();
     none.random.clear();
-    assert!(matches!(LinearMixedModel::new(&none, opts), Err(ModelError::NoRandomTerms)));
+    assert!(matches!(
+        LinearMixedModel::new(&none, opts),
+        Err(ModelError::NoRandomTerms)
+    ));
     let mut one = plain.clone();
     one.random[0].levels.truncate(1);
     one.random[0].codes.fill(0);
-    assert!(matches!(LinearMixedModel::new(&one, opts), Err(ModelError::TooFewLevels { levels: 1, .. })));
+    assert!(matches!(
+        LinearMixedModel::new(&one, opts),
+        Err(ModelError::TooFewLevels { levels: 1, .. })
+    ));
     let mut nan = plain.clone();
     nan.y[3] = f64::NAN;
-    assert!(matches!(LinearMixedModel::new(&nan, opts), Err(ModelError::NonFinite { row: 3, .. })));
+    assert!(matches!(
+        LinearMixedModel::new(&nan, opts),
+        Err(ModelError::NonFinite { row: 3, .. })
+    ));
     let mut w = plain.clone();
     w.weights = Some(vec![0.0; plain.n_obs()]);
-    assert!(matches!(LinearMixedModel::new(&w, opts), Err(ModelError::NonPositiveWeight { .. })));
+    assert!(matches!(
+        LinearMixedModel::new(&w, opts),
+        Err(ModelError::NonPositiveWeight { .. })
+    ));
     let mut m = model(&plain, true);
     assert!(m.objective(&[1.0, 2.0]).is_nan());
     assert!(m.objective(&[f64::NAN]).is_nan());
-    let start = FitOptions { start: Some(vec![1.0, 1.0]), ..FitOptions::default() };
+    let start = FitOptions {
+        start: Some(vec![1.0, 1.0]),
+        ..FitOptions::default()
+    };
     assert!(matches!(m.fit(&start), Err(ModelError::ThetaLength { .. })));
 }
 
@@ -150,7 +190,11 @@ fn append_rows(d: &Design, rows: &[usize]) -> Design {
             data.extend_from_slice(m.col(c));
             data.extend(rows.iter().map(|&i| m.get(i, c)));
         }
-        mixedlm_design::DenseMatrix { nrows: n + rows.len(), ncols: m.ncols, data }
+        mixedlm_design::DenseMatrix {
+            nrows: n + rows.len(),
+            ncols: m.ncols,
+            data,
+        }
     };
     out.y.extend(rows.iter().map(|&i| d.y[i]));
     out.x = extend_cols(&d.x);

@@ -38,49 +38,104 @@ impl Csv {
         &self.cols[i]
     }
     pub fn num(&self, name: &str) -> Vec<f64> {
-        self.col(name).iter().map(|v| v.parse().expect("number")).collect()
+        self.col(name)
+            .iter()
+            .map(|v| v.parse().expect("number"))
+            .collect()
     }
     /// A factor (levels sorted as strings); several names make an interaction `a:b`.
     pub fn factor(&self, names: &[&str]) -> (Vec<String>, Vec<u32>) {
-        let labels: Vec<String> =
-            (0..self.n()).map(|i| names.iter().map(|n| self.col(n)[i].clone()).collect::<Vec<_>>().join(":")).collect();
-        let levels: Vec<String> = labels.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
-        let codes = labels.iter().map(|l| levels.binary_search(l).unwrap() as u32).collect();
+        let labels: Vec<String> = (0..self.n())
+            .map(|i| {
+                names
+                    .iter()
+                    .map(|n| self.col(n)[i].clone())
+                    .collect::<Vec<_>>()
+                    .join(":")
+            })
+            .collect();
+        let levels: Vec<String> = labels
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let codes = labels
+            .iter()
+            .map(|l| levels.binary_search(l).unwrap() as u32)
+            .collect();
         (levels, codes)
     }
     /// Treatment-contrast dummies of a factor: (name, column) for every level but the first.
     pub fn dummies(&self, name: &str) -> Vec<(String, Vec<f64>)> {
         let (levels, codes) = self.factor(&[name]);
         (1..levels.len())
-            .map(|l| (format!("{name}{}", levels[l]), codes.iter().map(|&c| f64::from(u8::from(c as usize == l))).collect()))
+            .map(|l| {
+                (
+                    format!("{name}{}", levels[l]),
+                    codes
+                        .iter()
+                        .map(|&c| f64::from(u8::from(c as usize == l)))
+                        .collect(),
+                )
+            })
             .collect()
     }
 }
 
 fn split(line: &str) -> Vec<String> {
-    line.split(',').map(|f| f.trim().trim_matches('"').to_string()).collect()
+    line.split(',')
+        .map(|f| f.trim().trim_matches('"').to_string())
+        .collect()
 }
 
 pub fn matrix(cols: &[Vec<f64>]) -> DenseMatrix {
     let nrows = cols[0].len();
-    DenseMatrix { nrows, ncols: cols.len(), data: cols.concat() }
+    DenseMatrix {
+        nrows,
+        ncols: cols.len(),
+        data: cols.concat(),
+    }
 }
 
 /// One random term from z columns ("1" is the intercept) and grouping columns.
 pub fn term(csv: &Csv, z: &[&str], group: &[&str], kind: CovarianceKind) -> RandomTermDesign {
     let (levels, codes) = csv.factor(group);
-    let cols: Vec<Vec<f64>> = z.iter().map(|c| if *c == "1" { vec![1.0; csv.n()] } else { csv.num(c) }).collect();
+    let cols: Vec<Vec<f64>> = z
+        .iter()
+        .map(|c| {
+            if *c == "1" {
+                vec![1.0; csv.n()]
+            } else {
+                csv.num(c)
+            }
+        })
+        .collect();
     RandomTermDesign {
         group: group.join(":"),
         levels,
         codes,
-        names: z.iter().map(|c| if *c == "1" { "(Intercept)".to_string() } else { c.to_string() }).collect(),
+        names: z
+            .iter()
+            .map(|c| {
+                if *c == "1" {
+                    "(Intercept)".to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
         z: matrix(&cols),
         covariance: kind,
     }
 }
 
-pub fn design(csv: &Csv, response: &str, fixed: Vec<(String, Vec<f64>)>, random: Vec<RandomTermDesign>) -> Design {
+pub fn design(
+    csv: &Csv,
+    response: &str,
+    fixed: Vec<(String, Vec<f64>)>,
+    random: Vec<RandomTermDesign>,
+) -> Design {
     let n = csv.n();
     let (x_names, cols): (Vec<String>, Vec<Vec<f64>>) = fixed.into_iter().unzip();
     Design {
@@ -114,30 +169,47 @@ pub fn model_design(nn: u32) -> Design {
             let random = match nn {
                 1 => vec![term(&c, &["1", "Days"], &["Subject"], U)],
                 2 => vec![term(&c, &["1"], &["Subject"], U)],
-                _ => vec![term(&c, &["1"], &["Subject"], U), term(&c, &["Days"], &["Subject"], U)],
+                _ => vec![
+                    term(&c, &["1"], &["Subject"], U),
+                    term(&c, &["Days"], &["Subject"], U),
+                ],
             };
             design(&c, "Reaction", vec![icpt(&c), num(&c, "Days")], random)
         }
         4 | 5 => {
-            let c = Csv::read(if nn == 4 { "dyestuff.csv" } else { "dyestuff2.csv" });
+            let c = Csv::read(if nn == 4 {
+                "dyestuff.csv"
+            } else {
+                "dyestuff2.csv"
+            });
             let random = vec![term(&c, &["1"], &["Batch"], U)];
             design(&c, "Yield", vec![icpt(&c)], random)
         }
         6 => {
             let c = Csv::read("penicillin.csv");
-            let random = vec![term(&c, &["1"], &["plate"], U), term(&c, &["1"], &["sample"], U)];
+            let random = vec![
+                term(&c, &["1"], &["plate"], U),
+                term(&c, &["1"], &["sample"], U),
+            ];
             design(&c, "diameter", vec![icpt(&c)], random)
         }
         7 => {
             let c = Csv::read("pastes.csv");
-            let random = vec![term(&c, &["1"], &["batch"], U), term(&c, &["1"], &["batch", "cask"], U)];
+            let random = vec![
+                term(&c, &["1"], &["batch"], U),
+                term(&c, &["1"], &["batch", "cask"], U),
+            ];
             design(&c, "strength", vec![icpt(&c)], random)
         }
         8 => {
             let c = Csv::read("insteval.csv");
             let mut fixed = vec![icpt(&c)];
             fixed.extend(c.dummies("service"));
-            let random = vec![term(&c, &["1"], &["s"], U), term(&c, &["1"], &["d"], U), term(&c, &["1"], &["dept"], U)];
+            let random = vec![
+                term(&c, &["1"], &["s"], U),
+                term(&c, &["1"], &["d"], U),
+                term(&c, &["1"], &["dept"], U),
+            ];
             design(&c, "y", fixed, random)
         }
         9 => {
@@ -145,7 +217,12 @@ pub fn model_design(nn: u32) -> Design {
             let mut fixed = vec![icpt(&c), num(&c, "SES"), num(&c, "MEANSES")];
             fixed.extend(c.dummies("Sex"));
             fixed.extend(c.dummies("Minority"));
-            design(&c, "MathAch", fixed, vec![term(&c, &["1", "SES"], &["School"], U)])
+            design(
+                &c,
+                "MathAch",
+                fixed,
+                vec![term(&c, &["1", "SES"], &["School"], U)],
+            )
         }
         10 => {
             let c = Csv::read("cake.csv");
@@ -155,9 +232,17 @@ pub fn model_design(nn: u32) -> Design {
             fixed.extend(recipe.clone());
             fixed.push(("temp".into(), temp.clone()));
             for (name, col) in recipe {
-                fixed.push((format!("{name}:temp"), col.iter().zip(&temp).map(|(a, b)| a * b).collect()));
+                fixed.push((
+                    format!("{name}:temp"),
+                    col.iter().zip(&temp).map(|(a, b)| a * b).collect(),
+                ));
             }
-            design(&c, "angle", fixed, vec![term(&c, &["1"], &["recipe", "replicate"], U)])
+            design(
+                &c,
+                "angle",
+                fixed,
+                vec![term(&c, &["1"], &["recipe", "replicate"], U)],
+            )
         }
         _ => panic!("no reference model {nn}"),
     }
@@ -189,10 +274,16 @@ pub fn numbers(v: &Value) -> Vec<f64> {
 
 pub fn assert_rel(what: &str, got: f64, want: f64, tol: f64) {
     let err = (got - want).abs() / want.abs().max(1e-300);
-    assert!(err <= tol, "{what}: got {got}, lme4 {want}, relative error {err:e} > {tol:e}");
+    assert!(
+        err <= tol,
+        "{what}: got {got}, lme4 {want}, relative error {err:e} > {tol:e}"
+    );
 }
 
 pub fn assert_close(what: &str, got: f64, want: f64, rel: f64, abs: f64) {
     let err = (got - want).abs();
-    assert!(err <= abs.max(rel * want.abs()), "{what}: got {got}, lme4 {want}, |error| {err:e}");
+    assert!(
+        err <= abs.max(rel * want.abs()),
+        "{what}: got {got}, lme4 {want}, |error| {err:e}"
+    );
 }
