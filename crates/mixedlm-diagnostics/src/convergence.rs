@@ -50,7 +50,12 @@ pub struct ConvergenceSettings {
 
 impl Default for ConvergenceSettings {
     fn default() -> Self {
-        Self { gradient_tol: 2e-3, boundary_tol: 1e-4, step: 1e-4, max_eigen_ratio: 1e6 }
+        Self {
+            gradient_tol: 2e-3,
+            boundary_tol: 1e-4,
+            step: 1e-4,
+            max_eigen_ratio: 1e6,
+        }
     }
 }
 
@@ -100,7 +105,10 @@ pub fn check_convergence<F: FnMut(&[f64]) -> f64>(
         )));
     }
     let boundary = on_boundary(input, settings.boundary_tol);
-    let steps: Vec<f64> = theta.iter().map(|t| settings.step * t.abs().max(1.0)).collect();
+    let steps: Vec<f64> = theta
+        .iter()
+        .map(|t| settings.step * t.abs().max(1.0))
+        .collect();
     let interior: Vec<usize> = (0..theta.len())
         .filter(|&i| has_room(input, i, steps[i]) && !boundary.contains(&i))
         .collect();
@@ -109,12 +117,17 @@ pub fn check_convergence<F: FnMut(&[f64]) -> f64>(
     let m = interior.len();
     let h = Mat::from_fn(m, m, |r, c| hessian[r * m + c]);
     let g_int: Vec<f64> = interior.iter().map(|&i| gradient[i]).collect();
-    let eigen = h.self_adjoint_eigenvalues(Side::Lower).unwrap_or_else(|_| vec![f64::NAN; m]);
+    let eigen = h
+        .self_adjoint_eigenvalues(Side::Lower)
+        .unwrap_or_else(|_| vec![f64::NAN; m]);
     let positive_definite = eigen.iter().all(|&e| e > 0.0);
     let scaled_gradient = scaled(&h, &g_int, positive_definite);
     let gradient_max_abs = g_int.iter().fold(0.0f64, |a, g| a.max(g.abs()));
     let scaled_gradient_max_abs = match &scaled_gradient {
-        Some(s) => s.iter().zip(&g_int).fold(0.0f64, |a, (s, g)| a.max(s.abs().min(g.abs()))),
+        Some(s) => s
+            .iter()
+            .zip(&g_int)
+            .fold(0.0f64, |a, (s, g)| a.max(s.abs().min(g.abs()))),
         None => gradient_max_abs,
     };
     let mut check = ConvergenceCheck {
@@ -210,7 +223,10 @@ fn fd_hessian<F: FnMut(&[f64]) -> f64>(
     let mut h = vec![0.0; m * m];
     for (a, &i) in idx.iter().enumerate() {
         let hi = steps[i];
-        let (fp, fm) = (f(&shifted(theta, &[(i, hi)])), f(&shifted(theta, &[(i, -hi)])));
+        let (fp, fm) = (
+            f(&shifted(theta, &[(i, hi)])),
+            f(&shifted(theta, &[(i, -hi)])),
+        );
         h[a * m + a] = (fp - 2.0 * f0 + fm) / (hi * hi);
         for (b, &j) in idx.iter().enumerate().take(a) {
             let hj = steps[j];

@@ -126,7 +126,11 @@ fn max_eval_message(input: &ConvergenceInput) -> Option<Message> {
     if input.evaluations < max {
         return None;
     }
-    let optimizer = if input.optimizer.is_empty() { "the optimizer" } else { &input.optimizer };
+    let optimizer = if input.optimizer.is_empty() {
+        "the optimizer"
+    } else {
+        &input.optimizer
+    };
     Some(Message::new(
         MessageKind::MaxEval,
         format!(

@@ -92,8 +92,12 @@ pub fn check_design(design: &Design) -> DesignReport {
         }
     }
     messages.extend(total_overparameterized(design));
-    let columns: Vec<(&str, &[f64])> =
-        design.x_names.iter().enumerate().map(|(j, n)| (n.as_str(), design.x.col(j))).collect();
+    let columns: Vec<(&str, &[f64])> = design
+        .x_names
+        .iter()
+        .enumerate()
+        .map(|(j, n)| (n.as_str(), design.x.col(j)))
+        .collect();
     messages.extend(scale_check(&columns));
     DesignReport { groups, messages }
 }
@@ -134,7 +138,12 @@ fn small_groups(term: &RandomTermDesign, sizes: &GroupSizes) -> Option<Message> 
             sizes.singletons,
             sizes.n_levels,
             sizes.group,
-            term.names.iter().filter(|n| *n != "(Intercept)").cloned().collect::<Vec<_>>().join(", ")
+            term.names
+                .iter()
+                .filter(|n| *n != "(Intercept)")
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         format!(
             "Check that `{}` identifies the intended clusters; if most clusters are this \
@@ -166,7 +175,11 @@ fn per_level_overparameterized(term: &RandomTermDesign, sizes: &GroupSizes) -> O
 /// q ≥ n: more random effects than observations.
 fn total_overparameterized(design: &Design) -> Option<Message> {
     let n = design.n_obs();
-    let q: usize = design.random.iter().map(|t| t.levels.len() * t.names.len()).sum();
+    let q: usize = design
+        .random
+        .iter()
+        .map(|t| t.levels.len() * t.names.len())
+        .sum();
     (n > 0 && q >= n).then(|| {
         Message::new(
             MessageKind::Overparameterized,
@@ -188,15 +201,25 @@ pub fn column_scale(values: &[f64]) -> Option<f64> {
     }
     let mean = values.iter().sum::<f64>() / n as f64;
     let ss: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
-    let sd = if n > 1 { (ss / (n - 1) as f64).sqrt() } else { 0.0 };
-    let scale = if sd > 1e-12 * mean.abs().max(1.0) { sd } else { mean.abs() };
+    let sd = if n > 1 {
+        (ss / (n - 1) as f64).sqrt()
+    } else {
+        0.0
+    };
+    let scale = if sd > 1e-12 * mean.abs().max(1.0) {
+        sd
+    } else {
+        mean.abs()
+    };
     (scale.is_finite() && scale > 0.0).then_some(scale)
 }
 
 /// Columns whose spreads (see [`column_scale`]) differ by more than [`MAX_SCALE_RATIO`].
 pub fn scale_check(columns: &[(&str, &[f64])]) -> Option<Message> {
-    let scales: Vec<(&str, f64)> =
-        columns.iter().filter_map(|(n, v)| column_scale(v).map(|s| (*n, s))).collect();
+    let scales: Vec<(&str, f64)> = columns
+        .iter()
+        .filter_map(|(n, v)| column_scale(v).map(|s| (*n, s)))
+        .collect();
     let max = scales.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
     let min = scales.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1))?;
     if max.1 / min.1 <= MAX_SCALE_RATIO {
@@ -218,7 +241,9 @@ pub fn scale_check(columns: &[(&str, &[f64])]) -> Option<Message> {
              standardize it) so that their spreads are within a factor of about 100; badly \
              scaled predictors cause convergence failures and spurious singular fits.",
             max.0,
-            10f64.powi((max.1 / min.1.max(1.0)).log10().floor() as i32).max(10.0)
+            10f64
+                .powi((max.1 / min.1.max(1.0)).log10().floor() as i32)
+                .max(10.0)
         ),
     ))
 }

@@ -67,11 +67,19 @@ pub enum DiagError {
 }
 
 /// Check that `values` has `expected` entries.
-pub(crate) fn check_len(what: &'static str, values: usize, expected: usize) -> Result<(), DiagError> {
+pub(crate) fn check_len(
+    what: &'static str,
+    values: usize,
+    expected: usize,
+) -> Result<(), DiagError> {
     if values == expected {
         Ok(())
     } else {
-        Err(DiagError::LengthMismatch { what, expected, got: values })
+        Err(DiagError::LengthMismatch {
+            what,
+            expected,
+            got: values,
+        })
     }
 }
 

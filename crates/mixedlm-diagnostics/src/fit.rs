@@ -20,7 +20,13 @@ use std::borrow::Cow;
 /// from: it supplies y, X, the offset and prior weights).
 pub fn residual_set(fit: &LmmFit, design: &Design) -> Result<ResidualSet, DiagError> {
     let marginal = marginal_fitted(&design.x, &fit.fixef, design.offset.as_deref())?;
-    ResidualSet::new(&design.y, fit.fitted.clone(), marginal, fit.sigma, design.weights.as_deref())
+    ResidualSet::new(
+        &design.y,
+        fit.fitted.clone(),
+        marginal,
+        fit.sigma,
+        design.weights.as_deref(),
+    )
 }
 
 /// The random effects of a fit grouped by factor (terms sharing a factor are merged, in
@@ -28,10 +34,17 @@ pub fn residual_set(fit: &LmmFit, design: &Design) -> Result<ResidualSet, DiagEr
 pub fn ranef_groups(fit: &LmmFit) -> Vec<RanefGroup> {
     let mut groups: Vec<RanefGroup> = Vec::new();
     for term in &fit.random {
-        let idx = match groups.iter().position(|g| g.group == term.group && g.levels == term.levels) {
+        let idx = match groups
+            .iter()
+            .position(|g| g.group == term.group && g.levels == term.levels)
+        {
             Some(i) => i,
             None => {
-                groups.push(RanefGroup { group: term.group.clone(), levels: term.levels.clone(), terms: vec![] });
+                groups.push(RanefGroup {
+                    group: term.group.clone(),
+                    levels: term.levels.clone(),
+                    terms: vec![],
+                });
                 groups.len() - 1
             }
         };
@@ -42,7 +55,11 @@ pub fn ranef_groups(fit: &LmmFit) -> Vec<RanefGroup> {
             } else {
                 vec![f64::NAN; term.levels.len()]
             };
-            groups[idx].terms.push(RanefTerm { name: name.clone(), modes, cond_sd });
+            groups[idx].terms.push(RanefTerm {
+                name: name.clone(),
+                modes,
+                cond_sd,
+            });
         }
     }
     groups
@@ -97,7 +114,10 @@ pub fn check_fit_convergence(
     if let (Ok(c), false, false) = (&mut check, fit.optim.converged, exhausted) {
         c.messages.push(Message::new(
             MessageKind::Gradient,
-            format!("The optimizer ({}) did not report convergence: {}.", fit.optim.optimizer, fit.optim.termination),
+            format!(
+                "The optimizer ({}) did not report convergence: {}.",
+                fit.optim.optimizer, fit.optim.termination
+            ),
             format!("Rescale or center predictors with large values, or {OPTIMIZER_ADVICE}."),
         ));
     }
@@ -118,17 +138,29 @@ pub fn influence(
         .iter()
         .find(|t| t.group == group)
         .map(|t| t.levels.clone())
-        .ok_or_else(|| DiagError::Invalid(format!("no grouping factor named `{group}` in the model")))?;
-    let opts = FitOptions { start: Some(fit.theta.clone()), conditional_variances: false, ..options.clone() };
+        .ok_or_else(|| {
+            DiagError::Invalid(format!("no grouping factor named `{group}` in the model"))
+        })?;
+    let opts = FitOptions {
+        start: Some(fit.theta.clone()),
+        conditional_variances: false,
+        ..options.clone()
+    };
     let vcov: Vec<f64> = (0..fit.fixef.len())
         .flat_map(|j| fit.vcov_fixef.iter().map(move |row| row[j]))
         .collect();
     cooks_distance(group, &levels, &fit.fixef, &vcov, |g| {
         let reduced = leave_group_out(design, group, g)?;
-        let mut m = model.rebuild(&reduced).map_err(|e| DiagError::Invalid(e.to_string()))?;
-        let refit = m.fit(&opts).map_err(|e| DiagError::Invalid(e.to_string()))?;
+        let mut m = model
+            .rebuild(&reduced)
+            .map_err(|e| DiagError::Invalid(e.to_string()))?;
+        let refit = m
+            .fit(&opts)
+            .map_err(|e| DiagError::Invalid(e.to_string()))?;
         if refit.fixef_names != fit.fixef_names {
-            return Err(DiagError::Invalid("leaving the level out changes the fixed effects".into()));
+            return Err(DiagError::Invalid(
+                "leaving the level out changes the fixed effects".into(),
+            ));
         }
         Ok(refit.fixef)
     })

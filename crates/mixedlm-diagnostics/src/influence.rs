@@ -48,7 +48,9 @@ where
     let p = beta.len();
     crate::error::check_len("Var(β̂) entries", vcov.len(), p * p)?;
     let v = Mat::from_fn(p, p, |i, j| vcov[j * p + i]);
-    let llt = v.llt(Side::Lower).map_err(|_| DiagError::NotPositiveDefinite)?;
+    let llt = v
+        .llt(Side::Lower)
+        .map_err(|_| DiagError::NotPositiveDefinite)?;
     let cutoff = 4.0 / levels.len().max(1) as f64;
     let mut out: Vec<GroupInfluence> = (0..levels.len())
         .into_par_iter()
@@ -61,7 +63,14 @@ where
                     let q: f64 = (0..p).map(|i| delta[i] * sol[(i, 0)]).sum();
                     (q / p as f64, delta, None)
                 }
-                Ok(b) => (f64::NAN, Vec::new(), Some(format!("refit returned {} fixed effects, expected {p}", b.len()))),
+                Ok(b) => (
+                    f64::NAN,
+                    Vec::new(),
+                    Some(format!(
+                        "refit returned {} fixed effects, expected {p}",
+                        b.len()
+                    )),
+                ),
                 Err(e) => (f64::NAN, Vec::new(), Some(e.to_string())),
             };
             GroupInfluence {
@@ -74,10 +83,12 @@ where
             }
         })
         .collect();
-    out.sort_by(|a, b| match (a.cooks_distance.is_nan(), b.cooks_distance.is_nan()) {
-        (false, false) => b.cooks_distance.total_cmp(&a.cooks_distance),
-        (x, y) => x.cmp(&y),
-    });
+    out.sort_by(
+        |a, b| match (a.cooks_distance.is_nan(), b.cooks_distance.is_nan()) {
+            (false, false) => b.cooks_distance.total_cmp(&a.cooks_distance),
+            (x, y) => x.cmp(&y),
+        },
+    );
     Ok(out)
 }
 
@@ -113,7 +124,10 @@ mod tests {
     #[test]
     fn cooks_distance_by_hand() {
         // Var(β̂) = diag(4, 1): D = (Δ₁²/4 + Δ₂²) / 2.
-        let levels: Vec<String> = ["a", "b", "c", "d", "e"].iter().map(|s| s.to_string()).collect();
+        let levels: Vec<String> = ["a", "b", "c", "d", "e"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let beta = [1.0, 2.0];
         let vcov = [4.0, 0.0, 0.0, 1.0];
         let refit = |g: usize| -> Result<Vec<f64>, String> {
@@ -126,7 +140,10 @@ mod tests {
             }
         };
         let r = cooks_distance("g", &levels, &beta, &vcov, refit).unwrap();
-        let got: Vec<(&str, f64)> = r.iter().map(|g| (g.level.as_str(), g.cooks_distance)).collect();
+        let got: Vec<(&str, f64)> = r
+            .iter()
+            .map(|g| (g.level.as_str(), g.cooks_distance))
+            .collect();
         assert_eq!(got[0], ("c", 4.5));
         assert!((got[1].1 - 0.5).abs() < 1e-12 && (got[2].1 - 0.5).abs() < 1e-12);
         assert!((got[3].1 - 0.005).abs() < 1e-12);
@@ -140,7 +157,9 @@ mod tests {
 
     #[test]
     fn non_positive_definite_vcov_is_an_error() {
-        let r = cooks_distance("g", &["a".to_string()], &[1.0], &[0.0], |_| Ok::<_, String>(vec![1.0]));
+        let r = cooks_distance("g", &["a".to_string()], &[1.0], &[0.0], |_| {
+            Ok::<_, String>(vec![1.0])
+        });
         assert!(matches!(r, Err(DiagError::NotPositiveDefinite)));
     }
 }

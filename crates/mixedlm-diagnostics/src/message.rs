@@ -42,7 +42,11 @@ pub struct Message {
 impl Message {
     /// A new message.
     pub fn new(kind: MessageKind, text: impl Into<String>, advice: impl Into<String>) -> Self {
-        Self { kind, text: text.into(), advice: advice.into() }
+        Self {
+            kind,
+            text: text.into(),
+            advice: advice.into(),
+        }
     }
 }
 

@@ -45,7 +45,11 @@ pub fn normality_test(values: &[f64]) -> Result<NormalityTest, DiagError> {
 fn sorted_sample(what: &'static str, values: &[f64], min: usize) -> Result<Vec<f64>, DiagError> {
     check_finite(what, values)?;
     if values.len() < min {
-        return Err(DiagError::TooFewValues { what, min, got: values.len() });
+        return Err(DiagError::TooFewValues {
+            what,
+            min,
+            got: values.len(),
+        });
     }
     let mut x = values.to_vec();
     x.sort_by(f64::total_cmp);
@@ -71,7 +75,9 @@ fn shapiro_coefficients(n: usize) -> Vec<f64> {
     const C2: [f64; 6] = [0.0, 0.042981, -0.293762, -1.752461, 5.682633, -3.582633];
     let nf = n as f64;
     // Expected normal order statistics of the lower half (negative): Blom-type scores.
-    let m: Vec<f64> = (1..=n / 2).map(|i| qnorm((i as f64 - 0.375) / (nf + 0.25))).collect();
+    let m: Vec<f64> = (1..=n / 2)
+        .map(|i| qnorm((i as f64 - 0.375) / (nf + 0.25)))
+        .collect();
     let summ2 = 2.0 * m.iter().map(|v| v * v).sum::<f64>();
     let ssumm2 = summ2.sqrt();
     let u = 1.0 / nf.sqrt();
@@ -97,7 +103,11 @@ fn shapiro_w(x: &[f64]) -> f64 {
     let a = shapiro_coefficients(n);
     let mean = x.iter().sum::<f64>() / n as f64;
     let ss: f64 = x.iter().map(|v| (v - mean) * (v - mean)).sum();
-    let num: f64 = a.iter().enumerate().map(|(i, ai)| ai * (x[n - 1 - i] - x[i])).sum();
+    let num: f64 = a
+        .iter()
+        .enumerate()
+        .map(|(i, ai)| ai * (x[n - 1 - i] - x[i]))
+        .sum();
     (num * num / ss).min(1.0)
 }
 
@@ -140,7 +150,12 @@ pub fn shapiro_wilk(values: &[f64]) -> Result<NormalityTest, DiagError> {
     let x = sorted_sample("Shapiro-Wilk test", values, 3)?;
     let w = shapiro_w(&x);
     let p_value = shapiro_p_value(w, x.len());
-    Ok(NormalityTest { test: "Shapiro-Wilk".into(), statistic: w, p_value, n: x.len() })
+    Ok(NormalityTest {
+        test: "Shapiro-Wilk".into(),
+        statistic: w,
+        p_value,
+        n: x.len(),
+    })
 }
 
 /// log Φ(z), accurate far into the lower tail.
@@ -168,7 +183,12 @@ pub fn anderson_darling(values: &[f64]) -> Result<NormalityTest, DiagError> {
         .sum();
     let a2 = -nf - s / nf;
     let p_value = anderson_darling_p(a2 * (1.0 + 0.75 / nf + 2.25 / (nf * nf)));
-    Ok(NormalityTest { test: "Anderson-Darling".into(), statistic: a2, p_value, n })
+    Ok(NormalityTest {
+        test: "Anderson-Darling".into(),
+        statistic: a2,
+        p_value,
+        n,
+    })
 }
 
 /// D'Agostino & Stephens' p-value for the size-adjusted A².
@@ -220,7 +240,13 @@ mod tests {
         check(&x12, 0.973271858, 0.941877674, 1e-7, 1e-6);
         check(&x12[..11], 0.965714672, 0.840299271, 1e-7, 1e-6);
         check(&[1.0, 2.5, 2.7, 8.0], 0.834179603, 0.178964202, 1e-7, 1e-6);
-        check(&[1.0, 2.5, 2.7, 3.1, 8.0], 0.813445472, 0.103820541, 1e-7, 1e-6);
+        check(
+            &[1.0, 2.5, 2.7, 3.1, 8.0],
+            0.813445472,
+            0.103820541,
+            1e-7,
+            1e-6,
+        );
         check(&[1.0, 2.0, 4.0], 0.964285714, 0.636886845, 1e-7, 1e-6);
         let x50: Vec<f64> = (1..=50).map(|i| (i as f64 * 1.3).sin().exp()).collect();
         check(&x50, 0.870142391, 5.694888e-5, 1e-7, 1e-9);
@@ -228,9 +254,18 @@ mod tests {
 
     #[test]
     fn shapiro_rejects_bad_input() {
-        assert!(matches!(shapiro_wilk(&[1.0, 2.0]), Err(DiagError::TooFewValues { .. })));
-        assert!(matches!(shapiro_wilk(&[2.0; 5]), Err(DiagError::Constant { .. })));
-        assert!(matches!(shapiro_wilk(&[1.0, f64::NAN, 2.0]), Err(DiagError::NonFinite { .. })));
+        assert!(matches!(
+            shapiro_wilk(&[1.0, 2.0]),
+            Err(DiagError::TooFewValues { .. })
+        ));
+        assert!(matches!(
+            shapiro_wilk(&[2.0; 5]),
+            Err(DiagError::Constant { .. })
+        ));
+        assert!(matches!(
+            shapiro_wilk(&[1.0, f64::NAN, 2.0]),
+            Err(DiagError::NonFinite { .. })
+        ));
         assert!(shapiro_wilk(&vec![1.0; 5001]).is_err());
     }
 
@@ -250,9 +285,15 @@ mod tests {
         assert_eq!(r.test, "Anderson-Darling");
         assert!(r.p_value > 0.99, "{}", r.p_value);
         // A deterministic non-normal sample: SciPy's anderson gives A² = 26.463155690637.
-        let x: Vec<f64> = (1..=6000).map(|i| (i as f64 * 0.7).sin() + 0.001 * i as f64).collect();
+        let x: Vec<f64> = (1..=6000)
+            .map(|i| (i as f64 * 0.7).sin() + 0.001 * i as f64)
+            .collect();
         let r = normality_test(&x).unwrap();
-        assert!((r.statistic - 26.463155690637).abs() < 1e-6, "{}", r.statistic);
+        assert!(
+            (r.statistic - 26.463155690637).abs() < 1e-6,
+            "{}",
+            r.statistic
+        );
         assert_eq!(r.p_value, 3.7e-24);
         assert_eq!(normality_test(&MPG).unwrap().test, "Shapiro-Wilk");
     }

@@ -63,13 +63,21 @@ pub struct QqData {
 pub fn qq_data(values: &[f64]) -> Result<QqData, DiagError> {
     check_finite("Q-Q sample", values)?;
     if values.len() < 2 {
-        return Err(DiagError::TooFewValues { what: "a Q-Q plot", min: 2, got: values.len() });
+        return Err(DiagError::TooFewValues {
+            what: "a Q-Q plot",
+            min: 2,
+            got: values.len(),
+        });
     }
     let mut sample = values.to_vec();
     sample.sort_by(f64::total_cmp);
     let theoretical = ppoints(sample.len()).into_iter().map(qnorm).collect();
     let line = qq_line(&sample);
-    Ok(QqData { theoretical, sample, line })
+    Ok(QqData {
+        theoretical,
+        sample,
+        line,
+    })
 }
 
 /// R's `qqline` for a sorted sample: through the (0.25, 0.75) quantiles of sample and N(0, 1).
@@ -77,7 +85,10 @@ pub fn qq_line(sorted: &[f64]) -> Line {
     let (y1, y2) = (quantile_sorted(sorted, 0.25), quantile_sorted(sorted, 0.75));
     let (x1, x2) = (qnorm(0.25), qnorm(0.75));
     let slope = (y2 - y1) / (x2 - x1);
-    Line { intercept: y1 - slope * x1, slope }
+    Line {
+        intercept: y1 - slope * x1,
+        slope,
+    }
 }
 
 #[cfg(test)]
@@ -88,7 +99,13 @@ mod tests {
     fn ppoints_follows_r() {
         // R: ppoints(5) = (1:5 - 3/8) / (5 + 1/4); ppoints(12) = (1:12 - 1/2) / 12.
         let p5 = ppoints(5);
-        let expected5 = [0.119047619047619, 0.309523809523810, 0.5, 0.690476190476190, 0.880952380952381];
+        let expected5 = [
+            0.119047619047619,
+            0.309523809523810,
+            0.5,
+            0.690476190476190,
+            0.880952380952381,
+        ];
         for (a, b) in p5.iter().zip(expected5) {
             assert!((a - b).abs() < 1e-14, "{a} vs {b}");
         }
@@ -114,7 +131,11 @@ mod tests {
         let qq = qq_data(&x).unwrap();
         assert_eq!(qq.sample[0], 1.9);
         assert_eq!(qq.sample[9], 5.6);
-        assert!((qq.theoretical[0] + 1.546635).abs() < 1e-6, "{}", qq.theoretical[0]);
+        assert!(
+            (qq.theoretical[0] + 1.546635).abs() < 1e-6,
+            "{}",
+            qq.theoretical[0]
+        );
         assert!((qq.theoretical[9] - 1.546635).abs() < 1e-6);
         assert!((quantile_sorted(&qq.sample, 0.25) - 2.925).abs() < 1e-12);
         assert!((quantile_sorted(&qq.sample, 0.75) - 4.325).abs() < 1e-12);

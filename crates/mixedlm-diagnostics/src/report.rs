@@ -53,8 +53,10 @@ impl Diagnostics {
     /// Add the convergence checks' numbers and messages.
     pub fn add_convergence(&mut self, check: &ConvergenceCheck) {
         self.gradient_max_abs = Some(check.gradient_max_abs);
-        self.hessian_min_eigenvalue =
-            check.hessian_min_eigenvalue.is_finite().then_some(check.hessian_min_eigenvalue);
+        self.hessian_min_eigenvalue = check
+            .hessian_min_eigenvalue
+            .is_finite()
+            .then_some(check.hessian_min_eigenvalue);
         self.messages.extend(check.messages.iter().cloned());
     }
 
@@ -88,9 +90,14 @@ impl Diagnostics {
     pub fn add_influence(&mut self, influence: &[GroupInfluence]) {
         self.messages.extend(influence_message(influence, 10));
         self.influential_groups.extend(
-            influence.iter().filter(|g| g.influential).take(MAX_INFLUENTIAL_LISTED).cloned(),
+            influence
+                .iter()
+                .filter(|g| g.influential)
+                .take(MAX_INFLUENTIAL_LISTED)
+                .cloned(),
         );
-        self.influential_groups.sort_by(|a, b| b.cooks_distance.total_cmp(&a.cooks_distance));
+        self.influential_groups
+            .sort_by(|a, b| b.cooks_distance.total_cmp(&a.cooks_distance));
     }
 }
 

@@ -49,7 +49,10 @@ pub fn add_random_term(
     for (i, (f, &c)) in fitted.iter_mut().zip(codes).enumerate() {
         let start = c as usize * k;
         let b = modes.get(start..start + k).ok_or_else(|| {
-            DiagError::Invalid(format!("level code {c} has no conditional modes ({} given)", modes.len()))
+            DiagError::Invalid(format!(
+                "level code {c} has no conditional modes ({} given)",
+                modes.len()
+            ))
         })?;
         *f += (0..k).map(|j| z.get(i, j) * b[j]).sum::<f64>();
     }
@@ -63,11 +66,7 @@ pub fn residuals(y: &[f64], fitted: &[f64]) -> Result<Vec<f64>, DiagError> {
 }
 
 /// Pearson (standardized) residuals `r_i √w_i / σ` (w = 1 without prior weights).
-pub fn pearson(
-    resid: &[f64],
-    sigma: f64,
-    weights: Option<&[f64]>,
-) -> Result<Vec<f64>, DiagError> {
+pub fn pearson(resid: &[f64], sigma: f64, weights: Option<&[f64]>) -> Result<Vec<f64>, DiagError> {
     if !(sigma.is_finite() && sigma > 0.0) {
         return Err(DiagError::Invalid(format!(
             "the residual SD must be positive and finite to standardize residuals (got {sigma})"
@@ -78,7 +77,11 @@ pub fn pearson(
         Some(w) => {
             check_len("weights", w.len(), resid.len())?;
             check_finite("weights", w)?;
-            Ok(resid.iter().zip(w).map(|(r, w)| r * w.max(0.0).sqrt() / sigma).collect())
+            Ok(resid
+                .iter()
+                .zip(w)
+                .map(|(r, w)| r * w.max(0.0).sqrt() / sigma)
+                .collect())
         }
     }
 }
@@ -110,7 +113,13 @@ impl ResidualSet {
         let conditional = residuals(y, &fitted)?;
         let marginal = residuals(y, &fitted_marginal)?;
         let pearson = pearson(&conditional, sigma, weights)?;
-        Ok(Self { fitted, fitted_marginal, conditional, marginal, pearson })
+        Ok(Self {
+            fitted,
+            fitted_marginal,
+            conditional,
+            marginal,
+            pearson,
+        })
     }
 }
 
@@ -137,7 +146,10 @@ pub fn group_summaries(
     let mut acc = vec![(0usize, 0.0f64, 0.0f64); levels.len()];
     for (&c, &r) in codes.iter().zip(resid) {
         let slot = acc.get_mut(c as usize).ok_or_else(|| {
-            DiagError::Invalid(format!("level code {c} out of range ({} levels)", levels.len()))
+            DiagError::Invalid(format!(
+                "level code {c} out of range ({} levels)",
+                levels.len()
+            ))
         })?;
         // Welford's running mean and sum of squared deviations.
         slot.0 += 1;
@@ -152,7 +164,11 @@ pub fn group_summaries(
             level: level.clone(),
             n,
             mean: if n > 0 { mean } else { f64::NAN },
-            sd: if n > 1 { (ss / (n - 1) as f64).sqrt() } else { f64::NAN },
+            sd: if n > 1 {
+                (ss / (n - 1) as f64).sqrt()
+            } else {
+                f64::NAN
+            },
         })
         .collect())
 }
@@ -163,7 +179,11 @@ mod tests {
 
     fn x_small() -> DenseMatrix {
         // Intercept and one covariate, 4 rows.
-        DenseMatrix { nrows: 4, ncols: 2, data: vec![1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 2.0, 3.0] }
+        DenseMatrix {
+            nrows: 4,
+            ncols: 2,
+            data: vec![1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 2.0, 3.0],
+        }
     }
 
     #[test]
@@ -171,7 +191,11 @@ mod tests {
         let x = x_small();
         let mut f = marginal_fitted(&x, &[10.0, 2.0], Some(&[0.5, 0.0, 0.0, 0.0])).unwrap();
         assert_eq!(f, vec![10.5, 12.0, 14.0, 16.0]);
-        let z = DenseMatrix { nrows: 4, ncols: 1, data: vec![1.0; 4] };
+        let z = DenseMatrix {
+            nrows: 4,
+            ncols: 1,
+            data: vec![1.0; 4],
+        };
         add_random_term(&mut f, &z, &[0, 0, 1, 1], &[-1.0, 1.0]).unwrap();
         assert_eq!(f, vec![9.5, 11.0, 15.0, 17.0]);
         assert!(add_random_term(&mut f, &z, &[0, 0, 2, 1], &[-1.0, 1.0]).is_err());
@@ -180,8 +204,14 @@ mod tests {
     #[test]
     fn residual_set_with_weights() {
         let y = [1.0, 2.0, 3.0];
-        let set = ResidualSet::new(&y, vec![0.0, 2.0, 4.0], vec![1.0; 3], 2.0, Some(&[4.0, 1.0, 1.0]))
-            .unwrap();
+        let set = ResidualSet::new(
+            &y,
+            vec![0.0, 2.0, 4.0],
+            vec![1.0; 3],
+            2.0,
+            Some(&[4.0, 1.0, 1.0]),
+        )
+        .unwrap();
         assert_eq!(set.conditional, vec![1.0, 0.0, -1.0]);
         assert_eq!(set.marginal, vec![0.0, 1.0, 2.0]);
         assert_eq!(set.pearson, vec![1.0, 0.0, -0.5]);

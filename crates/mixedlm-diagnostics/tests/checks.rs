@@ -25,7 +25,9 @@ fn one_way_deviance(y: &[f64], codes: &[u32], n_levels: usize, theta: f64) -> f6
         s[c as usize] += (v - mu) * (v - mu);
         t[c as usize] += v - mu;
     }
-    let r2: f64 = (0..n_levels).map(|i| s[i] - t2 / (1.0 + t2 * cnt[i]) * t[i] * t[i]).sum();
+    let r2: f64 = (0..n_levels)
+        .map(|i| s[i] - t2 / (1.0 + t2 * cnt[i]) * t[i] * t[i])
+        .sum();
     let logdet: f64 = cnt.iter().map(|n| (1.0 + t2 * n).ln()).sum();
     let n = y.len() as f64;
     logdet + n * (1.0 + (2.0 * std::f64::consts::PI * r2 / n).ln())
@@ -56,10 +58,17 @@ fn dyestuff2_is_singular_with_advice() {
     let f = |t: &[f64]| one_way_deviance(&y, &codes, k, t[0]);
     // The deviance function reproduces lme4's objective at its θ̂ = 0.
     let objective = reference["objective"].as_f64().unwrap();
-    assert!((f(&[0.0]) - objective).abs() < 1e-6 * objective, "{}", f(&[0.0]));
+    assert!(
+        (f(&[0.0]) - objective).abs() < 1e-6 * objective,
+        "{}",
+        f(&[0.0])
+    );
     let check = check_convergence(f, &theta_input(0.0), &Default::default()).unwrap();
     assert!(check.singular && check.interior.is_empty());
-    assert!(check.gradient[0] > 0.0, "the deviance increases into the interior");
+    assert!(
+        check.gradient[0] > 0.0,
+        "the deviance increases into the interior"
+    );
     let kinds: Vec<MessageKind> = check.messages.iter().map(|m| m.kind).collect();
     assert_eq!(kinds, vec![MessageKind::Singular]);
     let m = &check.messages[0];
@@ -86,10 +95,17 @@ fn dyestuff_optimum_passes_all_checks() {
 /// sleepstudy's design for `Reaction ~ 1 + days + (1 + days | Subject)`, Days scaled by `scale`.
 fn sleepstudy_design(scale: f64) -> Design {
     let (h, rows) = read_csv("sleepstudy.csv");
-    let days: Vec<f64> = column(&h, &rows, "Days").iter().map(|d| d * scale).collect();
+    let days: Vec<f64> = column(&h, &rows, "Days")
+        .iter()
+        .map(|d| d * scale)
+        .collect();
     let (levels, codes) = factor(&h, &rows, "Subject");
     let n = days.len();
-    let xz = DenseMatrix { nrows: n, ncols: 2, data: [vec![1.0; n], days].concat() };
+    let xz = DenseMatrix {
+        nrows: n,
+        ncols: 2,
+        data: [vec![1.0; n], days].concat(),
+    };
     Design {
         response: "Reaction".into(),
         y: column(&h, &rows, "Reaction"),
@@ -119,7 +135,11 @@ fn sleepstudy_design_is_clean_but_days_times_a_million_needs_rescaling() {
     let report = check_design(&sleepstudy_design(1e6));
     assert_eq!(report.messages.len(), 1);
     assert_eq!(report.messages[0].kind, MessageKind::Scale);
-    assert!(report.messages[0].advice.contains("divide `Days` by 1e6"), "{}", report.messages[0].advice);
+    assert!(
+        report.messages[0].advice.contains("divide `Days` by 1e6"),
+        "{}",
+        report.messages[0].advice
+    );
 }
 
 #[test]
@@ -134,23 +154,43 @@ fn per_observation_random_effects_are_overparameterized() {
     let kinds: Vec<MessageKind> = report.messages.iter().map(|m| m.kind).collect();
     assert!(kinds.contains(&MessageKind::Overparameterized), "{kinds:?}");
     assert!(kinds.contains(&MessageKind::SmallGroups), "{kinds:?}");
-    assert!(report.messages.iter().any(|m| m.text.contains("360 random effects for 180 observations")));
+    assert!(report
+        .messages
+        .iter()
+        .any(|m| m.text.contains("360 random effects for 180 observations")));
 }
 
 #[test]
 fn report_serializes_with_the_cli_keys() {
     let (y, codes, k) = dyestuff("dyestuff2.csv");
-    let check = check_convergence(|t: &[f64]| one_way_deviance(&y, &codes, k, t[0]), &theta_input(0.0), &Default::default()).unwrap();
+    let check = check_convergence(
+        |t: &[f64]| one_way_deviance(&y, &codes, k, t[0]),
+        &theta_input(0.0),
+        &Default::default(),
+    )
+    .unwrap();
     let mut report = Diagnostics::default();
     report.add_convergence(&check);
     report.add_normality(&y, &[]);
     let json = serde_json::to_value(&report).unwrap();
-    for key in ["messages", "gradient_max_abs", "hessian_min_eigenvalue", "residual_normality", "influential_groups"] {
+    for key in [
+        "messages",
+        "gradient_max_abs",
+        "hessian_min_eigenvalue",
+        "residual_normality",
+        "influential_groups",
+    ] {
         assert!(json.get(key).is_some(), "missing {key}");
     }
     assert_eq!(json["messages"][0]["kind"], "singular");
-    assert!(json["messages"][0]["advice"].as_str().unwrap().contains("(x || g)"));
+    assert!(json["messages"][0]["advice"]
+        .as_str()
+        .unwrap()
+        .contains("(x || g)"));
     assert_eq!(json["residual_normality"]["test"], "Shapiro-Wilk");
     assert!(json["residual_normality"]["p_value"].as_f64().unwrap() > 0.0);
-    assert!(json["hessian_min_eigenvalue"].is_null(), "no interior parameter");
+    assert!(
+        json["hessian_min_eigenvalue"].is_null(),
+        "no interior parameter"
+    );
 }

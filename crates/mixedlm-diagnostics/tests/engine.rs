@@ -28,10 +28,21 @@ fn kinds(d: &mixedlm_diagnostics::Diagnostics) -> Vec<MessageKind> {
 
 #[test]
 fn sleepstudy_fit_is_clean_and_plots() {
-    let (mut model, fit) = fitted("sleepstudy.csv", "Reaction ~ 1 + Days + (1 + Days | Subject)", true);
+    let (mut model, fit) = fitted(
+        "sleepstudy.csv",
+        "Reaction ~ 1 + Days + (1 + Days | Subject)",
+        true,
+    );
     let report = diagnose(&mut model, &fit, &DiagnoseOptions::default()).unwrap();
     let k = kinds(&report);
-    assert!(!k.iter().any(|k| matches!(k, MessageKind::Singular | MessageKind::Gradient | MessageKind::Hessian)), "{:?}", report.messages);
+    assert!(
+        !k.iter().any(|k| matches!(
+            k,
+            MessageKind::Singular | MessageKind::Gradient | MessageKind::Hessian
+        )),
+        "{:?}",
+        report.messages
+    );
     assert!(report.gradient_max_abs.unwrap() < 2e-3);
     assert!(report.hessian_min_eigenvalue.unwrap() > 0.0);
     assert_eq!(report.random_effects_normality.len(), 2);
@@ -49,49 +60,104 @@ fn sleepstudy_fit_is_clean_and_plots() {
 fn dyestuff2_fit_is_singular_with_advice() {
     let (mut model, fit) = fitted("dyestuff2.csv", "Yield ~ 1 + (1 | Batch)", false);
     let report = diagnose(&mut model, &fit, &DiagnoseOptions::default()).unwrap();
-    let singular: Vec<_> = report.messages.iter().filter(|m| m.kind == MessageKind::Singular).collect();
+    let singular: Vec<_> = report
+        .messages
+        .iter()
+        .filter(|m| m.kind == MessageKind::Singular)
+        .collect();
     assert_eq!(singular.len(), 1, "{:?}", report.messages);
-    assert!(singular[0].advice.contains("simplify the random-effects structure"));
-    assert!(report.hessian_min_eigenvalue.is_none(), "θ on its bound: no interior parameter");
+    assert!(singular[0]
+        .advice
+        .contains("simplify the random-effects structure"));
+    assert!(
+        report.hessian_min_eigenvalue.is_none(),
+        "θ on its bound: no interior parameter"
+    );
 }
 
 #[test]
 fn sleepstudy_days_times_a_million_gets_rescale_advice() {
     let batch = read_table(&data_dir().join("sleepstudy.csv"), None).unwrap();
-    let formula = mixedlm_formula::parse_formula("Reaction ~ 1 + Days + (1 + Days | Subject)").unwrap();
+    let formula =
+        mixedlm_formula::parse_formula("Reaction ~ 1 + Days + (1 + Days | Subject)").unwrap();
     let (mut design, _) = DesignBuilder::new(&formula).build(&batch).unwrap();
-    for v in design.x.col_mut(1).iter_mut().chain(design.random[0].z.col_mut(1)) {
+    for v in design
+        .x
+        .col_mut(1)
+        .iter_mut()
+        .chain(design.random[0].z.col_mut(1))
+    {
         *v *= 1e6;
     }
     let (mut model, fit) = fit_design(&design, true);
     let report = diagnose(&mut model, &fit, &DiagnoseOptions::default()).unwrap();
-    let scale = report.messages.iter().find(|m| m.kind == MessageKind::Scale).expect("scale message");
-    assert!(scale.advice.contains("divide `Days` by 1e6"), "{}", scale.advice);
+    let scale = report
+        .messages
+        .iter()
+        .find(|m| m.kind == MessageKind::Scale)
+        .expect("scale message");
+    assert!(
+        scale.advice.contains("divide `Days` by 1e6"),
+        "{}",
+        scale.advice
+    );
 }
 
 #[test]
 fn sleepstudy_influence_matches_a_manual_refit() {
-    let (model, fit) = fitted("sleepstudy.csv", "Reaction ~ 1 + Days + (1 + Days | Subject)", true);
+    let (model, fit) = fitted(
+        "sleepstudy.csv",
+        "Reaction ~ 1 + Days + (1 + Days | Subject)",
+        true,
+    );
     let infl = influence(&model, &fit, "Subject", &FitOptions::default()).unwrap();
     assert_eq!(infl.len(), 18);
-    assert!(infl.iter().all(|g| g.error.is_none() && g.cooks_distance > 0.0));
-    assert!(infl.windows(2).all(|w| w[0].cooks_distance >= w[1].cooks_distance));
+    assert!(infl
+        .iter()
+        .all(|g| g.error.is_none() && g.cooks_distance > 0.0));
+    assert!(infl
+        .windows(2)
+        .all(|w| w[0].cooks_distance >= w[1].cooks_distance));
     // Recompute the top level's distance by hand.
     let top = &infl[0];
-    let level = model.design().random[0].levels.iter().position(|l| *l == top.level).unwrap();
-    let (_, refit) = fit_design(&leave_group_out(model.design(), "Subject", level).unwrap(), true);
-    let d: Vec<f64> = refit.fixef.iter().zip(&fit.fixef).map(|(a, b)| a - b).collect();
+    let level = model.design().random[0]
+        .levels
+        .iter()
+        .position(|l| *l == top.level)
+        .unwrap();
+    let (_, refit) = fit_design(
+        &leave_group_out(model.design(), "Subject", level).unwrap(),
+        true,
+    );
+    let d: Vec<f64> = refit
+        .fixef
+        .iter()
+        .zip(&fit.fixef)
+        .map(|(a, b)| a - b)
+        .collect();
     let v = &fit.vcov_fixef;
     let det = v[0][0] * v[1][1] - v[0][1] * v[1][0];
     let q = (v[1][1] * d[0] * d[0] - 2.0 * v[0][1] * d[0] * d[1] + v[0][0] * d[1] * d[1]) / det;
-    assert!((top.cooks_distance - q / 2.0).abs() < 1e-3 * q, "{} vs {}", top.cooks_distance, q / 2.0);
+    assert!(
+        (top.cooks_distance - q / 2.0).abs() < 1e-3 * q,
+        "{} vs {}",
+        top.cooks_distance,
+        q / 2.0
+    );
 }
 
 #[test]
 fn mathachieve_fit_plots() {
-    let (mut model, fit) = fitted("mathachieve.csv", "MathAch ~ 1 + SES + MEANSES + Sex + Minority + (1 + SES | School)", true);
+    let (mut model, fit) = fitted(
+        "mathachieve.csv",
+        "MathAch ~ 1 + SES + MEANSES + Sex + Minority + (1 + SES | School)",
+        true,
+    );
     let report = diagnose(&mut model, &fit, &DiagnoseOptions::default()).unwrap();
-    assert!(report.residual_normality.as_ref().is_some_and(|t| t.test == "Anderson-Darling"));
+    assert!(report
+        .residual_normality
+        .as_ref()
+        .is_some_and(|t| t.test == "Anderson-Darling"));
     let input = plot_input(&fit, model.design()).unwrap();
     let files = write_plots(plot_dir("mathachieve_fit"), &input, PlotFormat::Png).unwrap();
     assert_eq!(files.len(), 6);
@@ -100,7 +166,11 @@ fn mathachieve_fit_plots() {
 #[test]
 #[ignore = "InstEval: 73k rows and a 3,000-level factor take tens of seconds in debug builds"]
 fn insteval_fit_diagnostics_and_plots() {
-    let (mut model, fit) = fitted("insteval.csv", "y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept)", true);
+    let (mut model, fit) = fitted(
+        "insteval.csv",
+        "y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept)",
+        true,
+    );
     let report = diagnose(&mut model, &fit, &DiagnoseOptions::default()).unwrap();
     assert!(report.gradient_max_abs.is_some());
     let files = write_plots(plot_dir("insteval_fit"), &fit, PlotFormat::Png).unwrap();

@@ -23,8 +23,12 @@ fn quadratic(t: &[f64]) -> f64 {
 
 #[test]
 fn clean_optimum_has_no_messages() {
-    let c = check_convergence(quadratic, &input(&[1.0, 2.0], &[0.0, 0.0]), &Default::default())
-        .unwrap();
+    let c = check_convergence(
+        quadratic,
+        &input(&[1.0, 2.0], &[0.0, 0.0]),
+        &Default::default(),
+    )
+    .unwrap();
     assert!(c.messages.is_empty(), "{:?}", c.messages);
     assert!(c.gradient_max_abs < 1e-8);
     // Hessian [[2, 1], [1, 20]]: eigenvalues 11 ∓ √82.
@@ -38,8 +42,12 @@ fn clean_optimum_has_no_messages() {
 
 #[test]
 fn off_optimum_reports_gradient_with_advice() {
-    let c = check_convergence(quadratic, &input(&[1.01, 2.0], &[0.0, 0.0]), &Default::default())
-        .unwrap();
+    let c = check_convergence(
+        quadratic,
+        &input(&[1.01, 2.0], &[0.0, 0.0]),
+        &Default::default(),
+    )
+    .unwrap();
     // g = (2·0.01, 0.01) = (0.02, 0.01); H⁻¹g = (0.01, 0).
     assert!((c.gradient[0] - 0.02).abs() < 1e-7 && (c.gradient[1] - 0.01).abs() < 1e-7);
     let s = c.scaled_gradient.clone().unwrap();
@@ -60,7 +68,11 @@ fn boundary_parameter_is_singular_and_excluded_from_gradient_test() {
     let c = check_convergence(f, &inp, &Default::default()).unwrap();
     assert_eq!(c.boundary, vec![0]);
     assert_eq!(c.interior, vec![1]);
-    assert!((c.gradient[0] - 2.0).abs() < 1e-3, "one-sided gradient {}", c.gradient[0]);
+    assert!(
+        (c.gradient[0] - 2.0).abs() < 1e-3,
+        "one-sided gradient {}",
+        c.gradient[0]
+    );
     assert_eq!(kinds(&c), vec![MessageKind::Singular]);
     assert!(c.messages[0].text.contains("Batch: (Intercept)"));
     assert!(c.messages[0].advice.contains("(x || g)"));
@@ -69,8 +81,12 @@ fn boundary_parameter_is_singular_and_excluded_from_gradient_test() {
 #[test]
 fn saddle_point_reports_negative_eigenvalue() {
     let f = |t: &[f64]| t[0] * t[0] - t[1] * t[1];
-    let c = check_convergence(f, &input(&[0.0, 0.0], &[f64::NEG_INFINITY; 2]), &Default::default())
-        .unwrap();
+    let c = check_convergence(
+        f,
+        &input(&[0.0, 0.0], &[f64::NEG_INFINITY; 2]),
+        &Default::default(),
+    )
+    .unwrap();
     assert!(!c.positive_definite);
     assert!((c.hessian_min_eigenvalue + 2.0).abs() < 1e-5);
     assert_eq!(kinds(&c), vec![MessageKind::Hessian]);
@@ -80,8 +96,12 @@ fn saddle_point_reports_negative_eigenvalue() {
 #[test]
 fn badly_scaled_parameters_report_unidentifiable() {
     let f = |t: &[f64]| 1e4 * t[0] * t[0] + 1e-5 * t[1] * t[1];
-    let c = check_convergence(f, &input(&[0.0, 0.0], &[f64::NEG_INFINITY; 2]), &Default::default())
-        .unwrap();
+    let c = check_convergence(
+        f,
+        &input(&[0.0, 0.0], &[f64::NEG_INFINITY; 2]),
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!(kinds(&c), vec![MessageKind::Hessian]);
     assert!(c.messages[0].advice.contains("Rescale"));
 }
@@ -92,7 +112,9 @@ fn exhausted_evaluations_are_reported() {
     inp.evaluations = 1000;
     let c = check_convergence(quadratic, &inp, &Default::default()).unwrap();
     assert_eq!(kinds(&c), vec![MessageKind::MaxEval]);
-    assert!(c.messages[0].text.contains("bobyqa stopped after using all 1000"));
+    assert!(c.messages[0]
+        .text
+        .contains("bobyqa stopped after using all 1000"));
 }
 
 #[test]

@@ -20,7 +20,11 @@ fn design(groups: usize, per: usize, x_scale: f64, names: &[&str]) -> Design {
     Design {
         response: "y".into(),
         y: (0..n).map(|i| i as f64).collect(),
-        x: DenseMatrix { nrows: n, ncols: 2, data: xd },
+        x: DenseMatrix {
+            nrows: n,
+            ncols: 2,
+            data: xd,
+        },
         x_names: vec!["(Intercept)".into(), "x".into()],
         aliased: vec![],
         random: vec![RandomTermDesign {
@@ -28,7 +32,11 @@ fn design(groups: usize, per: usize, x_scale: f64, names: &[&str]) -> Design {
             levels: (0..groups).map(|l| format!("L{l}")).collect(),
             codes,
             names: names.iter().map(|s| s.to_string()).collect(),
-            z: DenseMatrix { nrows: n, ncols: names.len(), data: zd },
+            z: DenseMatrix {
+                nrows: n,
+                ncols: names.len(),
+                data: zd,
+            },
             covariance: CovarianceKind::Unstructured,
         }],
         weights: None,
@@ -47,14 +55,19 @@ fn sleepstudy_shape_is_clean() {
     let r = check_design(&design(18, 10, 1.0, &["(Intercept)", "x"]));
     assert!(r.messages.is_empty(), "{:?}", r.messages);
     let g = &r.groups[0];
-    assert_eq!((g.n_levels, g.min, g.median, g.max, g.singletons), (18, 10, 10.0, 10, 0));
+    assert_eq!(
+        (g.n_levels, g.min, g.median, g.max, g.singletons),
+        (18, 10, 10.0, 10, 0)
+    );
 }
 
 #[test]
 fn few_levels_advises_fixed_effect() {
     let r = check_design(&design(3, 10, 1.0, &["(Intercept)"]));
     assert_eq!(kinds(&r), vec![MessageKind::FewLevels]);
-    assert!(r.messages[0].text.contains("unreliable with fewer than 5 levels"));
+    assert!(r.messages[0]
+        .text
+        .contains("unreliable with fewer than 5 levels"));
     assert!(r.messages[0].advice.contains("fixed effect"));
 }
 
@@ -63,8 +76,16 @@ fn overparameterized_slopes_are_reported() {
     // Two observations per level, intercept and slope per level: k = 2 ≥ median size 2,
     // and q = 2·50 = 100 = n.
     let r = check_design(&design(50, 2, 1.0, &["(Intercept)", "x"]));
-    assert_eq!(kinds(&r), vec![MessageKind::Overparameterized, MessageKind::Overparameterized]);
-    assert!(r.messages[1].text.contains("100 random effects for 100 observations"));
+    assert_eq!(
+        kinds(&r),
+        vec![
+            MessageKind::Overparameterized,
+            MessageKind::Overparameterized
+        ]
+    );
+    assert!(r.messages[1]
+        .text
+        .contains("100 random effects for 100 observations"));
     assert!(r.messages[0].advice.contains("(x || g)"));
 }
 
@@ -73,21 +94,31 @@ fn singleton_groups_under_a_slope() {
     let mut d = design(20, 3, 1.0, &["(Intercept)", "x"]);
     // Move 8 levels to one observation each by recoding their other rows to level 0.
     for l in 1..=8u32 {
-        let rows: Vec<usize> = (0..d.y.len()).filter(|&i| d.random[0].codes[i] == l).collect();
+        let rows: Vec<usize> = (0..d.y.len())
+            .filter(|&i| d.random[0].codes[i] == l)
+            .collect();
         for &i in &rows[1..] {
             d.random[0].codes[i] = 0;
         }
     }
     let r = check_design(&d);
     assert_eq!(r.groups[0].singletons, 8);
-    assert!(kinds(&r).contains(&MessageKind::SmallGroups), "{:?}", r.messages);
+    assert!(
+        kinds(&r).contains(&MessageKind::SmallGroups),
+        "{:?}",
+        r.messages
+    );
 }
 
 #[test]
 fn predictor_times_a_million_needs_rescaling() {
     let r = check_design(&design(18, 10, 1e6, &["(Intercept)"]));
     assert_eq!(kinds(&r), vec![MessageKind::Scale]);
-    assert!(r.messages[0].advice.contains("divide `x` by 1e6"), "{}", r.messages[0].advice);
+    assert!(
+        r.messages[0].advice.contains("divide `x` by 1e6"),
+        "{}",
+        r.messages[0].advice
+    );
 }
 
 #[test]

@@ -9,17 +9,31 @@ pub fn leave_group_out(design: &Design, group: &str, level: usize) -> Result<Des
         .random
         .iter()
         .find(|t| t.group == group)
-        .ok_or_else(|| DiagError::Invalid(format!("no grouping factor named `{group}` in the design")))?;
+        .ok_or_else(|| {
+            DiagError::Invalid(format!("no grouping factor named `{group}` in the design"))
+        })?;
     if level >= term.levels.len() {
-        return Err(DiagError::Invalid(format!("`{group}` has {} levels, not {}", term.levels.len(), level + 1)));
+        return Err(DiagError::Invalid(format!(
+            "`{group}` has {} levels, not {}",
+            term.levels.len(),
+            level + 1
+        )));
     }
-    let keep: Vec<usize> = (0..design.n_obs()).filter(|&i| term.codes[i] as usize != level).collect();
+    let keep: Vec<usize> = (0..design.n_obs())
+        .filter(|&i| term.codes[i] as usize != level)
+        .collect();
     Ok(subset_rows(design, &keep))
 }
 
 fn rows_of(m: &DenseMatrix, keep: &[usize]) -> DenseMatrix {
-    let data = (0..m.ncols).flat_map(|j| keep.iter().map(move |&i| m.get(i, j))).collect();
-    DenseMatrix { nrows: keep.len(), ncols: m.ncols, data }
+    let data = (0..m.ncols)
+        .flat_map(|j| keep.iter().map(move |&i| m.get(i, j)))
+        .collect();
+    DenseMatrix {
+        nrows: keep.len(),
+        ncols: m.ncols,
+        data,
+    }
 }
 
 fn pick<T: Copy>(v: &[T], keep: &[usize]) -> Vec<T> {
@@ -41,7 +55,10 @@ fn subset_term(term: &RandomTermDesign, keep: &[usize]) -> RandomTermDesign {
     RandomTermDesign {
         group: term.group.clone(),
         levels,
-        codes: keep.iter().map(|&i| new_code[term.codes[i] as usize]).collect(),
+        codes: keep
+            .iter()
+            .map(|&i| new_code[term.codes[i] as usize])
+            .collect(),
         names: term.names.clone(),
         z: rows_of(&term.z, keep),
         covariance: term.covariance,

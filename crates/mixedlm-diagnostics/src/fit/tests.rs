@@ -9,13 +9,21 @@ fn design() -> Design {
         levels: levels.iter().map(|s| s.to_string()).collect(),
         codes,
         names: vec!["(Intercept)".into()],
-        z: DenseMatrix { nrows: 6, ncols: 1, data: vec![1.0; 6] },
+        z: DenseMatrix {
+            nrows: 6,
+            ncols: 1,
+            data: vec![1.0; 6],
+        },
         covariance: CovarianceKind::Unstructured,
     };
     Design {
         response: "y".into(),
         y: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
-        x: DenseMatrix { nrows: 6, ncols: 2, data: [vec![1.0; 6], vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]].concat() },
+        x: DenseMatrix {
+            nrows: 6,
+            ncols: 2,
+            data: [vec![1.0; 6], vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]].concat(),
+        },
         x_names: vec!["(Intercept)".into(), "t".into()],
         aliased: vec![],
         random: vec![

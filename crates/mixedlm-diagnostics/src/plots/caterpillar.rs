@@ -48,11 +48,25 @@ impl<'a> Caterpillar<'a> {
         let n = self.order.len();
         let labelled = n <= MAX_LABELLED_LEVELS;
         let z = 1.959963984540054;
-        let lo = t.modes.iter().zip(&t.cond_sd).map(|(m, s)| m - z * s.max(0.0));
-        let hi = t.modes.iter().zip(&t.cond_sd).map(|(m, s)| m + z * s.max(0.0));
+        let lo = t
+            .modes
+            .iter()
+            .zip(&t.cond_sd)
+            .map(|(m, s)| m - z * s.max(0.0));
+        let hi = t
+            .modes
+            .iter()
+            .zip(&t.cond_sd)
+            .map(|(m, s)| m + z * s.max(0.0));
         let xr = style::range(lo.chain(hi), &[0.0]);
         let yr = -0.5..(n as f64 - 0.5);
-        let y_area = if term == 0 && labelled { 90 } else if term == 0 { 40 } else { 10 };
+        let y_area = if term == 0 && labelled {
+            90
+        } else if term == 0 {
+            40
+        } else {
+            10
+        };
         let mut chart = ChartBuilder::on(area)
             .caption(&t.name, (FAMILY, LABEL_SIZE))
             .margin(8)
@@ -65,7 +79,10 @@ impl<'a> Caterpillar<'a> {
             if !labelled || term > 0 || (y - i).abs() > 1e-6 || i < 0.0 {
                 return String::new();
             }
-            self.order.get(i as usize).map(|&l| self.group.levels[l].clone()).unwrap_or_default()
+            self.order
+                .get(i as usize)
+                .map(|&l| self.group.levels[l].clone())
+                .unwrap_or_default()
         };
         let mut mesh = chart.configure_mesh();
         mesh.x_desc("conditional mode ± 1.96 SD")
@@ -85,20 +102,42 @@ impl<'a> Caterpillar<'a> {
         }
         mesh.draw().map_err(|e| e.to_string())?;
         chart
-            .draw_series(LineSeries::new([(0.0, -0.5), (0.0, n as f64 - 0.5)], REFERENCE.stroke_width(1)))
+            .draw_series(LineSeries::new(
+                [(0.0, -0.5), (0.0, n as f64 - 0.5)],
+                REFERENCE.stroke_width(1),
+            ))
             .map_err(|e| e.to_string())?;
         let bar = RGBAColor(POINT.0, POINT.1, POINT.2, if labelled { 0.8 } else { 0.5 });
-        let width = if n > 400 { 1 } else if labelled { 2 } else { 1 };
+        let width = if n > 400 {
+            1
+        } else if labelled {
+            2
+        } else {
+            1
+        };
         chart
             .draw_series(self.order.iter().enumerate().map(|(row, &l)| {
                 let (m, s) = (t.modes[l], z * t.cond_sd[l].max(0.0));
-                PathElement::new([(m - s, row as f64), (m + s, row as f64)], bar.stroke_width(width))
+                PathElement::new(
+                    [(m - s, row as f64), (m + s, row as f64)],
+                    bar.stroke_width(width),
+                )
             }))
             .map_err(|e| e.to_string())?;
-        let radius = if labelled { 3 } else if n > 400 { 1 } else { 2 };
+        let radius = if labelled {
+            3
+        } else if n > 400 {
+            1
+        } else {
+            2
+        };
         chart
             .draw_series(self.order.iter().enumerate().map(|(row, &l)| {
-                Circle::new((t.modes[l], row as f64), radius, RGBColor(POINT.0, POINT.1, POINT.2).filled())
+                Circle::new(
+                    (t.modes[l], row as f64),
+                    radius,
+                    RGBColor(POINT.0, POINT.1, POINT.2).filled(),
+                )
             }))
             .map_err(|e| e.to_string())?;
         Ok(())
@@ -108,9 +147,18 @@ impl<'a> Caterpillar<'a> {
 impl Draw for Caterpillar<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let title = format!("Random effects of {} (sorted by {})", self.group.group,
-            self.group.terms.first().map(|t| t.name.as_str()).unwrap_or("level"));
-        let body = root.titled(&title, (FAMILY, TITLE_SIZE)).map_err(|e| e.to_string())?;
+        let title = format!(
+            "Random effects of {} (sorted by {})",
+            self.group.group,
+            self.group
+                .terms
+                .first()
+                .map(|t| t.name.as_str())
+                .unwrap_or("level")
+        );
+        let body = root
+            .titled(&title, (FAMILY, TITLE_SIZE))
+            .map_err(|e| e.to_string())?;
         let panels = body.split_evenly((1, self.group.terms.len().max(1)));
         for (term, area) in panels.iter().enumerate().take(self.group.terms.len()) {
             self.panel(area, term)?;

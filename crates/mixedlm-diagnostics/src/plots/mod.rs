@@ -69,7 +69,10 @@ fn render<D: Draw>(
         } else {
             plot.draw(&BitMapBackend::new(&path, size).into_drawing_area())
         };
-        result.map_err(|message| DiagError::Plot { path: path.clone(), message })?;
+        result.map_err(|message| DiagError::Plot {
+            path: path.clone(),
+            message,
+        })?;
         written.push(path);
     }
     Ok(written)
@@ -86,8 +89,10 @@ pub fn write_plots<S: PlotSource + ?Sized>(
     let input = source.plot_input()?;
     input.validate()?;
     font::ensure_font()?;
-    std::fs::create_dir_all(dir)
-        .map_err(|source| DiagError::Io { path: dir.to_path_buf(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| DiagError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut written = residual_plots(dir, &input, format)?;
     for group in &input.random_effects {
         written.extend(ranef_plots(dir, group, format)?);
@@ -95,7 +100,11 @@ pub fn write_plots<S: PlotSource + ?Sized>(
     Ok(written)
 }
 
-fn residual_plots(dir: &Path, input: &PlotInput, format: PlotFormat) -> Result<Vec<PathBuf>, DiagError> {
+fn residual_plots(
+    dir: &Path,
+    input: &PlotInput,
+    format: PlotFormat,
+) -> Result<Vec<PathBuf>, DiagError> {
     let n = input.fitted.len();
     let mut written = Vec::new();
     if n >= 2 {
@@ -135,7 +144,11 @@ fn residual_plots(dir: &Path, input: &PlotInput, format: PlotFormat) -> Result<V
     Ok(written)
 }
 
-fn ranef_plots(dir: &Path, group: &RanefGroup, format: PlotFormat) -> Result<Vec<PathBuf>, DiagError> {
+fn ranef_plots(
+    dir: &Path,
+    group: &RanefGroup,
+    format: PlotFormat,
+) -> Result<Vec<PathBuf>, DiagError> {
     let mut written = Vec::new();
     let gname = style::file_safe(&group.group);
     for term in &group.terms {
@@ -144,7 +157,12 @@ fn ranef_plots(dir: &Path, group: &RanefGroup, format: PlotFormat) -> Result<Vec
         }
         let qq = qq_data(&term.modes)?;
         let plot = Scatter {
-            title: format!("Normal Q-Q plot of {} | {} ({} levels)", term.name, group.group, term.modes.len()),
+            title: format!(
+                "Normal Q-Q plot of {} | {} ({} levels)",
+                term.name,
+                group.group,
+                term.modes.len()
+            ),
             x_desc: "theoretical normal quantiles",
             y_desc: "conditional modes (BLUPs)",
             x: &qq.theoretical,
@@ -157,7 +175,13 @@ fn ranef_plots(dir: &Path, group: &RanefGroup, format: PlotFormat) -> Result<Vec
     }
     if !group.terms.is_empty() && !group.levels.is_empty() {
         let cat = Caterpillar::new(group);
-        written.extend(render(dir, &format!("caterpillar_{gname}"), format, cat.size(), &cat)?);
+        written.extend(render(
+            dir,
+            &format!("caterpillar_{gname}"),
+            format,
+            cat.size(),
+            &cat,
+        )?);
     }
     Ok(written)
 }

@@ -57,7 +57,10 @@ impl Draw for Scatter<'_> {
         let (radius, color) = style::marker(self.x.len());
         chart
             .draw_series(
-                self.x.iter().zip(self.y).map(|(&x, &y)| Circle::new((x, y), radius, color.filled())),
+                self.x
+                    .iter()
+                    .zip(self.y)
+                    .map(|(&x, &y)| Circle::new((x, y), radius, color.filled())),
             )
             .map_err(|e| e.to_string())?;
         let ends = match self.reference {

@@ -31,14 +31,22 @@ pub(crate) fn marker(n: usize) -> (u32, RGBAColor) {
 /// A padded range covering `values` (and `extra`), never empty.
 pub(crate) fn range(values: impl IntoIterator<Item = f64>, extra: &[f64]) -> std::ops::Range<f64> {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for v in values.into_iter().chain(extra.iter().copied()).filter(|v| v.is_finite()) {
+    for v in values
+        .into_iter()
+        .chain(extra.iter().copied())
+        .filter(|v| v.is_finite())
+    {
         lo = lo.min(v);
         hi = hi.max(v);
     }
     if !lo.is_finite() {
         return -1.0..1.0;
     }
-    let pad = if hi > lo { 0.04 * (hi - lo) } else { 0.5 * lo.abs().max(1.0) };
+    let pad = if hi > lo {
+        0.04 * (hi - lo)
+    } else {
+        0.5 * lo.abs().max(1.0)
+    };
     (lo - pad)..(hi + pad)
 }
 
@@ -54,7 +62,10 @@ pub(crate) fn binned_trend(x: &[f64], y: &[f64], bins: usize) -> Vec<(f64, f64)>
         .filter(|c| c.len() * 2 >= per)
         .map(|c| {
             let m = c.len() as f64;
-            (c.iter().map(|&i| x[i]).sum::<f64>() / m, c.iter().map(|&i| y[i]).sum::<f64>() / m)
+            (
+                c.iter().map(|&i| x[i]).sum::<f64>() / m,
+                c.iter().map(|&i| y[i]).sum::<f64>() / m,
+            )
         })
         .collect()
 }
@@ -65,7 +76,13 @@ pub(crate) fn file_safe(name: &str) -> String {
     let s: String = name
         .chars()
         .filter(|c| !matches!(c, '(' | ')'))
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.is_empty() {
         "term".into()

@@ -12,24 +12,39 @@ pub fn data_dir() -> PathBuf {
 pub fn read_csv(name: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let text = std::fs::read_to_string(data_dir().join(name)).expect("test data present");
     let mut lines = text.lines();
-    let split = |l: &str| -> Vec<String> { l.split(',').map(|s| s.trim_matches('"').to_string()).collect() };
+    let split = |l: &str| -> Vec<String> {
+        l.split(',')
+            .map(|s| s.trim_matches('"').to_string())
+            .collect()
+    };
     let header = split(lines.next().expect("header"));
     (header, lines.filter(|l| !l.is_empty()).map(split).collect())
 }
 
 /// A numeric column.
 pub fn column(header: &[String], rows: &[Vec<String>], name: &str) -> Vec<f64> {
-    let j = header.iter().position(|h| h == name).expect("column present");
-    rows.iter().map(|r| r[j].parse().expect("numeric")).collect()
+    let j = header
+        .iter()
+        .position(|h| h == name)
+        .expect("column present");
+    rows.iter()
+        .map(|r| r[j].parse().expect("numeric"))
+        .collect()
 }
 
 /// A categorical column as (sorted levels, codes).
 pub fn factor(header: &[String], rows: &[Vec<String>], name: &str) -> (Vec<String>, Vec<u32>) {
-    let j = header.iter().position(|h| h == name).expect("column present");
+    let j = header
+        .iter()
+        .position(|h| h == name)
+        .expect("column present");
     let mut levels: Vec<String> = rows.iter().map(|r| r[j].clone()).collect();
     levels.sort();
     levels.dedup();
-    let codes = rows.iter().map(|r| levels.binary_search(&r[j]).expect("level") as u32).collect();
+    let codes = rows
+        .iter()
+        .map(|r| levels.binary_search(&r[j]).expect("level") as u32)
+        .collect();
     (levels, codes)
 }
 
@@ -41,24 +56,42 @@ pub fn reference(name: &str) -> serde_json::Value {
 
 /// Numbers of a JSON array.
 pub fn numbers(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
 }
 
 /// Strings of a JSON array.
 pub fn strings(v: &serde_json::Value) -> Vec<String> {
-    v.as_array().expect("array").iter().map(|x| x.as_str().expect("string").to_string()).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_str().expect("string").to_string())
+        .collect()
 }
 
 /// Where tests leave plots for a human to look at.
 pub fn plot_dir(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("diagnostics-plots").join(name)
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("diagnostics-plots")
+        .join(name)
 }
 
 /// lme4's conditional modes of one (factor, term) in the reference's level order:
 /// (levels, condval, condsd).
-pub fn ranef(reference: &serde_json::Value, group: &str, term: &str) -> (Vec<String>, Vec<f64>, Vec<f64>) {
+pub fn ranef(
+    reference: &serde_json::Value,
+    group: &str,
+    term: &str,
+) -> (Vec<String>, Vec<f64>, Vec<f64>) {
     let r = &reference["ranef"];
-    let (g, t, lv) = (strings(&r["grpvar"]), strings(&r["term"]), strings(&r["grp"]));
+    let (g, t, lv) = (
+        strings(&r["grpvar"]),
+        strings(&r["term"]),
+        strings(&r["grp"]),
+    );
     let (cv, cs) = (numbers(&r["condval"]), numbers(&r["condsd"]));
     let mut out = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..g.len() {
