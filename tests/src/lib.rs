@@ -14,9 +14,11 @@ pub mod output;
 pub mod scenarios;
 pub mod sim;
 pub mod strategies;
+pub mod transform;
 
 pub use layout::{CrossedFactor, GroupSizes, Layout};
 pub use output::OutputError;
 pub use sim::{
     Column, Covariate, FixedTerm, RandomColumn, RandomSpec, SimData, SimSpec, Truth, Values,
 };
+pub use transform::{all_close, close};

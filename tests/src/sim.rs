@@ -7,7 +7,7 @@
 use crate::layout::{FactorColumn, Layout};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rand_distr::{Distribution, StandardNormal};
+use rand_distr::StandardNormal;
 use std::collections::HashMap;
 
 /// A covariate column.
@@ -270,17 +270,14 @@ impl SimSpec {
             .iter()
             .map(|(t, b)| (fixed_name(t), *b))
             .collect();
-        let theta = random
-            .iter()
-            .flat_map(|r| {
-                let k = (r.cov.len() as f64).sqrt() as usize;
-                let l = cholesky_psd(&r.cov, k);
-                let s = self.sigma;
-                (0..k)
-                    .flat_map(move |j| (j..k).map(move |i| l[i * k + j] / s))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let mut theta = Vec::new();
+        for r in &random {
+            let k = (r.cov.len() as f64).sqrt() as usize;
+            let l = cholesky_psd(&r.cov, k);
+            for j in 0..k {
+                theta.extend((j..k).map(|i| l[i * k + j] / self.sigma));
+            }
+        }
         Truth {
             beta,
             sigma: self.sigma,

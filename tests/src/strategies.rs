@@ -10,6 +10,46 @@ pub fn cov2(sd0: f64, sd1: f64, rho: f64) -> Vec<f64> {
     vec![sd0 * sd0, c, c, sd1 * sd1]
 }
 
+/// The model `y ~ 1 + x + (1 + x | g)` with `groups` groups of `min..=2 min`
+/// rows, x ~ N(0, 1), β = (b0, b1), random-effects covariance `cov` (2×2,
+/// row-major) and residual SD `sigma`.
+pub fn slope_model(
+    seed: u64,
+    groups: usize,
+    min: usize,
+    beta: [f64; 2],
+    cov: Vec<f64>,
+    sigma: f64,
+) -> SimSpec {
+    SimSpec {
+        seed,
+        layout: Layout::Single {
+            factor: "g".into(),
+            groups,
+            sizes: GroupSizes::Uniform { min, max: 2 * min },
+            total: None,
+        },
+        covariates: vec![Covariate::Normal {
+            name: "x".into(),
+            mean: 0.0,
+            sd: 1.0,
+        }],
+        fixed: vec![
+            (FixedTerm::Intercept, beta[0]),
+            (FixedTerm::Numeric("x".into()), beta[1]),
+        ],
+        random: vec![RandomSpec {
+            factors: vec!["g".into()],
+            columns: vec![RandomColumn::Intercept, RandomColumn::Numeric("x".into())],
+            cov,
+            uncorrelated: false,
+        }],
+        sigma,
+        response: "y".into(),
+        shuffle: true,
+    }
+}
+
 /// Random-intercept-and-slope designs: `y ~ 1 + x + (1 + x | g)` with
 /// `groups` levels of unbalanced size.
 pub fn slope_spec(
@@ -27,35 +67,8 @@ pub fn slope_spec(
         -0.7..0.7f64,
         0.3..3.0f64,
     )
-        .prop_map(|(seed, g, s, b0, b1, sd0, sd1, rho, sigma)| SimSpec {
-            seed,
-            layout: Layout::Single {
-                factor: "g".into(),
-                groups: g,
-                sizes: GroupSizes::Uniform {
-                    min: s.max(2),
-                    max: 2 * s.max(2),
-                },
-                total: None,
-            },
-            covariates: vec![Covariate::Normal {
-                name: "x".into(),
-                mean: 0.0,
-                sd: 1.0,
-            }],
-            fixed: vec![
-                (FixedTerm::Intercept, b0),
-                (FixedTerm::Numeric("x".into()), b1),
-            ],
-            random: vec![RandomSpec {
-                factors: vec!["g".into()],
-                columns: vec![RandomColumn::Intercept, RandomColumn::Numeric("x".into())],
-                cov: cov2(sd0, sd1, rho),
-                uncorrelated: false,
-            }],
-            sigma,
-            response: "y".into(),
-            shuffle: true,
+        .prop_map(|(seed, g, s, b0, b1, sd0, sd1, rho, sigma)| {
+            slope_model(seed, g, s.max(2), [b0, b1], cov2(sd0, sd1, rho), sigma)
         })
 }
 
@@ -136,4 +149,28 @@ pub fn nested_spec() -> impl Strategy<Value = SimSpec> {
                 shuffle: true,
             }
         })
+}
+
+/// proptest settings for the workspace's property tests: `default_cases`
+/// cases unless `PROPTEST_CASES` says otherwise (`cargo xtask proptest
+/// --cases N`), a fixed RNG seed so CI is deterministic (set
+/// `PROPTEST_RANDOM=1` to explore new cases), and no failure files written
+/// into the tree (failures print their minimal case; pin it as a regression
+/// test named after the bug).
+pub fn config(default_cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(default_cases);
+    let rng_seed = if std::env::var_os("PROPTEST_RANDOM").is_some() {
+        proptest::test_runner::RngSeed::Random
+    } else {
+        proptest::test_runner::RngSeed::Fixed(0x6d69_7865_646c_6d)
+    };
+    ProptestConfig {
+        cases,
+        rng_seed,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }

@@ -3,7 +3,7 @@
 
 use mixedlm_tests::scenarios::scenario;
 use mixedlm_tests::sim::cholesky_psd;
-use mixedlm_tests::strategies::{cov2, slope_spec};
+use mixedlm_tests::strategies::{cov2, slope_model, slope_spec};
 use mixedlm_tests::{GroupSizes, Layout, SimData, SimSpec, Values};
 use proptest::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -58,7 +58,12 @@ fn slopes_scenario_has_exact_total_and_unbalanced_groups() {
     assert_eq!(d.n_rows(), 100_000);
     let c = counts(codes(&d, "g").0);
     assert_eq!(c.len(), 1_000);
-    assert!(c[0] >= 45 && c[999] <= 155 && c[999] - c[0] > 50, "sizes {} .. {}", c[0], c[999]);
+    assert!(
+        c[0] >= 45 && c[999] <= 155 && c[999] - c[0] > 50,
+        "sizes {} .. {}",
+        c[0],
+        c[999]
+    );
     assert_eq!(d.formula, "y ~ 1 + x1 + x2 + (1 + x1 | g)");
 }
 
@@ -93,7 +98,10 @@ fn csv_quotes_text_and_writes_na() {
     d.write_csv(&mut buf).unwrap();
     let text = String::from_utf8(buf).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("school,class,study_hours,prior_gpa,test_score"));
+    assert_eq!(
+        lines.next(),
+        Some("school,class,study_hours,prior_gpa,test_score")
+    );
     let first = lines.next().unwrap();
     assert!(first.starts_with("\"s001\",\"c01\","), "{first}");
     assert!(first.ends_with(",NA"), "{first}");
@@ -105,8 +113,14 @@ fn record_batch_and_parquet_have_all_rows() {
     let d = scenario("sim_d_nested", 3).unwrap().generate();
     let batch = d.to_record_batch().unwrap();
     assert_eq!(batch.num_rows(), 50_000);
-    assert_eq!(batch.schema().field(0).data_type(), &arrow_schema::DataType::Utf8);
-    assert_eq!(batch.schema().field(4).data_type(), &arrow_schema::DataType::Float64);
+    assert_eq!(
+        batch.schema().field(0).data_type(),
+        &arrow_schema::DataType::Utf8
+    );
+    assert_eq!(
+        batch.schema().field(4).data_type(),
+        &arrow_schema::DataType::Float64
+    );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("d.parquet");
     d.write_parquet_file(&path).unwrap();
@@ -139,11 +153,16 @@ fn group_fits(d: &SimData) -> Vec<(f64, f64)> {
 /// random-effects covariance asked for (within 5 standard errors).
 #[test]
 fn random_effects_have_the_requested_covariance() {
-    let mut spec: SimSpec = slope_spec(1..2, 1..2).new_tree(&mut Default::default()).unwrap().current();
-    spec.seed = 42;
-    spec.layout = Layout::Single { factor: "g".into(), groups: 800, sizes: GroupSizes::Balanced(60), total: None };
-    spec.random[0].cov = cov2(2.0, 1.0, 0.5);
-    spec.sigma = 0.05;
+    let spec = slope_model(42, 800, 60, [1.0, 2.0], cov2(2.0, 1.0, 0.5), 0.05);
+    let spec = SimSpec {
+        layout: Layout::Single {
+            factor: "g".into(),
+            groups: 800,
+            sizes: GroupSizes::Balanced(60),
+            total: None,
+        },
+        ..spec
+    };
     let fits = group_fits(&spec.generate());
     let m = fits.len() as f64;
     let mean = |f: &dyn Fn(&(f64, f64)) -> f64| fits.iter().map(f).sum::<f64>() / m;
@@ -163,7 +182,16 @@ fn truth_theta_is_lme4_relative_cholesky() {
     spec.sigma = 2.0;
     spec.random[0].cov = vec![4.0, 2.0, 2.0, 5.0];
     let l = cholesky_psd(&spec.random[0].cov, 2);
-    let d = SimSpec { layout: Layout::Single { factor: "g".into(), groups: 3, sizes: GroupSizes::Balanced(2), total: None }, ..spec }.generate();
+    let d = SimSpec {
+        layout: Layout::Single {
+            factor: "g".into(),
+            groups: 3,
+            sizes: GroupSizes::Balanced(2),
+            total: None,
+        },
+        ..spec
+    }
+    .generate();
     assert_eq!(d.truth.theta, vec![l[0] / 2.0, l[2] / 2.0, l[3] / 2.0]);
     assert_eq!(d.truth.theta, vec![1.0, 0.5, 1.0]);
 }
