@@ -132,13 +132,13 @@ fn group_fits(d: &SimData) -> Vec<(f64, f64)> {
     let (g, labels) = codes(d, "g");
     let (x, y) = (d.numeric("x").unwrap(), d.numeric("y").unwrap());
     let mut acc = vec![[0.0f64; 5]; labels.len()];
-    for i in 0..y.len() {
-        let a = &mut acc[g[i] as usize];
+    for ((&gi, &xi), &yi) in g.iter().zip(x).zip(y) {
+        let a = &mut acc[gi as usize];
         a[0] += 1.0;
-        a[1] += x[i];
-        a[2] += y[i];
-        a[3] += x[i] * x[i];
-        a[4] += x[i] * y[i];
+        a[1] += xi;
+        a[2] += yi;
+        a[3] += xi * xi;
+        a[4] += xi * yi;
     }
     acc.iter()
         .filter(|a| a[0] > 2.0)
