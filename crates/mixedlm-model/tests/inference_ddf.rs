@@ -14,7 +14,10 @@ fn check_satterthwaite(id: u32) {
     let want = by_name(&r, "satterthwaite_df", model.x_names());
     for (j, w) in want.iter().enumerate() {
         let got = s.df_coef(j);
-        eprintln!("model {id} {}: satterthwaite df {got} vs {w}", model.x_names()[j]);
+        eprintln!(
+            "model {id} {}: satterthwaite df {got} vs {w}",
+            model.x_names()[j]
+        );
         assert!(rel(got, *w) < 1e-3, "model {id} coef {j}: {got} vs {w}");
     }
 }
@@ -27,9 +30,22 @@ fn check_kenward_roger(id: u32) {
     let want_se = by_name(&r, "kenward_roger_se", model.x_names());
     for j in 0..want_df.len() {
         let (df, se) = (kr.df_coef(j), kr.se_adj(j));
-        eprintln!("model {id} {}: KR df {df} vs {}, se {se} vs {}", model.x_names()[j], want_df[j], want_se[j]);
-        assert!(rel(df, want_df[j]) < 1e-2, "model {id} coef {j}: df {df} vs {}", want_df[j]);
-        assert!(rel(se, want_se[j]) < 1e-4, "model {id} coef {j}: se {se} vs {}", want_se[j]);
+        eprintln!(
+            "model {id} {}: KR df {df} vs {}, se {se} vs {}",
+            model.x_names()[j],
+            want_df[j],
+            want_se[j]
+        );
+        assert!(
+            rel(df, want_df[j]) < 1e-2,
+            "model {id} coef {j}: df {df} vs {}",
+            want_df[j]
+        );
+        assert!(
+            rel(se, want_se[j]) < 1e-4,
+            "model {id} coef {j}: se {se} vs {}",
+            want_se[j]
+        );
     }
 }
 

@@ -10,7 +10,10 @@ fn check(entry: &Value, m0: LrtModel, m1: LrtModel) {
     let rows = likelihood_ratio_tests(&[m1, m0]).unwrap();
     let num = |k: &str, i: usize| entry[k][i].as_f64().unwrap();
     for (i, r) in rows.iter().enumerate() {
-        eprintln!("{}: npar {} logLik {} dev {} AIC {} BIC {}", r.name, r.npar, r.loglik, r.deviance, r.aic, r.bic);
+        eprintln!(
+            "{}: npar {} logLik {} dev {} AIC {} BIC {}",
+            r.name, r.npar, r.loglik, r.deviance, r.aic, r.bic
+        );
         assert_eq!(r.npar as f64, num("npar", i));
         assert!(rel(r.loglik, num("logLik", i)) < 1e-6);
         assert!(rel(r.deviance, num("deviance", i)) < 1e-6);
@@ -43,7 +46,12 @@ fn lrt_sleepstudy_random_slope() {
 fn lrt_sleepstudy_fixed_slope() {
     let d = Data::read("sleepstudy");
     let (one, days, subj) = (vec![1.0; d.n], d.num("Days"), d.text("Subject"));
-    let random = vec![term("Subject", &subj, &["(Intercept)", "Days"], &[one.clone(), days])];
+    let random = vec![term(
+        "Subject",
+        &subj,
+        &["(Intercept)", "Days"],
+        &[one.clone(), days],
+    )];
     let d0 = design(d.num("Reaction"), vec![("(Intercept)", one)], random);
     let m0 = DenseLmm::new(&d0, true).unwrap();
     let m1 = DenseLmm::new(&reference_design(1), true).unwrap();
@@ -56,8 +64,17 @@ fn lrt_sleepstudy_fixed_slope() {
 fn lrt_mathachieve() {
     let d = Data::read("mathachieve");
     let (one, ses) = (vec![1.0; d.n], d.num("SES"));
-    let random = vec![term("School", &d.text("School"), &["(Intercept)"], &[one.clone()])];
-    let d0 = design(d.num("MathAch"), vec![("(Intercept)", one), ("SES", ses)], random);
+    let random = vec![term(
+        "School",
+        &d.text("School"),
+        &["(Intercept)"],
+        &[one.clone()],
+    )];
+    let d0 = design(
+        d.num("MathAch"),
+        vec![("(Intercept)", one), ("SES", ses)],
+        random,
+    );
     let m0 = DenseLmm::new(&d0, false).unwrap();
     let m1 = DenseLmm::new(&reference_design(9), false).unwrap();
     let a = lrt_model_ml(&m0, &[0.4], "m0").unwrap();
@@ -67,6 +84,11 @@ fn lrt_mathachieve() {
 
 #[test]
 fn lrt_needs_two_models() {
-    let m = LrtModel { name: "a".into(), npar: 3, loglik: -10.0, n_obs: 10 };
+    let m = LrtModel {
+        name: "a".into(),
+        npar: 3,
+        loglik: -10.0,
+        n_obs: 10,
+    };
     assert!(likelihood_ratio_tests(&[m]).is_err());
 }

@@ -5,13 +5,17 @@ mod inference_common;
 use inference_common::{reference, reference_design, rel, theta};
 use mixedlm_design::DenseMatrix;
 use mixedlm_model::inference::{
-    bootstrap, predict, satterthwaite, simulate_responses, variance_component_se, BootstrapOptions, DenseLmm,
-    DenseRefit, NewData, NewLevelPolicy, NewTermData, PredictionInput,
+    bootstrap, predict, satterthwaite, simulate_responses, variance_component_se, BootstrapOptions,
+    DenseLmm, DenseRefit, NewData, NewLevelPolicy, NewTermData, PredictionInput,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn f64s(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 /// The first `n` rows of a design as new data (codes as seen).
@@ -30,7 +34,10 @@ fn head_as_new(id: u32, n: usize) -> NewData {
             .map(|r| NewTermData {
                 z: sub(&r.z),
                 codes: r.codes[..n].iter().map(|&c| Some(c)).collect(),
-                labels: r.codes[..n].iter().map(|&c| r.levels[c as usize].clone()).collect(),
+                labels: r.codes[..n]
+                    .iter()
+                    .map(|&c| r.levels[c as usize].clone())
+                    .collect(),
             })
             .collect(),
     }
@@ -57,12 +64,20 @@ fn population_se_uses_vcov_of_beta() {
     let input = PredictionInput::from_dense(&model, &theta(&r)).unwrap();
     let new = head_as_new(1, 10);
     let pred = predict(&input, &new, NewLevelPolicy::Population).unwrap();
-    let v: Vec<Vec<f64>> = r["vcov_fixef"].as_array().unwrap().iter().map(f64s).collect();
+    let v: Vec<Vec<f64>> = r["vcov_fixef"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(f64s)
+        .collect();
     for i in 0..10 {
         let days = new.x.get(i, 1);
         let want = (v[0][0] + 2.0 * days * v[0][1] + days * days * v[1][1]).sqrt();
         assert!(rel(pred.se_population[i], want) < 1e-5, "row {i}");
-        let fe = f64s(&serde_json::json!([r["fixef"]["(Intercept)"], r["fixef"]["Days"]]));
+        let fe = f64s(&serde_json::json!([
+            r["fixef"]["(Intercept)"],
+            r["fixef"]["Days"]
+        ]));
         assert!(rel(pred.population[i], fe[0] + fe[1] * days) < 1e-6);
     }
 }
@@ -85,7 +100,10 @@ fn unseen_levels_follow_the_policy() {
 fn simulation_is_reproducible_and_centred() {
     let design = reference_design(1);
     let r = reference(1, true);
-    let beta = [r["fixef"]["(Intercept)"].as_f64().unwrap(), r["fixef"]["Days"].as_f64().unwrap()];
+    let beta = [
+        r["fixef"]["(Intercept)"].as_f64().unwrap(),
+        r["fixef"]["Days"].as_f64().unwrap(),
+    ];
     let sigma = r["sigma"].as_f64().unwrap();
     let a = simulate_responses(&design, &beta, &theta(&r), sigma, 200, 7).unwrap();
     let b = simulate_responses(&design, &beta, &theta(&r), sigma, 200, 7).unwrap();
@@ -105,25 +123,56 @@ fn bootstrap_is_deterministic_by_seed() {
     let model = DenseLmm::new(&design, false).unwrap();
     let th = theta(&r);
     let refit = DenseRefit::new(model, th.clone());
-    let params = (vec![r["fixef"]["(Intercept)"].as_f64().unwrap()], th, r["sigma"].as_f64().unwrap());
-    let opts = BootstrapOptions { nsim: 24, seed: 11, level: 0.9 };
+    let params = (
+        vec![r["fixef"]["(Intercept)"].as_f64().unwrap()],
+        th,
+        r["sigma"].as_f64().unwrap(),
+    );
+    let opts = BootstrapOptions {
+        nsim: 24,
+        seed: 11,
+        level: 0.9,
+    };
     let calls = AtomicUsize::new(0);
     let progress = |_d: usize, t: usize| {
         assert_eq!(t, 24);
         calls.fetch_add(1, Ordering::Relaxed);
     };
-    let a = bootstrap(&refit, &design, (&params.0, &params.1, params.2), &opts, &progress).unwrap();
-    let b = bootstrap(&refit, &design, (&params.0, &params.1, params.2), &opts, &|_, _| {}).unwrap();
+    let a = bootstrap(
+        &refit,
+        &design,
+        (&params.0, &params.1, params.2),
+        &opts,
+        &progress,
+    )
+    .unwrap();
+    let b = bootstrap(
+        &refit,
+        &design,
+        (&params.0, &params.1, params.2),
+        &opts,
+        &|_, _| {},
+    )
+    .unwrap();
     assert_eq!(calls.load(Ordering::Relaxed), 24);
     assert_eq!(a, b);
     assert_eq!(a.n_failed, 0);
     assert_eq!(a.names, ["sd_(Intercept)|Batch", "sigma", "(Intercept)"]);
     for (ci, est) in a.intervals.iter().zip([37.26, 49.51, 1527.5]) {
         assert!(ci.lower < ci.upper, "{ci:?}");
-        assert!(ci.lower < est * 1.5 && ci.upper > est * 0.5, "{ci:?} vs {est}");
+        assert!(
+            ci.lower < est * 1.5 && ci.upper > est * 0.5,
+            "{ci:?} vs {est}"
+        );
     }
-    let c = bootstrap(&refit, &design, (&params.0, &params.1, params.2), &BootstrapOptions { seed: 12, ..opts }, &|_, _| {})
-        .unwrap();
+    let c = bootstrap(
+        &refit,
+        &design,
+        (&params.0, &params.1, params.2),
+        &BootstrapOptions { seed: 12, ..opts },
+        &|_, _| {},
+    )
+    .unwrap();
     assert_ne!(a.estimates, c.estimates);
 }
 
@@ -136,7 +185,12 @@ fn variance_component_se_agrees_with_the_delta_method() {
     let names: Vec<&str> = vc.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(
         names,
-        ["var_(Intercept)|Subject", "cov_Days.(Intercept)|Subject", "var_Days|Subject", "var_Residual"]
+        [
+            "var_(Intercept)|Subject",
+            "cov_Days.(Intercept)|Subject",
+            "var_Days|Subject",
+            "var_Residual"
+        ]
     );
     let sigma = r["sigma"].as_f64().unwrap();
     assert!(rel(vc[3].estimate, sigma * sigma) < 1e-6);

@@ -7,7 +7,11 @@ use mixedlm_model::inference::{profile_intervals, DenseLmm, ProfileOptions};
 use serde_json::Value;
 
 fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 /// Check one dataset's intervals (REML and ML references) within 1e-3 of each width.
@@ -22,19 +26,41 @@ fn check(dataset: &str, id: u32) {
             .find(|e| e["dataset"] == dataset && e["reml"] == reml)
             .unwrap();
         let model = DenseLmm::new(&design, reml).unwrap();
-        let got = profile_intervals(&model, &theta(&reference(id, reml)), &ProfileOptions::default()).unwrap();
-        let names: Vec<String> =
-            entry["parameter"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
+        let got = profile_intervals(
+            &model,
+            &theta(&reference(id, reml)),
+            &ProfileOptions::default(),
+        )
+        .unwrap();
+        let names: Vec<String> = entry["parameter"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect();
         let (lower, upper) = (f64s(&entry["lower"]), f64s(&entry["upper"]));
         for (k, name) in names.iter().enumerate() {
-            let ci = got.iter().find(|c| &c.name == name).unwrap_or_else(|| panic!("missing {name}"));
+            let ci = got
+                .iter()
+                .find(|c| &c.name == name)
+                .unwrap_or_else(|| panic!("missing {name}"));
             let width = upper[k] - lower[k];
             eprintln!(
                 "{dataset} reml={reml} {name}: [{}, {}] vs [{}, {}]",
                 ci.lower, ci.upper, lower[k], upper[k]
             );
-            assert!((ci.lower - lower[k]).abs() <= 1e-3 * width, "{dataset} {name} lower {} vs {}", ci.lower, lower[k]);
-            assert!((ci.upper - upper[k]).abs() <= 1e-3 * width, "{dataset} {name} upper {} vs {}", ci.upper, upper[k]);
+            assert!(
+                (ci.lower - lower[k]).abs() <= 1e-3 * width,
+                "{dataset} {name} lower {} vs {}",
+                ci.lower,
+                lower[k]
+            );
+            assert!(
+                (ci.upper - upper[k]).abs() <= 1e-3 * width,
+                "{dataset} {name} upper {} vs {}",
+                ci.upper,
+                upper[k]
+            );
         }
     }
 }
@@ -62,6 +88,9 @@ fn profile_pastes() {
 #[test]
 fn profile_rejects_unknown_parameter() {
     let model = DenseLmm::new(&reference_design(4), true).unwrap();
-    let opts = ProfileOptions { parameters: Some(vec!["sd_Days|Batch".into()]), ..ProfileOptions::default() };
+    let opts = ProfileOptions {
+        parameters: Some(vec!["sd_Days|Batch".into()]),
+        ..ProfileOptions::default()
+    };
     assert!(profile_intervals(&model, &theta(&reference(4, true)), &opts).is_err());
 }

@@ -36,7 +36,11 @@ pub struct BootstrapOptions {
 
 impl Default for BootstrapOptions {
     fn default() -> Self {
-        Self { nsim: 500, seed: 42, level: 0.95 }
+        Self {
+            nsim: 500,
+            seed: 42,
+            level: 0.95,
+        }
     }
 }
 
@@ -86,7 +90,14 @@ pub fn bootstrap<R: Refit + Sync>(
         .map_init(
             || model.fork(),
             |m, i| {
-                let y = simulate_one(design, &layouts, beta, theta, sigma, &mut replicate_rng(opts.seed, i));
+                let y = simulate_one(
+                    design,
+                    &layouts,
+                    beta,
+                    theta,
+                    sigma,
+                    &mut replicate_rng(opts.seed, i),
+                );
                 let est = match m {
                     Ok(m) => m.set_response(&y).and_then(|()| m.refit()).ok(),
                     Err(_) => None,
@@ -104,12 +115,25 @@ pub fn bootstrap<R: Refit + Sync>(
         .iter()
         .enumerate()
         .map(|(j, n)| {
-            let mut col: Vec<f64> = estimates.iter().map(|e| e[j]).filter(|v| v.is_finite()).collect();
+            let mut col: Vec<f64> = estimates
+                .iter()
+                .map(|e| e[j])
+                .filter(|v| v.is_finite())
+                .collect();
             col.sort_by(f64::total_cmp);
-            ConfidenceInterval { name: n.clone(), lower: quantile(&col, alpha), upper: quantile(&col, 1.0 - alpha) }
+            ConfidenceInterval {
+                name: n.clone(),
+                lower: quantile(&col, alpha),
+                upper: quantile(&col, 1.0 - alpha),
+            }
         })
         .collect();
-    Ok(BootstrapResult { names, estimates, n_failed, intervals })
+    Ok(BootstrapResult {
+        names,
+        estimates,
+        n_failed,
+        intervals,
+    })
 }
 
 /// [`Refit`] on the dense evaluator: refits θ by BOBYQA from the original estimate and

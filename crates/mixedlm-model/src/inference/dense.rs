@@ -282,7 +282,14 @@ impl DenseLmm {
             }
             x.extend((0..p).map(|j| design.x.get(i, j) * sqrt_w[i]));
         }
-        Ok(Rows { z_idx, z_val, x, sqrt_w, offset, nz })
+        Ok(Rows {
+            z_idx,
+            z_val,
+            x,
+            sqrt_w,
+            offset,
+            nz,
+        })
     }
 
     /// Accumulate the [Z X] part of A (lower triangle, then symmetrize).
@@ -315,7 +322,11 @@ impl DenseLmm {
     /// Replace the response (same length as the design's; offset and weights re-applied).
     pub fn set_response(&mut self, y: &[f64]) -> Result<(), InferenceError> {
         if y.len() != self.n {
-            return Err(InferenceError::Dimension { what: "response", expected: self.n, got: y.len() });
+            return Err(InferenceError::Dimension {
+                what: "response",
+                expected: self.n,
+                got: y.len(),
+            });
         }
         let (q, p, nz) = (self.q, self.p, self.rows.nz);
         let ycol = q + p;
@@ -376,7 +387,10 @@ impl DenseLmm {
     }
     /// A copy using the other criterion.
     pub fn with_reml(&self, reml: bool) -> Self {
-        Self { reml, ..self.clone() }
+        Self {
+            reml,
+            ..self.clone()
+        }
     }
     /// The cross-product A = [Z X y]'[Z X y].
     pub fn crossprod(&self) -> &Mat<f64> {
@@ -384,7 +398,10 @@ impl DenseLmm {
     }
     /// Lower bounds of θ.
     pub fn lower_bounds(&self) -> Vec<f64> {
-        self.terms.iter().flat_map(TermLayout::lower_bounds).collect()
+        self.terms
+            .iter()
+            .flat_map(TermLayout::lower_bounds)
+            .collect()
     }
 
     /// Λθ as a dense q×q block-diagonal matrix.
@@ -409,13 +426,20 @@ impl DenseLmm {
     pub(super) fn lambda_op(&self, theta: &[f64]) -> Result<Lambda, InferenceError> {
         self.check_theta(theta)?;
         Ok(Lambda {
-            blocks: self.terms.iter().map(|t| (t.offset, t.k, t.n_levels(), t.factor(theta))).collect(),
+            blocks: self
+                .terms
+                .iter()
+                .map(|t| (t.offset, t.k, t.n_levels(), t.factor(theta)))
+                .collect(),
         })
     }
 
     fn check_theta(&self, theta: &[f64]) -> Result<(), InferenceError> {
         if theta.len() != self.n_theta {
-            return Err(InferenceError::ThetaLength { expected: self.n_theta, got: theta.len() });
+            return Err(InferenceError::ThetaLength {
+                expected: self.n_theta,
+                got: theta.len(),
+            });
         }
         Ok(())
     }

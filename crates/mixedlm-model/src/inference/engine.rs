@@ -34,13 +34,21 @@ impl Refit for EngineRefit {
             .model
             .rebuild(self.model.design())
             .map_err(|e| InferenceError::Refit(e.to_string()))?;
-        Ok(Self { model, opts: self.opts.clone() })
+        Ok(Self {
+            model,
+            opts: self.opts.clone(),
+        })
     }
     fn set_response(&mut self, y: &[f64]) -> Result<(), InferenceError> {
-        self.model.set_response(y).map_err(|e| InferenceError::Refit(e.to_string()))
+        self.model
+            .set_response(y)
+            .map_err(|e| InferenceError::Refit(e.to_string()))
     }
     fn refit(&mut self) -> Result<Vec<f64>, InferenceError> {
-        let fit = self.model.fit(&self.opts).map_err(|e| InferenceError::Refit(e.to_string()))?;
+        let fit = self
+            .model
+            .fit(&self.opts)
+            .map_err(|e| InferenceError::Refit(e.to_string()))?;
         let layouts = term_layouts(self.model.design());
         let mut out = sdcor_from_theta(&layouts, &fit.theta, fit.sigma);
         out.extend(fit.fixef);

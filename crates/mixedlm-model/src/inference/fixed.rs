@@ -88,7 +88,10 @@ pub fn fixed_effect_tests(
                 ));
             }
             let kr = kenward_roger(model, theta)?;
-            ((0..p).map(|j| kr.se_adj(j)).collect(), (0..p).map(|j| Some(kr.df_coef(j))).collect())
+            (
+                (0..p).map(|j| kr.se_adj(j)).collect(),
+                (0..p).map(|j| Some(kr.df_coef(j))).collect(),
+            )
         }
     };
     Ok((0..p)
@@ -122,6 +125,10 @@ pub fn wald_intervals(
     Ok(names
         .iter()
         .zip(estimate.iter().zip(se))
-        .map(|(nm, (&b, &s))| ConfidenceInterval { name: nm.clone(), lower: b - z * s, upper: b + z * s })
+        .map(|(nm, (&b, &s))| ConfidenceInterval {
+            name: nm.clone(),
+            lower: b - z * s,
+            upper: b + z * s,
+        })
         .collect())
 }

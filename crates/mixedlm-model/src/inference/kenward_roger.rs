@@ -101,7 +101,11 @@ fn kr_df_from(a1: f64, a2: f64, q: f64) -> f64 {
     };
     let (v1, v2) = (1.0 - c2 * b, 1.0 - c3 * b);
     let num = 1.0 - a2 / q;
-    let ratio = if num.abs() < 1e-14 && v1.abs() < 1e-14 { 1.0 } else { num / v1 };
+    let ratio = if num.abs() < 1e-14 && v1.abs() < 1e-14 {
+        1.0
+    } else {
+        num / v1
+    };
     let rho = ratio * ratio * v0 / (q * v2);
     4.0 + (q + 2.0) / (q * rho - 1.0)
 }
@@ -161,7 +165,6 @@ struct Blocks {
     c2: Mat<f64>,
     b1: Mat<f64>,
     b2: Mat<f64>,
-    xw1x: Mat<f64>,
     xw2x: Mat<f64>,
     xw3x: Mat<f64>,
     tr_w2: f64,
@@ -197,7 +200,15 @@ fn blocks(model: &DenseLmm, theta: &[f64]) -> Result<Blocks, InferenceError> {
     symmetrize(&mut xw3x);
     let tr_w = n as f64 - trace_prod(&s, &k);
     let tr_w2 = tr_w - trace_prod(&s, &c1);
-    Ok(Blocks { c1, c2, b1, b2, xw1x, xw2x, xw3x, tr_w2 })
+    Ok(Blocks {
+        c1,
+        c2,
+        b1,
+        b2,
+        xw2x,
+        xw3x,
+        tr_w2,
+    })
 }
 
 /// Compute the Kenward-Roger quantities at θ (REML estimate; σ² = r²/(N − p)).
@@ -215,7 +226,11 @@ pub fn kenward_roger(model: &DenseLmm, theta: &[f64]) -> Result<KenwardRoger, In
         .iter()
         .zip(&e)
         .map(|(&c, ei)| {
-            let m = if c == Component::Residual { bl.xw2x.clone() } else { bl.b1.transpose() * ei };
+            let m = if c == Component::Residual {
+                bl.xw2x.clone()
+            } else {
+                bl.b1.transpose() * ei
+            };
             &m * Scale(-1.0 / (s * s))
         })
         .collect();
@@ -257,5 +272,10 @@ pub fn kenward_roger(model: &DenseLmm, theta: &[f64]) -> Result<KenwardRoger, In
     }
     let mut vcov_adj = &phi + &(&phi * &u * &phi) * Scale(2.0);
     symmetrize(&mut vcov_adj);
-    Ok(KenwardRoger { vcov: phi, vcov_adj, p_mats, w })
+    Ok(KenwardRoger {
+        vcov: phi,
+        vcov_adj,
+        p_mats,
+        w,
+    })
 }

@@ -43,7 +43,11 @@ pub struct LrtRow {
 
 /// Refit a model with ML from `theta` (its REML or ML estimate) and summarize it for
 /// [`likelihood_ratio_tests`].
-pub fn lrt_model_ml(model: &DenseLmm, theta: &[f64], name: &str) -> Result<LrtModel, InferenceError> {
+pub fn lrt_model_ml(
+    model: &DenseLmm,
+    theta: &[f64],
+    name: &str,
+) -> Result<LrtModel, InferenceError> {
     let ml = model.with_reml(false);
     let (theta_ml, dev) = ml.fit_theta(theta)?;
     Ok(LrtModel {
@@ -58,7 +62,9 @@ pub fn lrt_model_ml(model: &DenseLmm, theta: &[f64], name: &str) -> Result<LrtMo
 /// the one before: χ² = 2·max(0, ΔlogLik), df = Δnpar, p = P(χ²_df > χ²).
 pub fn likelihood_ratio_tests(models: &[LrtModel]) -> Result<Vec<LrtRow>, InferenceError> {
     if models.len() < 2 {
-        return Err(InferenceError::Lrt("give at least two models to compare".into()));
+        return Err(InferenceError::Lrt(
+            "give at least two models to compare".into(),
+        ));
     }
     if models.iter().any(|m| m.n_obs != models[0].n_obs) {
         return Err(InferenceError::Lrt(

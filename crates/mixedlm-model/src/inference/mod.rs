@@ -12,6 +12,7 @@
 
 mod bootstrap;
 mod dense;
+mod engine;
 mod error;
 mod fixed;
 mod kenward_roger;
@@ -27,8 +28,11 @@ mod varpar;
 
 pub use bootstrap::{bootstrap, BootstrapOptions, BootstrapResult, DenseRefit, Refit};
 pub use dense::{DenseLmm, TermLayout, ThetaPieces};
+pub use engine::EngineRefit;
 pub use error::InferenceError;
-pub use fixed::{fixed_effect_tests, two_sided_p, wald_intervals, ConfidenceInterval, Ddf, FixedEffectTest};
+pub use fixed::{
+    fixed_effect_tests, two_sided_p, wald_intervals, ConfidenceInterval, Ddf, FixedEffectTest,
+};
 pub use kenward_roger::{kenward_roger, KenwardRoger};
 pub use lrt::{likelihood_ratio_tests, lrt_model_ml, LrtModel, LrtRow};
 pub use predict::{predict, NewData, NewLevelPolicy, NewTermData, Prediction, PredictionInput};

@@ -35,9 +35,19 @@ where
             let h = step(x[i]) / (1 << s) as f64;
             let up = f(&shifted(x, &[(i, h)]))?;
             let dn = f(&shifted(x, &[(i, -h)]))?;
-            *e = up.iter().zip(&dn).map(|(a, b)| (a - b) / (2.0 * h)).collect();
+            *e = up
+                .iter()
+                .zip(&dn)
+                .map(|(a, b)| (a - b) / (2.0 * h))
+                .collect();
         }
-        out.push(est[0].iter().zip(&est[1]).map(|(&c, &fi)| richardson(c, fi)).collect());
+        out.push(
+            est[0]
+                .iter()
+                .zip(&est[1])
+                .map(|(&c, &fi)| richardson(c, fi))
+                .collect(),
+        );
     }
     Ok(out)
 }
@@ -59,7 +69,8 @@ where
                     (f(&shifted(x, &[(i, hi)]))? - 2.0 * f0 + f(&shifted(x, &[(i, -hi)]))?)
                         / (hi * hi)
                 } else {
-                    (f(&shifted(x, &[(i, hi), (j, hj)]))? - f(&shifted(x, &[(i, hi), (j, -hj)]))?
+                    (f(&shifted(x, &[(i, hi), (j, hj)]))?
+                        - f(&shifted(x, &[(i, hi), (j, -hj)]))?
                         - f(&shifted(x, &[(i, -hi), (j, hj)]))?
                         + f(&shifted(x, &[(i, -hi), (j, -hj)]))?)
                         / (4.0 * hi * hj)

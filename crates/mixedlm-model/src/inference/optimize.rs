@@ -43,8 +43,16 @@ pub(super) fn minimize_box<F: FnMut(&[f64]) -> f64>(
 }
 
 /// The profiled criterion at θ for a cross-product (non-finite where Cholesky fails).
-pub(super) fn criterion(model: &DenseLmm, a: &Mat<f64>, p: usize, theta: &[f64], reml: bool) -> f64 {
-    let Ok(lambda) = model.lambda_op(theta) else { return f64::INFINITY };
+pub(super) fn criterion(
+    model: &DenseLmm,
+    a: &Mat<f64>,
+    p: usize,
+    theta: &[f64],
+    reml: bool,
+) -> f64 {
+    let Ok(lambda) = model.lambda_op(theta) else {
+        return f64::INFINITY;
+    };
     match pieces_from_crossprod(a, model.n_random(), p, &lambda) {
         Ok(pc) => profiled_deviance(&pc, model.n_obs(), p, reml),
         Err(_) => f64::INFINITY,

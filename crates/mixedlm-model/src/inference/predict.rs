@@ -104,7 +104,11 @@ impl PredictionInput {
 fn check(input: &PredictionInput, new: &NewData) -> Result<(), InferenceError> {
     let (n, p) = (new.x.nrows, input.beta.len());
     if new.x.ncols != p {
-        return Err(InferenceError::Dimension { what: "new X columns", expected: p, got: new.x.ncols });
+        return Err(InferenceError::Dimension {
+            what: "new X columns",
+            expected: p,
+            got: new.x.ncols,
+        });
     }
     if new.terms.len() != input.ranef.len() {
         return Err(InferenceError::Dimension {
@@ -115,7 +119,11 @@ fn check(input: &PredictionInput, new: &NewData) -> Result<(), InferenceError> {
     }
     for (t, r) in new.terms.iter().zip(&input.ranef) {
         if t.z.nrows != n || t.codes.len() != n || t.z.ncols != r.ncols {
-            return Err(InferenceError::Dimension { what: "new Z rows/columns", expected: n, got: t.z.nrows });
+            return Err(InferenceError::Dimension {
+                what: "new Z rows/columns",
+                expected: n,
+                got: t.z.nrows,
+            });
         }
     }
     Ok(())
@@ -132,7 +140,11 @@ pub fn predict(
     let v = &input.vcov_beta;
     let mut population = vec![0.0; n];
     let mut se_population = vec![0.0; n];
-    for (i, (pop, se)) in population.iter_mut().zip(se_population.iter_mut()).enumerate() {
+    for (i, (pop, se)) in population
+        .iter_mut()
+        .zip(se_population.iter_mut())
+        .enumerate()
+    {
         let row: Vec<f64> = (0..p).map(|j| new.x.get(i, j)).collect();
         *pop = row.iter().zip(&input.beta).map(|(a, b)| a * b).sum();
         let mut q = 0.0;
@@ -148,7 +160,9 @@ pub fn predict(
         for (i, c) in conditional.iter_mut().enumerate() {
             match t.codes[i] {
                 Some(code) if (code as usize) < r.nrows => {
-                    *c += (0..r.ncols).map(|k| t.z.get(i, k) * r.get(code as usize, k)).sum::<f64>();
+                    *c += (0..r.ncols)
+                        .map(|k| t.z.get(i, k) * r.get(code as usize, k))
+                        .sum::<f64>();
                 }
                 _ if policy == NewLevelPolicy::Error => {
                     return Err(InferenceError::UnseenLevel {
@@ -161,5 +175,9 @@ pub fn predict(
             }
         }
     }
-    Ok(Prediction { population, conditional, se_population })
+    Ok(Prediction {
+        population,
+        conditional,
+        se_population,
+    })
 }

@@ -11,7 +11,9 @@ use super::dense::{pieces_from_crossprod, DenseLmm};
 use super::error::InferenceError;
 use super::fixed::ConfidenceInterval;
 use super::optimize::{fit_theta, minimize_box};
-use super::varpar::{parameter_names, sdcor_from_theta, sigma_hat, theta_from_sdcor, varpar_deviance};
+use super::varpar::{
+    parameter_names, sdcor_from_theta, sigma_hat, theta_from_sdcor, varpar_deviance,
+};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// Settings of [`profile_intervals`].
@@ -29,7 +31,12 @@ pub struct ProfileOptions {
 
 impl Default for ProfileOptions {
     fn default() -> Self {
-        Self { level: 0.95, parameters: None, zeta_tol: 1e-5, max_steps: 40 }
+        Self {
+            level: 0.95,
+            parameters: None,
+            zeta_tol: 1e-5,
+            max_steps: 40,
+        }
     }
 }
 
@@ -126,7 +133,13 @@ fn profiled_at(
                 .sdcor
                 .iter()
                 .zip(kinds)
-                .map(|(s, k)| if *k == Kind::Cor || *s <= 0.0 { 1.0 } else { *s })
+                .map(|(s, k)| {
+                    if *k == Kind::Cor || *s <= 0.0 {
+                        1.0
+                    } else {
+                        *s
+                    }
+                })
                 .collect();
             let mut lower: Vec<f64> = kinds
                 .iter()
@@ -178,9 +191,18 @@ fn targets(opt: &Optimum, kinds: &[Kind]) -> Vec<Target> {
             let (bounds, step) = match kind {
                 Kind::Cor => ((-1.0, 1.0), 0.2),
                 Kind::Sigma => ((0.0, f64::INFINITY), 0.1 * v),
-                _ => ((0.0, f64::INFINITY), if v > 0.0 { 0.25 * v } else { 0.25 * sigma }),
+                _ => (
+                    (0.0, f64::INFINITY),
+                    if v > 0.0 { 0.25 * v } else { 0.25 * sigma },
+                ),
             };
-            Target { kind, index: i, estimate: v, bounds, step }
+            Target {
+                kind,
+                index: i,
+                estimate: v,
+                bounds,
+                step,
+            }
         })
         .collect();
     out.extend(opt.beta.iter().enumerate().map(|(j, &b)| Target {
@@ -233,7 +255,11 @@ fn limit(
         }
         (lo, lo_z) = (v, m);
         let d = (v - t.estimate).abs();
-        let grow = if m > 0.0 { (z / m * 1.05).clamp(1.2, 4.0) } else { 4.0 };
+        let grow = if m > 0.0 {
+            (z / m * 1.05).clamp(1.2, 4.0)
+        } else {
+            4.0
+        };
         dist = d * grow;
     }
     let (mut hi, mut hi_z) = hi.ok_or_else(|| {
@@ -242,7 +268,14 @@ fn limit(
             opts.max_steps
         ))
     })?;
-    refine(&mut zeta, &mut warm, (&mut lo, &mut lo_z), (&mut hi, &mut hi_z), z, opts)
+    refine(
+        &mut zeta,
+        &mut warm,
+        (&mut lo, &mut lo_z),
+        (&mut hi, &mut hi_z),
+        z,
+        opts,
+    )
 }
 
 /// Illinois regula falsi on |ζ(v)| − z inside a bracket.
@@ -324,6 +357,16 @@ pub fn profile_intervals(
 /// The ML deviance at θ for the full model (used by tests and diagnostics).
 pub fn ml_deviance(model: &DenseLmm, theta: &[f64]) -> Result<f64, InferenceError> {
     let lambda = model.lambda_op(theta)?;
-    let pc = pieces_from_crossprod(model.crossprod(), model.n_random(), model.n_fixed(), &lambda)?;
-    Ok(super::varpar::profiled_deviance(&pc, model.n_obs(), model.n_fixed(), false))
+    let pc = pieces_from_crossprod(
+        model.crossprod(),
+        model.n_random(),
+        model.n_fixed(),
+        &lambda,
+    )?;
+    Ok(super::varpar::profiled_deviance(
+        &pc,
+        model.n_obs(),
+        model.n_fixed(),
+        false,
+    ))
 }

@@ -71,7 +71,10 @@ pub fn satterthwaite<M: EvalPieces>(
 ) -> Result<Satterthwaite, InferenceError> {
     let (n, p, nt) = (model.n_obs(), model.n_fixed(), model.n_theta());
     if theta.len() != nt {
-        return Err(InferenceError::ThetaLength { expected: nt, got: theta.len() });
+        return Err(InferenceError::ThetaLength {
+            expected: nt,
+            got: theta.len(),
+        });
     }
     let pc = model.pieces(theta)?;
     let mut varpar = theta.to_vec();
@@ -87,6 +90,14 @@ pub fn satterthwaite<M: EvalPieces>(
         Ok((0..p * p).map(|k| c[(k % p, k / p)]).collect())
     };
     let jac = jacobian(flat, &varpar)?;
-    let vcov_jacobian = jac.iter().map(|col| Mat::from_fn(p, p, |i, j| col[j * p + i])).collect();
-    Ok(Satterthwaite { vcov: vcov_at(model, &varpar)?, varpar_cov, vcov_jacobian, varpar })
+    let vcov_jacobian = jac
+        .iter()
+        .map(|col| Mat::from_fn(p, p, |i, j| col[j * p + i]))
+        .collect();
+    Ok(Satterthwaite {
+        vcov: vcov_at(model, &varpar)?,
+        varpar_cov,
+        vcov_jacobian,
+        varpar,
+    })
 }

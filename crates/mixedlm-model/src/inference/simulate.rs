@@ -9,21 +9,38 @@ use rand_distr::{Distribution, StandardNormal};
 
 /// The RNG of replicate `i` under master seed `seed` (independent of thread scheduling).
 pub(super) fn replicate_rng(seed: u64, i: usize) -> StdRng {
-    let mix = seed ^ (i as u64).wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mix = seed
+        ^ (i as u64)
+            .wrapping_add(1)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
     StdRng::seed_from_u64(mix)
 }
 
-fn check(design: &Design, beta: &[f64], theta: &[f64], sigma: f64) -> Result<Vec<TermLayout>, InferenceError> {
+fn check(
+    design: &Design,
+    beta: &[f64],
+    theta: &[f64],
+    sigma: f64,
+) -> Result<Vec<TermLayout>, InferenceError> {
     if beta.len() != design.x.ncols {
-        return Err(InferenceError::Dimension { what: "β", expected: design.x.ncols, got: beta.len() });
+        return Err(InferenceError::Dimension {
+            what: "β",
+            expected: design.x.ncols,
+            got: beta.len(),
+        });
     }
     let layouts = term_layouts(design);
     let nt: usize = layouts.iter().map(TermLayout::n_theta).sum();
     if theta.len() != nt {
-        return Err(InferenceError::ThetaLength { expected: nt, got: theta.len() });
+        return Err(InferenceError::ThetaLength {
+            expected: nt,
+            got: theta.len(),
+        });
     }
     if !(sigma.is_finite() && sigma >= 0.0) {
-        return Err(InferenceError::Numerical(format!("σ = {sigma} must be finite and ≥ 0")));
+        return Err(InferenceError::Numerical(format!(
+            "σ = {sigma} must be finite and ≥ 0"
+        )));
     }
     Ok(layouts)
 }
@@ -53,7 +70,9 @@ pub(super) fn simulate_one(
         }
         for (i, yi) in y.iter_mut().enumerate() {
             let code = r.codes[i] as usize;
-            *yi += (0..t.k).map(|c| r.z.get(i, c) * b[code * t.k + c]).sum::<f64>();
+            *yi += (0..t.k)
+                .map(|c| r.z.get(i, c) * b[code * t.k + c])
+                .sum::<f64>();
         }
     }
     for (i, yi) in y.iter_mut().enumerate() {
@@ -76,7 +95,16 @@ pub fn simulate_responses(
 ) -> Result<Vec<Vec<f64>>, InferenceError> {
     let layouts = check(design, beta, theta, sigma)?;
     Ok((0..nsim)
-        .map(|i| simulate_one(design, &layouts, beta, theta, sigma, &mut replicate_rng(seed, i)))
+        .map(|i| {
+            simulate_one(
+                design,
+                &layouts,
+                beta,
+                theta,
+                sigma,
+                &mut replicate_rng(seed, i),
+            )
+        })
         .collect())
 }
 

@@ -27,7 +27,9 @@ pub struct VarianceComponentSe {
 /// (r, s) positions of a term's components.
 fn positions(t: &TermLayout) -> Vec<(usize, usize)> {
     match t.kind {
-        CovarianceKind::Unstructured => (0..t.k).flat_map(|s| (s..t.k).map(move |r| (r, s))).collect(),
+        CovarianceKind::Unstructured => (0..t.k)
+            .flat_map(|s| (s..t.k).map(move |r| (r, s)))
+            .collect(),
         CovarianceKind::Diagonal => (0..t.k).map(|r| (r, r)).collect(),
         CovarianceKind::ScalarIdentity => vec![(0, 0)],
     }
@@ -101,12 +103,18 @@ pub fn variance_component_se(
     let terms = model.terms();
     let gamma = gamma_from_theta(terms, theta, sigma);
     let dev = |g: &[f64]| -> Result<f64, InferenceError> {
-        let Some((th, s)) = theta_from_gamma(terms, g) else { return Ok(f64::NAN) };
+        let Some((th, s)) = theta_from_gamma(terms, g) else {
+            return Ok(f64::NAN);
+        };
         Ok(varpar_deviance(&model.pieces(&th)?, s, n, p, reml))
     };
     let h = hessian(dev, &gamma)?;
     let finite = (0..h.nrows()).all(|i| (0..h.ncols()).all(|j| h[(i, j)].is_finite()));
-    let cov = if finite { Some(pinv_symmetric(&h, 1e-12)?) } else { None };
+    let cov = if finite {
+        Some(pinv_symmetric(&h, 1e-12)?)
+    } else {
+        None
+    };
     Ok(names(terms)
         .into_iter()
         .zip(&gamma)

@@ -93,9 +93,11 @@ pub fn parameter_names(terms: &[TermLayout]) -> Vec<String> {
             CovarianceKind::Diagonal => {
                 out.extend(t.names.iter().map(|nm| format!("sd_{nm}|{}", t.group)))
             }
-            CovarianceKind::ScalarIdentity => {
-                out.push(format!("sd_{}|{}", t.names.first().map_or("", |s| s), t.group))
-            }
+            CovarianceKind::ScalarIdentity => out.push(format!(
+                "sd_{}|{}",
+                t.names.first().map_or("", |s| s),
+                t.group
+            )),
         }
     }
     out.push("sigma".into());

@@ -44,7 +44,11 @@ impl Data {
     }
     /// Interaction factor `a:b` as strings.
     pub fn inter(&self, a: &str, b: &str) -> Vec<String> {
-        self.cols[a].iter().zip(&self.cols[b]).map(|(x, y)| format!("{x}:{y}")).collect()
+        self.cols[a]
+            .iter()
+            .zip(&self.cols[b])
+            .map(|(x, y)| format!("{x}:{y}"))
+            .collect()
     }
 }
 
@@ -53,13 +57,20 @@ pub fn factor(v: &[String]) -> (Vec<String>, Vec<u32>) {
     let mut levels: Vec<String> = v.to_vec();
     levels.sort();
     levels.dedup();
-    let codes = v.iter().map(|s| levels.binary_search(s).unwrap() as u32).collect();
+    let codes = v
+        .iter()
+        .map(|s| levels.binary_search(s).unwrap() as u32)
+        .collect();
     (levels, codes)
 }
 
 pub fn dense(cols: &[Vec<f64>]) -> DenseMatrix {
     let nrows = cols.first().map_or(0, Vec::len);
-    DenseMatrix { nrows, ncols: cols.len(), data: cols.concat() }
+    DenseMatrix {
+        nrows,
+        ncols: cols.len(),
+        data: cols.concat(),
+    }
 }
 
 pub fn term(group: &str, g: &[String], names: &[&str], z: &[Vec<f64>]) -> RandomTermDesign {
@@ -102,7 +113,12 @@ pub fn reference_design(id: u32) -> Design {
             let (one, days, subj) = (vec![1.0; d.n], d.num("Days"), d.text("Subject"));
             let x = vec![("(Intercept)", one.clone()), ("Days", days.clone())];
             let random = match id {
-                1 => vec![term("Subject", &subj, &["(Intercept)", "Days"], &[one, days])],
+                1 => vec![term(
+                    "Subject",
+                    &subj,
+                    &["(Intercept)", "Days"],
+                    &[one, days],
+                )],
                 2 => vec![term("Subject", &subj, &["(Intercept)"], &[one])],
                 _ => vec![
                     term("Subject", &subj, &["(Intercept)"], &[one]),
@@ -114,7 +130,12 @@ pub fn reference_design(id: u32) -> Design {
         4 | 5 => {
             let d = Data::read(if id == 4 { "dyestuff" } else { "dyestuff2" });
             let one = vec![1.0; d.n];
-            let random = vec![term("Batch", &d.text("Batch"), &["(Intercept)"], &[one.clone()])];
+            let random = vec![term(
+                "Batch",
+                &d.text("Batch"),
+                &["(Intercept)"],
+                &[one.clone()],
+            )];
             design(d.num("Yield"), vec![("(Intercept)", one)], random)
         }
         6 => {
@@ -122,7 +143,12 @@ pub fn reference_design(id: u32) -> Design {
             let one = vec![1.0; d.n];
             let random = vec![
                 term("plate", &d.text("plate"), &["(Intercept)"], &[one.clone()]),
-                term("sample", &d.text("sample"), &["(Intercept)"], &[one.clone()]),
+                term(
+                    "sample",
+                    &d.text("sample"),
+                    &["(Intercept)"],
+                    &[one.clone()],
+                ),
             ];
             design(d.num("diameter"), vec![("(Intercept)", one)], random)
         }
@@ -131,7 +157,12 @@ pub fn reference_design(id: u32) -> Design {
             let one = vec![1.0; d.n];
             let random = vec![
                 term("batch", &d.text("batch"), &["(Intercept)"], &[one.clone()]),
-                term("batch:cask", &d.inter("batch", "cask"), &["(Intercept)"], &[one.clone()]),
+                term(
+                    "batch:cask",
+                    &d.inter("batch", "cask"),
+                    &["(Intercept)"],
+                    &[one.clone()],
+                ),
             ];
             design(d.num("strength"), vec![("(Intercept)", one)], random)
         }
@@ -145,7 +176,12 @@ pub fn reference_design(id: u32) -> Design {
                 ("SexMale", indicator_col(&d.text("Sex"), "Male")),
                 ("MinorityYes", indicator_col(&d.text("Minority"), "Yes")),
             ];
-            let random = vec![term("School", &d.text("School"), &["(Intercept)", "SES"], &[one, ses])];
+            let random = vec![term(
+                "School",
+                &d.text("School"),
+                &["(Intercept)", "SES"],
+                &[one, ses],
+            )];
             design(d.num("MathAch"), x, random)
         }
         10 => {
@@ -201,7 +237,10 @@ pub fn theta(v: &Value) -> Vec<f64> {
 
 /// A per-fixed-effect field (`satterthwaite_df`, …) in X's column order.
 pub fn by_name(v: &Value, field: &str, names: &[String]) -> Vec<f64> {
-    names.iter().map(|n| v[field][n].as_f64().unwrap()).collect()
+    names
+        .iter()
+        .map(|n| v[field][n].as_f64().unwrap())
+        .collect()
 }
 
 pub fn rel(a: f64, b: f64) -> f64 {
