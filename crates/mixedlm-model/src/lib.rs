@@ -17,6 +17,7 @@ mod crossprod;
 mod error;
 mod eval;
 mod fit;
+pub mod inference;
 mod model;
 mod results;
 mod small;
