@@ -165,7 +165,7 @@ pub fn config(default_cases: u32) -> ProptestConfig {
     let rng_seed = if std::env::var_os("PROPTEST_RANDOM").is_some() {
         proptest::test_runner::RngSeed::Random
     } else {
-        proptest::test_runner::RngSeed::Fixed(0x6d69_7865_646c_6d)
+        proptest::test_runner::RngSeed::Fixed(0x006d_6978_6564_6c6d)
     };
     ProptestConfig {
         cases,

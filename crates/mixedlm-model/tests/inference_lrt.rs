@@ -68,7 +68,7 @@ fn lrt_mathachieve() {
         "School",
         &d.text("School"),
         &["(Intercept)"],
-        &[one.clone()],
+        std::slice::from_ref(&one),
     )];
     let d0 = design(
         d.num("MathAch"),

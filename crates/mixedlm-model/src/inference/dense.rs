@@ -261,7 +261,7 @@ impl DenseLmm {
         let offset = design.offset.clone().unwrap_or_else(|| vec![0.0; n]);
         let (mut z_idx, mut z_val) = (Vec::with_capacity(n * nz), Vec::with_capacity(n * nz));
         let mut x = Vec::with_capacity(n * p);
-        for i in 0..n {
+        for (i, &sw) in sqrt_w.iter().enumerate() {
             for t in terms {
                 let r = &design.random[t.design_index];
                 let code = *r.codes.get(i).ok_or(InferenceError::Dimension {
@@ -277,10 +277,10 @@ impl DenseLmm {
                 }
                 for c in 0..t.k {
                     z_idx.push(t.offset + code * t.k + c);
-                    z_val.push(r.z.get(i, c) * sqrt_w[i]);
+                    z_val.push(r.z.get(i, c) * sw);
                 }
             }
-            x.extend((0..p).map(|j| design.x.get(i, j) * sqrt_w[i]));
+            x.extend((0..p).map(|j| design.x.get(i, j) * sw));
         }
         Ok(Rows {
             z_idx,

@@ -134,7 +134,7 @@ pub fn reference_design(id: u32) -> Design {
                 "Batch",
                 &d.text("Batch"),
                 &["(Intercept)"],
-                &[one.clone()],
+                std::slice::from_ref(&one),
             )];
             design(d.num("Yield"), vec![("(Intercept)", one)], random)
         }
@@ -142,12 +142,17 @@ pub fn reference_design(id: u32) -> Design {
             let d = Data::read("penicillin");
             let one = vec![1.0; d.n];
             let random = vec![
-                term("plate", &d.text("plate"), &["(Intercept)"], &[one.clone()]),
+                term(
+                    "plate",
+                    &d.text("plate"),
+                    &["(Intercept)"],
+                    std::slice::from_ref(&one),
+                ),
                 term(
                     "sample",
                     &d.text("sample"),
                     &["(Intercept)"],
-                    &[one.clone()],
+                    std::slice::from_ref(&one),
                 ),
             ];
             design(d.num("diameter"), vec![("(Intercept)", one)], random)
@@ -156,12 +161,17 @@ pub fn reference_design(id: u32) -> Design {
             let d = Data::read("pastes");
             let one = vec![1.0; d.n];
             let random = vec![
-                term("batch", &d.text("batch"), &["(Intercept)"], &[one.clone()]),
+                term(
+                    "batch",
+                    &d.text("batch"),
+                    &["(Intercept)"],
+                    std::slice::from_ref(&one),
+                ),
                 term(
                     "batch:cask",
                     &d.inter("batch", "cask"),
                     &["(Intercept)"],
-                    &[one.clone()],
+                    std::slice::from_ref(&one),
                 ),
             ];
             design(d.num("strength"), vec![("(Intercept)", one)], random)
