@@ -93,6 +93,12 @@ fn check_against_lme4(got: &Value, want: &Value) {
         if grp == "Residual" || !row["var2"].is_null() {
             continue;
         }
+        // lme4's VarCorr disambiguates a repeated grouping factor as `Subject.1`; the
+        // contract keeps the name as written (`Subject`).
+        let grp = match grp.rsplit_once('.') {
+            Some((base, n)) if n.chars().all(|c| c.is_ascii_digit()) => base,
+            _ => grp,
+        };
         let term = row["var1"].as_str().unwrap();
         let hit = got["random_effects"]
             .as_array()
