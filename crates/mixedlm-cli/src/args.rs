@@ -115,4 +115,7 @@ pub struct FitArgs {
     /// Show a progress spinner on standard error while fitting.
     #[arg(long)]
     pub progress: bool,
+    /// Diagnostics and plots.
+    #[command(flatten)]
+    pub diagnostics: crate::diagnostics::DiagnosticsArgs,
 }

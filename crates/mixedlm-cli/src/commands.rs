@@ -76,10 +76,18 @@ fn fit(a: &FitArgs) -> Result<ExitCode, CliError> {
     if let Some(p) = progress {
         p.finish_and_clear();
     }
-    let results = results?;
+    let mut results = results?;
+    let diagnostics = crate::diagnostics::run(&mut results, &a.diagnostics)?;
     let text = match a.format {
-        OutputFormat::Json => to_json(&FitJson::new(&results, read_seconds, fit_seconds))?,
-        OutputFormat::Text => results.summary().to_string(),
+        OutputFormat::Json => {
+            let mut json = FitJson::new(&results, read_seconds, fit_seconds);
+            json.diagnostics = diagnostics;
+            to_json(&json)?
+        }
+        OutputFormat::Text => {
+            let notes = diagnostics.as_ref().map(crate::diagnostics::text);
+            format!("{}{}", results.summary(), notes.unwrap_or_default())
+        }
     };
     write_output(a.output.as_deref(), &text)?;
     if a.strict && !results.converged() {

@@ -110,6 +110,8 @@ pub struct FitJson {
     pub optimizer: OptimizerJson,
     /// Wall-clock times.
     pub timing: TimingJson,
+    /// Diagnostics (null with `--no-diagnostics`).
+    pub diagnostics: Option<crate::diagnostics::DiagnosticsJson>,
 }
 
 /// One fixed effect.
@@ -239,6 +241,7 @@ impl FitJson {
                 read_seconds,
                 fit_seconds,
             },
+            diagnostics: None,
         }
     }
 }

@@ -36,7 +36,7 @@ pub mod residuals;
 
 pub use convergence::{check_convergence, ConvergenceCheck, ConvergenceInput};
 pub use error::DiagError;
-pub use message::{Message, MessageKind};
+pub use message::{Message, MessageKind, Severity};
 pub use normality::{normality_test, NormalityTest};
 pub use plots::{write_plots, PlotFormat, PlotInput};
 pub use report::Diagnostics;

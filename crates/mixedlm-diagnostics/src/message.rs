@@ -28,9 +28,70 @@ pub enum MessageKind {
     Influence,
 }
 
+impl MessageKind {
+    /// The stable machine-readable code (`singular`, `gradient`, `scale`, ...), as serialized.
+    pub fn code(self) -> &'static str {
+        match self {
+            MessageKind::Singular => "singular",
+            MessageKind::Gradient => "gradient",
+            MessageKind::Hessian => "hessian",
+            MessageKind::MaxEval => "max_eval",
+            MessageKind::Scale => "scale",
+            MessageKind::SmallGroups => "small_groups",
+            MessageKind::FewLevels => "few_levels",
+            MessageKind::Overparameterized => "overparameterized",
+            MessageKind::Normality => "normality",
+            MessageKind::Influence => "influence",
+        }
+    }
+
+    /// How serious a finding of this kind is: the fit itself is doubtful (`Warning`: the
+    /// optimum, its uniqueness or a variance estimate), or the model deserves a look (`Note`).
+    pub fn severity(self) -> Severity {
+        match self {
+            MessageKind::Singular
+            | MessageKind::Gradient
+            | MessageKind::Hessian
+            | MessageKind::MaxEval
+            | MessageKind::Scale
+            | MessageKind::Overparameterized => Severity::Warning,
+            MessageKind::SmallGroups
+            | MessageKind::FewLevels
+            | MessageKind::Normality
+            | MessageKind::Influence => Severity::Note,
+        }
+    }
+}
+
+/// How serious a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth a look; the estimates are probably fine.
+    Note,
+    /// The estimates may be wrong or not what they seem.
+    Warning,
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
 /// One finding: what was found and what to do about it.
+///
+/// Serialized as `{"severity": "warning", "code": "singular", "kind": "singular",
+/// "text": "...", "advice": "..."}` (`kind` and `code` are the same string).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Message {
+    /// How serious the finding is (derived from the kind).
+    pub severity: Severity,
+    /// The stable code of the kind (`singular`, `scale`, ...).
+    pub code: &'static str,
     /// The kind of finding.
     pub kind: MessageKind,
     /// What was found, with the numbers.
@@ -43,6 +104,8 @@ impl Message {
     /// A new message.
     pub fn new(kind: MessageKind, text: impl Into<String>, advice: impl Into<String>) -> Self {
         Self {
+            severity: kind.severity(),
+            code: kind.code(),
             kind,
             text: text.into(),
             advice: advice.into(),
@@ -52,6 +115,6 @@ impl Message {
 
 impl std::fmt::Display for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.text, self.advice)
+        write!(f, "{}: {} {}", self.severity, self.text, self.advice)
     }
 }

@@ -82,6 +82,7 @@
 #![warn(missing_docs)]
 
 mod builder;
+pub mod diagnostics;
 mod engine;
 mod error;
 mod results;
@@ -96,7 +97,6 @@ pub use summary::Summary;
 
 pub use mixedlm_covariance as covariance;
 pub use mixedlm_design as design;
-pub use mixedlm_diagnostics as diagnostics;
 pub use mixedlm_formula as formula;
 pub use mixedlm_model as model;
 pub use mixedlm_optim as optim;
