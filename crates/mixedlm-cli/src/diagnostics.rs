@@ -146,13 +146,24 @@ pub fn text(d: &DiagnosticsJson) -> String {
         .filter_map(|(n, v)| v.map(|v| format!("{n} {v:.3e}")))
         .chain(r.residual_normality.as_ref().map(|t| {
             format!(
-                "residuals {} {:.4} (p = {:.3})",
+                "residuals {} {:.4} (p = {:.3e})",
                 t.test, t.statistic, t.p_value
             )
         }))
         .collect();
     if !shown.is_empty() {
         let _ = writeln!(s, "  {}", shown.join("; "));
+    }
+    if let Some(i) = &r.influence {
+        let top = match (&i.most_influential_level, i.max_cooks_distance) {
+            (Some(l), Some(d)) => format!("largest Cook's distance {d:.3} ({} = {l})", i.group),
+            _ => "no refit succeeded".to_string(),
+        };
+        let _ = writeln!(
+            s,
+            "  influence: {} refits leaving out each level of {}: {top}; flagged above 4/{} = {:.3}",
+            i.levels, i.group, i.levels, i.cutoff
+        );
     }
     for g in &r.influential_groups {
         let _ = writeln!(

@@ -39,4 +39,4 @@ pub use error::DiagError;
 pub use message::{Message, MessageKind, Severity};
 pub use normality::{normality_test, NormalityTest};
 pub use plots::{write_plots, PlotFormat, PlotInput};
-pub use report::Diagnostics;
+pub use report::{Diagnostics, InfluenceSummary};

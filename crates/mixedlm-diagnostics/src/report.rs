@@ -32,6 +32,23 @@ pub struct TermNormality {
     pub result: NormalityTest,
 }
 
+/// What the leave-one-group-out influence computation covered (present only when it ran).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InfluenceSummary {
+    /// The grouping factor whose levels were left out.
+    pub group: String,
+    /// Number of levels (refits).
+    pub levels: usize,
+    /// Refits that failed (their distance is unknown).
+    pub failed: usize,
+    /// The flagging cutoff 4 / levels.
+    pub cutoff: f64,
+    /// The largest Cook's distance and its level.
+    pub max_cooks_distance: Option<f64>,
+    /// The level with the largest Cook's distance.
+    pub most_influential_level: Option<String>,
+}
+
 /// All diagnostics of one fit.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Diagnostics {
@@ -47,6 +64,8 @@ pub struct Diagnostics {
     pub random_effects_normality: Vec<TermNormality>,
     /// Groups flagged by Cook's distance, most influential first.
     pub influential_groups: Vec<GroupInfluence>,
+    /// What the influence computation covered; `None` when it did not run.
+    pub influence: Option<InfluenceSummary>,
 }
 
 impl Diagnostics {
@@ -88,6 +107,17 @@ impl Diagnostics {
 
     /// Add leave-one-group-out influence results (as returned by `cooks_distance`).
     pub fn add_influence(&mut self, influence: &[GroupInfluence]) {
+        let top = influence.iter().find(|g| g.cooks_distance.is_finite());
+        if let Some(first) = influence.first() {
+            self.influence = Some(InfluenceSummary {
+                group: first.group.clone(),
+                levels: influence.len(),
+                failed: influence.iter().filter(|g| g.error.is_some()).count(),
+                cutoff: 4.0 / influence.len() as f64,
+                max_cooks_distance: top.map(|g| g.cooks_distance),
+                most_influential_level: top.map(|g| g.level.clone()),
+            });
+        }
         self.messages.extend(influence_message(influence, 10));
         self.influential_groups.extend(
             influence

@@ -4,11 +4,17 @@
 use super::input::RanefGroup;
 use super::style::{self, LABEL_SIZE, POINT, REFERENCE, TICK_SIZE, TITLE_SIZE};
 use super::{font::FAMILY, Draw};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Level names are written only up to this many levels.
 pub(crate) const MAX_LABELLED_LEVELS: usize = 40;
+/// Above that, this many highest and lowest levels are named.
+pub(crate) const EXTREMES: usize = 5;
+/// Colour of intervals that exclude 0 (orange).
+const EXCLUDES: (u8, u8, u8) = (230, 120, 20);
 
 /// The caterpillar plot of one grouping factor.
 #[derive(Debug)]
@@ -36,7 +42,7 @@ impl<'a> Caterpillar<'a> {
         } else {
             (120 + 4 * levels).clamp(600, 1400)
         };
-        (100 + 380 * panels, height)
+        ((100 + 380 * panels).max(720), height)
     }
 
     fn panel<DB: DrawingBackend>(
@@ -52,12 +58,14 @@ impl<'a> Caterpillar<'a> {
             .modes
             .iter()
             .zip(&t.cond_sd)
-            .map(|(m, s)| m - z * s.max(0.0));
+            .map(|(m, s)| m - z * s.max(0.0))
+            .filter(|v| v.is_finite());
         let hi = t
             .modes
             .iter()
             .zip(&t.cond_sd)
-            .map(|(m, s)| m + z * s.max(0.0));
+            .map(|(m, s)| m + z * s.max(0.0))
+            .filter(|v| v.is_finite());
         let xr = style::range(lo.chain(hi), &[0.0]);
         let yr = -0.5..(n as f64 - 0.5);
         let y_area = if term == 0 && labelled {
@@ -85,10 +93,11 @@ impl<'a> Caterpillar<'a> {
                 .unwrap_or_default()
         };
         let mut mesh = chart.configure_mesh();
-        mesh.x_desc("conditional mode ± 1.96 SD")
+        mesh.x_desc("conditional mode ± 1.96 SD (orange: excludes 0)")
             .axis_desc_style((FAMILY, TICK_SIZE))
             .label_style((FAMILY, TICK_SIZE - 2))
             .y_label_formatter(&names)
+            .x_label_formatter(&|v| style::tick(*v))
             .disable_y_mesh()
             .light_line_style(RGBAColor(0, 0, 0, 0.04))
             .bold_line_style(RGBAColor(0, 0, 0, 0.12));
@@ -107,7 +116,14 @@ impl<'a> Caterpillar<'a> {
                 REFERENCE.stroke_width(1),
             ))
             .map_err(|e| e.to_string())?;
-        let bar = RGBAColor(POINT.0, POINT.1, POINT.2, if labelled { 0.8 } else { 0.5 });
+        let alpha = if labelled { 0.8 } else { 0.5 };
+        let bar = |m: f64, s: f64| {
+            if m.abs() > s {
+                RGBAColor(EXCLUDES.0, EXCLUDES.1, EXCLUDES.2, alpha)
+            } else {
+                RGBAColor(POINT.0, POINT.1, POINT.2, alpha)
+            }
+        };
         let width = if n > 400 {
             1
         } else if labelled {
@@ -120,7 +136,7 @@ impl<'a> Caterpillar<'a> {
                 let (m, s) = (t.modes[l], z * t.cond_sd[l].max(0.0));
                 PathElement::new(
                     [(m - s, row as f64), (m + s, row as f64)],
-                    bar.stroke_width(width),
+                    bar(m, s).stroke_width(width),
                 )
             }))
             .map_err(|e| e.to_string())?;
@@ -139,6 +155,47 @@ impl<'a> Caterpillar<'a> {
                     RGBColor(POINT.0, POINT.1, POINT.2).filled(),
                 )
             }))
+            .map_err(|e| e.to_string())?;
+        if !labelled && term == 0 {
+            self.extremes(&mut chart, &xr, n)?;
+        }
+        Ok(())
+    }
+
+    /// Name the `EXTREMES` highest levels in the empty upper-left corner and the lowest in
+    /// the lower-right corner (the rows are too dense for per-level names).
+    fn extremes<DB: DrawingBackend>(
+        &self,
+        chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+        xr: &std::ops::Range<f64>,
+        n: usize,
+    ) -> Result<(), String> {
+        let t = &self.group.terms[0];
+        let k = EXTREMES.min(n / 2);
+        let rows_per_line = n as f64 * 16.0 / chart.plotting_area().dim_in_pixel().1.max(1) as f64;
+        let pad = 0.02 * (xr.end - xr.start);
+        let line = |l: usize| format!("{}  {}", self.group.levels[l], style::tick(t.modes[l]));
+        let top = std::iter::once(format!("highest {}:", t.name))
+            .chain(self.order.iter().rev().take(k).map(|&l| line(l)));
+        let bottom = std::iter::once(format!("lowest {}:", t.name))
+            .chain(self.order.iter().take(k).rev().map(|&l| line(l)));
+        let left = TextStyle::from((FAMILY, TICK_SIZE - 2).into_font())
+            .pos(Pos::new(HPos::Left, VPos::Center));
+        let right = left.pos(Pos::new(HPos::Right, VPos::Center));
+        let top_y = |i: usize| n as f64 - 1.0 - i as f64 * rows_per_line;
+        let bottom_y = |i: usize| (k - i) as f64 * rows_per_line + 0.3 * rows_per_line;
+        chart
+            .draw_series(
+                top.enumerate()
+                    .map(|(i, s)| Text::new(s, (xr.start + pad, top_y(i)), left.clone())),
+            )
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(
+                bottom
+                    .enumerate()
+                    .map(|(i, s)| Text::new(s, (xr.end - pad, bottom_y(i)), right.clone())),
+            )
             .map_err(|e| e.to_string())?;
         Ok(())
     }

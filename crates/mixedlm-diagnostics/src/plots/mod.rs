@@ -8,8 +8,10 @@
 //! - `qq_ranef_<factor>_<term>`: normal Q-Q plot of each term's conditional modes;
 //! - `caterpillar_<factor>`: conditional modes ± 1.96 conditional SD, sorted, one panel per term.
 //!
-//! Markers shrink and become transparent as the number of points grows; caterpillar plots drop
-//! level names above 40 levels and draw thin bars instead.
+//! Markers shrink and become transparent as the number of points grows; above 20,000 points
+//! the scatter plots shade a 2-D histogram (log counts) instead. Caterpillar plots name every
+//! level up to 40 levels; above that they draw thin bars and name only the 5 highest and 5
+//! lowest levels. Intervals that exclude 0 are drawn in a darker colour.
 
 mod caterpillar;
 mod font;
@@ -110,7 +112,7 @@ fn residual_plots(
     if n >= 2 {
         let qq = qq_data(&input.pearson)?;
         let plot = Scatter {
-            title: format!("Normal Q-Q plot of residuals (n = {n})"),
+            title: format!("Normal Q-Q plot of residuals (n = {n}{})", dense_note(n)),
             x_desc: "theoretical normal quantiles",
             y_desc: "standardized (Pearson) residuals",
             x: &qq.theoretical,
@@ -120,8 +122,9 @@ fn residual_plots(
         };
         written.extend(render(dir, "resid_qq", format, style::SIZE, &plot)?);
     }
+    let dense = dense_note(n);
     let plot = Scatter {
-        title: "Residuals vs fitted".into(),
+        title: format!("Residuals vs fitted (n = {n}{dense})"),
         x_desc: "fitted values (fixed + random effects)",
         y_desc: "residuals",
         x: &input.fitted,
@@ -132,7 +135,7 @@ fn residual_plots(
     written.extend(render(dir, "resid_vs_fitted", format, style::SIZE, &plot)?);
     let root_abs: Vec<f64> = input.pearson.iter().map(|r| r.abs().sqrt()).collect();
     let plot = Scatter {
-        title: "Scale-location".into(),
+        title: format!("Scale-location (n = {n}{dense})"),
         x_desc: "fitted values (fixed + random effects)",
         y_desc: "√|standardized residual|",
         x: &input.fitted,
@@ -184,4 +187,12 @@ fn ranef_plots(
         )?);
     }
     Ok(written)
+}
+
+fn dense_note(n: usize) -> &'static str {
+    if n > style::DENSE_POINTS {
+        ", shaded by density"
+    } else {
+        ""
+    }
 }

@@ -28,6 +28,52 @@ pub(crate) fn marker(n: usize) -> (u32, RGBAColor) {
     (r, RGBAColor(POINT.0, POINT.1, POINT.2, alpha))
 }
 
+/// Above this many points, scatter plots shade a 2-D histogram (log counts) instead of
+/// drawing points, which would merge into one blot.
+pub(crate) const DENSE_POINTS: usize = 20_000;
+
+/// A cell of a 2-D histogram: corners and fill colour.
+pub(crate) type Cell = ((f64, f64), (f64, f64), RGBAColor);
+
+/// The non-empty cells of a `grid.0 × grid.1` histogram of (x, y) over the ranges, darker
+/// with more points (opacity grows with log count, so single points stay visible).
+pub(crate) fn density_cells(
+    x: &[f64],
+    y: &[f64],
+    xr: &std::ops::Range<f64>,
+    yr: &std::ops::Range<f64>,
+    grid: (usize, usize),
+) -> Vec<Cell> {
+    let (nx, ny) = grid;
+    let (w, h) = (
+        (xr.end - xr.start) / nx as f64,
+        (yr.end - yr.start) / ny as f64,
+    );
+    let mut counts = vec![0u32; nx * ny];
+    for (&a, &b) in x.iter().zip(y) {
+        let i = ((a - xr.start) / w).floor();
+        let j = ((b - yr.start) / h).floor();
+        if (0.0..nx as f64).contains(&i) && (0.0..ny as f64).contains(&j) {
+            counts[j as usize * nx + i as usize] += 1;
+        }
+    }
+    let max = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    counts
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c > 0)
+        .map(|(k, &c)| {
+            let (i, j) = ((k % nx) as f64, (k / nx) as f64);
+            let alpha = 0.12 + 0.88 * (1.0 + c as f64).ln() / (1.0 + max).ln();
+            (
+                (xr.start + i * w, yr.start + j * h),
+                (xr.start + (i + 1.0) * w, yr.start + (j + 1.0) * h),
+                RGBAColor(POINT.0, POINT.1, POINT.2, alpha),
+            )
+        })
+        .collect()
+}
+
 /// A padded range covering `values` (and `extra`), never empty.
 pub(crate) fn range(values: impl IntoIterator<Item = f64>, extra: &[f64]) -> std::ops::Range<f64> {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -88,5 +134,35 @@ pub(crate) fn file_safe(name: &str) -> String {
         "term".into()
     } else {
         s
+    }
+}
+
+/// A tick label without a trailing `.0` (`100`, `2.5`, `0.25`, `1e6`).
+pub(crate) fn tick(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-3..1e6).contains(&a) {
+        return format!("{v:.1e}");
+    }
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ticks_drop_trailing_zeros() {
+        let t: Vec<String> = [100.0, 2.5, -0.25, 0.0, 1e7, 0.1 + 0.2]
+            .iter()
+            .map(|&v| super::tick(v))
+            .collect();
+        assert_eq!(t, ["100", "2.5", "-0.25", "0", "1.0e7", "0.3"]);
     }
 }
