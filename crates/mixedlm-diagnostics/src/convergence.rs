@@ -15,6 +15,7 @@ use crate::{DiagError, Message};
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// What the optimizer reported, plus the parameters' bounds and names.
 #[derive(Clone, Debug, Default)]
@@ -90,13 +91,21 @@ pub struct ConvergenceCheck {
 
 /// Run lme4-style convergence checks of `f` at `input.theta`.
 ///
-/// `f` is evaluated about `1 + 2m + 2m(m−1)` times for m interior parameters.
+/// `f` is evaluated at most `1 + 2n + 2m(m−1)` times for n parameters, m of them interior
+/// (each distinct point once).
 pub fn check_convergence<F: FnMut(&[f64]) -> f64>(
-    mut f: F,
+    mut raw: F,
     input: &ConvergenceInput,
     settings: &ConvergenceSettings,
 ) -> Result<ConvergenceCheck, DiagError> {
     validate(input)?;
+    // The Hessian's diagonal needs f(θ ± hᵢeᵢ), which the gradient already computed: each
+    // point is evaluated once (an evaluation costs a sparse Cholesky of the model).
+    let mut cache: HashMap<Vec<u64>, f64> = HashMap::new();
+    let mut f = |t: &[f64]| -> f64 {
+        let key: Vec<u64> = t.iter().map(|v| v.to_bits()).collect();
+        *cache.entry(key).or_insert_with(|| raw(t))
+    };
     let theta = &input.theta;
     let f0 = f(theta);
     if !f0.is_finite() {

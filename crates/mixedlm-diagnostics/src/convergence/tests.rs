@@ -124,3 +124,21 @@ fn invalid_inputs_are_errors() {
     let inp = input(&[1.0, 2.0], &[0.0, 0.0]);
     assert!(check_convergence(|_: &[f64]| f64::NAN, &inp, &Default::default()).is_err());
 }
+
+#[test]
+fn each_point_is_evaluated_once() {
+    // 2 interior parameters: θ̂, 4 gradient points (reused by the Hessian's diagonal) and 4
+    // cross points = 9 evaluations, not 13.
+    let mut count = 0;
+    let c = check_convergence(
+        |t: &[f64]| {
+            count += 1;
+            quadratic(t)
+        },
+        &input(&[1.0, 2.0], &[0.0, 0.0]),
+        &Default::default(),
+    )
+    .unwrap();
+    assert!(c.positive_definite);
+    assert_eq!(count, 9);
+}

@@ -174,7 +174,7 @@ impl<'a> Caterpillar<'a> {
         let k = EXTREMES.min(n / 2);
         let rows_per_line = n as f64 * 16.0 / chart.plotting_area().dim_in_pixel().1.max(1) as f64;
         let pad = 0.02 * (xr.end - xr.start);
-        let line = |l: usize| format!("{}  {}", self.group.levels[l], style::tick(t.modes[l]));
+        let line = |l: usize| format!("{}  {:.3}", self.group.levels[l], t.modes[l]);
         let top = std::iter::once(format!("highest {}:", t.name))
             .chain(self.order.iter().rev().take(k).map(|&l| line(l)));
         let bottom = std::iter::once(format!("lowest {}:", t.name))

@@ -139,7 +139,8 @@ pub(crate) fn file_safe(name: &str) -> String {
 
 /// A tick label without a trailing `.0` (`100`, `2.5`, `0.25`, `1e6`).
 pub(crate) fn tick(v: f64) -> String {
-    if v == 0.0 {
+    // Ticks sit at round numbers: anything this close to 0 is 0 plus rounding error.
+    if v.abs() < 1e-12 {
         return "0".into();
     }
     let a = v.abs();
@@ -159,10 +160,10 @@ pub(crate) fn tick(v: f64) -> String {
 mod tests {
     #[test]
     fn ticks_drop_trailing_zeros() {
-        let t: Vec<String> = [100.0, 2.5, -0.25, 0.0, 1e7, 0.1 + 0.2]
+        let t: Vec<String> = [100.0, 2.5, -0.25, 0.0, 1e7, 0.1 + 0.2, -2.2e-16]
             .iter()
             .map(|&v| super::tick(v))
             .collect();
-        assert_eq!(t, ["100", "2.5", "-0.25", "0", "1.0e7", "0.3"]);
+        assert_eq!(t, ["100", "2.5", "-0.25", "0", "1.0e7", "0.3", "0"]);
     }
 }
