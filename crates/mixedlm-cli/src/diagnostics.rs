@@ -35,7 +35,9 @@ pub struct DiagnosticsArgs {
     /// Skip --influence (with a note) for a factor with more levels than this.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_INFLUENCE_LEVELS)]
     pub influence_max_levels: usize,
-    /// Skip the diagnostics (convergence, design and normality checks).
+    /// Skip the diagnostics that otherwise always run: design checks, convergence checks
+    /// (finite-difference gradient and Hessian: about 1 + 2n + 2n(n−1) objective evaluations
+    /// for n covariance parameters) and normality tests.
     #[arg(long, conflicts_with = "influence")]
     pub no_diagnostics: bool,
 }

@@ -110,7 +110,7 @@ pub struct FitJson {
     pub optimizer: OptimizerJson,
     /// Wall-clock times.
     pub timing: TimingJson,
-    /// Diagnostics (null with `--no-diagnostics`).
+    /// Diagnostics (null with `--no-diagnostics` and no `--plots`).
     pub diagnostics: Option<crate::diagnostics::DiagnosticsJson>,
 }
 

@@ -166,4 +166,19 @@ mod tests {
             .collect();
         assert_eq!(t, ["100", "2.5", "-0.25", "0", "1.0e7", "0.3", "0"]);
     }
+
+    #[test]
+    fn density_cells_count_points_and_shade_by_log_count() {
+        // 2 × 2 grid over [0, 2) × [0, 2): three points in the lower-left cell, one upper-right.
+        let x = [0.1, 0.5, 0.9, 1.5];
+        let y = [0.2, 0.4, 0.6, 1.9];
+        let cells = super::density_cells(&x, &y, &(0.0..2.0), &(0.0..2.0), (2, 2));
+        assert_eq!(cells.len(), 2);
+        let ((x0, y0), (x1, y1), dark) = cells[0];
+        assert_eq!((x0, y0, x1, y1), (0.0, 0.0, 1.0, 1.0));
+        assert!((dark.3 - 1.0).abs() < 1e-12, "the fullest cell is opaque");
+        let light = cells[1].2 .3;
+        let expected = 0.12 + 0.88 * 2f64.ln() / 4f64.ln();
+        assert!((light - expected).abs() < 1e-12, "{light}");
+    }
 }
