@@ -85,8 +85,7 @@ fn fit(a: &FitArgs) -> Result<ExitCode, CliError> {
             to_json(&json)?
         }
         OutputFormat::Text => {
-            let notes = diagnostics.as_ref().map(crate::diagnostics::text);
-            format!("{}{}", results.summary(), notes.unwrap_or_default())
+            crate::diagnostics::append(results.summary().to_string(), diagnostics.as_ref())
         }
     };
     write_output(a.output.as_deref(), &text)?;

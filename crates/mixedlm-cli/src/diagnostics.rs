@@ -127,10 +127,27 @@ fn diag_error(e: DiagError, hint: &str) -> CliError {
     CliError::usage(format!("diagnostics failed: {e}"), Some(hint.to_string()))
 }
 
+/// `summary` followed by a blank line and the diagnostics' [`text`], if any.
+pub fn append(summary: String, d: Option<&DiagnosticsJson>) -> String {
+    match d {
+        Some(d) => format!("{}\n\n{}", summary.trim_end(), text(d)),
+        None => summary,
+    }
+}
+
+/// A number for people: plain decimals in the usual range, scientific notation outside it.
+fn num(v: f64) -> String {
+    if v == 0.0 || (1e-3..1e5).contains(&v.abs()) {
+        format!("{v:.4}")
+    } else {
+        format!("{v:.3e}")
+    }
+}
+
 /// The text printed after the summary: each message with its advice, the influential
 /// groups, and the plot files.
 pub fn text(d: &DiagnosticsJson) -> String {
-    let mut s = String::from("\n\nDiagnostics:\n");
+    let mut s = String::from("Diagnostics:\n");
     let r = &d.report;
     if r.messages.is_empty() {
         let _ = writeln!(s, "  no problems found");
@@ -145,7 +162,7 @@ pub fn text(d: &DiagnosticsJson) -> String {
     ];
     let shown: Vec<String> = numbers
         .iter()
-        .filter_map(|(n, v)| v.map(|v| format!("{n} {v:.3e}")))
+        .filter_map(|(n, v)| v.map(|v| format!("{n} {}", num(v))))
         .chain(r.residual_normality.as_ref().map(|t| {
             format!(
                 "residuals {} {:.4} (p = {:.3e})",
