@@ -236,8 +236,18 @@ pub fn text(inf: &Inference, level: f64) -> String {
     }
     if let Some(modes) = &inf.json.conditional_modes {
         let _ = writeln!(s, "\nConditional modes (BLUPs):");
-        let gw = modes.iter().map(|m| m.group.len()).max().unwrap_or(5).max(5);
-        let lw = modes.iter().map(|m| m.level.len()).max().unwrap_or(5).max(5);
+        let gw = modes
+            .iter()
+            .map(|m| m.group.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        let lw = modes
+            .iter()
+            .map(|m| m.level.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
         let tw = modes.iter().map(|m| m.term.len()).max().unwrap_or(4).max(4);
         let _ = writeln!(
             s,
@@ -263,7 +273,12 @@ pub fn interval_table(ci: &[IntervalJson], level: f64) -> String {
     let lo = format!("{:.1} %", 50.0 * (1.0 - level));
     let hi = format!("{:.1} %", 100.0 - 50.0 * (1.0 - level));
     let _ = writeln!(s, "\nConfidence intervals ({method}, level {level}):");
-    let w = ci.iter().map(|c| c.parameter.len()).max().unwrap_or(9).max(9);
+    let w = ci
+        .iter()
+        .map(|c| c.parameter.len())
+        .max()
+        .unwrap_or(9)
+        .max(9);
     let _ = writeln!(s, " {:<w$} {:>12} {:>12}", "Parameter", lo, hi);
     for c in ci {
         let _ = writeln!(

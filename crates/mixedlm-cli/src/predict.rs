@@ -60,7 +60,10 @@ pub fn predict(a: &PredictArgs) -> Result<ExitCode, CliError> {
     let m = model(&a.data, a.ml, &a.optimizer)?;
     m.validate()?;
     if let Some(out) = &a.output {
-        let ext = out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        let ext = out
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
         if !matches!(ext.as_deref(), Some("csv" | "parquet")) {
             return Err(CliError::usage(
                 format!("cannot tell the output format of `{}`", out.display()),
@@ -84,8 +87,14 @@ pub fn predict(a: &PredictArgs) -> Result<ExitCode, CliError> {
     let pred = fit.predict(&newdata, &opts).map_err(|e| match e {
         mixedlm::Error::Inference(InferenceError::UnseenLevel { row, group, level }) => {
             CliError::usage(
-                format!("row {} of --newdata: level `{level}` of `{group}` was not in the fitted data", row + 1),
-                Some("pass --new-levels population to predict such rows at the population level".into()),
+                format!(
+                    "row {} of --newdata: level `{level}` of `{group}` was not in the fitted data",
+                    row + 1
+                ),
+                Some(
+                    "pass --new-levels population to predict such rows at the population level"
+                        .into(),
+                ),
             )
         }
         e => e.into(),

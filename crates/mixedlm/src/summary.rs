@@ -112,7 +112,11 @@ fn table_width(tests: &[FixedEffectTest]) -> usize {
 fn coefficients(s: &mut String, tests: &[FixedEffectTest], width: usize) -> fmt::Result {
     let has_df = tests.iter().any(|t| t.df.is_some());
     let w = width - COLS[usize::from(has_df)];
-    let (stat, p) = if has_df { ("t", "P>|t|") } else { ("z", "P>|z|") };
+    let (stat, p) = if has_df {
+        ("t", "P>|t|")
+    } else {
+        ("z", "P>|z|")
+    };
     let mut head = format!("{:<w$} {:>10} {:>10} {:>8}", "", "Coef.", "Std.Err.", stat);
     if has_df {
         write!(head, " {:>8}", "df")?;

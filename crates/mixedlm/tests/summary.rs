@@ -29,7 +29,10 @@ fn assert_same(got: &str, want: &str) {
     if got != want {
         for (i, (g, w)) in got.lines().zip(want.lines()).enumerate() {
             if g != w {
-                panic!("line {}:\n got: {g:?}\nwant: {w:?}\n\nfull output:\n{got}", i + 1);
+                panic!(
+                    "line {}:\n got: {g:?}\nwant: {w:?}\n\nfull output:\n{got}",
+                    i + 1
+                );
             }
         }
         panic!("different number of lines:\n{got}");
@@ -46,13 +49,19 @@ fn sleepstudy_summary_with_satterthwaite_tests() {
 #[test]
 fn sleepstudy_summary_with_wald_z_tests() {
     let f = fit("sleepstudy.csv", "Reaction ~ Days + (Days | Subject)", true);
-    assert_same(&f.summary().to_string(), &expected("sleepstudy_summary_z.txt"));
+    assert_same(
+        &f.summary().to_string(),
+        &expected("sleepstudy_summary_z.txt"),
+    );
 }
 
 #[test]
 fn singular_ml_summary_says_deviance_and_notes_the_boundary() {
     let f = fit("dyestuff2.csv", "Yield ~ 1 + (1 | Batch)", false);
-    assert_same(&f.summary().to_string(), &expected("dyestuff2_ml_summary.txt"));
+    assert_same(
+        &f.summary().to_string(),
+        &expected("dyestuff2_ml_summary.txt"),
+    );
 }
 
 #[test]
@@ -71,9 +80,15 @@ fn rule_lines_share_one_width_and_headers_sit_over_their_numbers() {
     let head = lines.iter().position(|l| l.contains("Coef.")).unwrap();
     let row = lines[head + 2];
     for col in ["Coef.", "Std.Err.", "t", "df", "P>|t|", "[0.025", "0.975]"] {
-        let end = lines[head].find(&format!("{col} ")).map_or(lines[head].len(), |i| i + col.len());
+        let end = lines[head]
+            .find(&format!("{col} "))
+            .map_or(lines[head].len(), |i| i + col.len());
         let before = row.as_bytes()[end - 1];
         let after = row.as_bytes().get(end).copied().unwrap_or(b' ');
-        assert!(before != b' ' && after == b' ', "column {col} misaligned:\n{}\n{row}", lines[head]);
+        assert!(
+            before != b' ' && after == b' ',
+            "column {col} misaligned:\n{}\n{row}",
+            lines[head]
+        );
     }
 }
