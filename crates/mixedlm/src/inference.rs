@@ -153,6 +153,17 @@ impl MixedLMResults {
     /// The fixed-effects table with tests against N(0,1) ([`Ddf::Z`], as statsmodels), or
     /// t with Satterthwaite's or Kenward-Roger's degrees of freedom (KR also adjusts the
     /// standard errors; it needs a REML fit).
+    ///
+    /// ```
+    /// use mixedlm::{lmer, read_table, Ddf};
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/sleepstudy.csv");
+    /// let fit = lmer("Reaction ~ Days + (Days | Subject)", &read_table(path.as_ref(), None)?)?;
+    /// let t = fit.fixed_effect_tests(Ddf::Satterthwaite)?;
+    /// assert_eq!(t[1].name, "Days");
+    /// assert!((t[1].df.unwrap() - 17.0).abs() < 1e-2);      // lmerTest: 16.99998
+    /// assert!(t[1].p_value < 1e-5);
+    /// # Ok::<(), mixedlm::Error>(())
+    /// ```
     pub fn fixed_effect_tests(&self, ddf: Ddf) -> Result<Vec<FixedEffectTest>, Error> {
         if ddf == Ddf::Z {
             return Ok(self.z_tests());
@@ -187,6 +198,18 @@ impl MixedLMResults {
     /// Confidence intervals by [`CiMethod`], parameters named as lme4's
     /// `confint(oldNames = FALSE)`: `sd_(Intercept)|Subject`, `cor_Days.(Intercept)|Subject`,
     /// `sigma`, then the fixed effects.
+    ///
+    /// ```
+    /// use mixedlm::{lmer, read_table, CiMethod, ConfIntOptions};
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/dyestuff.csv");
+    /// let fit = lmer("Yield ~ 1 + (1 | Batch)", &read_table(path.as_ref(), None)?)?;
+    /// let ci = fit.confint(&ConfIntOptions::new(CiMethod::Profile))?;
+    /// assert_eq!(ci[0].name, "sd_(Intercept)|Batch");
+    /// assert!((ci[0].lower - 12.1985).abs() < 0.05 && (ci[0].upper - 84.0630).abs() < 0.05);
+    /// let boot = fit.confint(&ConfIntOptions::new(CiMethod::Bootstrap).nsim(20).seed(1))?;
+    /// assert_eq!(boot.len(), 3);
+    /// # Ok::<(), mixedlm::Error>(())
+    /// ```
     pub fn confint(&self, opts: &ConfIntOptions) -> Result<Vec<ConfidenceInterval>, Error> {
         self.confint_with_progress(opts, &|_, _| {})
     }
@@ -319,6 +342,19 @@ impl MixedLMResults {
 
 /// lme4's `anova(m0, m1, ...)`: likelihood-ratio tests between nested models fitted to the
 /// same rows. REML fits are refitted by ML first (and [`Anova::refit_ml`] says so).
+///
+/// ```
+/// use mixedlm::{anova, lmer, read_table};
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/sleepstudy.csv");
+/// let data = read_table(path.as_ref(), None)?;
+/// let m0 = lmer("Reaction ~ Days + (1 | Subject)", &data)?;
+/// let m1 = lmer("Reaction ~ Days + (Days | Subject)", &data)?;
+/// let a = anova(&[&m0, &m1])?;
+/// assert!(a.refit_ml);
+/// assert!((a.rows[1].chisq.unwrap() - 42.1393).abs() < 1e-3);   // lme4: 42.139
+/// assert_eq!(a.rows[1].df, Some(2));
+/// # Ok::<(), mixedlm::Error>(())
+/// ```
 pub fn anova(models: &[&MixedLMResults]) -> Result<Anova, Error> {
     let refit_ml = models.iter().any(|m| m.reml());
     let lrt: Vec<LrtModel> = models

@@ -84,6 +84,29 @@ impl Predictions {
 impl MixedLMResults {
     /// Predict for new data (an Arrow batch with the formula's columns; the grouping
     /// columns are needed at the conditional level only).
+    ///
+    /// A subject seen in fitting gets its own line; a new one gets the population line
+    /// (or an error with [`NewLevelPolicy::Error`](crate::NewLevelPolicy::Error)):
+    ///
+    /// ```
+    /// use mixedlm::{lmer, read_csv_str, read_table, PredictLevel, PredictOptions};
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/sleepstudy.csv");
+    /// let fit = lmer("Reaction ~ Days + (Days | Subject)", &read_table(path.as_ref(), None)?)?;
+    /// let new = read_csv_str("Days,Subject\n5,308\n5,new\n")?;
+    /// let group = fit.predict(&new, &PredictOptions::default())?;
+    /// let population = fit.predict(
+    ///     &new,
+    ///     &PredictOptions { level: PredictLevel::Population, ..Default::default() },
+    /// )?;
+    /// let b = fit.fe_params();
+    /// assert!((population.values[0] - (b[0] + 5.0 * b[1])).abs() < 1e-9);
+    /// assert!(group.values[0] > population.values[0] + 20.0);   // subject 308 is slow
+    /// assert_eq!(group.values[1], population.values[1]);        // unseen subject
+    /// assert_eq!(group.unseen_levels, ["Subject=new"]);
+    /// let se = population.std_error.unwrap();                   // SE of X β̂
+    /// assert!(se[0] > 0.0);
+    /// # Ok::<(), mixedlm::Error>(())
+    /// ```
     pub fn predict(
         &self,
         newdata: &RecordBatch,
