@@ -44,6 +44,10 @@ pub struct InferenceArgs {
     /// Add the conditional modes (BLUPs) with their conditional SDs.
     #[arg(long)]
     pub ranef: bool,
+    /// Add standard errors of the variance components from the observed information
+    /// (statsmodels' bse_re; at most 1000 random effects).
+    #[arg(long)]
+    pub bse_re: bool,
     /// Add confidence intervals: wald, profile or bootstrap.
     #[arg(long, value_enum, value_name = "METHOD")]
     pub ci: Option<CiArg>,
@@ -69,8 +73,22 @@ pub struct InferenceJson {
     /// With --ci: one entry per parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confidence_intervals: Option<Vec<IntervalJson>>,
+    /// With --bse-re: variances, covariances and σ² with standard errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variance_component_se: Option<Vec<VarianceSeJson>>,
     /// Notes on the inference (e.g. a fallback from Satterthwaite to z).
     pub inference_notes: Vec<String>,
+}
+
+/// One variance component with its standard error.
+#[derive(Debug, Serialize)]
+pub struct VarianceSeJson {
+    /// `var_(Intercept)|Subject`, `cov_Days.(Intercept)|Subject`, `var_Residual`.
+    pub parameter: String,
+    /// The estimate.
+    pub estimate: f64,
+    /// Its standard error (null on the boundary).
+    pub std_error: Option<f64>,
 }
 
 /// One conditional mode.
@@ -216,6 +234,20 @@ pub fn run(r: &MixedLMResults, a: &InferenceArgs) -> Result<Inference, CliError>
     let conditional_modes = a
         .ranef
         .then(|| r.conditional_modes().into_iter().map(Into::into).collect());
+    let variance_component_se = if a.bse_re {
+        let se = r.bse_re()?;
+        Some(
+            se.into_iter()
+                .map(|v| VarianceSeJson {
+                    parameter: v.name,
+                    estimate: v.estimate,
+                    std_error: v.se.is_finite().then_some(v.se),
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
     Ok(Inference {
         ddf,
         tests,
@@ -223,6 +255,7 @@ pub fn run(r: &MixedLMResults, a: &InferenceArgs) -> Result<Inference, CliError>
             ddf: ddf_name(ddf),
             conditional_modes,
             confidence_intervals,
+            variance_component_se,
             inference_notes: note.into_iter().collect(),
         },
     })
@@ -233,6 +266,24 @@ pub fn text(inf: &Inference, level: f64) -> String {
     let mut s = String::new();
     if let Some(ci) = &inf.json.confidence_intervals {
         s.push_str(&interval_table(ci, level));
+    }
+    if let Some(vc) = &inf.json.variance_component_se {
+        let _ = writeln!(s, "\nVariance components (observed information):");
+        let w = vc
+            .iter()
+            .map(|c| c.parameter.len())
+            .max()
+            .unwrap_or(9)
+            .max(9);
+        let _ = writeln!(
+            s,
+            " {:<w$} {:>12} {:>12}",
+            "Parameter", "Estimate", "Std.Err."
+        );
+        for c in vc {
+            let se = c.std_error.map_or("NaN".into(), |v| format!("{v:.4}"));
+            let _ = writeln!(s, " {:<w$} {:>12.4} {:>12}", c.parameter, c.estimate, se);
+        }
     }
     if let Some(modes) = &inf.json.conditional_modes {
         let _ = writeln!(s, "\nConditional modes (BLUPs):");

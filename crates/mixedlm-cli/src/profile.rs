@@ -69,6 +69,7 @@ fn run(a: &ProfileArgs, method: CiArg, nsim: usize, seed: u64) -> Result<ExitCod
     let ia = InferenceArgs {
         ddf: None,
         ranef: false,
+        bse_re: false,
         ci: Some(method),
         level: a.level,
         nsim,

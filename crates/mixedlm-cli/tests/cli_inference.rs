@@ -564,3 +564,23 @@ fn every_subcommand_has_help_with_an_example() {
         assert!(text.contains(&format!("mixedlm {cmd} ")), "{cmd}: {text}");
     }
 }
+
+#[test]
+fn bse_re_gives_variance_component_standard_errors() {
+    let got = ok_json(&[
+        "fit",
+        &data("dyestuff.csv"),
+        "-f",
+        "Yield ~ 1 + (1 | Batch)",
+        "--bse-re",
+        "--format",
+        "json",
+    ]);
+    let vc = got["variance_component_se"].as_array().unwrap();
+    assert_eq!(vc[0]["parameter"], "var_(Intercept)|Batch");
+    assert_eq!(vc[1]["parameter"], "var_Residual");
+    // Balanced one-way REML: SE(σ̂²) = σ̂² √(2/(N − a)), N = 30, a = 6.
+    let s2 = f(&vc[1]["estimate"]);
+    assert!(rel(s2, f(&got["residual_variance"])) < 1e-9);
+    assert!(rel(f(&vc[1]["std_error"]), s2 * (2.0f64 / 24.0).sqrt()) < 1e-3);
+}
