@@ -297,10 +297,31 @@ impl MixedLMResults {
 
     /// Standard errors of the variance components from the observed information
     /// (statsmodels' `bse_re`, plus σ²): `var_(Intercept)|Subject`,
-    /// `cov_Days.(Intercept)|Subject`, ..., `var_Residual`. NaN on the boundary.
+    /// `cov_Days.(Intercept)|Subject`, ..., `var_Residual`. NaN for a variance estimated
+    /// at 0 (and its covariances): the information matrix says nothing there.
     pub fn bse_re(&self) -> Result<Vec<VarianceComponentSe>, Error> {
         let dense = self.dense_model("variance-component standard errors")?;
-        Ok(variance_component_se(&dense, self.theta())?)
+        let mut se = variance_component_se(&dense, self.theta())?;
+        // A variance at 0 is on the boundary: the observed information says nothing
+        // about its sampling variance (nor about covariances of that effect).
+        let boundary = 1e-10 * self.scale();
+        let zero: Vec<String> = se
+            .iter()
+            .filter(|v| v.name.starts_with("var_") && v.estimate <= boundary)
+            .map(|v| v.name["var_".len()..].to_string())
+            .collect();
+        for v in &mut se {
+            let effect = v.name.split_once('_').map_or("", |(_, rest)| rest);
+            let (effects, group) = effect.rsplit_once('|').unwrap_or((effect, ""));
+            let on_boundary = zero.iter().any(|z| {
+                let (ze, zg) = z.rsplit_once('|').unwrap_or((z, ""));
+                zg == group && (effects == ze || effects.split('.').any(|e| e == ze))
+            });
+            if on_boundary {
+                v.se = f64::NAN;
+            }
+        }
+        Ok(se)
     }
 
     /// `n` response vectors drawn from the fitted model (new random effects and errors),

@@ -391,3 +391,12 @@ fn variance_component_ses_match_the_balanced_one_way_formulas() {
     assert!(rel(se[0].se, want_b) < 1e-3, "{} vs {want_b}", se[0].se);
     assert!(rel(s2, f.scale()) < 1e-9);
 }
+
+#[test]
+fn variance_component_ses_are_nan_on_the_boundary() {
+    let f = fit("dyestuff2", "Yield ~ 1 + (1 | Batch)", true);
+    assert!(f.singular());
+    let se = f.bse_re().unwrap();
+    assert!(se[0].se.is_nan(), "{:?}", se[0]);
+    assert!(se[1].se.is_finite() && se[1].se > 0.0);
+}
