@@ -78,6 +78,8 @@ pub struct InferenceJson {
     pub variance_component_se: Option<Vec<VarianceSeJson>>,
     /// Notes on the inference (e.g. a fallback from Satterthwaite to z).
     pub inference_notes: Vec<String>,
+    /// Seconds spent on the tests, intervals and the rest of the inference.
+    pub inference_seconds: f64,
 }
 
 /// One variance component with its standard error.
@@ -154,7 +156,9 @@ pub fn tests(
     };
     match r.fixed_effect_tests(ddf) {
         Ok(t) => Ok((ddf, t, None)),
-        Err(e @ Error::TooLarge { .. }) => {
+        // Too large: fall back whether asked for or not. Any other failure of the default
+        // (not asked for) falls back too; an explicit --ddf that fails is an error.
+        Err(e) if matches!(e, Error::TooLarge { .. }) || arg.is_none() => {
             let note = format!("{e}: the fixed effects are tested with Wald z instead");
             Ok((Ddf::Z, r.fixed_effect_tests(Ddf::Z)?, Some(note)))
         }
@@ -229,6 +233,7 @@ pub struct Inference {
 
 /// Run the inference a `fit` command asks for.
 pub fn run(r: &MixedLMResults, a: &InferenceArgs) -> Result<Inference, CliError> {
+    let start = std::time::Instant::now();
     let (ddf, tests, note) = tests(r, a.ddf)?;
     let confidence_intervals = a.ci.map(|m| intervals(r, m, a)).transpose()?;
     let conditional_modes = a
@@ -257,6 +262,7 @@ pub fn run(r: &MixedLMResults, a: &InferenceArgs) -> Result<Inference, CliError>
             confidence_intervals,
             variance_component_se,
             inference_notes: note.into_iter().collect(),
+            inference_seconds: start.elapsed().as_secs_f64(),
         },
     })
 }

@@ -193,7 +193,12 @@ impl MixedLMResults {
                 let mut m = DenseMatrix::zeros(nl, k);
                 for l in 0..nl {
                     for c in 0..k {
-                        m.data[c * nl + l] = t.condval[l][c];
+                        m.data[c * nl + l] = t
+                            .condval
+                            .get(l)
+                            .and_then(|r| r.get(c))
+                            .copied()
+                            .unwrap_or(0.0);
                     }
                 }
                 m
