@@ -400,3 +400,89 @@ fn variance_component_ses_are_nan_on_the_boundary() {
     assert!(se[0].se.is_nan(), "{:?}", se[0]);
     assert!(se[1].se.is_finite() && se[1].se > 0.0);
 }
+
+/// Prints the worst agreement with the references per quantity (run with --ignored
+/// --nocapture; the asserting tests above hold the tolerances).
+#[test]
+#[ignore = "report only: prints measured agreement"]
+fn report_agreement() {
+    let (mut s_df, mut kr_df, mut kr_se, mut blup, mut csd, mut fitted) =
+        (0f64, 0f64, 0f64, 0f64, 0f64, 0f64);
+    for (stem, data) in MODELS {
+        let (r, f) = reference_fit(stem, data, true);
+        for t in f.fixed_effect_tests(Ddf::Satterthwaite).unwrap() {
+            s_df = s_df.max(rel(
+                t.df.unwrap(),
+                r["satterthwaite_df"][&t.name].as_f64().unwrap(),
+            ));
+        }
+        for t in f.fixed_effect_tests(Ddf::KenwardRoger).unwrap() {
+            kr_df = kr_df.max(rel(
+                t.df.unwrap(),
+                r["kenward_roger_df"][&t.name].as_f64().unwrap(),
+            ));
+            kr_se = kr_se.max(rel(t.se, r["kenward_roger_se"][&t.name].as_f64().unwrap()));
+        }
+        let re = &r["ranef"];
+        let modes = f.conditional_modes();
+        let (mut b, mut c) = (0f64, 0f64);
+        for i in 0..re["condval"].as_array().unwrap().len() {
+            let g = base_group(re["grpvar"][i].as_str().unwrap());
+            let m = modes
+                .iter()
+                .find(|m| m.group == g && m.term == re["term"][i] && m.level == re["grp"][i])
+                .unwrap();
+            let (v, s) = (
+                re["condval"][i].as_f64().unwrap(),
+                re["condsd"][i].as_f64().unwrap(),
+            );
+            b = b.max((m.value - v).abs() / v.abs().max(s));
+            c = c.max(rel(m.cond_sd.unwrap(), s));
+        }
+        let mut fv = 0f64;
+        for (i, w) in r["fitted_head"].as_array().unwrap().iter().enumerate() {
+            fv = fv.max(rel(f.fittedvalues()[i], w.as_f64().unwrap()));
+        }
+        eprintln!("{stem}: BLUP {b:.1e}, condsd {c:.1e}, fitted {fv:.1e}");
+        blup = blup.max(b);
+        csd = csd.max(c);
+        fitted = fitted.max(fv);
+    }
+    eprintln!("max rel: satterthwaite df {s_df:.1e}, KR df {kr_df:.1e}, KR se {kr_se:.1e}, BLUP {blup:.1e}, condsd {csd:.1e}, fitted {fitted:.1e}");
+    let refs = reference("inference_lme4.json");
+    let mut worst = 0f64;
+    for p in refs["profile"].as_array().unwrap() {
+        let f = fit(
+            p["dataset"].as_str().unwrap(),
+            p["formula"].as_str().unwrap(),
+            p["reml"].as_bool().unwrap(),
+        );
+        let ci = f.confint(&ConfIntOptions::new(CiMethod::Profile)).unwrap();
+        for (i, name) in p["parameter"].as_array().unwrap().iter().enumerate() {
+            let c = ci
+                .iter()
+                .find(|c| c.name == name.as_str().unwrap())
+                .unwrap();
+            let (lo, hi) = (
+                p["lower"][i].as_f64().unwrap(),
+                p["upper"][i].as_f64().unwrap(),
+            );
+            worst = worst.max((c.lower - lo).abs().max((c.upper - hi).abs()) / (hi - lo));
+        }
+    }
+    eprintln!("profile: max |limit error| / width = {worst:.1e}");
+    for t in refs["lrt"].as_array().unwrap() {
+        let data = t["dataset"].as_str().unwrap();
+        let m0 = fit(data, t["formula0"].as_str().unwrap(), true);
+        let m1 = fit(data, t["formula1"].as_str().unwrap(), true);
+        let a = anova(&[&m0, &m1]).unwrap();
+        eprintln!(
+            "lrt {data}: chisq {:.6} vs {}, p {:.4e} vs {}, logLik err {:.1e}",
+            a.rows[1].chisq.unwrap(),
+            t["chisq"],
+            a.rows[1].p_value.unwrap(),
+            t["p_value"],
+            (a.rows[1].loglik - t["logLik"][1].as_f64().unwrap()).abs()
+        );
+    }
+}
