@@ -30,8 +30,30 @@ pub enum Command {
         mixedlm fit pastes.csv --formula 'strength ~ 1 + (1 | batch/cask)' --ml --format json\n  \
         mixedlm fit scores.csv --formula 'test_score ~ study_hours' --groups school_id \\\n      \
         --re-formula '~study_hours' --vc class='0 + C(class_id)'\n  \
-        cat sleepstudy.csv | mixedlm fit - --formula 'Reaction ~ Days + (1 | Subject)'")]
+        cat sleepstudy.csv | mixedlm fit - --formula 'Reaction ~ Days + (1 | Subject)'\n  \
+        mixedlm fit sleepstudy.csv --formula 'Reaction ~ Days + (Days | Subject)' --ddf kenward-roger \\\n      \
+        --ci profile --ranef --format json")]
     Fit(FitArgs),
+    /// Compare nested models by likelihood-ratio tests (lme4's anova; REML fits refitted by ML).
+    #[command(after_help = "Example:\n  \
+        mixedlm compare sleepstudy.csv --formula 'Reaction ~ Days + (1 | Subject)' \\\n      \
+        --formula 'Reaction ~ Days + (Days | Subject)' --format json")]
+    Compare(crate::compare::CompareArgs),
+    /// Fit a model and predict for new data (CSV to standard output, or --output FILE.csv|.parquet).
+    #[command(after_help = "Examples:\n  \
+        mixedlm predict sleepstudy.csv --formula 'Reaction ~ Days + (Days | Subject)' --newdata new.csv\n  \
+        mixedlm predict sleepstudy.csv --formula 'Reaction ~ Days + (Days | Subject)' --newdata new.csv \\\n      \
+        --level population --output predictions.parquet")]
+    Predict(crate::predict::PredictArgs),
+    /// Profile-likelihood confidence intervals (same as `fit --ci profile`, without the summary).
+    #[command(after_help = "Example:\n  \
+        mixedlm profile sleepstudy.csv --formula 'Reaction ~ Days + (Days | Subject)' --format json")]
+    Profile(crate::profile::ProfileArgs),
+    /// Parametric-bootstrap confidence intervals (same as `fit --ci bootstrap`), with a
+    /// progress bar on a terminal.
+    #[command(after_help = "Example:\n  \
+        mixedlm bootstrap dyestuff.csv --formula 'Yield ~ 1 + (1 | Batch)' --nsim 1000 --seed 1")]
+    Bootstrap(crate::profile::BootstrapArgs),
 }
 
 /// Where the data come from.
@@ -118,4 +140,7 @@ pub struct FitArgs {
     /// Diagnostics and plots.
     #[command(flatten)]
     pub diagnostics: crate::diagnostics::DiagnosticsArgs,
+    /// Tests, intervals, conditional modes.
+    #[command(flatten)]
+    pub inference: crate::inference::InferenceArgs,
 }

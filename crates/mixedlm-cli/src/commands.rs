@@ -14,6 +14,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Design(a) => design(&a),
         Command::Fit(a) => fit(&a),
+        Command::Compare(a) => crate::compare::compare(&a),
+        Command::Predict(a) => crate::predict::predict(&a),
+        Command::Profile(a) => crate::profile::profile(&a),
+        Command::Bootstrap(a) => crate::profile::bootstrap(&a),
     }
 }
 
@@ -38,8 +42,13 @@ fn spec(a: &DataArgs) -> Result<ModelSpec, CliError> {
     Ok(spec)
 }
 
+/// The model to fit: the data arguments' model, by REML or ML, with the named optimizer.
+pub(crate) fn model(a: &DataArgs, ml: bool, optimizer: &str) -> Result<MixedLM, CliError> {
+    Ok(MixedLM::from_spec(spec(a)?).reml(!ml).method(optimizer))
+}
+
 /// Read the data, timing it.
-fn read(a: &DataArgs) -> Result<(RecordBatch, f64), CliError> {
+pub(crate) fn read(a: &DataArgs) -> Result<(RecordBatch, f64), CliError> {
     let format = a.input_format.map(|f| match f {
         InputFormatArg::Csv => InputFormat::Csv,
         InputFormatArg::Parquet => InputFormat::Parquet,
@@ -77,15 +86,22 @@ fn fit(a: &FitArgs) -> Result<ExitCode, CliError> {
         p.finish_and_clear();
     }
     let mut results = results?;
+    let inf = crate::inference::run(&results, &a.inference)?;
     let diagnostics = crate::diagnostics::run(&mut results, &a.diagnostics)?;
     let text = match a.format {
         OutputFormat::Json => {
             let mut json = FitJson::new(&results, read_seconds, fit_seconds);
+            json.set_inference(inf);
             json.diagnostics = diagnostics;
             to_json(&json)?
         }
         OutputFormat::Text => {
-            crate::diagnostics::append(results.summary().to_string(), diagnostics.as_ref())
+            let extra = crate::inference::text(&inf, a.inference.level);
+            let mut summary = results.summary().with_tests(inf.tests);
+            for n in inf.json.inference_notes {
+                summary = summary.with_note(n);
+            }
+            crate::diagnostics::append(format!("{summary}\n{extra}"), diagnostics.as_ref())
         }
     };
     write_output(a.output.as_deref(), &text)?;
@@ -106,12 +122,12 @@ fn spinner() -> indicatif::ProgressBar {
     p
 }
 
-fn to_json(value: &impl serde::Serialize) -> Result<String, CliError> {
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<String, CliError> {
     serde_json::to_string_pretty(value)
         .map_err(|e| CliError::usage(format!("cannot write JSON: {e}"), None))
 }
 
-fn write_output(path: Option<&Path>, text: &str) -> Result<(), CliError> {
+pub(crate) fn write_output(path: Option<&Path>, text: &str) -> Result<(), CliError> {
     let text = if text.ends_with('\n') {
         text.to_string()
     } else {

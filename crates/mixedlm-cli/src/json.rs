@@ -112,6 +112,9 @@ pub struct FitJson {
     pub timing: TimingJson,
     /// Diagnostics (null with `--no-diagnostics` and no `--plots`).
     pub diagnostics: Option<crate::diagnostics::DiagnosticsJson>,
+    /// Inference: `ddf`, and with --ranef / --ci `conditional_modes` / `confidence_intervals`.
+    #[serde(flatten)]
+    pub inference: crate::inference::InferenceJson,
 }
 
 /// One fixed effect.
@@ -125,6 +128,15 @@ pub struct FixedEffectJson {
     pub std_error: f64,
     /// estimate / std_error.
     pub t_value: f64,
+    /// The test statistic (z or t; uses the Kenward-Roger SE under --ddf kenward-roger).
+    pub statistic: f64,
+    /// Degrees of freedom of the t test (null for z).
+    pub df: Option<f64>,
+    /// Two-sided p-value.
+    pub p_value: f64,
+    /// Kenward-Roger's adjusted standard error (under --ddf kenward-roger only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub std_error_adjusted: Option<f64>,
 }
 
 /// One random-effect variance.
@@ -182,11 +194,16 @@ impl FitJson {
         let fixed_effects = names
             .iter()
             .zip(r.fe_params().iter().zip(r.bse_fe()))
-            .map(|(n, (&e, &s))| FixedEffectJson {
+            .zip(r.pvalues())
+            .map(|((n, (&e, &s)), p)| FixedEffectJson {
                 term: n.clone(),
                 estimate: e,
                 std_error: s,
                 t_value: e / s,
+                statistic: e / s,
+                df: None,
+                p_value: p,
+                std_error_adjusted: None,
             })
             .collect();
         let vc = r.varcorr();
@@ -242,6 +259,10 @@ impl FitJson {
                 fit_seconds,
             },
             diagnostics: None,
+            inference: crate::inference::InferenceJson {
+                ddf: "z",
+                ..Default::default()
+            },
         }
     }
 }

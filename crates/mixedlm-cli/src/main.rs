@@ -1,4 +1,5 @@
-//! The `mixedlm` command-line program: `mixedlm design` and `mixedlm fit`.
+//! The `mixedlm` command-line program: `mixedlm design`, `fit`, `compare`, `predict`,
+//! `profile` and `bootstrap`.
 //!
 //! Exit codes: 0 success; 2 bad usage or bad data (message on standard error); 1 when
 //! `--strict` was given and the fit did not converge; 101 only for an internal bug.
@@ -7,9 +8,13 @@
 
 mod args;
 mod commands;
+mod compare;
 mod diagnostics;
 mod error;
+mod inference;
 mod json;
+mod predict;
+mod profile;
 
 use clap::Parser;
 use std::process::ExitCode;

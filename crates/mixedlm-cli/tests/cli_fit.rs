@@ -278,7 +278,8 @@ fn text_summary_has_both_tables() {
         "Yes",
         "Coef.",
         "Std.Err.",
-        "P>|z|",
+        "P>|t|", // Satterthwaite t tests by default for REML fits (lmerTest)
+        " df ",
         "[0.025",
         "0.975]",
         "(Intercept)",

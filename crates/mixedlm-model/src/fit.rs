@@ -81,6 +81,13 @@ impl LinearMixedModel {
             max_evaluations: opts.max_evaluations,
             ftol_rel: opts.ftol_rel,
             record_log: opts.record_log,
+            // A diagonal of T at 0 is the boundary for every solver (unbounded ones see
+            // it as |θ| = 0): restart there once, as lme4's `restart_edge`.
+            edges: self
+                .theta_lower()
+                .iter()
+                .map(|&l| if l.is_finite() { l } else { f64::NAN })
+                .collect(),
             ..OptimOptions::default()
         };
         let record = minimize(&mut ProfiledObjective { model: self }, &start, &optim_opts)

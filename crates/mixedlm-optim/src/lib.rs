@@ -96,7 +96,7 @@ pub fn minimize(
     if !f0.is_finite() {
         return Err(OptimError::NonFiniteStart { value: f0 });
     }
-    let outcome = run_solver(&mut tracker, opts, &lower, &upper);
+    let outcome = run_with_edge_restart(&mut tracker, opts, &lower, &upper);
     let counts = tracker.counts();
     let (theta, objective) = tracker.best();
     Ok(OptimRecord {
@@ -115,6 +115,65 @@ pub fn minimize(
         log: tracker.take_log(),
     })
 }
+
+/// Run the solver; when it converges with free coordinates on their lower bounds, run it
+/// once more from that point with those coordinates back at their starting values and
+/// keep the better optimum (lme4's `restart_edge`, applied to every solver). A boundary
+/// optimum (a singular fit) is often a local minimum reached on the way in; the restart
+/// costs evaluations only for such fits.
+fn run_with_edge_restart(
+    tracker: &mut Tracker<'_>,
+    opts: &OptimOptions,
+    lower: &[f64],
+    upper: &[f64],
+) -> SolverOutcome {
+    let x0 = tracker.start();
+    let first = run_solver(tracker, opts, lower, upper);
+    if !first.converged {
+        return first;
+    }
+    let edges = tracker.free_edges(&opts.edges);
+    let (best, f_best) = tracker.best_free();
+    let near = |x: f64, e: f64, tol: f64| (x - e).abs() <= tol * e.abs().max(1.0);
+    let on_edge: Vec<usize> = (0..best.len())
+        .filter(|&i| edges[i].is_finite())
+        .filter(|&i| near(best[i], edges[i], EDGE_TOL) && !near(x0[i], edges[i], 10.0 * EDGE_TOL))
+        .collect();
+    if on_edge.is_empty() || tracker.remaining() < 4 * (best.len() + 2) {
+        return first;
+    }
+    let mut restart = best;
+    for &i in &on_edge {
+        restart[i] = edges[i] + 0.5 * (x0[i] - edges[i]);
+    }
+    let saved = tracker.restart_from(&restart);
+    let second = run_solver(tracker, opts, lower, upper);
+    tracker.restore_best_if_better(saved);
+    let (_, f_after) = tracker.best_free();
+    if f_after < f_best {
+        SolverOutcome {
+            termination: format!(
+                "{}; a restart off the boundary found a lower objective (by {:.3e})",
+                second.termination,
+                f_best - f_after
+            ),
+            converged: second.converged,
+            iterations: first.iterations + second.iterations,
+        }
+    } else {
+        SolverOutcome {
+            termination: format!(
+                "{}; a restart off the boundary confirmed the boundary optimum",
+                first.termination
+            ),
+            converged: true,
+            iterations: first.iterations + second.iterations,
+        }
+    }
+}
+
+/// A coordinate within this (relative) distance of its lower bound is on the edge.
+const EDGE_TOL: f64 = 1e-6;
 
 fn run_solver(
     tracker: &mut Tracker<'_>,

@@ -84,6 +84,13 @@ pub struct OptimOptions {
     pub final_step: f64,
     /// Record every evaluation (point, value) in [`crate::OptimRecord::log`].
     pub record_log: bool,
+    /// Edge values for the restart at the edge: per parameter, a value where the objective
+    /// has a boundary (a variance at zero; NaN for none). Empty means the finite lower
+    /// bounds. When a converged solver ends with a parameter at its edge, [`crate::minimize`]
+    /// restarts once with those parameters back at their starting values and keeps the
+    /// better optimum (lme4's `restart_edge`).
+    #[serde(default)]
+    pub edges: Vec<f64>,
 }
 
 impl Default for OptimOptions {
@@ -102,6 +109,7 @@ impl Default for OptimOptions {
             initial_step: 0.2,
             final_step: 2e-7,
             record_log: false,
+            edges: Vec::new(),
         }
     }
 }
@@ -168,6 +176,9 @@ impl OptimOptions {
         length("x0", n, x0.len())?;
         let lower = full_bounds("lower", &self.lower, n, f64::NEG_INFINITY)?;
         let upper = full_bounds("upper", &self.upper, n, f64::INFINITY)?;
+        if !self.edges.is_empty() {
+            length("edges", n, self.edges.len())?;
+        }
         for i in 0..n {
             let (l, u, x) = (lower[i], upper[i], x0[i]);
             if l.is_nan() || u.is_nan() || l > u || l == f64::INFINITY || u == f64::NEG_INFINITY {

@@ -45,6 +45,13 @@ impl Powell {
         }
     }
 
+    /// Start from this direction set instead of the coordinate axes (ignored unless it
+    /// holds one direction of the right length per parameter).
+    pub fn with_directions(mut self, directions: Vec<Vec<f64>>) -> Self {
+        self.directions = directions;
+        self
+    }
+
     /// Minimize along `dir` from `x` (value `fx`); returns the new point and value.
     fn line_min<O>(
         &self,
@@ -97,9 +104,12 @@ where
             problem.cost(&x)?
         };
         let n = x.len();
-        self.directions = (0..n)
-            .map(|i| (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
-            .collect();
+        let given = self.directions.len() == n && self.directions.iter().all(|d| d.len() == n);
+        if !given {
+            self.directions = (0..n)
+                .map(|i| (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
+                .collect();
+        }
         self.converged = false;
         Ok((state.param(x).cost(f), None))
     }
@@ -184,12 +194,70 @@ impl Powell {
     }
 }
 
+/// Rotated direction sets tried after the first run, while they lower the objective.
+/// A point that is a minimum along every axis but not jointly (a saddle such as θ = 0 of
+/// a profiled deviance, where each variance alone is best at zero but a correlated pair
+/// is not) stops a run along the axes; a basis mixing the axes escapes it.
+const ROTATIONS: usize = 4;
+
 pub(crate) fn run(tracker: &mut Tracker<'_>, opts: &OptimOptions) -> SolverOutcome {
     let tracker = &*tracker;
+    let mut outcome = run_once(tracker, opts, Vec::new());
+    let mut iterations = outcome.iterations;
+    let mut misses = 0;
+    for k in 1..=ROTATIONS {
+        if !outcome.converged || misses == 2 || tracker.n_free() < 2 {
+            break;
+        }
+        let (_, f_before) = tracker.best_free();
+        let next = run_once(tracker, opts, rotated_basis(tracker.n_free(), k));
+        iterations += next.iterations;
+        let (_, f_after) = tracker.best_free();
+        if f_before - f_after > opts.ftol_rel * f_before.abs().max(1.0) {
+            misses = 0;
+            outcome = SolverOutcome {
+                termination: format!(
+                    "{}; a restart in a rotated basis lowered the objective",
+                    next.termination
+                ),
+                ..next
+            };
+        } else {
+            misses += 1;
+        }
+    }
+    outcome.iterations = iterations;
+    outcome
+}
+
+/// An orthonormal basis mixing every axis: the Householder reflection I - 2 v v' with
+/// v ∝ (1, s, 1, s, ...), s = (-1)^k.
+fn rotated_basis(n: usize, k: usize) -> Vec<Vec<f64>> {
+    let s = if k % 2 == 0 { -1.0 } else { 1.0 };
+    let norm = (n as f64).sqrt();
+    let v: Vec<f64> = (0..n)
+        .map(|i| if i % 2 == 0 { 1.0 } else { s } / norm)
+        .collect();
+    (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| f64::from(u8::from(i == j)) - 2.0 * v[i] * v[j])
+                .collect()
+        })
+        .collect()
+}
+
+fn run_once(
+    tracker: &Tracker<'_>,
+    opts: &OptimOptions,
+    directions: Vec<Vec<f64>>,
+) -> SolverOutcome {
     let (x, f) = tracker.best_free();
-    let solver = Powell::new(opts.ftol_rel, opts.xtol_abs, opts.initial_step);
+    let solver =
+        Powell::new(opts.ftol_rel, opts.xtol_abs, opts.initial_step).with_directions(directions);
+    let remaining = tracker.remaining() as u64;
     let result = Executor::new(Adapter { tracker }, solver)
-        .configure(|s| s.param(x).cost(f).max_iters(opts.max_evaluations as u64))
+        .configure(|s| s.param(x).cost(f).max_iters(remaining))
         .ctrlc(false)
         .run();
     match result {

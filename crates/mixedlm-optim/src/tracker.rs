@@ -90,6 +90,42 @@ impl<'a> Tracker<'a> {
         (self.free.iter().map(|&i| best.0[i]).collect(), best.1)
     }
 
+    /// Replace the best point by the free point `x` (evaluated there, counted), so that
+    /// solvers which start from the best point start from `x`; returns the previous best
+    /// (full point and value) for [`Tracker::restore_best_if_better`].
+    pub(crate) fn restart_from(&self, x: &[f64]) -> (Vec<f64>, f64) {
+        let saved = self.best.borrow().clone();
+        self.best.borrow_mut().1 = f64::INFINITY;
+        let f = self.raw_value(x);
+        let mut best = self.best.borrow_mut();
+        if !f.is_finite() {
+            *best = saved.clone();
+        } else {
+            best.0.copy_from_slice(&self.full.borrow());
+            best.1 = f;
+        }
+        saved
+    }
+
+    /// Put `saved` back as the best point when it is better than the current best.
+    pub(crate) fn restore_best_if_better(&self, saved: (Vec<f64>, f64)) {
+        let mut best = self.best.borrow_mut();
+        if saved.1 < best.1 {
+            *best = saved;
+        }
+    }
+
+    /// Edge values of the free coordinates: `edges` (full length) when given, else the
+    /// lower bounds; non-finite entries mean no edge.
+    pub(crate) fn free_edges(&self, edges: &[f64]) -> Vec<f64> {
+        let source = if edges.len() == self.lower.len() {
+            edges
+        } else {
+            &self.lower
+        };
+        self.free.iter().map(|&i| source[i]).collect()
+    }
+
     /// Bounds of the free coordinates.
     pub(crate) fn free_bounds(&self) -> (Vec<f64>, Vec<f64>) {
         (

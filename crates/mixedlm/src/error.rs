@@ -2,6 +2,7 @@
 
 use mixedlm_design::{DesignError, ReadError};
 use mixedlm_formula::FormulaError;
+use mixedlm_model::inference::InferenceError;
 use mixedlm_model::ModelError;
 
 /// Anything that can go wrong between a file and a fitted model. Each message says what
@@ -31,6 +32,19 @@ pub enum Error {
     /// An option that makes no sense (or no sense with the others).
     #[error("{0}")]
     InvalidOption(String),
+    /// Inference (tests, intervals, prediction, comparison) failed.
+    #[error(transparent)]
+    Inference(#[from] InferenceError),
+    /// The model is too large for the dense evaluator a method needs.
+    #[error("{what} need a dense evaluator limited to {max} random effects; this model has {q}")]
+    TooLarge {
+        /// The method asked for.
+        what: &'static str,
+        /// The model's number of random effects.
+        q: usize,
+        /// The limit ([`crate::DENSE_MAX_Q`]).
+        max: usize,
+    },
 }
 
 /// `FormulaError` renders as `error: ... at column N\n  formula\n  ^`; drop its prefix.
@@ -61,6 +75,10 @@ impl Error {
             Error::Model(_) => "a grouping factor needs several levels, each with several observations",
             Error::UnknownOptimizer { .. } => "bobyqa (the default) is the most robust choice",
             Error::InvalidOption(_) => "see `mixedlm fit --help`",
+            Error::Inference(_) => "see `mixedlm fit --help` for the inference options",
+            Error::TooLarge { .. } => {
+                "use Wald tests (--ddf z) and Wald or bootstrap intervals (--ci wald|bootstrap) for models this large"
+            }
         };
         Some(h.to_string())
     }

@@ -85,12 +85,19 @@ mod builder;
 pub mod diagnostics;
 mod engine;
 mod error;
+mod inference;
+mod predict;
 mod results;
 mod spec;
 mod summary;
 
 pub use builder::{lmer, Lmm, MixedLM};
 pub use error::Error;
+pub use inference::{anova, Anova, CiMethod, ConditionalMode, ConfIntOptions, DENSE_MAX_Q};
+pub use mixedlm_model::inference::{
+    ConfidenceInterval, Ddf, FixedEffectTest, LrtRow, NewLevelPolicy, VarianceComponentSe,
+};
+pub use predict::{write_csv, write_table, PredictLevel, PredictOptions, Predictions};
 pub use results::{CorrelationEntry, GroupEffects, MixedLMResults, VarCorr, VarianceEntry};
 pub use spec::ModelSpec;
 pub use summary::Summary;

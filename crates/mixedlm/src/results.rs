@@ -392,7 +392,19 @@ impl MixedLMResults {
     }
     /// The printed summary (`Display`).
     pub fn summary(&self) -> Summary<'_> {
-        Summary { results: self }
+        Summary {
+            results: self,
+            tests: None,
+            notes: Vec::new(),
+        }
+    }
+    /// The printed summary with the fixed-effects tests of `ddf` (t, df and P>|t| for
+    /// Satterthwaite or Kenward-Roger; see [`MixedLMResults::fixed_effect_tests`]).
+    pub fn summary_with(
+        &self,
+        ddf: mixedlm_model::inference::Ddf,
+    ) -> Result<Summary<'_>, crate::Error> {
+        Ok(self.summary().with_tests(self.fixed_effect_tests(ddf)?))
     }
 
     // ---- Arrow ----

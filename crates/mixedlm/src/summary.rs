@@ -2,28 +2,61 @@
 //! random-effects table and information criteria, then plain notes.
 
 use crate::MixedLMResults;
+use mixedlm_model::inference::{Ddf, FixedEffectTest};
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 use std::fmt::{self, Write};
 
-/// The summary of a fit; `Display` prints it. Made by [`MixedLMResults::summary`].
-#[derive(Debug, Clone, Copy)]
+/// Width of the summary's rule lines and header block.
+const WIDTH: usize = 78;
+
+/// The summary of a fit; `Display` prints it. Made by [`MixedLMResults::summary`] (Wald z
+/// tests, as statsmodels) or [`MixedLMResults::summary_with`] (t tests with
+/// Satterthwaite or Kenward-Roger degrees of freedom).
+#[derive(Debug, Clone)]
 pub struct Summary<'a> {
     pub(crate) results: &'a MixedLMResults,
+    pub(crate) tests: Option<Vec<FixedEffectTest>>,
+    pub(crate) notes: Vec<String>,
+}
+
+impl Summary<'_> {
+    /// Print this fixed-effects table (from
+    /// [`MixedLMResults::fixed_effect_tests`]) instead of the Wald z table: with degrees of
+    /// freedom the columns are `t`, `df`, `P>|t|` and the interval uses t quantiles.
+    pub fn with_tests(mut self, tests: Vec<FixedEffectTest>) -> Self {
+        self.tests = Some(tests);
+        self
+    }
+    /// Add a note printed at the end (e.g. why a method fell back to another).
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
 }
 
 impl fmt::Display for Summary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let r = self.results;
         let mut s = String::new();
-        header(&mut s, r)?;
-        coefficients(&mut s, r)?;
+        let z_tests;
+        let tests = match &self.tests {
+            Some(t) => t.as_slice(),
+            None => {
+                z_tests = r.fixed_effect_tests(Ddf::Z).unwrap_or_default();
+                &z_tests
+            }
+        };
+        let width = table_width(tests).max(WIDTH);
+        header(&mut s, r, width)?;
+        coefficients(&mut s, tests, width)?;
         random_effects(&mut s, r)?;
         criteria(&mut s, r)?;
-        notes(&mut s, r)?;
+        notes(&mut s, r, &self.notes)?;
         f.write_str(s.trim_end())
     }
 }
 
-fn header(s: &mut String, r: &MixedLMResults) -> fmt::Result {
+fn header(s: &mut String, r: &MixedLMResults, width: usize) -> fmt::Result {
     let sizes = r.group_sizes();
     let (min, max) = (
         sizes.iter().min().copied().unwrap_or(0),
@@ -54,41 +87,84 @@ fn header(s: &mut String, r: &MixedLMResults) -> fmt::Result {
         ("", String::new()),
     ];
     let title = "Mixed Linear Model Regression Results";
-    let width = 76;
-    writeln!(s, "{title:^width$}")?;
+    writeln!(s, "{}", format!("{title:^width$}").trim_end())?;
     writeln!(s, "{}", "=".repeat(width))?;
+    // Two halves of (key, value), each value right-aligned in its half.
+    let half = width / 2;
+    let (lw, rw) = (half - 3 - 20, width - half - 20);
     for ((lk, lv), (rk, rv)) in left.iter().zip(&right) {
-        let line = format!("{lk:<18}{lv:<20}{rk:<20}{rv}");
+        let line = format!("{lk:<20}{lv:>lw$}   {rk:<20}{rv:>rw$}");
         writeln!(s, "{}", line.trim_end())?;
     }
     writeln!(s, "{}", "-".repeat(width))
 }
 
-fn coefficients(s: &mut String, r: &MixedLMResults) -> fmt::Result {
-    let names = r.fe_names();
-    let w = names.iter().map(|n| n.len()).max().unwrap_or(0).max(12);
-    let ci = r.conf_int(0.05);
-    writeln!(
-        s,
-        "{:<w$} {:>10} {:>10} {:>8} {:>7} {:>10} {:>10}",
-        "", "Coef.", "Std.Err.", "z", "P>|z|", "[0.025", "0.975]"
-    )?;
-    writeln!(s, "{}", "-".repeat(w + 62))?;
-    let (b, se, z, p) = (r.fe_params(), r.bse_fe(), r.tvalues(), r.pvalues());
-    for (i, n) in names.iter().enumerate() {
-        writeln!(
-            s,
-            "{n:<w$} {:>10} {:>10} {:>8.3} {:>7.3} {:>10} {:>10}",
-            num(b[i]),
-            num(se[i]),
-            z[i],
-            p[i],
-            num(ci[i].0),
-            num(ci[i].1)
-        )?;
+/// Widths of the numeric columns of the coefficient table (without, with df).
+const COLS: [usize; 2] = [61, 70];
+
+/// The coefficient table's width for these names.
+fn table_width(tests: &[FixedEffectTest]) -> usize {
+    let has_df = tests.iter().any(|t| t.df.is_some());
+    let names = tests.iter().map(|t| t.name.len()).max().unwrap_or(0).max(8);
+    names + COLS[usize::from(has_df)]
+}
+
+fn coefficients(s: &mut String, tests: &[FixedEffectTest], width: usize) -> fmt::Result {
+    let has_df = tests.iter().any(|t| t.df.is_some());
+    let w = width - COLS[usize::from(has_df)];
+    let (stat, p) = if has_df {
+        ("t", "P>|t|")
+    } else {
+        ("z", "P>|z|")
+    };
+    let mut head = format!("{:<w$} {:>10} {:>10} {:>8}", "", "Coef.", "Std.Err.", stat);
+    if has_df {
+        write!(head, " {:>8}", "df")?;
     }
-    writeln!(s, "{}", "=".repeat(w + 62))?;
+    write!(head, " {:>7} {:>10} {:>10}", p, "[0.025", "0.975]")?;
+    writeln!(s, "{head}")?;
+    writeln!(s, "{}", "-".repeat(width))?;
+    for t in tests {
+        let q = quantile(t.df);
+        let mut line = format!(
+            "{:<w$} {:>10} {:>10} {:>8.3}",
+            t.name,
+            coef(t.estimate),
+            coef(t.se),
+            t.statistic
+        );
+        if has_df {
+            write!(line, " {:>8.2}", t.df.unwrap_or(f64::NAN))?;
+        }
+        write!(
+            line,
+            " {:>7.3} {:>10} {:>10}",
+            t.p_value,
+            coef(t.estimate - q * t.se),
+            coef(t.estimate + q * t.se)
+        )?;
+        writeln!(s, "{line}")?;
+    }
+    writeln!(s, "{}", "=".repeat(width))?;
     writeln!(s)
+}
+
+/// The 0.975 quantile of N(0,1) (df None) or t(df).
+fn quantile(df: Option<f64>) -> f64 {
+    match df.and_then(|d| StudentsT::new(0.0, 1.0, d).ok()) {
+        Some(t) => t.inverse_cdf(0.975),
+        None => Normal::standard().inverse_cdf(0.975),
+    }
+}
+
+/// Three decimals as statsmodels, scientific notation for very small or large values.
+fn coef(x: f64) -> String {
+    let a = x.abs();
+    if x.is_finite() && a != 0.0 && !(1e-3..1e9).contains(&a) {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.3}")
+    }
 }
 
 /// Four significant digits, plain notation where sensible.
@@ -127,8 +203,8 @@ fn random_effects(s: &mut String, r: &MixedLMResults) -> fmt::Result {
         .max(11);
     writeln!(
         s,
-        " {:<gw$} {:<nw$} {:>10} {:>9}  Corr",
-        "Groups", "Name", "Variance", "Std.Dev."
+        " {:<gw$} {:<nw$} {:>10} {:>9}  {:>5}",
+        "Groups", "Name", "Variance", "Std.Dev.", "Corr"
     )?;
     let mut last_group = "";
     let mut in_group: Vec<&str> = Vec::new();
@@ -211,8 +287,8 @@ fn criteria(s: &mut String, r: &MixedLMResults) -> fmt::Result {
     Ok(())
 }
 
-fn notes(s: &mut String, r: &MixedLMResults) -> fmt::Result {
-    let mut notes = Vec::new();
+fn notes(s: &mut String, r: &MixedLMResults, extra: &[String]) -> fmt::Result {
+    let mut notes: Vec<String> = extra.to_vec();
     if let Some(m) = r.rank_message() {
         notes.push(m);
     }
