@@ -486,3 +486,27 @@ fn report_agreement() {
         );
     }
 }
+
+#[test]
+fn a_grouping_factor_repeated_over_terms_is_labelled_as_lme4_in_interval_names() {
+    // lme4: confint(oldNames = FALSE) names the second term on Subject `Subject.1`, also
+    // when written with `||` (which lme4 splits into one term per effect).
+    let want = [
+        "sd_(Intercept)|Subject",
+        "sd_Days|Subject.1",
+        "sigma",
+        "(Intercept)",
+        "Days",
+    ];
+    for formula in [
+        "Reaction ~ Days + (1 | Subject) + (0 + Days | Subject)",
+        "Reaction ~ Days + (Days || Subject)",
+    ] {
+        let f = fit("sleepstudy", formula, true);
+        let ci = f.confint(&ConfIntOptions::new(CiMethod::Profile)).unwrap();
+        let names: Vec<&str> = ci.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, want, "{formula}");
+        let se = f.bse_re().unwrap();
+        assert_eq!(se[1].name, "var_Days|Subject.1", "{formula}");
+    }
+}

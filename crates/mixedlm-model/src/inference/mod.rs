@@ -40,4 +40,6 @@ pub use profile::{ml_deviance, profile_intervals, ProfileOptions};
 pub use satterthwaite::{satterthwaite, Satterthwaite};
 pub use simulate::simulate_responses;
 pub use varcomp::{variance_component_se, VarianceComponentSe};
-pub use varpar::{parameter_names, sdcor_from_theta, theta_from_sdcor, EvalPieces};
+pub use varpar::{
+    lme4_group_labels, parameter_names, sdcor_from_theta, theta_from_sdcor, EvalPieces,
+};

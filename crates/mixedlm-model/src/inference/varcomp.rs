@@ -8,7 +8,7 @@
 use super::dense::{DenseLmm, TermLayout};
 use super::error::InferenceError;
 use super::numdiff::{hessian, pinv_symmetric};
-use super::varpar::{semidefinite_cholesky, sigma_hat, varpar_deviance};
+use super::varpar::{lme4_group_labels, semidefinite_cholesky, sigma_hat, varpar_deviance};
 use faer::Mat;
 use mixedlm_design::CovarianceKind;
 use serde::Serialize;
@@ -36,13 +36,14 @@ fn positions(t: &TermLayout) -> Vec<(usize, usize)> {
 }
 
 fn names(terms: &[TermLayout]) -> Vec<String> {
+    let labels = lme4_group_labels(terms);
     let mut out = Vec::new();
-    for t in terms {
+    for (t, g) in terms.iter().zip(&labels) {
         for (r, s) in positions(t) {
             out.push(if r == s {
-                format!("var_{}|{}", t.names[r], t.group)
+                format!("var_{}|{}", t.names[r], g[r])
             } else {
-                format!("cov_{}.{}|{}", t.names[r], t.names[s], t.group)
+                format!("cov_{}.{}|{}", t.names[r], t.names[s], g[r])
             });
         }
     }

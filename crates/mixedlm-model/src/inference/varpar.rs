@@ -73,31 +73,66 @@ pub(super) fn varpar_deviance(pc: &ThetaPieces, sigma: f64, n: usize, p: usize, 
     }
 }
 
+/// Per term and effect, the grouping factor as lme4 labels it in `VarCorr` and `confint`:
+/// the second and later terms on one factor get `.1`, `.2`, ... (`Subject`, `Subject.1`).
+/// lme4 splits a diagonal term `(x || g)` into one term per effect, so each effect of a
+/// diagonal term counts as a term.
+pub fn lme4_group_labels(terms: &[TermLayout]) -> Vec<Vec<String>> {
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    let mut next = |g: &str| -> String {
+        let n = match seen.iter_mut().find(|(s, _)| *s == g) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                seen.push((g.to_string(), 0));
+                0
+            }
+        };
+        if n == 0 {
+            g.to_string()
+        } else {
+            format!("{g}.{n}")
+        }
+    };
+    terms
+        .iter()
+        .map(|t| match t.kind {
+            CovarianceKind::Diagonal => t.names.iter().map(|_| next(&t.group)).collect(),
+            _ => vec![next(&t.group); t.k.max(1)],
+        })
+        .collect()
+}
+
 /// Parameter names as lme4's `confint(oldNames = FALSE)`: per term `sd_…|g` and
-/// `cor_…|g` (column-major lower triangle of the covariance), then `sigma`.
+/// `cor_…|g` (column-major lower triangle of the covariance), then `sigma`; a grouping
+/// factor repeated over terms is labelled as lme4 does ([`lme4_group_labels`]).
 pub fn parameter_names(terms: &[TermLayout]) -> Vec<String> {
+    let labels = lme4_group_labels(terms);
     let mut out = Vec::new();
-    for t in terms {
+    for (t, g) in terms.iter().zip(&labels) {
         match t.kind {
             CovarianceKind::Unstructured => {
                 for j in 0..t.k {
                     for i in j..t.k {
                         out.push(if i == j {
-                            format!("sd_{}|{}", t.names[i], t.group)
+                            format!("sd_{}|{}", t.names[i], g[0])
                         } else {
-                            format!("cor_{}.{}|{}", t.names[i], t.names[j], t.group)
+                            format!("cor_{}.{}|{}", t.names[i], t.names[j], g[0])
                         });
                     }
                 }
             }
-            CovarianceKind::Diagonal => {
-                out.extend(t.names.iter().map(|nm| format!("sd_{nm}|{}", t.group)))
+            CovarianceKind::Diagonal => out.extend(
+                t.names
+                    .iter()
+                    .zip(g)
+                    .map(|(nm, gi)| format!("sd_{nm}|{gi}")),
+            ),
+            CovarianceKind::ScalarIdentity => {
+                out.push(format!("sd_{}|{}", t.names.first().map_or("", |s| s), g[0]))
             }
-            CovarianceKind::ScalarIdentity => out.push(format!(
-                "sd_{}|{}",
-                t.names.first().map_or("", |s| s),
-                t.group
-            )),
         }
     }
     out.push("sigma".into());
