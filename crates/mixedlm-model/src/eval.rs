@@ -12,6 +12,7 @@
 
 use crate::crossprod::CrossProducts;
 use crate::small;
+use crate::sparse::SparseRest;
 use crate::terms::Term;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
@@ -29,6 +30,7 @@ pub struct Factor {
     /// m_r × m_r column-major; after evaluation its lower triangle holds the dense factor.
     pub m: Vec<f64>,
     tmp: Vec<f64>,
+    lam: Vec<f64>,
     stack: MemBuffer,
     /// log det(Lzz)².
     pub logdet_z: f64,
@@ -38,6 +40,11 @@ pub struct Factor {
     pub r2: f64,
     /// Whether the last evaluation succeeded (Ω positive definite).
     pub ok: bool,
+    /// Whether `m` holds the dense factor at the last evaluated θ (false after an
+    /// evaluation by the sparse path, which only sets the log-determinants and r²).
+    pub dense: bool,
+    /// The sparse path for large crossed rest blocks (see [`crate::sparse`]).
+    pub sparse: Option<SparseRest>,
 }
 
 impl std::fmt::Debug for Factor {
@@ -61,17 +68,53 @@ impl Factor {
             w: vec![0.0; cp.b.len()],
             m: vec![0.0; cp.c.len()],
             tmp: vec![0.0; cp.k1 * cp.k1],
+            lam: Vec::with_capacity(terms.len()),
             stack: MemBuffer::new(scratch),
             logdet_z: f64::NAN,
             logdet_x: f64::NAN,
             r2: f64::NAN,
             ok: false,
+            dense: false,
+            sparse: SparseRest::new(cp, terms),
         }
     }
 
-    /// Factor Ω(θ). Returns false (and sets `ok = false`) if Ω is not numerically
-    /// positive definite. `theta` must have the model's length.
-    pub fn evaluate(&mut self, cp: &CrossProducts, terms: &[Term], theta: &[f64]) -> bool {
+    /// Whether the dense factor `m` (and `lg`, `w`) describe the last successful evaluation.
+    pub fn dense_valid(&self) -> bool {
+        self.ok && self.dense
+    }
+
+    /// The objective's ingredients only (log-determinants and r²) at θ, by the sparse
+    /// path when the model has one, else as [`Self::evaluate`].
+    pub fn evaluate_objective(
+        &mut self,
+        cp: &CrossProducts,
+        terms: &[Term],
+        theta: &[f64],
+    ) -> bool {
+        if self.sparse.is_none() {
+            return self.evaluate(cp, terms, theta);
+        }
+        self.fill_t(terms, theta);
+        self.dense = false;
+        self.ok = false;
+        if !self.level_factors(cp) {
+            return false;
+        }
+        let Some(sparse) = self.sparse.as_mut() else {
+            return false;
+        };
+        let Some((ld_rz, ld_x, r2)) = sparse.factor(&self.t, &self.w) else {
+            return false;
+        };
+        self.logdet_z = self.first_term_logdet(cp) + ld_rz;
+        self.logdet_x = ld_x;
+        self.r2 = r2;
+        self.ok = true;
+        true
+    }
+
+    fn fill_t(&mut self, terms: &[Term], theta: &[f64]) {
         for (t, buf) in terms.iter().zip(self.t.iter_mut()) {
             let k = t.k;
             t.structure.fill_factor(
@@ -79,7 +122,25 @@ impl Factor {
                 MatMut::from_column_major_slice_mut(buf, k, k),
             );
         }
+    }
+
+    /// Σ_g log det(L_g)².
+    fn first_term_logdet(&self, cp: &CrossProducts) -> f64 {
+        let k1 = cp.k1;
+        let mut ld = 0.0;
+        for g in 0..cp.g1 {
+            let lg = &self.lg[g * k1 * k1..(g + 1) * k1 * k1];
+            ld += (0..k1).map(|i| lg[i * k1 + i].ln()).sum::<f64>();
+        }
+        2.0 * ld
+    }
+
+    /// Factor Ω(θ). Returns false (and sets `ok = false`) if Ω is not numerically
+    /// positive definite. `theta` must have the model's length.
+    pub fn evaluate(&mut self, cp: &CrossProducts, terms: &[Term], theta: &[f64]) -> bool {
+        self.fill_t(terms, theta);
         self.ok = self.level_factors(cp) && self.dense_factor(cp, terms);
+        self.dense = self.ok;
         if self.ok {
             self.logdets(cp);
         }
@@ -101,6 +162,10 @@ impl Factor {
                 return false;
             }
         }
+        if k1 == 1 && self.t.iter().all(|t| t.len() == 1) {
+            self.scalar_w(cp);
+            return true;
+        }
         let (w, b) = (&mut self.w, &cp.b);
         w.copy_from_slice(b);
         for row in w.chunks_exact_mut(k1) {
@@ -115,6 +180,26 @@ impl Factor {
             }
         }
         true
+    }
+
+    /// Step 2 when every term has one column per level: W_a = λ_1 λ_(row a) B_a / L_g.
+    fn scalar_w(&mut self, cp: &CrossProducts) {
+        self.lam.clear();
+        self.lam.extend(self.t.iter().map(|t| t[0]));
+        let l1 = self.lam[0];
+        for g in 0..cp.g1 {
+            let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
+            let scale = l1 / self.lg[g];
+            for a in lo..hi {
+                let r = cp.rows[a];
+                let lam = if r < cp.qr {
+                    self.lam[cp.r_term[r]]
+                } else {
+                    1.0
+                };
+                self.w[a] = cp.b[a] * lam * scale;
+            }
+        }
     }
 
     /// Steps 3 and 4: M = Λ_R' C Λ_R + I_z − Σ W_g W_g', then its dense Cholesky factor.
@@ -142,12 +227,8 @@ impl Factor {
     }
 
     fn logdets(&mut self, cp: &CrossProducts) {
-        let (k1, mr) = (cp.k1, cp.mr);
-        let mut ld_z = 0.0;
-        for g in 0..cp.g1 {
-            let lg = &self.lg[g * k1 * k1..(g + 1) * k1 * k1];
-            ld_z += (0..k1).map(|i| lg[i * k1 + i].ln()).sum::<f64>();
-        }
+        let mr = cp.mr;
+        let mut ld_z = self.first_term_logdet(cp) / 2.0;
         let m = &self.m;
         let diag = |i: usize| m[i * mr + i];
         ld_z += (0..cp.qr).map(|i| diag(i).ln()).sum::<f64>();

@@ -1,0 +1,57 @@
+//! Timing breakdown of whole fits (run in release: `cargo test --release -p mixedlm-model
+//! --test timing -- --ignored --nocapture`). Prints model setup (cross-products), one
+//! evaluation, the optimizer and the estimates for sleepstudy, MathAchieve and InstEval,
+//! and checks the objective against lme4 (1e-7 relative) so the numbers are for correct fits.
+
+mod common;
+
+use common::{model_design, reference};
+use mixedlm_model::{FitOptions, LinearMixedModel, ModelOptions};
+use std::time::Instant;
+
+fn time_model(nn: u32, reps: usize) {
+    let design = model_design(nn);
+    let want = reference(nn, true)["objective"].as_f64().unwrap();
+    let mut best = [f64::INFINITY; 4];
+    let mut evals = 0;
+    let mut objective = 0.0;
+    for _ in 0..reps {
+        let t0 = Instant::now();
+        let mut model = LinearMixedModel::new(&design, ModelOptions { reml: true }).unwrap();
+        let t1 = Instant::now();
+        let fit = model.fit(&FitOptions::default()).unwrap();
+        let t2 = Instant::now();
+        let setup = (t1 - t0).as_secs_f64();
+        let total = (t2 - t0).as_secs_f64();
+        let optim = fit.optim.seconds;
+        let estimates = (t2 - t1).as_secs_f64() - optim;
+        for (b, v) in best.iter_mut().zip([setup, optim, estimates, total]) {
+            *b = b.min(v);
+        }
+        evals = fit.optim.evaluations;
+        objective = fit.objective;
+    }
+    let per_eval = best[1] / evals as f64;
+    eprintln!(
+        "model {nn:02}: setup {:.3} ms, optimizer {:.3} ms ({evals} evals, {:.4} ms/eval), estimates {:.3} ms, total {:.3} ms; objective {objective:.10} lme4 {want:.10}",
+        best[0] * 1e3,
+        best[1] * 1e3,
+        per_eval * 1e3,
+        best[2] * 1e3,
+        best[3] * 1e3
+    );
+    assert!(objective <= want + 1e-7 * want.abs());
+}
+
+#[test]
+#[ignore = "timing: run in release with --ignored --nocapture"]
+fn timing_small_models() {
+    time_model(1, 200);
+    time_model(9, 30);
+}
+
+#[test]
+#[ignore = "timing of InstEval (73k rows): run in release with --ignored --nocapture"]
+fn timing_insteval() {
+    time_model(8, 2);
+}
