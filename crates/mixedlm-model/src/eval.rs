@@ -18,6 +18,10 @@ use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
 use faer::{MatMut, Par};
 
+/// Up to this size the dense block is factored by the plain loops of [`small::chol`]
+/// (faer's blocked kernel has a fixed cost that dominates tiny blocks).
+const SMALL_DENSE: usize = 24;
+
 /// The factor of Ω(θ) and its workspaces. After a successful [`Factor::evaluate`] every
 /// field describes Ω at that θ.
 pub struct Factor {
@@ -166,6 +170,10 @@ impl Factor {
             self.scalar_w(cp);
             return true;
         }
+        if k1 == 2 && self.t.len() == 1 {
+            self.single_term_w2(cp);
+            return true;
+        }
         let (w, b) = (&mut self.w, &cp.b);
         w.copy_from_slice(b);
         for row in w.chunks_exact_mut(k1) {
@@ -202,6 +210,29 @@ impl Factor {
         }
     }
 
+    /// Step 2 for a single term with two columns per level (random intercept and slope):
+    /// W_a = B_a T1 L_g^{-T}, unrolled.
+    fn single_term_w2(&mut self, cp: &CrossProducts) {
+        let t = &self.t[0];
+        let (t00, t10, t11) = (t[0], t[1], t[3]);
+        for g in 0..cp.g1 {
+            let lg = &self.lg[g * 4..g * 4 + 4];
+            let (l00, l10, l11) = (lg[0], lg[1], lg[3]);
+            let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
+            let b = &cp.b[lo * 2..hi * 2];
+            for (w, b) in self.w[lo * 2..hi * 2]
+                .chunks_exact_mut(2)
+                .zip(b.chunks_exact(2))
+            {
+                let x0 = b[0] * t00 + b[1] * t10;
+                let x1 = b[1] * t11;
+                let w0 = x0 / l00;
+                w[0] = w0;
+                w[1] = (x1 - l10 * w0) / l11;
+            }
+        }
+    }
+
     /// Steps 3 and 4: M = Λ_R' C Λ_R + I_z − Σ W_g W_g', then its dense Cholesky factor.
     fn dense_factor(&mut self, cp: &CrossProducts, terms: &[Term]) -> bool {
         let (mr, k1) = (cp.mr, cp.k1);
@@ -210,16 +241,36 @@ impl Factor {
         for i in 0..cp.qr {
             self.m[i * mr + i] += 1.0;
         }
+        let (m, w) = (&mut self.m, &self.w);
         for g in 0..cp.g1 {
             let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
             for a in lo..hi {
-                let (ra, wa) = (cp.rows[a], &self.w[a * k1..(a + 1) * k1]);
-                for b in lo..=a {
-                    let wb = &self.w[b * k1..(b + 1) * k1];
-                    let dot: f64 = wa.iter().zip(wb).map(|(x, y)| x * y).sum();
-                    self.m[cp.rows[b] * mr + ra] -= dot;
+                let ra = cp.rows[a];
+                let cols = cp.rows[lo..=a].iter().map(|&rb| rb * mr + ra);
+                match k1 {
+                    1 => {
+                        let wa = w[a];
+                        for (e, wb) in cols.zip(&w[lo..=a]) {
+                            m[e] -= wa * wb;
+                        }
+                    }
+                    2 => {
+                        let (a0, a1) = (w[2 * a], w[2 * a + 1]);
+                        for (e, wb) in cols.zip(w[2 * lo..2 * a + 2].chunks_exact(2)) {
+                            m[e] -= a0 * wb[0] + a1 * wb[1];
+                        }
+                    }
+                    _ => {
+                        let wa = &w[a * k1..(a + 1) * k1];
+                        for (e, wb) in cols.zip(w[k1 * lo..k1 * (a + 1)].chunks_exact(k1)) {
+                            m[e] -= wa.iter().zip(wb).map(|(x, y)| x * y).sum::<f64>();
+                        }
+                    }
                 }
             }
+        }
+        if mr <= SMALL_DENSE {
+            return small::chol(&mut self.m, mr);
         }
         let stack = MemStack::new(&mut self.stack);
         let mat = MatMut::from_column_major_slice_mut(&mut self.m, mr, mr);

@@ -171,6 +171,8 @@ pub struct SparseRest {
     l_vals: Vec<f64>,
     l_diag: Vec<usize>,
     stack: MemBuffer,
+    /// Parallelism of the numeric factorization (rayon's pool when it has > 1 thread).
+    par: Par,
     /// Flops of the sparse factorization relative to a dense one.
     pub flop_ratio: f64,
 }
@@ -247,7 +249,12 @@ impl SparseRest {
         if flop_ratio > max_flop_ratio {
             return None;
         }
-        let scratch = symbolic.factorize_numeric_llt_scratch::<f64>(Par::Seq, Default::default());
+        let par = if rayon::current_num_threads() > 1 {
+            Par::rayon(0)
+        } else {
+            Par::Seq
+        };
+        let scratch = symbolic.factorize_numeric_llt_scratch::<f64>(par, Default::default());
         Some(SparseRest {
             n: mr,
             qr,
@@ -266,6 +273,7 @@ impl SparseRest {
             symbolic,
             l_diag,
             stack: MemBuffer::try_new(scratch).ok()?,
+            par,
             flop_ratio,
         })
     }
@@ -291,7 +299,7 @@ impl SparseRest {
                 a,
                 Side::Lower,
                 LltRegularization::default(),
-                Par::Seq,
+                self.par,
                 MemStack::new(&mut self.stack),
                 Default::default(),
             )
