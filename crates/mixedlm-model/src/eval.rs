@@ -35,6 +35,7 @@ pub struct Factor {
     pub m: Vec<f64>,
     tmp: Vec<f64>,
     lam: Vec<f64>,
+    lam_r: Vec<f64>,
     stack: MemBuffer,
     /// log det(Lzz)².
     pub logdet_z: f64,
@@ -73,6 +74,7 @@ impl Factor {
             m: vec![0.0; cp.c.len()],
             tmp: vec![0.0; cp.k1 * cp.k1],
             lam: Vec::with_capacity(terms.len()),
+            lam_r: vec![1.0; cp.mr],
             stack: MemBuffer::new(scratch),
             logdet_z: f64::NAN,
             logdet_x: f64::NAN,
@@ -131,12 +133,11 @@ impl Factor {
     /// Σ_g log det(L_g)².
     fn first_term_logdet(&self, cp: &CrossProducts) -> f64 {
         let k1 = cp.k1;
-        let mut ld = 0.0;
-        for g in 0..cp.g1 {
-            let lg = &self.lg[g * k1 * k1..(g + 1) * k1 * k1];
-            ld += (0..k1).map(|i| lg[i * k1 + i].ln()).sum::<f64>();
-        }
-        2.0 * ld
+        let diag = self
+            .lg
+            .chunks_exact(k1 * k1)
+            .flat_map(|lg| lg.iter().step_by(k1 + 1).copied());
+        2.0 * small::sum_ln(diag)
     }
 
     /// Factor Ω(θ). Returns false (and sets `ok = false`) if Ω is not numerically
@@ -237,7 +238,7 @@ impl Factor {
     fn dense_factor(&mut self, cp: &CrossProducts, terms: &[Term]) -> bool {
         let (mr, k1) = (cp.mr, cp.k1);
         self.m.copy_from_slice(&cp.c);
-        scale_dense(&mut self.m, mr, terms, &self.t);
+        scale_dense(&mut self.m, mr, terms, &self.t, &mut self.lam_r);
         for i in 0..cp.qr {
             self.m[i * mr + i] += 1.0;
         }
@@ -282,8 +283,8 @@ impl Factor {
         let mut ld_z = self.first_term_logdet(cp) / 2.0;
         let m = &self.m;
         let diag = |i: usize| m[i * mr + i];
-        ld_z += (0..cp.qr).map(|i| diag(i).ln()).sum::<f64>();
-        let ld_x = (cp.qr..cp.qr + cp.p).map(|i| diag(i).ln()).sum::<f64>();
+        ld_z += small::sum_ln((0..cp.qr).map(diag));
+        let ld_x = small::sum_ln((cp.qr..cp.qr + cp.p).map(diag));
         let lyy = diag(mr - 1);
         self.logdet_z = 2.0 * ld_z;
         self.logdet_x = 2.0 * ld_x;
@@ -319,7 +320,10 @@ fn scale_blocks(w: &mut [f64], rows: &[usize], cp: &CrossProducts, t: &[Vec<f64>
 
 /// M ← Λ_R' M Λ_R for the dense m_r × m_r column-major M (Λ_R = blockdiag of the T_j of
 /// terms 2..m, identity on X and y).
-fn scale_dense(m: &mut [f64], mr: usize, terms: &[Term], t: &[Vec<f64>]) {
+fn scale_dense(m: &mut [f64], mr: usize, terms: &[Term], t: &[Vec<f64>], lam: &mut [f64]) {
+    if terms[1..].iter().all(|term| term.k == 1) {
+        return scale_dense_scalar(m, mr, terms, t, lam);
+    }
     for (term, tj) in terms.iter().zip(t).skip(1) {
         let k = term.k;
         for l in 0..term.n_levels() {
@@ -345,6 +349,23 @@ fn scale_dense(m: &mut [f64], mr: usize, terms: &[Term], t: &[Vec<f64>]) {
                     m[base + a] = v;
                 }
             }
+        }
+    }
+}
+
+/// [`scale_dense`] when every later term has one column per level: Λ_R is diagonal, so
+/// M_ij ← λ_i λ_j M_ij in one column-major pass.
+fn scale_dense_scalar(m: &mut [f64], mr: usize, terms: &[Term], t: &[Vec<f64>], lam: &mut [f64]) {
+    if terms.len() < 2 {
+        return;
+    }
+    lam.fill(1.0);
+    for (term, tj) in terms.iter().zip(t).skip(1) {
+        lam[term.r_offset..term.r_offset + term.n_levels()].fill(tj[0]);
+    }
+    for (col, lj) in m.chunks_exact_mut(mr).zip(lam.iter()) {
+        for (v, li) in col.iter_mut().zip(lam.iter()) {
+            *v *= li * lj;
         }
     }
 }

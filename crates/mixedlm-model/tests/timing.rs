@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{model_design, reference};
+use common::{model_design, numbers, reference};
 use mixedlm_model::{FitOptions, LinearMixedModel, ModelOptions};
 use std::time::Instant;
 
@@ -54,4 +54,41 @@ fn timing_small_models() {
 #[ignore = "timing of InstEval (73k rows): run in release with --ignored --nocapture"]
 fn timing_insteval() {
     time_model(8, 2);
+}
+
+/// Per-evaluation time of InstEval's objective by the sparse and the dense path, measured
+/// alternately in the same process (the same machine load for both).
+#[test]
+#[ignore = "timing of InstEval (73k rows): run in release with --ignored --nocapture"]
+fn timing_insteval_sparse_vs_dense() {
+    let design = model_design(8);
+    let theta = numbers(&reference(8, true)["theta"]);
+    let mut models: Vec<LinearMixedModel> = [true, false]
+        .into_iter()
+        .map(|sparse| {
+            let mut m = LinearMixedModel::new(&design, ModelOptions { reml: true }).unwrap();
+            assert_eq!(m.set_sparse(sparse), sparse);
+            m
+        })
+        .collect();
+    let mut best = [f64::INFINITY; 2];
+    let mut values = [0.0; 2];
+    for _ in 0..5 {
+        for (i, m) in models.iter_mut().enumerate() {
+            let t0 = Instant::now();
+            for _ in 0..4 {
+                values[i] = m.objective(&theta);
+            }
+            best[i] = best[i].min(t0.elapsed().as_secs_f64() / 4.0);
+        }
+    }
+    eprintln!(
+        "InstEval objective at lme4's θ: sparse {:.3} ms, dense {:.3} ms per evaluation ({:.1}x); values {} {}",
+        best[0] * 1e3,
+        best[1] * 1e3,
+        best[1] / best[0],
+        values[0],
+        values[1]
+    );
+    assert!((values[0] - values[1]).abs() < 1e-9 * values[1].abs());
 }
