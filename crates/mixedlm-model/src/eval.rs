@@ -12,10 +12,15 @@
 
 use crate::crossprod::CrossProducts;
 use crate::small;
+use crate::sparse::SparseRest;
 use crate::terms::Term;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
 use faer::{MatMut, Par};
+
+/// Up to this size the dense block is factored by the plain loops of [`small::chol`]
+/// (faer's blocked kernel has a fixed cost that dominates tiny blocks).
+const SMALL_DENSE: usize = 24;
 
 /// The factor of Ω(θ) and its workspaces. After a successful [`Factor::evaluate`] every
 /// field describes Ω at that θ.
@@ -29,6 +34,8 @@ pub struct Factor {
     /// m_r × m_r column-major; after evaluation its lower triangle holds the dense factor.
     pub m: Vec<f64>,
     tmp: Vec<f64>,
+    lam: Vec<f64>,
+    lam_r: Vec<f64>,
     stack: MemBuffer,
     /// log det(Lzz)².
     pub logdet_z: f64,
@@ -38,6 +45,11 @@ pub struct Factor {
     pub r2: f64,
     /// Whether the last evaluation succeeded (Ω positive definite).
     pub ok: bool,
+    /// Whether `m` holds the dense factor at the last evaluated θ (false after an
+    /// evaluation by the sparse path, which only sets the log-determinants and r²).
+    pub dense: bool,
+    /// The sparse path for large crossed rest blocks (see [`crate::sparse`]).
+    pub sparse: Option<SparseRest>,
 }
 
 impl std::fmt::Debug for Factor {
@@ -61,17 +73,54 @@ impl Factor {
             w: vec![0.0; cp.b.len()],
             m: vec![0.0; cp.c.len()],
             tmp: vec![0.0; cp.k1 * cp.k1],
+            lam: Vec::with_capacity(terms.len()),
+            lam_r: vec![1.0; cp.mr],
             stack: MemBuffer::new(scratch),
             logdet_z: f64::NAN,
             logdet_x: f64::NAN,
             r2: f64::NAN,
             ok: false,
+            dense: false,
+            sparse: SparseRest::new(cp, terms),
         }
     }
 
-    /// Factor Ω(θ). Returns false (and sets `ok = false`) if Ω is not numerically
-    /// positive definite. `theta` must have the model's length.
-    pub fn evaluate(&mut self, cp: &CrossProducts, terms: &[Term], theta: &[f64]) -> bool {
+    /// Whether the dense factor `m` (and `lg`, `w`) describe the last successful evaluation.
+    pub fn dense_valid(&self) -> bool {
+        self.ok && self.dense
+    }
+
+    /// The objective's ingredients only (log-determinants and r²) at θ, by the sparse
+    /// path when the model has one, else as [`Self::evaluate`].
+    pub fn evaluate_objective(
+        &mut self,
+        cp: &CrossProducts,
+        terms: &[Term],
+        theta: &[f64],
+    ) -> bool {
+        if self.sparse.is_none() {
+            return self.evaluate(cp, terms, theta);
+        }
+        self.fill_t(terms, theta);
+        self.dense = false;
+        self.ok = false;
+        if !self.level_factors(cp) {
+            return false;
+        }
+        let Some(sparse) = self.sparse.as_mut() else {
+            return false;
+        };
+        let Some((ld_rz, ld_x, r2)) = sparse.factor(&self.t, &self.w) else {
+            return false;
+        };
+        self.logdet_z = self.first_term_logdet(cp) + ld_rz;
+        self.logdet_x = ld_x;
+        self.r2 = r2;
+        self.ok = true;
+        true
+    }
+
+    fn fill_t(&mut self, terms: &[Term], theta: &[f64]) {
         for (t, buf) in terms.iter().zip(self.t.iter_mut()) {
             let k = t.k;
             t.structure.fill_factor(
@@ -79,7 +128,24 @@ impl Factor {
                 MatMut::from_column_major_slice_mut(buf, k, k),
             );
         }
+    }
+
+    /// Σ_g log det(L_g)².
+    fn first_term_logdet(&self, cp: &CrossProducts) -> f64 {
+        let k1 = cp.k1;
+        let diag = self
+            .lg
+            .chunks_exact(k1 * k1)
+            .flat_map(|lg| lg.iter().step_by(k1 + 1).copied());
+        2.0 * small::sum_ln(diag)
+    }
+
+    /// Factor Ω(θ). Returns false (and sets `ok = false`) if Ω is not numerically
+    /// positive definite. `theta` must have the model's length.
+    pub fn evaluate(&mut self, cp: &CrossProducts, terms: &[Term], theta: &[f64]) -> bool {
+        self.fill_t(terms, theta);
         self.ok = self.level_factors(cp) && self.dense_factor(cp, terms);
+        self.dense = self.ok;
         if self.ok {
             self.logdets(cp);
         }
@@ -101,6 +167,14 @@ impl Factor {
                 return false;
             }
         }
+        if k1 == 1 && self.t.iter().all(|t| t.len() == 1) {
+            self.scalar_w(cp);
+            return true;
+        }
+        if k1 == 2 && self.t.len() == 1 {
+            self.single_term_w2(cp);
+            return true;
+        }
         let (w, b) = (&mut self.w, &cp.b);
         w.copy_from_slice(b);
         for row in w.chunks_exact_mut(k1) {
@@ -117,24 +191,87 @@ impl Factor {
         true
     }
 
+    /// Step 2 when every term has one column per level: W_a = λ_1 λ_(row a) B_a / L_g.
+    fn scalar_w(&mut self, cp: &CrossProducts) {
+        self.lam.clear();
+        self.lam.extend(self.t.iter().map(|t| t[0]));
+        let l1 = self.lam[0];
+        for g in 0..cp.g1 {
+            let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
+            let scale = l1 / self.lg[g];
+            for a in lo..hi {
+                let r = cp.rows[a];
+                let lam = if r < cp.qr {
+                    self.lam[cp.r_term[r]]
+                } else {
+                    1.0
+                };
+                self.w[a] = cp.b[a] * lam * scale;
+            }
+        }
+    }
+
+    /// Step 2 for a single term with two columns per level (random intercept and slope):
+    /// W_a = B_a T1 L_g^{-T}, unrolled.
+    fn single_term_w2(&mut self, cp: &CrossProducts) {
+        let t = &self.t[0];
+        let (t00, t10, t11) = (t[0], t[1], t[3]);
+        for g in 0..cp.g1 {
+            let lg = &self.lg[g * 4..g * 4 + 4];
+            let (l00, l10, l11) = (lg[0], lg[1], lg[3]);
+            let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
+            let b = &cp.b[lo * 2..hi * 2];
+            for (w, b) in self.w[lo * 2..hi * 2]
+                .chunks_exact_mut(2)
+                .zip(b.chunks_exact(2))
+            {
+                let x0 = b[0] * t00 + b[1] * t10;
+                let x1 = b[1] * t11;
+                let w0 = x0 / l00;
+                w[0] = w0;
+                w[1] = (x1 - l10 * w0) / l11;
+            }
+        }
+    }
+
     /// Steps 3 and 4: M = Λ_R' C Λ_R + I_z − Σ W_g W_g', then its dense Cholesky factor.
     fn dense_factor(&mut self, cp: &CrossProducts, terms: &[Term]) -> bool {
         let (mr, k1) = (cp.mr, cp.k1);
         self.m.copy_from_slice(&cp.c);
-        scale_dense(&mut self.m, mr, terms, &self.t);
+        scale_dense(&mut self.m, mr, terms, &self.t, &mut self.lam_r);
         for i in 0..cp.qr {
             self.m[i * mr + i] += 1.0;
         }
+        let (m, w) = (&mut self.m, &self.w);
         for g in 0..cp.g1 {
             let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
             for a in lo..hi {
-                let (ra, wa) = (cp.rows[a], &self.w[a * k1..(a + 1) * k1]);
-                for b in lo..=a {
-                    let wb = &self.w[b * k1..(b + 1) * k1];
-                    let dot: f64 = wa.iter().zip(wb).map(|(x, y)| x * y).sum();
-                    self.m[cp.rows[b] * mr + ra] -= dot;
+                let ra = cp.rows[a];
+                let cols = cp.rows[lo..=a].iter().map(|&rb| rb * mr + ra);
+                match k1 {
+                    1 => {
+                        let wa = w[a];
+                        for (e, wb) in cols.zip(&w[lo..=a]) {
+                            m[e] -= wa * wb;
+                        }
+                    }
+                    2 => {
+                        let (a0, a1) = (w[2 * a], w[2 * a + 1]);
+                        for (e, wb) in cols.zip(w[2 * lo..2 * a + 2].chunks_exact(2)) {
+                            m[e] -= a0 * wb[0] + a1 * wb[1];
+                        }
+                    }
+                    _ => {
+                        let wa = &w[a * k1..(a + 1) * k1];
+                        for (e, wb) in cols.zip(w[k1 * lo..k1 * (a + 1)].chunks_exact(k1)) {
+                            m[e] -= wa.iter().zip(wb).map(|(x, y)| x * y).sum::<f64>();
+                        }
+                    }
                 }
             }
+        }
+        if mr <= SMALL_DENSE {
+            return small::chol(&mut self.m, mr);
         }
         let stack = MemStack::new(&mut self.stack);
         let mat = MatMut::from_column_major_slice_mut(&mut self.m, mr, mr);
@@ -142,16 +279,12 @@ impl Factor {
     }
 
     fn logdets(&mut self, cp: &CrossProducts) {
-        let (k1, mr) = (cp.k1, cp.mr);
-        let mut ld_z = 0.0;
-        for g in 0..cp.g1 {
-            let lg = &self.lg[g * k1 * k1..(g + 1) * k1 * k1];
-            ld_z += (0..k1).map(|i| lg[i * k1 + i].ln()).sum::<f64>();
-        }
+        let mr = cp.mr;
+        let mut ld_z = self.first_term_logdet(cp) / 2.0;
         let m = &self.m;
         let diag = |i: usize| m[i * mr + i];
-        ld_z += (0..cp.qr).map(|i| diag(i).ln()).sum::<f64>();
-        let ld_x = (cp.qr..cp.qr + cp.p).map(|i| diag(i).ln()).sum::<f64>();
+        ld_z += small::sum_ln((0..cp.qr).map(diag));
+        let ld_x = small::sum_ln((cp.qr..cp.qr + cp.p).map(diag));
         let lyy = diag(mr - 1);
         self.logdet_z = 2.0 * ld_z;
         self.logdet_x = 2.0 * ld_x;
@@ -187,7 +320,10 @@ fn scale_blocks(w: &mut [f64], rows: &[usize], cp: &CrossProducts, t: &[Vec<f64>
 
 /// M ← Λ_R' M Λ_R for the dense m_r × m_r column-major M (Λ_R = blockdiag of the T_j of
 /// terms 2..m, identity on X and y).
-fn scale_dense(m: &mut [f64], mr: usize, terms: &[Term], t: &[Vec<f64>]) {
+fn scale_dense(m: &mut [f64], mr: usize, terms: &[Term], t: &[Vec<f64>], lam: &mut [f64]) {
+    if terms[1..].iter().all(|term| term.k == 1) {
+        return scale_dense_scalar(m, mr, terms, t, lam);
+    }
     for (term, tj) in terms.iter().zip(t).skip(1) {
         let k = term.k;
         for l in 0..term.n_levels() {
@@ -213,6 +349,23 @@ fn scale_dense(m: &mut [f64], mr: usize, terms: &[Term], t: &[Vec<f64>]) {
                     m[base + a] = v;
                 }
             }
+        }
+    }
+}
+
+/// [`scale_dense`] when every later term has one column per level: Λ_R is diagonal, so
+/// M_ij ← λ_i λ_j M_ij in one column-major pass.
+fn scale_dense_scalar(m: &mut [f64], mr: usize, terms: &[Term], t: &[Vec<f64>], lam: &mut [f64]) {
+    if terms.len() < 2 {
+        return;
+    }
+    lam.fill(1.0);
+    for (term, tj) in terms.iter().zip(t).skip(1) {
+        lam[term.r_offset..term.r_offset + term.n_levels()].fill(tj[0]);
+    }
+    for (col, lj) in m.chunks_exact_mut(mr).zip(lam.iter()) {
+        for (v, li) in col.iter_mut().zip(lam.iter()) {
+            *v *= li * lj;
         }
     }
 }

@@ -22,6 +22,7 @@ mod model;
 mod results;
 mod small;
 mod solve;
+mod sparse;
 pub mod terms;
 
 pub use error::ModelError;

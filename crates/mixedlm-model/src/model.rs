@@ -85,13 +85,17 @@ impl LinearMixedModel {
     /// constant, exactly comparable to lme4's `REMLcrit()` / `deviance()` and to the
     /// `objective` of the reference results. Returns +∞ where Ω(θ) is not positive
     /// definite and NaN when θ has the wrong length or non-finite entries.
+    ///
+    /// Large crossed models are evaluated by the sparse path (log-determinants and r²
+    /// only): call [`Self::evaluate`] before reading β, σ or the modes.
     pub fn objective(&mut self, theta: &[f64]) -> f64 {
-        if !self.evaluate(theta) {
-            return if theta.len() == self.n_theta() && theta.iter().all(|v| v.is_finite()) {
-                f64::INFINITY
-            } else {
-                f64::NAN
-            };
+        if !self.valid_theta(theta) {
+            self.factor.ok = false;
+            return f64::NAN;
+        }
+        self.theta.copy_from_slice(theta);
+        if !self.factor.evaluate_objective(&self.cp, &self.terms, theta) {
+            return f64::INFINITY;
         }
         self.current_objective()
     }
@@ -99,12 +103,36 @@ impl LinearMixedModel {
     /// Factor Ω(θ) and keep the result for the accessors (β, σ, logdets ...). Returns false
     /// when θ is invalid or Ω(θ) is not positive definite.
     pub fn evaluate(&mut self, theta: &[f64]) -> bool {
-        if theta.len() != self.n_theta() || theta.iter().any(|v| !v.is_finite()) {
+        if !self.valid_theta(theta) {
             self.factor.ok = false;
             return false;
         }
         self.theta.copy_from_slice(theta);
         self.factor.evaluate(&self.cp, &self.terms, theta)
+    }
+
+    fn valid_theta(&self, theta: &[f64]) -> bool {
+        theta.len() == self.n_theta() && theta.iter().all(|v| v.is_finite())
+    }
+
+    /// Whether [`Self::objective`] uses the sparse factorization of the later terms' block
+    /// (chosen when the model is built: later terms with one column per level, a large
+    /// block, and little fill).
+    pub fn uses_sparse(&self) -> bool {
+        self.factor.sparse.is_some()
+    }
+
+    /// Use (`true`) the sparse path for [`Self::objective`] whenever the model's
+    /// structure allows it, whatever its size, or (`false`) never. Returns whether the
+    /// sparse path is now in use. For tests and benchmarks comparing the two paths.
+    pub fn set_sparse(&mut self, on: bool) -> bool {
+        self.factor.sparse = if on {
+            crate::sparse::SparseRest::build(&self.cp, &self.terms, 1, f64::INFINITY)
+        } else {
+            None
+        };
+        self.factor.ok = false;
+        self.uses_sparse()
     }
 
     /// The objective at the θ of the last [`Self::evaluate`] (NaN if it failed).

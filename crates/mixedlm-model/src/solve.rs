@@ -20,7 +20,7 @@ impl LinearMixedModel {
     /// β̂(θ) at the last successful evaluation (NaN entries if it failed).
     pub fn beta(&self) -> Vec<f64> {
         let (qr, p, mr) = (self.cp.qr, self.cp.p, self.cp.mr);
-        if !self.factor.ok {
+        if !self.factor.dense_valid() {
             return vec![f64::NAN; p];
         }
         let mut beta = vec![0.0; p];

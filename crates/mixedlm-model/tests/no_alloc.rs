@@ -30,14 +30,18 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn objective_does_not_allocate() {
-    // sleepstudy slopes (one term, k = 2) and pastes (two nested terms, dense block)
-    for (nn, theta) in [
-        (1, vec![0.9, 0.01, 0.2]),
-        (7, vec![3.5, 1.5]),
-        (6, vec![1.5, 3.5]),
+    // sleepstudy slopes (one term, k = 2), pastes and penicillin (two terms) with the
+    // dense block, then pastes and penicillin with the sparse block forced
+    for (nn, theta, sparse) in [
+        (1, vec![0.9, 0.01, 0.2], false),
+        (7, vec![3.5, 1.5], false),
+        (6, vec![1.5, 3.5], false),
+        (7, vec![3.5, 1.5], true),
+        (6, vec![1.5, 3.5], true),
     ] {
         let mut model =
             LinearMixedModel::new(&common::model_design(nn), ModelOptions::default()).unwrap();
+        assert_eq!(model.set_sparse(sparse), sparse);
         let first = model.objective(&theta);
         let before = ALLOCATIONS.load(Ordering::Relaxed);
         let second = model.objective(&theta);

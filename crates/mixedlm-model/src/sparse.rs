@@ -1,0 +1,402 @@
+//! The "rest" block M (terms 2..m, X, y) as a sparse matrix with a supernodal Cholesky
+//! factor: the fast path of an objective evaluation for models whose later terms are
+//! large and crossed (InstEval: 1,128 lecturers after 2,972 students).
+//!
+//! M = Λ_R' C Λ_R + I_z − Σ_g W_g W_g' (see [`crate::eval`]). Its pattern (C's non-zeros
+//! ∪ the pairs of rows that co-occur with one level of term 1) is fixed, so everything
+//! symbolic is done once here: a fill-reducing order of the Z part (approximate minimum
+//! degree; X and y stay last so that Lxx and Lyy are the trailing block), the lower CSC
+//! pattern in that order, the position of every Schur pair in it, and faer's supernodal
+//! symbolic factorization. An evaluation then only fills the values (scale C, add I,
+//! subtract the Schur pairs) and refactors numerically: no allocation.
+//!
+//! Supported when every term after the first has one column per level (Λ_R diagonal);
+//! other models use the dense path only.
+
+use crate::crossprod::CrossProducts;
+use crate::terms::Term;
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::cholesky::llt::factor::LltRegularization;
+use faer::sparse::linalg::amd;
+use faer::sparse::linalg::cholesky::{
+    factorize_symbolic_cholesky, CholeskySymbolicParams, SymbolicCholesky, SymbolicCholeskyRaw,
+    SymmetricOrdering,
+};
+use faer::sparse::linalg::SupernodalThreshold;
+use faer::sparse::{SparseColMatRef, SymbolicSparseColMatRef};
+use faer::{Par, Side};
+
+/// Below this many Z columns in the rest block the dense path is used.
+pub const SPARSE_MIN_COLUMNS: usize = 256;
+
+/// Use the sparse path when its factorization needs at most this fraction of the dense
+/// factorization's flops.
+pub const SPARSE_MAX_FLOP_RATIO: f64 = 0.5;
+
+/// The packed rows of B (one list per level g of term 1) sorted by their index in the
+/// sparse order, and for each column j the list entries where j occurs: the Schur pairs
+/// of column j are (j, every later entry of those lists).
+struct Lists {
+    /// Order index of each entry.
+    rows: Vec<u32>,
+    /// Packed row of B (and W) of each entry.
+    src: Vec<u32>,
+    /// Start of column j's occurrences in `start` / `end`.
+    col_ptr: Vec<u32>,
+    /// Entry where column j occurs.
+    start: Vec<u32>,
+    /// End of that entry's list.
+    end: Vec<u32>,
+}
+
+impl Lists {
+    fn new(cp: &CrossProducts, inv: &[usize]) -> Self {
+        let (mut ptr, mut rows, mut src) = (vec![0u32], Vec::new(), Vec::new());
+        let mut buf: Vec<(u32, u32)> = Vec::new();
+        for g in 0..cp.g1 {
+            buf.clear();
+            buf.extend(
+                (cp.rows_ptr[g]..cp.rows_ptr[g + 1]).map(|a| (inv[cp.rows[a]] as u32, a as u32)),
+            );
+            buf.sort_unstable();
+            rows.extend(buf.iter().map(|x| x.0));
+            src.extend(buf.iter().map(|x| x.1));
+            ptr.push(rows.len() as u32);
+        }
+        let mut col_ptr = vec![0u32; cp.mr + 1];
+        for &r in &rows {
+            col_ptr[r as usize + 1] += 1;
+        }
+        for j in 0..cp.mr {
+            col_ptr[j + 1] += col_ptr[j];
+        }
+        let mut next = col_ptr.clone();
+        let (mut start, mut end) = (vec![0u32; rows.len()], vec![0u32; rows.len()]);
+        for g in 0..cp.g1 {
+            for t in ptr[g]..ptr[g + 1] {
+                let k = &mut next[rows[t as usize] as usize];
+                start[*k as usize] = t;
+                end[*k as usize] = ptr[g + 1];
+                *k += 1;
+            }
+        }
+        Lists {
+            rows,
+            src,
+            col_ptr,
+            start,
+            end,
+        }
+    }
+
+    fn occurrences(&self, j: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let (lo, hi) = (self.col_ptr[j] as usize, self.col_ptr[j + 1] as usize);
+        (lo..hi).map(|k| (self.start[k] as usize, self.end[k] as usize))
+    }
+}
+
+/// Lower CSC pattern over the first n columns: the diagonal, the Schur pairs of `lists`
+/// and the rows `extra(j)` adds (rows ≥ n or above the diagonal are dropped); sorted rows.
+fn pattern(
+    n: usize,
+    mr: usize,
+    lists: &Lists,
+    extra: impl Fn(usize, &mut Vec<u32>),
+) -> (Vec<u32>, Vec<u32>) {
+    let (mut col_ptr, mut row_idx) = (vec![0u32], Vec::new());
+    let mut mark = vec![usize::MAX; mr];
+    let mut col: Vec<u32> = Vec::new();
+    for j in 0..n {
+        col.clear();
+        col.push(j as u32);
+        for (s, e) in lists.occurrences(j) {
+            col.extend(&lists.rows[s + 1..e]);
+        }
+        extra(j, &mut col);
+        mark[j] = j;
+        let mut kept = 1;
+        for q in 1..col.len() {
+            let r = col[q] as usize;
+            if r < n && r > j && mark[r] != j {
+                mark[r] = j;
+                col[kept] = r as u32;
+                kept += 1;
+            }
+        }
+        col.truncate(kept);
+        col.sort_unstable();
+        row_idx.extend_from_slice(&col);
+        col_ptr.push(row_idx.len() as u32);
+    }
+    (col_ptr, row_idx)
+}
+
+/// Approximate-minimum-degree order of the Z part (new → old), from its lower pattern.
+fn fill_order(qr: usize, col_ptr: &[u32], row_idx: &[u32]) -> Option<Vec<usize>> {
+    let pattern = SymbolicSparseColMatRef::new_checked(qr, qr, col_ptr, None, row_idx);
+    let mut fwd = vec![0u32; qr];
+    let mut inv = vec![0u32; qr];
+    let mut mem = MemBuffer::try_new(amd::order_scratch::<u32>(qr, row_idx.len())).ok()?;
+    amd::order(
+        &mut fwd,
+        &mut inv,
+        pattern,
+        amd::Control::default(),
+        MemStack::new(&mut mem),
+    )
+    .ok()?;
+    Some(fwd.into_iter().map(|v| v as usize).collect())
+}
+
+/// Symbolic structure and numeric workspaces of the sparse rest block.
+pub struct SparseRest {
+    n: usize,
+    qr: usize,
+    p: usize,
+    k1: usize,
+    lists: Lists,
+    col_ptr: Vec<u32>,
+    row_idx: Vec<u32>,
+    /// C's values at the pattern's positions (unscaled).
+    c_vals: Vec<f64>,
+    /// Term (index into `terms`) of each order index of the Z part.
+    term_of: Vec<u32>,
+    vals: Vec<f64>,
+    lam: Vec<f64>,
+    /// W's rows in list order (k1 values each).
+    ws: Vec<f64>,
+    /// Accumulator of one column's Schur sums (n).
+    x: Vec<f64>,
+    symbolic: SymbolicCholesky<u32>,
+    l_vals: Vec<f64>,
+    l_diag: Vec<usize>,
+    stack: MemBuffer,
+    /// Parallelism of the numeric factorization.
+    par: Par,
+    /// Flops of the sparse factorization relative to a dense one.
+    pub flop_ratio: f64,
+}
+
+impl std::fmt::Debug for SparseRest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SparseRest")
+            .field("n", &self.n)
+            .field("nnz", &self.row_idx.len())
+            .field("l_nnz", &self.l_vals.len())
+            .field("flop_ratio", &self.flop_ratio)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SparseRest {
+    /// The symbolic analysis, or `None` when the model does not qualify (a later term
+    /// with k > 1, a small rest block, or too much fill for sparsity to pay).
+    pub fn new(cp: &CrossProducts, terms: &[Term]) -> Option<Self> {
+        Self::build(cp, terms, SPARSE_MIN_COLUMNS, SPARSE_MAX_FLOP_RATIO)
+    }
+
+    /// As [`Self::new`] with explicit thresholds (tests force the sparse path on small
+    /// models with `min_columns = 1`, `max_flop_ratio = ∞`).
+    pub fn build(
+        cp: &CrossProducts,
+        terms: &[Term],
+        min_columns: usize,
+        max_flop_ratio: f64,
+    ) -> Option<Self> {
+        let (qr, mr, p) = (cp.qr, cp.mr, cp.p);
+        if terms.len() < 2 || terms[1..].iter().any(|t| t.k != 1) || qr < min_columns.max(1) {
+            return None;
+        }
+        let c_rows = |j: usize, col: &mut Vec<u32>, map: &dyn Fn(usize) -> usize| {
+            let c = &cp.c[j * mr..j * mr + qr];
+            col.extend(
+                c.iter()
+                    .enumerate()
+                    .filter(|x| *x.1 != 0.0)
+                    .map(|x| map(x.0) as u32),
+            );
+        };
+        let identity: Vec<usize> = (0..mr).collect();
+        let natural = Lists::new(cp, &identity);
+        let (zp, zi) = pattern(qr, mr, &natural, |j, col| c_rows(j, col, &|i| i));
+        drop(natural);
+        let mut perm = fill_order(qr, &zp, &zi)?;
+        perm.extend(qr..mr);
+        let mut inv = vec![0usize; mr];
+        for (new, &old) in perm.iter().enumerate() {
+            inv[old] = new;
+        }
+        let lists = Lists::new(cp, &inv);
+        let (col_ptr, row_idx) = pattern(mr, mr, &lists, |j, col| {
+            if perm[j] < qr {
+                c_rows(perm[j], col, &|i| inv[i]);
+            }
+            col.extend(qr as u32..mr as u32);
+        });
+        let mut c_vals = vec![0.0; row_idx.len()];
+        for j in 0..mr {
+            for e in col_ptr[j] as usize..col_ptr[j + 1] as usize {
+                c_vals[e] = cp.c[perm[j] * mr + perm[row_idx[e] as usize]];
+            }
+        }
+        let term_of = perm[..qr]
+            .iter()
+            .map(|&old| cp.r_term[old] as u32)
+            .collect();
+        let symbolic = symbolic(mr, &col_ptr, &row_idx)?;
+        let (l_diag, flops) = factor_layout(&symbolic)?;
+        let flop_ratio = flops / ((mr as f64).powi(3) / 3.0);
+        if flop_ratio > max_flop_ratio {
+            return None;
+        }
+        // Sequential: measured on a shared 2-core machine, faer's parallel supernodal
+        // kernels lost more to waiting threads than they gained (35 vs 17 ms per InstEval
+        // evaluation).
+        let par = Par::Seq;
+        let scratch = symbolic.factorize_numeric_llt_scratch::<f64>(par, Default::default());
+        Some(SparseRest {
+            n: mr,
+            qr,
+            p,
+            k1: cp.k1,
+            ws: vec![0.0; lists.rows.len() * cp.k1],
+            x: vec![0.0; mr],
+            lists,
+            l_vals: vec![0.0; symbolic.len_val()],
+            vals: vec![0.0; row_idx.len()],
+            col_ptr,
+            row_idx,
+            c_vals,
+            term_of,
+            lam: vec![1.0; mr],
+            symbolic,
+            l_diag,
+            stack: MemBuffer::try_new(scratch).ok()?,
+            par,
+            flop_ratio,
+        })
+    }
+
+    /// Fill M's values for the factors `t` (per term) and the Schur rows `w` (k1 per
+    /// packed row of B), then factor. Returns (log det of the Z part of L squared, log det
+    /// Lxx squared, Lyy²), or `None` if M is not positive definite.
+    pub fn factor(&mut self, t: &[Vec<f64>], w: &[f64]) -> Option<(f64, f64, f64)> {
+        self.assemble(t, w);
+        let a = SparseColMatRef::new(
+            SymbolicSparseColMatRef::new_checked(
+                self.n,
+                self.n,
+                &self.col_ptr,
+                None,
+                &self.row_idx,
+            ),
+            &self.vals,
+        );
+        self.symbolic
+            .factorize_numeric_llt(
+                &mut self.l_vals,
+                a,
+                Side::Lower,
+                LltRegularization::default(),
+                self.par,
+                MemStack::new(&mut self.stack),
+                Default::default(),
+            )
+            .ok()?;
+        let d = |j: usize| self.l_vals[self.l_diag[j]];
+        let ld_z = crate::small::sum_ln((0..self.qr).map(d));
+        let ld_x = crate::small::sum_ln((self.qr..self.qr + self.p).map(d));
+        let lyy = d(self.n - 1);
+        Some((2.0 * ld_z, 2.0 * ld_x, lyy * lyy))
+    }
+
+    /// M = Λ_R' C Λ_R + I_z − Σ_g W_g W_g', column by column: the Schur sums of a column
+    /// gather into the dense accumulator `x` (cache-resident), then its pattern reads them.
+    fn assemble(&mut self, t: &[Vec<f64>], w: &[f64]) {
+        let k1 = self.k1;
+        for (d, &a) in self.ws.chunks_exact_mut(k1).zip(&self.lists.src) {
+            let a = a as usize;
+            d.copy_from_slice(&w[a * k1..(a + 1) * k1]);
+        }
+        for (l, &term) in self.lam.iter_mut().zip(&self.term_of) {
+            *l = t[term as usize][0];
+        }
+        let (l, ws, x) = (&self.lists, &self.ws, &mut self.x);
+        for j in 0..self.n {
+            for (s, e) in l.occurrences(j) {
+                if k1 == 1 {
+                    let wj = ws[s];
+                    for (&r, &wu) in l.rows[s..e].iter().zip(&ws[s..e]) {
+                        x[r as usize] += wj * wu;
+                    }
+                } else {
+                    let wj = &ws[s * k1..(s + 1) * k1];
+                    for u in s..e {
+                        let wu = &ws[u * k1..(u + 1) * k1];
+                        let dot: f64 = wj.iter().zip(wu).map(|(a, b)| a * b).sum();
+                        x[l.rows[u] as usize] += dot;
+                    }
+                }
+            }
+            let lj = self.lam[j];
+            for e in self.col_ptr[j] as usize..self.col_ptr[j + 1] as usize {
+                let i = self.row_idx[e] as usize;
+                self.vals[e] = self.c_vals[e] * lj * self.lam[i] - x[i];
+                x[i] = 0.0;
+            }
+            if j < self.qr {
+                self.vals[self.col_ptr[j] as usize] += 1.0;
+            }
+        }
+    }
+}
+
+fn symbolic(n: usize, col_ptr: &[u32], row_idx: &[u32]) -> Option<SymbolicCholesky<u32>> {
+    // faer's symbolic analysis with the identity order reads the upper triangle: give it
+    // the transpose of the lower pattern.
+    let mut pairs = Vec::with_capacity(row_idx.len());
+    for j in 0..n {
+        for &i in &row_idx[col_ptr[j] as usize..col_ptr[j + 1] as usize] {
+            pairs.push((j as u32, i));
+        }
+    }
+    pairs.sort_unstable_by_key(|&(r, c)| (c, r));
+    let mut up_ptr = vec![0u32; n + 1];
+    for &(_, c) in &pairs {
+        up_ptr[c as usize + 1] += 1;
+    }
+    for j in 0..n {
+        up_ptr[j + 1] += up_ptr[j];
+    }
+    let up_idx: Vec<u32> = pairs.into_iter().map(|(r, _)| r).collect();
+    let pattern = SymbolicSparseColMatRef::new_checked(n, n, &up_ptr, None, &up_idx);
+    let params = CholeskySymbolicParams {
+        supernodal_flop_ratio_threshold: SupernodalThreshold::FORCE_SUPERNODAL,
+        ..Default::default()
+    };
+    factorize_symbolic_cholesky(pattern, Side::Upper, SymmetricOrdering::Identity, params).ok()
+}
+
+/// Position of each diagonal entry of L in its values, and the flops of a factorization.
+fn factor_layout(symbolic: &SymbolicCholesky<u32>) -> Option<(Vec<usize>, f64)> {
+    let SymbolicCholeskyRaw::Supernodal(sn) = symbolic.raw() else {
+        return None;
+    };
+    let mut diag = vec![0; sn.nrows()];
+    let mut flops = 0.0;
+    for s in 0..sn.n_supernodes() {
+        let (start, end) = (
+            sn.supernode_begin()[s] as usize,
+            sn.supernode_end()[s] as usize,
+        );
+        let ncols = end - start;
+        let nrows = sn.nnz_per_super()[s] as usize + ncols;
+        let base = sn.col_ptr_for_val()[s] as usize;
+        for (c, d) in diag[start..end].iter_mut().enumerate() {
+            *d = base + c * nrows + c;
+            let below = (nrows - c) as f64;
+            flops += below * below;
+        }
+    }
+    Some((diag, flops))
+}
