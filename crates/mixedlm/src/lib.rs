@@ -79,6 +79,59 @@
 //! assert_eq!(table.num_rows(), 24 + 6);
 //! # Ok::<(), mixedlm::Error>(())
 //! ```
+//!
+//! # Patients within clinics, a treatment effect, and prediction
+//!
+//! Any Arrow `RecordBatch` is data. Twelve clinics, twenty patients each, half treated;
+//! clinics differ in their baseline. The treatment effect is tested with Satterthwaite's
+//! degrees of freedom; prediction is group-specific for a known clinic and falls back to
+//! the population level for a new one.
+//!
+//! ```
+//! use mixedlm::{arrow_array::{Float64Array, StringArray}, lmer, Ddf, PredictLevel,
+//!               PredictOptions, RecordBatch};
+//! use std::sync::Arc;
+//! let (mut clinic, mut treated, mut outcome) = (vec![], vec![], vec![]);
+//! let mut state = 12345u64;              // a small deterministic noise source
+//! let mut noise = move || {
+//!     state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+//!     ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 3.0
+//! };
+//! for c in 0..12 {
+//!     let baseline = 50.0 + 4.0 * ((c * 7 % 12) as f64 - 5.5) / 5.5;
+//!     for i in 0..20 {
+//!         let t = (i % 2) as f64;
+//!         clinic.push(format!("clinic{c:02}"));
+//!         treated.push(t);
+//!         outcome.push(baseline - 3.0 * t + noise());
+//!     }
+//! }
+//! let data = RecordBatch::try_from_iter([
+//!     ("clinic", Arc::new(StringArray::from(clinic)) as _),
+//!     ("treated", Arc::new(Float64Array::from(treated)) as _),
+//!     ("outcome", Arc::new(Float64Array::from(outcome)) as _),
+//! ]).unwrap();
+//! let fit = lmer("outcome ~ treated + (1 | clinic)", &data)?;
+//! let tests = fit.fixed_effect_tests(Ddf::Satterthwaite)?;
+//! let effect = &tests[1];
+//! assert_eq!(effect.name, "treated");
+//! assert!((effect.estimate - (-3.0)).abs() < 0.5 && effect.p_value < 1e-6);
+//! assert!(effect.df.unwrap() > 200.0);   // within-clinic contrast: df near n - clinics - 1
+//!
+//! // A known clinic gets its BLUP; an unseen one the population prediction.
+//! let new = RecordBatch::try_from_iter([
+//!     ("clinic", Arc::new(StringArray::from(vec!["clinic03", "clinic99"])) as _),
+//!     ("treated", Arc::new(Float64Array::from(vec![1.0, 1.0])) as _),
+//! ]).unwrap();
+//! let conditional = fit.predict(&new, &PredictOptions::default())?;
+//! let population = fit.predict(&new, &PredictOptions {
+//!     level: PredictLevel::Population, ..Default::default() })?;
+//! assert_eq!(conditional.unseen_levels, ["clinic=clinic99"]);
+//! assert!((conditional.values[1] - population.values[1]).abs() < 1e-12);
+//! assert!((conditional.values[0] - population.values[0]).abs() > 0.1);
+//! assert!(population.std_error.is_some());
+//! # Ok::<(), mixedlm::Error>(())
+//! ```
 #![warn(missing_docs)]
 
 mod builder;
@@ -108,6 +161,7 @@ pub use mixedlm_formula as formula;
 pub use mixedlm_model as model;
 pub use mixedlm_optim as optim;
 
+pub use arrow_array;
 pub use arrow_array::RecordBatch;
 pub use mixedlm_design::{
     read_csv_str, read_from, read_table, CovarianceKind, Design, DesignError, InputFormat,
