@@ -116,9 +116,9 @@ pub fn minimize(
     })
 }
 
-/// Run the solver; when it converges with free coordinates on their lower bounds, run it
-/// once more from that point with those coordinates back at their starting values and
-/// keep the better optimum (lme4's `restart_edge`, applied to every solver). A boundary
+/// Run the solver; when it converges with free coordinates at their edges (the finite
+/// lower bounds, or `OptimOptions::edges`), run it once more from that point with those
+/// coordinates moved half way back to their starting values, and keep the better optimum (lme4's `restart_edge`, applied to every solver). A boundary
 /// optimum (a singular fit) is often a local minimum reached on the way in; the restart
 /// costs evaluations only for such fits.
 fn run_with_edge_restart(
@@ -172,7 +172,7 @@ fn run_with_edge_restart(
     }
 }
 
-/// A coordinate within this (relative) distance of its lower bound is on the edge.
+/// A coordinate within this (relative) distance of its edge is on the edge.
 const EDGE_TOL: f64 = 1e-6;
 
 fn run_solver(

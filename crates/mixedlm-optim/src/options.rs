@@ -87,7 +87,7 @@ pub struct OptimOptions {
     /// Edge values for the restart at the edge: per parameter, a value where the objective
     /// has a boundary (a variance at zero; NaN for none). Empty means the finite lower
     /// bounds. When a converged solver ends with a parameter at its edge, [`crate::minimize`]
-    /// restarts once with those parameters back at their starting values and keeps the
+    /// restarts once with those parameters half way back to their starting values and keeps the
     /// better optimum (lme4's `restart_edge`).
     #[serde(default)]
     pub edges: Vec<f64>,

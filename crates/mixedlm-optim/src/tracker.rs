@@ -96,13 +96,9 @@ impl<'a> Tracker<'a> {
     pub(crate) fn restart_from(&self, x: &[f64]) -> (Vec<f64>, f64) {
         let saved = self.best.borrow().clone();
         self.best.borrow_mut().1 = f64::INFINITY;
-        let f = self.raw_value(x);
-        let mut best = self.best.borrow_mut();
-        if !f.is_finite() {
-            *best = saved.clone();
-        } else {
-            best.0.copy_from_slice(&self.full.borrow());
-            best.1 = f;
+        // A finite value at `x` beats infinity, so `raw_value` records `x` as the best.
+        if !self.raw_value(x).is_finite() {
+            *self.best.borrow_mut() = saved.clone();
         }
         saved
     }
