@@ -1,47 +1,19 @@
 //! `mixedlm design`: JSON keys and values against lme4's design reference, text output,
 //! standard input and missing-value counts.
 
+mod common;
+use common::*;
 use serde_json::Value;
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
-
-fn data(name: &str) -> String {
-    root().join("tests/data").join(name).display().to_string()
-}
-
-fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mixedlm"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(bytes) = stdin {
-        input.write_all(bytes).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
-}
 
 fn design_json(file: &str, formula: &str) -> Value {
-    let out = run(
-        &[
-            "design",
-            &data(file),
-            "--formula",
-            formula,
-            "--format",
-            "json",
-        ],
-        None,
-    );
+    let out = run(&[
+        "design",
+        &data(file),
+        "--formula",
+        formula,
+        "--format",
+        "json",
+    ]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -98,15 +70,12 @@ fn design_json_matches_lme4_for_each_reference_formula() {
 
 #[test]
 fn design_text_lists_columns_and_groups() {
-    let out = run(
-        &[
-            "design",
-            &data("pastes.csv"),
-            "--formula",
-            "strength ~ 1 + (1 | batch/cask)",
-        ],
-        None,
-    );
+    let out = run(&[
+        "design",
+        &data("pastes.csv"),
+        "--formula",
+        "strength ~ 1 + (1 | batch/cask)",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("(Intercept)"));
@@ -117,7 +86,7 @@ fn design_text_lists_columns_and_groups() {
 #[test]
 fn design_reads_stdin_and_counts_dropped_rows() {
     let csv = b"y,x,g\n1,1,\"a\"\nNA,2,\"a\"\n3,3,\"b\"\n4,,\"b\"\n5,5,\"c\"\n6,6,\"c\"\n";
-    let out = run(
+    let out = run_stdin(
         &[
             "design",
             "-",
@@ -126,7 +95,7 @@ fn design_reads_stdin_and_counts_dropped_rows() {
             "--format",
             "json",
         ],
-        Some(csv),
+        csv,
     );
     assert_eq!(
         out.status.code(),
@@ -144,19 +113,16 @@ fn design_reads_stdin_and_counts_dropped_rows() {
 fn design_output_file() {
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("d.json");
-    let out = run(
-        &[
-            "design",
-            &data("sleepstudy.csv"),
-            "--formula",
-            "Reaction ~ Days + (Days | Subject)",
-            "--format",
-            "json",
-            "--output",
-            &out_path.display().to_string(),
-        ],
-        None,
-    );
+    let out = run(&[
+        "design",
+        &data("sleepstudy.csv"),
+        "--formula",
+        "Reaction ~ Days + (Days | Subject)",
+        "--format",
+        "json",
+        "--output",
+        &out_path.display().to_string(),
+    ]);
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
     let v: Value = serde_json::from_str(&std::fs::read_to_string(out_path).unwrap()).unwrap();
@@ -166,7 +132,7 @@ fn design_output_file() {
 #[test]
 fn help_texts_include_examples() {
     for cmd in ["design", "fit"] {
-        let out = run(&[cmd, "--help"], None);
+        let out = run(&[cmd, "--help"]);
         assert_eq!(out.status.code(), Some(0));
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(text.contains("Example"), "{cmd}: {text}");

@@ -1,23 +1,10 @@
 //! `mixedlm fit` diagnostics: `--plots DIR` (SVG and PNG files named by kind and factor),
 //! the JSON `"diagnostics"` object, the text summary's messages, `--influence`, errors.
 
+mod common;
+use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn data(name: &str) -> String {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data"))
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn mixedlm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mixedlm"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 const SLEEP: &str = "Reaction ~ Days + (Days | Subject)";
 
@@ -32,7 +19,7 @@ fn fit_json(file: &str, formula: &str, extra: &[&str]) -> Value {
         "json",
     ];
     args.extend_from_slice(extra);
-    let out = mixedlm(&args);
+    let out = run(&args);
     assert!(
         out.status.success(),
         "{}",
@@ -91,7 +78,7 @@ fn plots_are_svg_by_default_with_kind_and_factor_names() {
 fn plots_as_png_on_request() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let out = mixedlm(&[
+    let out = run(&[
         "fit",
         &data("sleepstudy.csv"),
         "--formula",
@@ -169,7 +156,7 @@ fn dyestuff2_json_message_has_severity_code_and_advice() {
 
 #[test]
 fn text_summary_prints_the_messages_after_the_summary() {
-    let out = mixedlm(&[
+    let out = run(&[
         "fit",
         &data("dyestuff2.csv"),
         "--formula",
@@ -214,7 +201,7 @@ fn influence_lists_groups_and_reports_what_ran() {
 
 #[test]
 fn unknown_influence_factor_is_exit_2_with_the_factors() {
-    let out = mixedlm(&[
+    let out = run(&[
         "fit",
         &data("sleepstudy.csv"),
         "--formula",
@@ -231,7 +218,7 @@ fn unwritable_plot_directory_is_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, "x").unwrap();
-    let out = mixedlm(&[
+    let out = run(&[
         "fit",
         &data("dyestuff2.csv"),
         "--formula",

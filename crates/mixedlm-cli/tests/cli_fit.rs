@@ -1,45 +1,15 @@
 //! `mixedlm fit`: JSON keys and values against lme4's reference results, text summary,
 //! statsmodels flags, standard input, exit codes.
 
+mod common;
+use common::*;
 use serde_json::Value;
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
-
-fn data(name: &str) -> String {
-    root().join("tests/data").join(name).display().to_string()
-}
-
-fn reference(name: &str) -> Value {
-    let text = std::fs::read_to_string(root().join("tests/data/reference").join(name)).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mixedlm"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(bytes) = stdin {
-        input.write_all(bytes).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
-}
 
 fn fit_json(args: &[&str]) -> Value {
     let mut all = vec!["fit"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--format", "json"]);
-    let out = run(&all, None);
+    let out = run(&all);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -47,10 +17,6 @@ fn fit_json(args: &[&str]) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn rel(a: f64, b: f64) -> f64 {
-    (a - b).abs() / b.abs().max(1e-300)
 }
 
 /// The fixed effects, objective, σ and variance components of `got` against lme4's `want`.
@@ -249,15 +215,12 @@ fn statsmodels_flags_build_the_lme4_model() {
 
 #[test]
 fn text_summary_has_both_tables() {
-    let out = run(
-        &[
-            "fit",
-            &data("sleepstudy.csv"),
-            "--formula",
-            "Reaction ~ Days + (Days | Subject)",
-        ],
-        None,
-    );
+    let out = run(&[
+        "fit",
+        &data("sleepstudy.csv"),
+        "--formula",
+        "Reaction ~ Days + (Days | Subject)",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     for needle in [
@@ -301,16 +264,13 @@ fn text_summary_has_both_tables() {
 
 #[test]
 fn ml_summary_says_deviance_and_singular_fits_get_a_note() {
-    let out = run(
-        &[
-            "fit",
-            &data("dyestuff2.csv"),
-            "--formula",
-            "Yield ~ 1 + (1 | Batch)",
-            "--ml",
-        ],
-        None,
-    );
+    let out = run(&[
+        "fit",
+        &data("dyestuff2.csv"),
+        "--formula",
+        "Yield ~ 1 + (1 | Batch)",
+        "--ml",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -327,7 +287,7 @@ fn stdin_with_missing_values_counts_dropped_rows() {
     let rest = lines[5].split_once(',').unwrap().1.to_string();
     lines[5] = format!("NA,{rest}"); // Reaction missing in one row
     let text = lines.join("\n") + "\n";
-    let out = run(
+    let out = run_stdin(
         &[
             "fit",
             "-",
@@ -336,7 +296,7 @@ fn stdin_with_missing_values_counts_dropped_rows() {
             "--format",
             "json",
         ],
-        Some(text.as_bytes()),
+        text.as_bytes(),
     );
     assert_eq!(
         out.status.code(),
@@ -353,21 +313,18 @@ fn stdin_with_missing_values_counts_dropped_rows() {
 fn output_file_and_optimizer_choice() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fit.json");
-    let out = run(
-        &[
-            "fit",
-            &data("dyestuff.csv"),
-            "--formula",
-            "Yield ~ 1 + (1 | Batch)",
-            "--optimizer",
-            "nelder-mead",
-            "--format",
-            "json",
-            "--output",
-            &path.display().to_string(),
-        ],
-        None,
-    );
+    let out = run(&[
+        "fit",
+        &data("dyestuff.csv"),
+        "--formula",
+        "Yield ~ 1 + (1 | Batch)",
+        "--optimizer",
+        "nelder-mead",
+        "--format",
+        "json",
+        "--output",
+        &path.display().to_string(),
+    ]);
     assert_eq!(
         out.status.code(),
         Some(0),

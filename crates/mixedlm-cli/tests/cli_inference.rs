@@ -2,45 +2,10 @@
 //! reference values: `fit --ddf/--ranef/--ci`, `compare`, `predict`, `profile`,
 //! `bootstrap`, the text summary, help texts and exit codes.
 
+mod common;
+use common::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
-
-fn data(name: &str) -> String {
-    root().join("tests/data").join(name).display().to_string()
-}
-
-fn reference(name: &str) -> Value {
-    let text = std::fs::read_to_string(root().join("tests/data/reference").join(name)).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mixedlm"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn ok_json(args: &[&str]) -> Value {
-    let out = run(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn rel(a: f64, b: f64) -> f64 {
-    (a - b).abs() / b.abs().max(1e-300)
-}
 
 const SLEEP: &str = "Reaction ~ Days + (Days | Subject)";
 

@@ -1,36 +1,10 @@
 //! Every user error exits with code 2, prints `error: ...` and a `hint: ...` line, names
 //! what to do, and never panics.
 
-use std::io::Write;
+mod common;
+use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn data(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mixedlm"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn run_stdin(args: &[&str], input: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mixedlm"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
-}
+use std::process::Output;
 
 /// Assert exit code 2, an `error:` line and a `hint:` line, no panic, and each needle.
 fn expect_usage_error(out: &Output, needles: &[&str]) -> String {
