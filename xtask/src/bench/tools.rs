@@ -19,12 +19,18 @@ fn from_outcome(o: &Outcome, parse: impl Fn(&Value) -> ToolResult) -> ToolResult
     if o.timed_out {
         return json!({"status": "timeout", "reason": format!("killed after {:.0} s", o.wall), "peak_mb": o.peak_mb});
     }
-    let parsed = o
-        .stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str::<Value>(l.trim()).ok());
-    let parsed = parsed.or_else(|| serde_json::from_str::<Value>(o.stdout.trim()).ok());
+    // The whole output as one JSON object (mixedlm pretty-prints), else the last line
+    // that is a JSON object (the peer scripts print one after their own chatter).
+    let parsed = serde_json::from_str::<Value>(o.stdout.trim())
+        .ok()
+        .filter(Value::is_object)
+        .or_else(|| {
+            o.stdout.lines().rev().find_map(|l| {
+                serde_json::from_str::<Value>(l.trim())
+                    .ok()
+                    .filter(Value::is_object)
+            })
+        });
     match (o.ok, parsed) {
         (true, Some(v)) => {
             let mut r = parse(&v);
