@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
@@ -93,6 +93,32 @@ impl Raw {
         }
     }
 
+    /// Clear `keep[i]` for every missing row (null, or NaN in a float column) and return
+    /// how many rows are missing. Columns without nulls (or NaN) are skipped whole.
+    pub(crate) fn mark_missing(&self, keep: &mut [bool]) -> usize {
+        let nulls = match self {
+            Raw::Float(a) => a.null_count(),
+            Raw::Int(a) => a.null_count(),
+            Raw::Text(a) => a.null_count(),
+            Raw::Bool(a) => a.null_count(),
+        };
+        let nan = match self {
+            Raw::Float(a) => a.values().iter().any(|v| v.is_nan()),
+            _ => false,
+        };
+        if nulls == 0 && !nan {
+            return 0;
+        }
+        let mut count = 0;
+        for (i, k) in keep.iter_mut().enumerate() {
+            if self.is_missing(i) {
+                *k = false;
+                count += 1;
+            }
+        }
+        count
+    }
+
     /// Whether the column holds numbers.
     pub(crate) fn is_numeric(&self) -> bool {
         matches!(self, Raw::Float(_) | Raw::Int(_))
@@ -141,11 +167,7 @@ impl Raw {
             ),
             Raw::Int(a) => {
                 let v = a.values();
-                factorize(
-                    rows.iter().map(|&i| v[i]),
-                    |x, y| x.cmp(y),
-                    |x| x.to_string(),
-                )
+                factorize_int(rows.iter().map(|&i| v[i]), rows.len())
             }
             Raw::Float(a) => {
                 let v = a.values();
@@ -182,7 +204,7 @@ where
     C: Fn(&K, &K) -> Ordering,
     F: Fn(K) -> String,
 {
-    let mut seen: HashMap<K, u32> = HashMap::new();
+    let mut seen: HashMap<K, u32, FastState> = HashMap::default();
     let mut uniques: Vec<K> = Vec::new();
     let mut codes: Vec<u32> = Vec::with_capacity(keys.size_hint().0);
     for k in keys {
@@ -205,6 +227,108 @@ where
     (labels, codes)
 }
 
+/// [`factorize`] of integers: when their range is small (at most a few times the number of
+/// rows, as for codes, ids and years) a lookup table over the range replaces the hash map.
+fn factorize_int(keys: impl Iterator<Item = i64> + Clone, n: usize) -> (Vec<String>, Vec<u32>) {
+    let (lo, hi) = keys
+        .clone()
+        .fold((i64::MAX, i64::MIN), |(lo, hi), k| (lo.min(k), hi.max(k)));
+    let span = (i128::from(hi) - i128::from(lo) + 1).max(0) as u128;
+    if n == 0 || span > dense_limit(n) {
+        return factorize(keys, |x, y| x.cmp(y), |x| x.to_string());
+    }
+    factorize_dense(keys.map(|k| (k - lo) as usize), span as usize, |off| {
+        (lo + off as i64).to_string()
+    })
+}
+
+/// The largest key range [`factorize_dense`] is used for with `n` rows.
+pub(crate) fn dense_limit(n: usize) -> u128 {
+    4 * n as u128 + 1024
+}
+
+/// [`factorize`] of keys in `0..span` by a lookup table: walking the table in order gives
+/// the sorted levels, so no hashing and no sort.
+pub(crate) fn factorize_dense<F>(
+    keys: impl Iterator<Item = usize> + Clone,
+    span: usize,
+    fmt: F,
+) -> (Vec<String>, Vec<u32>)
+where
+    F: Fn(usize) -> String,
+{
+    let mut slot = vec![u32::MAX; span];
+    for k in keys.clone() {
+        slot[k] = 0;
+    }
+    let mut labels = Vec::new();
+    for (off, s) in slot.iter_mut().enumerate() {
+        if *s == 0 {
+            *s = labels.len() as u32;
+            labels.push(fmt(off));
+        }
+    }
+    let codes = keys.map(|k| slot[k]).collect();
+    (labels, codes)
+}
+
+/// FxHash-style hasher (multiply-rotate over 8-byte words) for [`factorize`]'s table: level
+/// keys are short and hashed once per row, where std's SipHash dominated the design time.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FastHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
+    }
+}
+
+impl Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_u128(&mut self, i: u128) {
+        self.add(i as u64);
+        self.add((i >> 64) as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        // spread the high bits down: hashbrown takes its control bits from the top 7
+        self.0.rotate_left(26)
+    }
+}
+
+/// The build-hasher of [`factorize`]'s table.
+pub(crate) type FastState = BuildHasherDefault<FastHasher>;
+
 /// Re-express codes into `own` levels as codes into `target` levels (None where unseen).
 pub(crate) fn recode(own: &[String], codes: &[u32], target: &[String]) -> Vec<Option<u32>> {
     let index: HashMap<&str, u32> = target
@@ -214,4 +338,40 @@ pub(crate) fn recode(own: &[String], codes: &[u32], target: &[String]) -> Vec<Op
         .collect();
     let map: Vec<Option<u32>> = own.iter().map(|s| index.get(s.as_str()).copied()).collect();
     codes.iter().map(|&c| map[c as usize]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn by_hashing(keys: &[i64]) -> (Vec<String>, Vec<u32>) {
+        factorize(keys.iter().copied(), |x, y| x.cmp(y), |x| x.to_string())
+    }
+
+    #[test]
+    fn integer_table_matches_hashing() {
+        // small range (table), negative values, and a range too wide for the table
+        for keys in [
+            vec![5i64, -3, 5, 0, 12, -3, 7],
+            vec![2, 2, 2],
+            vec![1_000_000_000, -7, 1_000_000_000, 3],
+        ] {
+            let got = factorize_int(keys.iter().copied(), keys.len());
+            assert_eq!(got, by_hashing(&keys), "keys {keys:?}");
+        }
+        let got = factorize_int([5i64, -3, 5, 0].into_iter(), 4);
+        assert_eq!(got.0, vec!["-3", "0", "5"]);
+        assert_eq!(got.1, vec![2, 0, 2, 1]);
+    }
+
+    #[test]
+    fn text_levels_sorted_with_fast_hasher() {
+        let words = ["b", "a", "ccc", "a", "a long level name over 8 bytes", "b"];
+        let (levels, codes) = factorize(words.iter().copied(), |x, y| x.cmp(y), str::to_string);
+        assert_eq!(
+            levels,
+            vec!["a", "a long level name over 8 bytes", "b", "ccc"]
+        );
+        assert_eq!(codes, vec![2, 0, 3, 0, 1, 2]);
+    }
 }

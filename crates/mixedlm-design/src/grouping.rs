@@ -6,7 +6,7 @@
 
 use arrow_array::RecordBatch;
 
-use crate::data::{factorize, raw, recode};
+use crate::data::{dense_limit, factorize, factorize_dense, raw, recode};
 use crate::error::DesignError;
 
 /// Levels (sorted) and per-row codes of one factor.
@@ -44,21 +44,35 @@ pub(crate) fn group_factor(
             ))
         })?;
     }
+    if cap <= dense_limit(rows.len()) {
+        // few combinations: a table over all of them (in order) instead of hashing
+        let keys = (0..rows.len()).map(|i| {
+            comps
+                .iter()
+                .zip(&sizes)
+                .fold(0usize, |k, ((_, c), s)| k * *s as usize + c[i] as usize)
+        });
+        let fmt = |k: usize| label_of(&comps, &sizes, k as u128);
+        return Ok(factorize_dense(keys, cap as usize, fmt));
+    }
     let keys = (0..rows.len()).map(|i| {
         comps
             .iter()
             .zip(&sizes)
             .fold(0u128, |k, ((_, c), s)| k * s + c[i] as u128)
     });
-    let fmt = |mut k: u128| {
-        let mut parts: Vec<&str> = vec![""; comps.len()];
-        for (p, ((levels, _), s)) in comps.iter().zip(&sizes).enumerate().rev() {
-            parts[p] = levels[(k % s) as usize].as_str();
-            k /= s;
-        }
-        parts.join(":")
-    };
+    let fmt = |k: u128| label_of(&comps, &sizes, k);
     Ok(factorize(keys, |a, b| a.cmp(b), fmt))
+}
+
+/// `a:b` label of the combination key `k` (mixed radix over the component sizes).
+fn label_of(comps: &[Factor], sizes: &[u128], mut k: u128) -> String {
+    let mut parts: Vec<&str> = vec![""; comps.len()];
+    for (p, ((levels, _), s)) in comps.iter().zip(sizes).enumerate().rev() {
+        parts[p] = levels[(k % s) as usize].as_str();
+        k /= s;
+    }
+    parts.join(":")
 }
 
 /// Codes of new rows in the learned `levels` (None for an unseen level) and the unseen levels.

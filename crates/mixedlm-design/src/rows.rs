@@ -36,13 +36,7 @@ pub(crate) fn used_rows(
     let n = batch.num_rows();
     let mut keep = vec![true; n];
     for (name, r) in columns.iter().zip(&raws) {
-        let mut count = 0;
-        for (i, k) in keep.iter_mut().enumerate() {
-            if r.is_missing(i) {
-                *k = false;
-                count += 1;
-            }
-        }
+        let count = r.mark_missing(&mut keep);
         if count > 0 && policy == MissingPolicy::Error {
             return Err(DesignError::Missing {
                 column: name.clone(),

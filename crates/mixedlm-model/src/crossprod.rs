@@ -165,6 +165,23 @@ impl CrossProducts {
     }
 
     fn accumulate(&self, rows: &Rows, terms: &[Term], range: std::ops::Range<usize>) -> Partial {
+        if terms.len() == 1 {
+            return match self.k1 {
+                1 => self.accumulate_single::<1>(rows, range),
+                2 => self.accumulate_single::<2>(rows, range),
+                3 => self.accumulate_single::<3>(rows, range),
+                _ => self.accumulate_general(rows, terms, range),
+            };
+        }
+        self.accumulate_general(rows, terms, range)
+    }
+
+    fn accumulate_general(
+        &self,
+        rows: &Rows,
+        terms: &[Term],
+        range: std::ops::Range<usize>,
+    ) -> Partial {
         let mut part = Partial::zeros(self);
         let (k1, n, mr) = (self.k1, rows.n, self.mr);
         let mut idx: Vec<usize> = Vec::with_capacity(mr.min(64));
@@ -202,6 +219,48 @@ impl CrossProducts {
                 for b in a..idx.len() {
                     col[idx[b]] += val[a] * val[b];
                 }
+            }
+        }
+        part
+    }
+
+    /// [`Self::accumulate`] for a model with one random term: R = [X, y], so each level's
+    /// packed rows of B are all of R in order and no lookup is needed.
+    /// `K` = k1 (1, 2 or 3), known at compile time so the small loops unroll.
+    fn accumulate_single<const K: usize>(
+        &self,
+        rows: &Rows,
+        range: std::ops::Range<usize>,
+    ) -> Partial {
+        let mut part = Partial::zeros(self);
+        let (n, mr, p) = (rows.n, self.mr, rows.p);
+        let mut val = vec![0.0; mr];
+        let mut z1 = [0.0; K];
+        for i in range {
+            let g = rows.codes[0][i] as usize;
+            for (c, z) in z1.iter_mut().enumerate() {
+                *z = rows.z[0][c * n + i];
+            }
+            let dg = &mut part.d[g * K * K..(g + 1) * K * K];
+            for a in 0..K {
+                for b in 0..K {
+                    dg[b * K + a] += z1[a] * z1[b];
+                }
+            }
+            for (c, v) in val[..p].iter_mut().enumerate() {
+                *v = rows.x[c * n + i];
+            }
+            val[p] = rows.y[i];
+            let pos = self.rows_ptr[g];
+            let bg = &mut part.b[pos * K..(pos + mr) * K];
+            for (row, v) in bg.chunks_exact_mut(K).zip(&val) {
+                row.iter_mut().zip(&z1).for_each(|(r, z)| *r += v * z);
+            }
+            for (a, va) in val.iter().enumerate() {
+                let col = &mut part.c[a * mr + a..(a + 1) * mr];
+                col.iter_mut()
+                    .zip(&val[a..])
+                    .for_each(|(e, vb)| *e += va * vb);
             }
         }
         part

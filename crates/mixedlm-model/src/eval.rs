@@ -11,6 +11,7 @@
 //! the X part, and r² = Lyy² is the penalized weighted residual sum of squares.
 
 use crate::crossprod::CrossProducts;
+use crate::nested::NestedRest;
 use crate::small;
 use crate::sparse::SparseRest;
 use crate::terms::Term;
@@ -50,6 +51,8 @@ pub struct Factor {
     pub dense: bool,
     /// The sparse path for large crossed rest blocks (see [`crate::sparse`]).
     pub sparse: Option<SparseRest>,
+    /// The arrow path for a first term nested in the second (see [`crate::nested`]).
+    pub nested: Option<NestedRest>,
 }
 
 impl std::fmt::Debug for Factor {
@@ -67,7 +70,7 @@ impl Factor {
     /// Allocate all workspaces for the cross-products `cp`.
     pub fn new(cp: &CrossProducts, terms: &[Term]) -> Self {
         let scratch = cholesky_in_place_scratch::<f64>(cp.mr, Par::Seq, Default::default());
-        Factor {
+        let mut f = Factor {
             t: terms.iter().map(|t| vec![0.0; t.k * t.k]).collect(),
             lg: vec![0.0; cp.d.len()],
             w: vec![0.0; cp.b.len()],
@@ -81,8 +84,13 @@ impl Factor {
             r2: f64::NAN,
             ok: false,
             dense: false,
-            sparse: SparseRest::new(cp, terms),
+            sparse: None,
+            nested: NestedRest::new(cp, terms),
+        };
+        if f.nested.is_none() {
+            f.sparse = SparseRest::new(cp, terms);
         }
+        f
     }
 
     /// Whether the dense factor `m` (and `lg`, `w`) describe the last successful evaluation.
@@ -98,7 +106,7 @@ impl Factor {
         terms: &[Term],
         theta: &[f64],
     ) -> bool {
-        if self.sparse.is_none() {
+        if self.sparse.is_none() && self.nested.is_none() {
             return self.evaluate(cp, terms, theta);
         }
         self.fill_t(terms, theta);
@@ -107,10 +115,12 @@ impl Factor {
         if !self.level_factors(cp) {
             return false;
         }
-        let Some(sparse) = self.sparse.as_mut() else {
-            return false;
+        let parts = match (self.sparse.as_mut(), self.nested.as_mut()) {
+            (Some(sparse), _) => sparse.factor(&self.t, &self.w),
+            (None, Some(nested)) => nested.factor(cp, &self.t, &self.w),
+            (None, None) => None,
         };
-        let Some((ld_rz, ld_x, r2)) = sparse.factor(&self.t, &self.w) else {
+        let Some((ld_rz, ld_x, r2)) = parts else {
             return false;
         };
         self.logdet_z = self.first_term_logdet(cp) + ld_rz;
@@ -157,14 +167,29 @@ impl Factor {
         let k1 = cp.k1;
         let kk = k1 * k1;
         let t1 = &self.t[0];
-        for g in 0..cp.g1 {
-            let lg = &mut self.lg[g * kk..(g + 1) * kk];
-            small::congruence(t1, &cp.d[g * kk..(g + 1) * kk], k1, &mut self.tmp, lg);
-            for i in 0..k1 {
-                lg[i * k1 + i] += 1.0;
+        if k1 == 1 {
+            let t2 = t1[0] * t1[0];
+            for (l, &d) in self.lg.iter_mut().zip(&cp.d) {
+                let m = t2 * d + 1.0;
+                if m <= 0.0 || !m.is_finite() {
+                    return false;
+                }
+                *l = m.sqrt();
             }
-            if !small::chol(lg, k1) {
+        } else if k1 == 2 {
+            if !level_factors2(t1, &cp.d, &mut self.lg) {
                 return false;
+            }
+        } else {
+            for g in 0..cp.g1 {
+                let lg = &mut self.lg[g * kk..(g + 1) * kk];
+                small::congruence(t1, &cp.d[g * kk..(g + 1) * kk], k1, &mut self.tmp, lg);
+                for i in 0..k1 {
+                    lg[i * k1 + i] += 1.0;
+                }
+                if !small::chol(lg, k1) {
+                    return false;
+                }
             }
         }
         if k1 == 1 && self.t.iter().all(|t| t.len() == 1) {
@@ -176,6 +201,18 @@ impl Factor {
             return true;
         }
         let (w, b) = (&mut self.w, &cp.b);
+        if k1 == 1 {
+            // W_a = λ1 (Λ_R' B)_a / L_g
+            for g in 0..cp.g1 {
+                let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
+                let scale = t1[0] / self.lg[g];
+                for (x, y) in w[lo..hi].iter_mut().zip(&b[lo..hi]) {
+                    *x = y * scale;
+                }
+                scale_blocks(&mut w[lo..hi], &cp.rows[lo..hi], cp, &self.t);
+            }
+            return true;
+        }
         w.copy_from_slice(b);
         for row in w.chunks_exact_mut(k1) {
             small::row_times_lower(row, t1, k1);
@@ -243,7 +280,11 @@ impl Factor {
             self.m[i * mr + i] += 1.0;
         }
         let (m, w) = (&mut self.m, &self.w);
-        for g in 0..cp.g1 {
+        if cp.qr == 0 {
+            // one term: every level's packed rows are all of X and y
+            schur_single_term(m, w, mr, k1);
+        }
+        for g in (0..cp.g1).filter(|_| cp.qr > 0) {
             let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
             for a in lo..hi {
                 let ra = cp.rows[a];
@@ -295,6 +336,61 @@ impl Factor {
     pub fn l(&self, mr: usize, i: usize, j: usize) -> f64 {
         self.m[j * mr + i]
     }
+}
+
+/// M −= Σ_g W_g W_g' (lower triangle) when term 1 is the only term, so that each level's
+/// W_g holds all m_r rows of M in order (k1 values per row). Entry by entry: each sum over
+/// the levels runs down W with a fixed stride (no stores in the inner loop).
+fn schur_single_term(m: &mut [f64], w: &[f64], mr: usize, k1: usize) {
+    let stride = mr * k1;
+    for a in 0..mr {
+        for b in 0..=a {
+            let s: f64 = if k1 == 2 {
+                let (ia, ib) = (2 * a, 2 * b);
+                w.chunks_exact(stride)
+                    .map(|wg| wg[ia] * wg[ib] + wg[ia + 1] * wg[ib + 1])
+                    .sum()
+            } else {
+                w.chunks_exact(stride)
+                    .map(|wg| {
+                        let (wa, wb) = (&wg[a * k1..(a + 1) * k1], &wg[b * k1..(b + 1) * k1]);
+                        wa.iter().zip(wb).map(|(x, y)| x * y).sum::<f64>()
+                    })
+                    .sum()
+            };
+            m[b * mr + a] -= s;
+        }
+    }
+}
+
+/// Step 1 for k1 = 2, unrolled: L_g = chol(T' D_g T + I) for every level (2×2 blocks,
+/// column-major, upper entry zero). False when a block is not positive definite.
+fn level_factors2(t: &[f64], d: &[f64], lg: &mut [f64]) -> bool {
+    let (t00, t10, t11) = (t[0], t[1], t[3]);
+    for (dg, l) in d.chunks_exact(4).zip(lg.chunks_exact_mut(4)) {
+        let (d00, d10, d11) = (dg[0], dg[1], dg[3]);
+        // D T: column 0 = D (t00, t10)', column 1 = D (0, t11)'
+        let (a00, a10) = (d00 * t00 + d10 * t10, d10 * t00 + d11 * t10);
+        let a11 = d11 * t11;
+        // T' (D T) + I, lower triangle
+        let m00 = t00 * a00 + t10 * a10 + 1.0;
+        let m10 = t11 * a10;
+        let m11 = t11 * a11 + 1.0;
+        if m00 <= 0.0 || !m00.is_finite() {
+            return false;
+        }
+        let l00 = m00.sqrt();
+        let l10 = m10 / l00;
+        let r = m11 - l10 * l10;
+        if r <= 0.0 || !r.is_finite() {
+            return false;
+        }
+        l[0] = l00;
+        l[1] = l10;
+        l[2] = 0.0;
+        l[3] = r.sqrt();
+    }
+    true
 }
 
 /// W_block ← T_j' W_block for each level block of Z_2 .. Z_m among the packed rows

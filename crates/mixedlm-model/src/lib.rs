@@ -19,6 +19,7 @@ mod eval;
 mod fit;
 pub mod inference;
 mod model;
+mod nested;
 mod results;
 mod small;
 mod solve;

@@ -122,15 +122,25 @@ impl LinearMixedModel {
         self.factor.sparse.is_some()
     }
 
+    /// Whether [`Self::objective`] uses the arrow path of a first term nested in the
+    /// second (chosen when the model is built; see [`crate::nested`]).
+    pub fn uses_nested(&self) -> bool {
+        self.factor.nested.is_some() && self.factor.sparse.is_none()
+    }
+
     /// Use (`true`) the sparse path for [`Self::objective`] whenever the model's
-    /// structure allows it, whatever its size, or (`false`) never. Returns whether the
-    /// sparse path is now in use. For tests and benchmarks comparing the two paths.
+    /// structure allows it, whatever its size, or (`false`) only the dense path (neither
+    /// the sparse nor the nested one). Returns whether the sparse path is now in use. For
+    /// tests and benchmarks comparing the paths.
     pub fn set_sparse(&mut self, on: bool) -> bool {
         self.factor.sparse = if on {
             crate::sparse::SparseRest::build(&self.cp, &self.terms, 1, f64::INFINITY)
         } else {
             None
         };
+        if !on {
+            self.factor.nested = None;
+        }
         self.factor.ok = false;
         self.uses_sparse()
     }
@@ -309,18 +319,26 @@ fn weighted_rows(design: &Design, terms: &[Term]) -> Result<(Rows, f64), ModelEr
             }
             w.iter().map(|v| v.sqrt()).collect()
         }
-        None => vec![1.0; n],
+        None => Vec::new(),
     };
     let sum_log_w = design
         .weights
         .as_ref()
         .map_or(0.0, |w| w.iter().map(|v| v.ln()).sum());
     let offset = |i: usize| design.offset.as_ref().map_or(0.0, |o| o[i]);
-    let y: Vec<f64> = (0..n).map(|i| sw[i] * (design.y[i] - offset(i))).collect();
+    let y: Vec<f64> = match (&design.offset, design.weights.is_some()) {
+        (None, false) => design.y.clone(),
+        _ => (0..n)
+            .map(|i| sw.get(i).copied().unwrap_or(1.0) * (design.y[i] - offset(i)))
+            .collect(),
+    };
+    // column-major n-row columns, each multiplied by √w (a plain copy without weights)
     let scale = |data: &[f64]| -> Vec<f64> {
-        data.iter()
-            .enumerate()
-            .map(|(i, v)| v * sw[i % n])
+        if design.weights.is_none() || n == 0 {
+            return data.to_vec();
+        }
+        data.chunks_exact(n)
+            .flat_map(|col| col.iter().zip(&sw).map(|(v, s)| v * s))
             .collect()
     };
     let rows = Rows {

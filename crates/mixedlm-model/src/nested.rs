@@ -1,0 +1,333 @@
+//! The "rest" block M for two nested terms (classes within schools: every level of term 1
+//! co-occurs with exactly one level of term 2): the objective's fast path.
+//!
+//! M = Λ_R' C Λ_R + I_z − Σ_g W_g W_g' (see [`crate::eval`]). When term 1 is nested in
+//! term 2, each W_g touches one k2×k2 level block of term 2 and the X/y border, so the Z
+//! part of M is block diagonal and M is an "arrow": G2 blocks of k2×k2 plus a dense
+//! (p+1)×(p+1) border. Its Cholesky factor keeps that shape (no fill): per level l,
+//! L_l = chol(M_ll) and F_l = M_xl L_l^{-T}; then Lxx = chol(M_xx − Σ_l F_l F_l'). An
+//! evaluation costs O(G1 k1 (k2 + p)² + G2 (k2 + p)³) instead of the dense (qr + p)³ / 3,
+//! and allocates nothing. It gives the log-determinants and r² only, as the sparse path;
+//! the estimates come from the dense factor at the optimum.
+
+use crate::crossprod::CrossProducts;
+use crate::small;
+use crate::terms::Term;
+
+/// The nested arrow structure and its workspaces.
+#[derive(Debug)]
+pub struct NestedRest {
+    /// Columns per level of term 2.
+    k2: usize,
+    /// For each level l of term 2 (in order), the levels g of term 1 within it:
+    /// `members[members_ptr[l]..members_ptr[l + 1]]`.
+    members_ptr: Vec<usize>,
+    members: Vec<u32>,
+    /// k2×k2 block of the current level (column-major).
+    a: Vec<f64>,
+    /// Its unscaled copy from C (k2×k2) and the congruence's temporary.
+    c_ll: Vec<f64>,
+    tmp: Vec<f64>,
+    /// (p+1)×k2 border rows of the current level, row-major.
+    e: Vec<f64>,
+    /// (p+1)×(p+1) trailing block, column-major.
+    mxx: Vec<f64>,
+    /// Diagonals of the L_l (G2 k2), for one log-sum.
+    diag: Vec<f64>,
+}
+
+impl NestedRest {
+    /// The nested structure of a two-term model whose first term is nested in the second
+    /// (None otherwise).
+    pub fn new(cp: &CrossProducts, terms: &[Term]) -> Option<Self> {
+        if terms.len() != 2 {
+            return None;
+        }
+        let k2 = terms[1].k;
+        let g2 = terms[1].n_levels();
+        let border = cp.p + 1;
+        let mut level_of = Vec::with_capacity(cp.g1);
+        for g in 0..cp.g1 {
+            let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
+            if hi - lo != k2 + border || cp.rows[lo] % k2 != 0 {
+                return None;
+            }
+            level_of.push(cp.rows[lo] / k2);
+        }
+        let mut members_ptr = vec![0usize; g2 + 1];
+        for &l in &level_of {
+            members_ptr[l + 1] += 1;
+        }
+        for l in 0..g2 {
+            members_ptr[l + 1] += members_ptr[l];
+        }
+        let mut next = members_ptr.clone();
+        let mut members = vec![0u32; cp.g1];
+        for (g, &l) in level_of.iter().enumerate() {
+            members[next[l]] = g as u32;
+            next[l] += 1;
+        }
+        Some(NestedRest {
+            k2,
+            members_ptr,
+            members,
+            a: vec![0.0; k2 * k2],
+            c_ll: vec![0.0; k2 * k2],
+            tmp: vec![0.0; k2 * k2],
+            e: vec![0.0; border * k2],
+            mxx: vec![0.0; border * border],
+            diag: vec![0.0; g2 * k2],
+        })
+    }
+
+    /// log det(L_rr)² (the term-2 part of Lzz), log det(Lxx)² and r² = Lyy² from the
+    /// factors T_j (`t`) and W (`w`, k1 values per packed row of B, already Λ_R'-scaled).
+    /// None when M is not positive definite.
+    pub fn factor(
+        &mut self,
+        cp: &CrossProducts,
+        t: &[Vec<f64>],
+        w: &[f64],
+    ) -> Option<(f64, f64, f64)> {
+        let (k1, k2, mr, qr) = (cp.k1, self.k2, cp.mr, cp.qr);
+        let border = cp.p + 1;
+        let t2 = &t[1];
+        self.load_border(cp);
+        for l in 0..self.members_ptr.len() - 1 {
+            let s = l * k2;
+            for c in 0..k2 {
+                for r in 0..k2 {
+                    self.c_ll[c * k2 + r] = cp.c[(s + c) * mr + s + r];
+                }
+            }
+            small::congruence(t2, &self.c_ll, k2, &mut self.tmp, &mut self.a);
+            for i in 0..k2 {
+                self.a[i * k2 + i] += 1.0;
+            }
+            // E = C_xl T2 (rows x of the border, columns of level l)
+            for x in 0..border {
+                let row = &mut self.e[x * k2..(x + 1) * k2];
+                for (c, v) in row.iter_mut().enumerate() {
+                    *v = cp.c[(s + c) * mr + qr + x];
+                }
+                small::row_times_lower(row, t2, k2);
+            }
+            for &g in &self.members[self.members_ptr[l]..self.members_ptr[l + 1]] {
+                let lo = cp.rows_ptr[g as usize];
+                let wz = &w[lo * k1..(lo + k2) * k1];
+                let wx = &w[(lo + k2) * k1..(lo + k2 + border) * k1];
+                subtract_gram(&mut self.a, wz, wz, k1, k2, k2);
+                subtract_cross(&mut self.e, wx, wz, k1, k2);
+            }
+            if !small::chol(&mut self.a, k2) {
+                return None;
+            }
+            for i in 0..k2 {
+                self.diag[s + i] = self.a[i * k2 + i];
+            }
+            for row in self.e.chunks_exact_mut(k2) {
+                small::row_solve_lower_t(row, &self.a, k2);
+            }
+            // M_xx -= F F' (lower triangle)
+            for c in 0..border {
+                for r in c..border {
+                    let dot: f64 = (0..k2)
+                        .map(|a| self.e[r * k2 + a] * self.e[c * k2 + a])
+                        .sum();
+                    self.mxx[c * border + r] -= dot;
+                }
+            }
+        }
+        // M_xx -= Σ_g W_gx W_gx'
+        for g in 0..cp.g1 {
+            let lo = cp.rows_ptr[g] + k2;
+            let wx = &w[lo * k1..(lo + border) * k1];
+            subtract_gram(&mut self.mxx, wx, wx, k1, border, border);
+        }
+        if !small::chol(&mut self.mxx, border) {
+            return None;
+        }
+        let ld_r = small::sum_ln(self.diag.iter().copied());
+        let diag = |i: usize| self.mxx[i * border + i];
+        let ld_x = small::sum_ln((0..cp.p).map(diag));
+        let lyy = diag(cp.p);
+        Some((2.0 * ld_r, 2.0 * ld_x, lyy * lyy))
+    }
+
+    /// M_xx ← C_xx (the X/y corner of C; X and y are not scaled by Λ).
+    fn load_border(&mut self, cp: &CrossProducts) {
+        let (mr, qr, border) = (cp.mr, cp.qr, cp.p + 1);
+        for c in 0..border {
+            for r in 0..border {
+                self.mxx[c * border + r] = cp.c[(qr + c) * mr + qr + r];
+            }
+        }
+    }
+}
+
+/// out (column-major n×n, lower triangle) −= U V' where U, V hold n rows of k1 values.
+fn subtract_gram(out: &mut [f64], u: &[f64], v: &[f64], k1: usize, n: usize, ld: usize) {
+    if k1 == 1 {
+        for (c, vc) in v.iter().enumerate().take(n) {
+            let col = &mut out[c * ld + c..c * ld + n];
+            col.iter_mut()
+                .zip(&u[c..n])
+                .for_each(|(o, ur)| *o -= ur * vc);
+        }
+        return;
+    }
+    for c in 0..n {
+        let vc = &v[c * k1..(c + 1) * k1];
+        for r in c..n {
+            let ur = &u[r * k1..(r + 1) * k1];
+            let dot: f64 = ur.iter().zip(vc).map(|(a, b)| a * b).sum();
+            out[c * ld + r] -= dot;
+        }
+    }
+}
+
+/// e (row-major rows × k2) −= Wx Wz' where Wx holds the border rows and Wz the k2 block
+/// rows, k1 values each.
+fn subtract_cross(e: &mut [f64], wx: &[f64], wz: &[f64], k1: usize, k2: usize) {
+    if k1 == 1 {
+        for (row, ux) in e.chunks_exact_mut(k2).zip(wx) {
+            row.iter_mut().zip(wz).for_each(|(v, uz)| *v -= ux * uz);
+        }
+        return;
+    }
+    for (row, ux) in e.chunks_exact_mut(k2).zip(wx.chunks_exact(k1)) {
+        for (v, uz) in row.iter_mut().zip(wz.chunks_exact(k1)) {
+            *v -= ux.iter().zip(uz).map(|(a, b)| a * b).sum::<f64>();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{LinearMixedModel, ModelOptions};
+    use mixedlm_design::{CovarianceKind, DenseMatrix, Design, RandomTermDesign};
+
+    /// Students in classes in schools: `y ~ 1 + x + (1 + x | school) + (1 | school:class)`
+    /// with deterministic pseudo-random values (k2 = 2), or `(1 | school)` (k2 = 1).
+    fn nested_design(slopes: bool) -> Design {
+        let (schools, classes, students) = (12, 5, 6);
+        let n = schools * classes * students;
+        let mut state = 12345u64;
+        let mut unif = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let (mut y, mut x, mut school, mut class) = (vec![], vec![], vec![], vec![]);
+        for s in 0..schools {
+            let (us, vs) = (2.0 * unif(), unif());
+            for c in 0..classes {
+                let uc = unif();
+                for _ in 0..students {
+                    let xi = 3.0 * unif();
+                    x.push(xi);
+                    y.push(1.0 + 0.5 * xi + us + vs * xi + uc + 0.7 * unif());
+                    school.push(s as u32);
+                    class.push((s * classes + c) as u32);
+                }
+            }
+        }
+        let mut xdata = vec![1.0; n];
+        xdata.extend_from_slice(&x);
+        let term = |group: &str, levels: usize, codes: Vec<u32>, z: Vec<f64>, names: Vec<&str>| {
+            RandomTermDesign {
+                group: group.into(),
+                levels: (0..levels).map(|l| l.to_string()).collect(),
+                codes,
+                names: names.iter().map(|s| s.to_string()).collect(),
+                z: DenseMatrix {
+                    nrows: n,
+                    ncols: names.len(),
+                    data: z,
+                },
+                covariance: CovarianceKind::Unstructured,
+            }
+        };
+        let school_term = if slopes {
+            term(
+                "school",
+                schools,
+                school,
+                xdata.clone(),
+                vec!["(Intercept)", "x"],
+            )
+        } else {
+            term("school", schools, school, vec![1.0; n], vec!["(Intercept)"])
+        };
+        let class_term = term(
+            "school:class",
+            schools * classes,
+            class,
+            vec![1.0; n],
+            vec!["(Intercept)"],
+        );
+        Design {
+            response: "y".into(),
+            y,
+            x: DenseMatrix {
+                nrows: n,
+                ncols: 2,
+                data: xdata,
+            },
+            x_names: vec!["(Intercept)".into(), "x".into()],
+            aliased: vec![],
+            random: vec![school_term, class_term],
+            weights: None,
+            offset: None,
+            n_dropped: 0,
+            row_index: (0..n).collect(),
+        }
+    }
+
+    #[test]
+    fn nested_path_matches_dense_path() {
+        for (slopes, thetas) in [
+            (
+                true,
+                vec![
+                    vec![0.8, 1.1, -0.3, 0.4],
+                    vec![0.2, 0.5, 0.0, 0.0],
+                    vec![1e-3, 2.0, 1.0, 0.5],
+                ],
+            ),
+            (false, vec![vec![0.8, 1.1], vec![0.0, 0.3], vec![2.5, 1e-4]]),
+        ] {
+            let design = nested_design(slopes);
+            for reml in [true, false] {
+                let mut nested = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
+                assert!(
+                    nested.uses_nested(),
+                    "classes within schools take the nested path"
+                );
+                let mut dense = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
+                assert!(!dense.set_sparse(false));
+                assert!(!dense.uses_nested());
+                for theta in &thetas {
+                    let (a, b) = (nested.objective(theta), dense.objective(theta));
+                    assert!(
+                        (a - b).abs() <= 1e-10 * b.abs(),
+                        "theta {theta:?}: nested {a} dense {b}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn crossed_terms_do_not_take_the_nested_path() {
+        let mut design = nested_design(false);
+        // classes 0..4 recur in every school: crossed with school, not nested
+        for c in &mut design.random[1].codes {
+            *c %= 5;
+        }
+        design.random[1].levels.truncate(5);
+        let model = LinearMixedModel::new(&design, ModelOptions::default()).unwrap();
+        assert!(!model.uses_nested());
+    }
+}
