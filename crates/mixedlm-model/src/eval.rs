@@ -23,6 +23,10 @@ use faer::{MatMut, Par};
 /// (faer's blocked kernel has a fixed cost that dominates tiny blocks).
 const SMALL_DENSE: usize = 24;
 
+/// From this size on the dense block's Schur update and Cholesky factorization run on
+/// rayon's threads (below it the fork/join cost exceeds the work).
+const PARALLEL_DENSE: usize = 384;
+
 /// The factor of Ω(θ) and its workspaces. After a successful [`Factor::evaluate`] every
 /// field describes Ω at that θ.
 pub struct Factor {
@@ -53,6 +57,8 @@ pub struct Factor {
     pub sparse: Option<SparseRest>,
     /// The arrow path for a first term nested in the second (see [`crate::nested`]).
     pub nested: Option<NestedRest>,
+    schur: SchurColumns,
+    par: Par,
 }
 
 impl std::fmt::Debug for Factor {
@@ -69,7 +75,12 @@ impl std::fmt::Debug for Factor {
 impl Factor {
     /// Allocate all workspaces for the cross-products `cp`.
     pub fn new(cp: &CrossProducts, terms: &[Term]) -> Self {
-        let scratch = cholesky_in_place_scratch::<f64>(cp.mr, Par::Seq, Default::default());
+        let par = if cp.mr >= PARALLEL_DENSE {
+            Par::rayon(0)
+        } else {
+            Par::Seq
+        };
+        let scratch = cholesky_in_place_scratch::<f64>(cp.mr, par, Default::default());
         let mut f = Factor {
             t: terms.iter().map(|t| vec![0.0; t.k * t.k]).collect(),
             lg: vec![0.0; cp.d.len()],
@@ -86,6 +97,8 @@ impl Factor {
             dense: false,
             sparse: None,
             nested: NestedRest::new(cp, terms),
+            schur: SchurColumns::new(cp),
+            par,
         };
         if f.nested.is_none() {
             f.sparse = SparseRest::new(cp, terms);
@@ -273,50 +286,24 @@ impl Factor {
 
     /// Steps 3 and 4: M = Λ_R' C Λ_R + I_z − Σ W_g W_g', then its dense Cholesky factor.
     fn dense_factor(&mut self, cp: &CrossProducts, terms: &[Term]) -> bool {
-        let (mr, k1) = (cp.mr, cp.k1);
+        let mr = cp.mr;
         self.m.copy_from_slice(&cp.c);
         scale_dense(&mut self.m, mr, terms, &self.t, &mut self.lam_r);
         for i in 0..cp.qr {
             self.m[i * mr + i] += 1.0;
         }
-        let (m, w) = (&mut self.m, &self.w);
         if cp.qr == 0 {
             // one term: every level's packed rows are all of X and y
-            schur_single_term(m, w, mr, k1);
-        }
-        for g in (0..cp.g1).filter(|_| cp.qr > 0) {
-            let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
-            for a in lo..hi {
-                let ra = cp.rows[a];
-                let cols = cp.rows[lo..=a].iter().map(|&rb| rb * mr + ra);
-                match k1 {
-                    1 => {
-                        let wa = w[a];
-                        for (e, wb) in cols.zip(&w[lo..=a]) {
-                            m[e] -= wa * wb;
-                        }
-                    }
-                    2 => {
-                        let (a0, a1) = (w[2 * a], w[2 * a + 1]);
-                        for (e, wb) in cols.zip(w[2 * lo..2 * a + 2].chunks_exact(2)) {
-                            m[e] -= a0 * wb[0] + a1 * wb[1];
-                        }
-                    }
-                    _ => {
-                        let wa = &w[a * k1..(a + 1) * k1];
-                        for (e, wb) in cols.zip(w[k1 * lo..k1 * (a + 1)].chunks_exact(k1)) {
-                            m[e] -= wa.iter().zip(wb).map(|(x, y)| x * y).sum::<f64>();
-                        }
-                    }
-                }
-            }
+            schur_single_term(&mut self.m, &self.w, mr, cp.k1);
+        } else {
+            self.schur.subtract(&mut self.m, &self.w, cp);
         }
         if mr <= SMALL_DENSE {
             return small::chol(&mut self.m, mr);
         }
         let stack = MemStack::new(&mut self.stack);
         let mat = MatMut::from_column_major_slice_mut(&mut self.m, mr, mr);
-        cholesky_in_place(mat, Default::default(), Par::Seq, stack, Default::default()).is_ok()
+        cholesky_in_place(mat, Default::default(), self.par, stack, Default::default()).is_ok()
     }
 
     fn logdets(&mut self, cp: &CrossProducts) {
@@ -462,6 +449,90 @@ fn scale_dense_scalar(m: &mut [f64], mr: usize, terms: &[Term], t: &[Vec<f64>], 
     for (col, lj) in m.chunks_exact_mut(mr).zip(lam.iter()) {
         for (v, li) in col.iter_mut().zip(lam.iter()) {
             *v *= li * lj;
+        }
+    }
+}
+
+/// Step 3's update M ← M − Σ_g W_g W_g', organised by columns of M.
+///
+/// For every row r of R it lists the packed positions a with `rows[a] == r` and the end of
+/// a's level. Column r of M then receives, from each listed a, the products of W_a with
+/// W_b for the rows b ≥ a of the same level (rows are sorted within a level, so these are
+/// exactly the rows of the lower triangle). All writes of one column stay in that column,
+/// which stays in cache, and columns are independent, so large blocks run in parallel.
+/// Looping over levels instead scatters every write to a different column: on a crossed
+/// 5,000 × 2,000 design that was 70 % of the fit.
+#[derive(Debug)]
+struct SchurColumns {
+    /// Start of row r's entries in `pos` / `end` (m_r + 1 entries).
+    ptr: Vec<usize>,
+    /// Packed position a of each entry.
+    pos: Vec<usize>,
+    /// End of a's level among the packed rows.
+    end: Vec<usize>,
+}
+
+impl SchurColumns {
+    fn new(cp: &CrossProducts) -> Self {
+        let mut ptr = vec![0usize; cp.mr + 1];
+        for &r in &cp.rows {
+            ptr[r + 1] += 1;
+        }
+        for r in 0..cp.mr {
+            ptr[r + 1] += ptr[r];
+        }
+        let mut next = ptr.clone();
+        let (mut pos, mut end) = (vec![0; cp.rows.len()], vec![0; cp.rows.len()]);
+        for g in 0..cp.g1 {
+            let hi = cp.rows_ptr[g + 1];
+            for a in cp.rows_ptr[g]..hi {
+                let e = &mut next[cp.rows[a]];
+                pos[*e] = a;
+                end[*e] = hi;
+                *e += 1;
+            }
+        }
+        SchurColumns { ptr, pos, end }
+    }
+
+    fn subtract(&self, m: &mut [f64], w: &[f64], cp: &CrossProducts) {
+        let mr = cp.mr;
+        let column = |(r, col): (usize, &mut [f64])| {
+            for e in self.ptr[r]..self.ptr[r + 1] {
+                self.column_update(col, self.pos[e], self.end[e], w, cp);
+            }
+        };
+        if mr >= PARALLEL_DENSE {
+            use rayon::prelude::*;
+            m.par_chunks_mut(mr).enumerate().for_each(column);
+        } else {
+            m.chunks_mut(mr).enumerate().for_each(column);
+        }
+    }
+
+    /// col[rows[b]] −= W_b · W_a for b in a..end.
+    #[inline]
+    fn column_update(&self, col: &mut [f64], a: usize, end: usize, w: &[f64], cp: &CrossProducts) {
+        let rows = &cp.rows[a..end];
+        match cp.k1 {
+            1 => {
+                let wa = w[a];
+                for (&rb, wb) in rows.iter().zip(&w[a..end]) {
+                    col[rb] -= wa * wb;
+                }
+            }
+            2 => {
+                let (a0, a1) = (w[2 * a], w[2 * a + 1]);
+                for (&rb, wb) in rows.iter().zip(w[2 * a..2 * end].chunks_exact(2)) {
+                    col[rb] -= a0 * wb[0] + a1 * wb[1];
+                }
+            }
+            k1 => {
+                let wa = &w[a * k1..(a + 1) * k1];
+                for (&rb, wb) in rows.iter().zip(w[k1 * a..k1 * end].chunks_exact(k1)) {
+                    col[rb] -= wa.iter().zip(wb).map(|(x, y)| x * y).sum::<f64>();
+                }
+            }
         }
     }
 }
