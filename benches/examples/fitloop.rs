@@ -12,7 +12,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (data, formula) = (&args[1], &args[2]);
     let reps: usize = args.get(3).map_or(5, |s| s.parse().expect("REPS"));
-    let reml = args.get(4).map_or(true, |s| s != "ml");
+    let reml = args.get(4).is_none_or(|s| s != "ml");
     let batch = read_table(Path::new(data), None).expect("read");
     let spec = ModelSpec::new(formula);
     let mut best = [f64::INFINITY; 5];

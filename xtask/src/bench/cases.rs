@@ -30,8 +30,7 @@ pub struct Case {
     pub statsmodels: Result<Statsmodels, &'static str>,
 }
 
-const CROSSED: &str =
-    "crossed factors need one dense all-data group in statsmodels (hours, GBs)";
+const CROSSED: &str = "crossed factors need one dense all-data group in statsmodels (hours, GBs)";
 
 /// All benchmark models, in table order.
 pub fn all() -> Vec<Case> {
