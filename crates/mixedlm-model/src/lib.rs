@@ -23,6 +23,7 @@ mod results;
 mod small;
 mod solve;
 mod sparse;
+mod stats;
 pub mod terms;
 
 pub use error::ModelError;
@@ -30,3 +31,4 @@ pub use fit::{FitOptions, ProfiledObjective};
 pub use mixedlm_optim::{OptimRecord, OptimizerName};
 pub use model::{LinearMixedModel, ModelOptions, MAX_DENSE_COLUMNS};
 pub use results::{Criterion, GroupCount, LmmFit, TermFit, SINGULAR_TOL};
+pub use stats::SufficientStats;
