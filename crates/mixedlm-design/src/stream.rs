@@ -14,7 +14,7 @@
 //! `aliased` is empty); the engine detects aliasing from the accumulated X'X.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use arrow_array::RecordBatch;
 use mixedlm_formula::{ArithExpr, Func, Variable};
@@ -121,14 +121,14 @@ fn row_keys(r: &Raw, rows: &[usize]) -> Vec<Key> {
 #[derive(Debug)]
 struct FactorLevels {
     variable: Variable,
-    levels: BTreeSet<Key>,
+    levels: HashSet<Key>,
 }
 
 /// A grouping factor (one column or an interaction) whose levels are collected.
 #[derive(Debug)]
 struct GroupLevels {
     grouping: Vec<String>,
-    levels: BTreeSet<Vec<Key>>,
+    levels: HashSet<Vec<Key>>,
 }
 
 /// The first pass of a streamed fit: the levels of every factor and the row counts.
@@ -171,7 +171,7 @@ impl LevelScan {
                 .iter()
                 .map(|p| GroupLevels {
                     grouping: p.grouping.clone(),
-                    levels: BTreeSet::new(),
+                    levels: HashSet::new(),
                 })
                 .collect(),
             first: None,
@@ -213,7 +213,7 @@ impl LevelScan {
             if factor && !out.iter().any(|f| key(&f.variable) == key(v)) {
                 out.push(FactorLevels {
                     variable: v.clone(),
-                    levels: BTreeSet::new(),
+                    levels: HashSet::new(),
                 });
             }
         }
@@ -246,15 +246,18 @@ impl LevelScan {
         }
         let mut params = Params::new();
         for f in self.factors.unwrap_or_default() {
-            let levels = f.levels.iter().map(Key::label).collect();
+            let mut keys: Vec<Key> = f.levels.into_iter().collect();
+            keys.sort_unstable();
+            let levels = keys.iter().map(Key::label).collect();
             params.insert(key(&f.variable), Learned::Levels { levels });
         }
         let groups: Vec<Vec<String>> = self
             .groups
             .iter()
             .map(|g| {
-                g.levels
-                    .iter()
+                let mut keys: Vec<&Vec<Key>> = g.levels.iter().collect();
+                keys.sort_unstable();
+                keys.iter()
                     .map(|t| t.iter().map(Key::label).collect::<Vec<_>>().join(":"))
                     .collect()
             })

@@ -230,3 +230,76 @@ fn facade_fit_streaming_reads_csv_in_batches() {
     let text = streamed.summary().to_string();
     assert!(text.contains("Min. group size"));
 }
+
+#[test]
+fn facade_fit_streaming_reads_parquet_in_batches() {
+    let dir = std::env::temp_dir().join(format!("mixedlm-stream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("penicillin.parquet");
+    mixedlm::write_table(&data("penicillin.csv"), &path).unwrap();
+    let model = mixedlm::MixedLM::new("diameter ~ 1 + (1 | plate) + (1 | sample)");
+    let opts = StreamOptions {
+        batch_rows: 11,
+        ..Default::default()
+    };
+    let streamed = model.fit_streaming(&path, &opts);
+    let memory = model.fit_path(data_path("penicillin.csv")).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let streamed = streamed.unwrap();
+    assert_eq!(streamed.streaming().unwrap().batches, 14); // 144 rows
+    assert_same_fit(streamed.fit(), memory.fit());
+}
+
+#[test]
+fn streamed_results_refuse_inference_that_needs_rows() {
+    let model = mixedlm::MixedLM::new("Reaction ~ Days + (Days | Subject)");
+    let streamed = model
+        .fit_streaming(data_path("sleepstudy.csv"), &StreamOptions::default())
+        .unwrap();
+    let err = streamed
+        .fixed_effect_tests(mixedlm::Ddf::Satterthwaite)
+        .unwrap_err();
+    assert!(err.to_string().contains("needs the data rows"), "{err}");
+    assert!(streamed.ml_loglik().is_err());
+    let z = streamed.fixed_effect_tests(mixedlm::Ddf::Z).unwrap();
+    assert_eq!(z.len(), 2);
+    assert!(!streamed.conditional_modes().is_empty());
+}
+
+#[test]
+fn weights_and_offset_match_memory() {
+    use mixedlm::arrow_array::{ArrayRef, Float64Array};
+    let base = data("sleepstudy.csv");
+    let n = base.num_rows();
+    let w: ArrayRef = std::sync::Arc::new(Float64Array::from_iter_values(
+        (0..n).map(|i| 0.5 + (i % 5) as f64 / 4.0),
+    ));
+    let off: ArrayRef = std::sync::Arc::new(Float64Array::from_iter_values(
+        (0..n).map(|i| (i % 3) as f64 * 10.0),
+    ));
+    let mut cols = base.columns().to_vec();
+    cols.extend([w, off]);
+    let mut fields: Vec<_> = base.schema().fields().iter().cloned().collect();
+    for name in ["w", "off"] {
+        let f = arrow_schema::Field::new(name, arrow_schema::DataType::Float64, true);
+        fields.push(std::sync::Arc::new(f));
+    }
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new(fields));
+    let all = RecordBatch::try_new(schema, cols).unwrap();
+    let formula = "Reaction ~ Days + offset(off) + (Days | Subject)";
+    let b = builder(formula).weights("w");
+    let batches = chunks(&all, 7);
+    let mut scan = LevelScan::new(&b).unwrap();
+    for x in &batches {
+        scan.observe(x).unwrap();
+    }
+    let d = scan.finish().unwrap();
+    let stats = stats_of(&d, &batches);
+    assert!(stats.sum_log_weights() != 0.0);
+    let (design, _) = b.build(&all).unwrap();
+    for reml in [true, false] {
+        let mut m = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
+        let memory = m.fit(&FitOptions::default()).unwrap();
+        assert_same_fit(&fit_stats(&stats, reml), &memory);
+    }
+}
