@@ -37,7 +37,7 @@ pub struct BatchReader {
 
 enum Inner {
     Csv {
-        reader: arrow_csv::reader::Reader<BufReader<File>>,
+        reader: Box<arrow_csv::reader::Reader<BufReader<File>>>,
         numeric: Vec<bool>,
         schema: SchemaRef,
     },
@@ -148,7 +148,7 @@ fn open_csv(path: &Path, batch_rows: usize) -> Result<Inner, ReadError> {
         })
         .collect();
     Ok(Inner::Csv {
-        reader,
+        reader: Box::new(reader),
         numeric,
         schema: Arc::new(Schema::new(fields)),
     })
