@@ -9,6 +9,7 @@
 //! in `tests/tests/` use it together with this support code.
 #![warn(missing_docs)]
 
+pub mod big;
 pub mod layout;
 pub mod output;
 pub mod scenarios;

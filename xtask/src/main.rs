@@ -21,7 +21,8 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <command>
   tidy                     check crate dependency edges and crate docs
-  simulate [--out DIR]     write the simulated benchmark data (default target/sim)
+  simulate [--out DIR]     write the simulated benchmark data (default target/sim);
+                           --rows N writes only set (b) with N rows, streamed to disk
   bench [--quick] [--peers [--no-lme-rs]] [--only NAMES] [--timeout SECS]
                            time mixedlm against lme4 / statsmodels / glmm / lme-rs
   proptest [--cases N]     run the property tests with N cases (default 256)
@@ -89,6 +90,9 @@ pub fn simulate(args: &[String]) -> Result<(), String> {
     }
     if let Some(seed) = flag_value(args, "--seed") {
         c.args(["--seed", &seed]);
+    }
+    if let Some(rows) = flag_value(args, "--rows") {
+        c.args(["--rows", &rows]);
     }
     cmd::status(&mut c)
 }

@@ -32,7 +32,8 @@ pub enum Command {
         --re-formula '~study_hours' --vc class='0 + C(class_id)'\n  \
         cat sleepstudy.csv | mixedlm fit - --formula 'Reaction ~ Days + (1 | Subject)'\n  \
         mixedlm fit sleepstudy.csv --formula 'Reaction ~ Days + (Days | Subject)' --ddf kenward-roger \\\n      \
-        --ci profile --ranef --format json")]
+        --ci profile --ranef --format json\n  \
+        mixedlm fit big.parquet --formula 'y ~ x1 + x2 + (1 + x1 | g)' --stream --batch-rows 100000")]
     Fit(FitArgs),
     /// Compare nested models by likelihood-ratio tests (lme4's anova; REML fits refitted by ML).
     #[command(after_help = "Example:\n  \
@@ -137,6 +138,14 @@ pub struct FitArgs {
     /// Show a progress spinner on standard error while fitting.
     #[arg(long)]
     pub progress: bool,
+    /// Read DATA twice in batches with bounded memory (levels, then cross-products), for
+    /// files larger than memory: same estimates as a fit in memory; no fitted values,
+    /// residuals or diagnostics; fixed effects tested with Wald z; no scale()/poly().
+    #[arg(long)]
+    pub stream: bool,
+    /// Rows per batch of --stream (the memory bound).
+    #[arg(long, value_name = "N", default_value_t = 65_536, requires = "stream")]
+    pub batch_rows: usize,
     /// Diagnostics and plots.
     #[command(flatten)]
     pub diagnostics: crate::diagnostics::DiagnosticsArgs,

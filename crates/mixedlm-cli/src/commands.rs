@@ -77,6 +77,9 @@ fn fit(a: &FitArgs) -> Result<ExitCode, CliError> {
         .reml(!a.ml)
         .method(&a.optimizer);
     model.validate()?;
+    if a.stream {
+        return crate::stream::fit(a, model);
+    }
     let (batch, read_seconds) = read(&a.data)?;
     let progress = a.progress.then(spinner);
     let start = Instant::now();

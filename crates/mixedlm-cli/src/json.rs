@@ -112,6 +112,9 @@ pub struct FitJson {
     pub timing: TimingJson,
     /// Diagnostics (null with `--no-diagnostics` and no `--plots`).
     pub diagnostics: Option<crate::diagnostics::DiagnosticsJson>,
+    /// With --stream: batches, rows per batch, passes over the data, seconds per pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streaming: Option<mixedlm::StreamInfo>,
     /// Inference: `ddf`, and with --ranef / --ci `conditional_modes` / `confidence_intervals`.
     #[serde(flatten)]
     pub inference: crate::inference::InferenceJson,
@@ -259,6 +262,7 @@ impl FitJson {
                 fit_seconds,
             },
             diagnostics: None,
+            streaming: None,
             inference: crate::inference::InferenceJson {
                 ddf: "z",
                 ..Default::default()

@@ -15,6 +15,7 @@ mod inference;
 mod json;
 mod predict;
 mod profile;
+mod stream;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -130,8 +130,28 @@ impl DesignBuilder {
         &self.random
     }
 
+    /// The rank-deficiency policy.
+    pub fn alias_policy(&self) -> AliasPolicy {
+        self.aliased
+    }
+
+    /// The missing-data policy.
+    pub fn missing_policy(&self) -> MissingPolicy {
+        self.missing
+    }
+
+    /// The weights column, if any.
+    pub(crate) fn weights_column(&self) -> Option<&str> {
+        self.weights.as_deref()
+    }
+
+    /// The offset column, if any.
+    pub(crate) fn offset_column(&self) -> Option<&str> {
+        self.offset.as_deref()
+    }
+
     /// Every data column the model reads.
-    fn used_columns(&self) -> Vec<String> {
+    pub(crate) fn used_columns(&self) -> Vec<String> {
         let mut cols = Vec::new();
         if let Some(r) = &self.response {
             columns_of(r, &mut cols);
@@ -225,7 +245,10 @@ impl DesignBuilder {
         Ok((design, spec))
     }
 
-    fn weight_values(&self, ev: &mut Evaluator<'_>) -> Result<Option<Vec<f64>>, DesignError> {
+    pub(crate) fn weight_values(
+        &self,
+        ev: &mut Evaluator<'_>,
+    ) -> Result<Option<Vec<f64>>, DesignError> {
         let Some(w) = &self.weights else {
             return Ok(None);
         };
@@ -282,7 +305,10 @@ impl DesignBuilder {
 }
 
 /// A text or boolean response column is refused with a message saying why.
-fn check_response_type(batch: &RecordBatch, response: &Variable) -> Result<(), DesignError> {
+pub(crate) fn check_response_type(
+    batch: &RecordBatch,
+    response: &Variable,
+) -> Result<(), DesignError> {
     let kind = match response {
         Variable::Column(c) => {
             let r = raw(batch, c)?;

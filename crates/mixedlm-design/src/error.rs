@@ -166,6 +166,21 @@ pub enum DesignError {
     /// Something the design layer does not support.
     #[error("{0}")]
     Unsupported(String),
+    /// A transform whose parameters come from the whole data (`scale`, `center`, `poly`)
+    /// in a model built batch by batch.
+    #[error("{label} needs the whole data (its parameters are learned from every row), which a streamed fit does not hold; precompute the column (e.g. in R, Python or SQL) and use it in the formula, or fit in memory without --stream")]
+    NeedsWholeData {
+        /// The term label (`scale(x)`, `poly(x, 2)`).
+        label: String,
+    },
+    /// A batch holds a level that the first pass over the data did not see.
+    #[error("level '{level}' of '{factor}' was not seen in the first pass over the data; the data changed between the two passes: re-run on a file that is not being written to")]
+    LateLevel {
+        /// The factor or grouping factor.
+        factor: String,
+        /// The level.
+        level: String,
+    },
 }
 
 /// The closest name to `name` among `candidates`, if close enough to be a plausible typo.

@@ -215,7 +215,7 @@ pub fn read_csv_str(text: &str) -> Result<RecordBatch, ReadError> {
     )
 }
 
-fn io_error(path: &Path, e: std::io::Error) -> ReadError {
+pub(crate) fn io_error(path: &Path, e: std::io::Error) -> ReadError {
     if e.kind() == std::io::ErrorKind::NotFound {
         ReadError::NotFound {
             path: path.to_path_buf(),
@@ -305,7 +305,7 @@ pub(crate) fn concat(
 }
 
 /// Bring every column to Float64 (numbers), Utf8 (text) or Boolean.
-fn normalize(
+pub(crate) fn normalize(
     batch: RecordBatch,
     path: &Path,
     format: InputFormat,
@@ -405,7 +405,7 @@ pub(crate) fn text_na_to_null(col: &StringArray) -> ArrayRef {
 }
 
 /// The CSV reader: a quote-aware pre-scan decides column types, arrow-csv parses.
-mod csv {
+pub(crate) mod csv {
     use super::{malformed, text_na_to_null, text_to_number, InputFormat, ReadError};
     use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
     use arrow_schema::{DataType, Field, Schema};
@@ -415,10 +415,10 @@ mod csv {
 
     /// What the pre-scan learns: column names, which columns are quoted, row count.
     #[derive(Debug)]
-    pub(super) struct Scan {
-        pub(super) names: Vec<String>,
-        pub(super) quoted: Vec<bool>,
-        pub(super) rows: usize,
+    pub(crate) struct Scan {
+        pub(crate) names: Vec<String>,
+        pub(crate) quoted: Vec<bool>,
+        pub(crate) rows: usize,
     }
 
     /// One field as the scanner sees it.
@@ -535,7 +535,7 @@ mod csv {
     }
 
     /// Scan the whole input: header names, quoting per column, ragged rows.
-    pub(super) fn scan(bytes: &[u8], path: &Path) -> Result<Scan, ReadError> {
+    pub(crate) fn scan(bytes: &[u8], path: &Path) -> Result<Scan, ReadError> {
         let mut cur = Cur {
             b: bytes,
             pos: 0,

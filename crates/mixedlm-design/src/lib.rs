@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 mod alias;
+mod batches;
 mod builder;
 mod coding;
 mod data;
@@ -29,8 +30,10 @@ mod poly;
 mod rows;
 mod spec;
 mod statsmodels;
+mod stream;
 
 pub use alias::{aliased_columns, drop_columns, RANK_TOL};
+pub use batches::{open_batches, BatchReader, CSV_SAMPLE_BYTES, DEFAULT_BATCH_ROWS};
 pub use builder::{AliasPolicy, DesignBuilder, RandomPlan};
 pub use design::*;
 pub use error::{closest, damerau, DesignError};
@@ -40,5 +43,6 @@ pub use poly::{poly_eval, poly_fit, PolyCoefs};
 pub use rows::MissingPolicy;
 pub use spec::{DesignSpec, NewData, NewRandomTerm, RandomSpec};
 pub use statsmodels::build_statsmodels;
+pub use stream::{BatchDesigner, LevelScan};
 mod io;
 pub use io::*;

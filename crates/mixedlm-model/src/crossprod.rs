@@ -158,6 +158,39 @@ impl CrossProducts {
         }
     }
 
+    /// Cross-products accumulated elsewhere (see [`crate::stats`]): `d`, the pattern
+    /// `rows_ptr`/`rows` with values `b`, and `c` (both triangles), laid out as
+    /// [`Self::new`] lays them out for `terms` and p fixed-effects columns.
+    pub(crate) fn from_parts(
+        terms: &[Term],
+        p: usize,
+        d: Vec<f64>,
+        rows_ptr: Vec<usize>,
+        rows: Vec<usize>,
+        b: Vec<f64>,
+        c: Vec<f64>,
+    ) -> Self {
+        let (g1, k1) = (terms[0].n_levels(), terms[0].k);
+        let qr: usize = terms[1..].iter().map(|t| t.k * t.n_levels()).sum();
+        let mut r_term = vec![0; qr];
+        for (j, t) in terms.iter().enumerate().skip(1) {
+            r_term[t.r_offset..t.r_offset + t.k * t.n_levels()].fill(j);
+        }
+        CrossProducts {
+            g1,
+            k1,
+            qr,
+            p,
+            mr: qr + p + 1,
+            d,
+            rows_ptr,
+            rows,
+            b,
+            c,
+            r_term,
+        }
+    }
+
     /// Packed position of R-row `r` among level g's rows (binary search; r must be present).
     pub fn position(&self, g: usize, r: usize) -> usize {
         let (lo, hi) = (self.rows_ptr[g], self.rows_ptr[g + 1]);

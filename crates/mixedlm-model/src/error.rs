@@ -107,4 +107,18 @@ pub enum ModelError {
     /// The optimizer failed.
     #[error("the optimizer failed: {0}; try another optimizer (`optimizer = \"nelder-mead\"` / `\"bobyqa\"`) or rescale the covariates")]
     Optimizer(String),
+    /// The model was built from sufficient statistics (a streamed fit) and the operation
+    /// needs the rows.
+    #[error("{what} needs the data rows, but this model was fitted from accumulated cross-products (a streamed fit); fit in memory (without --stream) for it")]
+    RowsUnavailable {
+        /// The operation.
+        what: String,
+    },
+    /// Two sets of sufficient statistics of different models (or codings) were merged or
+    /// a batch design does not match the statistics.
+    #[error("cannot combine these cross-products: {what} differ; accumulate batches built with the same formula and the same frozen levels (one BatchDesigner)")]
+    StatsMismatch {
+        /// What differs.
+        what: String,
+    },
 }

@@ -24,6 +24,7 @@ mod results;
 mod small;
 mod solve;
 mod sparse;
+mod stats;
 pub mod terms;
 
 pub use error::ModelError;
@@ -31,3 +32,4 @@ pub use fit::{FitOptions, ProfiledObjective};
 pub use mixedlm_optim::{OptimRecord, OptimizerName};
 pub use model::{LinearMixedModel, ModelOptions, MAX_DENSE_COLUMNS};
 pub use results::{Criterion, GroupCount, LmmFit, TermFit, SINGULAR_TOL};
+pub use stats::SufficientStats;

@@ -38,6 +38,9 @@ pub struct LinearMixedModel {
     pub(crate) reml: bool,
     pub(crate) sum_log_w: f64,
     pub(crate) theta: Vec<f64>,
+    /// Observations per level per term (formula order) for a model built from
+    /// sufficient statistics, whose design holds no rows.
+    pub(crate) level_counts: Option<Vec<Vec<usize>>>,
 }
 
 impl LinearMixedModel {
@@ -71,6 +74,7 @@ impl LinearMixedModel {
             reml: opts.reml,
             sum_log_w,
             theta,
+            level_counts: None,
         })
     }
 
@@ -206,6 +210,11 @@ impl LinearMixedModel {
     /// parametric bootstrap.
     pub fn set_response(&mut self, y: &[f64]) -> Result<(), ModelError> {
         let n = self.n_obs();
+        if !self.has_rows() {
+            return Err(ModelError::RowsUnavailable {
+                what: "replacing the response".into(),
+            });
+        }
         if y.len() != n {
             return Err(ModelError::DimensionMismatch {
                 what: "response".into(),
@@ -285,6 +294,20 @@ impl LinearMixedModel {
     /// The design the model was built from (formula order of terms, original rows).
     pub fn design(&self) -> &Design {
         &self.design
+    }
+
+    /// Whether the model holds its rows (false for a model built from sufficient
+    /// statistics by [`Self::from_stats`], whose [`Self::design`] has the coding only).
+    pub fn has_rows(&self) -> bool {
+        self.rows.y.len() == self.rows.n
+    }
+
+    /// Observations per level of each random-effects term (formula order).
+    pub fn level_counts(&self) -> Vec<Vec<usize>> {
+        match &self.level_counts {
+            Some(c) => c.clone(),
+            None => self.design.group_sizes(),
+        }
     }
 
     /// The random-effects terms in the engine's (lme4's) order.

@@ -58,7 +58,7 @@ pub fn lme4_order(n_levels: &[usize]) -> Vec<usize> {
     order
 }
 
-fn kind(kind: DesignKind) -> CovarianceKind {
+pub(crate) fn kind(kind: DesignKind) -> CovarianceKind {
     match kind {
         DesignKind::Unstructured => CovarianceKind::Unstructured,
         DesignKind::Diagonal => CovarianceKind::Diagonal,

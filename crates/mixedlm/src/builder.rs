@@ -149,6 +149,34 @@ impl MixedLM {
         self.fit_batch(&read_table(path.as_ref(), None)?)
     }
 
+    /// Fit to a file read twice in batches of bounded size (for data larger than memory):
+    /// the same estimates and objective as [`fit_path`](Self::fit_path), without fitted
+    /// values and residuals. See [`crate::StreamOptions`] and the module notes of
+    /// `stream.rs` for what a streamed fit gives and refuses (`scale()`, `poly()`).
+    ///
+    /// ```
+    /// use mixedlm::{MixedLM, StreamOptions};
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/sleepstudy.csv");
+    /// let model = MixedLM::new("Reaction ~ Days + (Days | Subject)");
+    /// let opts = StreamOptions { batch_rows: 25, ..Default::default() };
+    /// let streamed = model.fit_streaming(path, &opts)?;
+    /// let in_memory = model.fit_path(path)?;
+    /// assert_eq!(streamed.streaming().unwrap().batches, 8);      // 180 rows, 25 per batch
+    /// assert!((streamed.objective() - in_memory.objective()).abs() < 1e-8);
+    /// assert!((streamed.fe_params()[1] - in_memory.fe_params()[1]).abs() < 1e-6);
+    /// assert!(streamed.fittedvalues().is_empty());                // needs the rows
+    /// # Ok::<(), mixedlm::Error>(())
+    /// ```
+    pub fn fit_streaming(
+        &self,
+        path: impl AsRef<Path>,
+        opts: &crate::StreamOptions,
+    ) -> Result<MixedLMResults, Error> {
+        self.validate()?;
+        let optimizer = self.optimizer_name()?;
+        crate::stream::fit(&self.spec, self.reml, optimizer, path.as_ref(), opts)
+    }
+
     /// Fit to a batch.
     pub fn fit_batch(&self, batch: &RecordBatch) -> Result<MixedLMResults, Error> {
         let optimizer = self.optimizer_name()?;

@@ -129,6 +129,7 @@ impl MixedLMResults {
     /// The dense q-space evaluator of this model, or [`Error::TooLarge`] above
     /// [`DENSE_MAX_Q`].
     pub fn dense_model(&self, what: &'static str) -> Result<DenseLmm, Error> {
+        self.need_rows(what)?;
         let q = self.n_random_effects();
         if q > DENSE_MAX_Q {
             return Err(Error::TooLarge {
@@ -240,11 +241,21 @@ impl MixedLMResults {
         }
     }
 
+    /// [`ModelError::RowsUnavailable`](mixedlm_model::ModelError::RowsUnavailable) for a
+    /// streamed fit, which holds no rows.
+    fn need_rows(&self, what: &str) -> Result<(), Error> {
+        if self.model.has_rows() {
+            return Ok(());
+        }
+        Err(mixedlm_model::ModelError::RowsUnavailable { what: what.into() }.into())
+    }
+
     fn bootstrap_intervals(
         &self,
         opts: &ConfIntOptions,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Vec<ConfidenceInterval>, Error> {
+        self.need_rows("the parametric bootstrap")?;
         let refit = EngineRefit::new(
             self.model.rebuild(self.design())?,
             FitOptions {
@@ -343,6 +354,7 @@ impl MixedLMResults {
         if !self.reml() {
             return Ok(self.llf());
         }
+        self.need_rows("refitting a REML fit by ML")?;
         let mut model = self.model.rebuild(self.design())?;
         model.set_reml(false);
         let fit = model.fit(&FitOptions {

@@ -142,6 +142,7 @@ mod inference;
 mod predict;
 mod results;
 mod spec;
+mod stream;
 mod summary;
 
 pub use builder::{lmer, Lmm, MixedLM};
@@ -153,6 +154,7 @@ pub use mixedlm_model::inference::{
 pub use predict::{write_csv, write_table, PredictLevel, PredictOptions, Predictions};
 pub use results::{CorrelationEntry, GroupEffects, MixedLMResults, VarCorr, VarianceEntry};
 pub use spec::ModelSpec;
+pub use stream::{StreamInfo, StreamOptions};
 pub use summary::Summary;
 
 pub use mixedlm_covariance as covariance;

@@ -79,6 +79,7 @@ pub struct MixedLMResults {
     pub(crate) fit: LmmFit,
     pub(crate) design_spec: DesignSpec,
     pub(crate) spec: ModelSpec,
+    pub(crate) streaming: Option<crate::StreamInfo>,
 }
 
 impl MixedLMResults {
@@ -94,7 +95,15 @@ impl MixedLMResults {
             fit,
             design_spec,
             spec,
+            streaming: None,
         }
+    }
+
+    /// How a streamed fit ([`crate::MixedLM::fit_streaming`]) read its data; `None` for
+    /// a fit in memory. A streamed fit has no fitted values or residuals (empty), and
+    /// inference that needs the rows returns an error.
+    pub fn streaming(&self) -> Option<&crate::StreamInfo> {
+        self.streaming.as_ref()
     }
 
     /// The engine's estimates as plain data.
@@ -376,10 +385,10 @@ impl MixedLMResults {
         let Some(t) = self.main_term() else {
             return Vec::new();
         };
-        self.design()
-            .random
+        self.model
+            .level_counts()
             .get(t.formula_index)
-            .map(|r| r.group_sizes())
+            .cloned()
             .unwrap_or_default()
     }
     /// The optimizer's record.

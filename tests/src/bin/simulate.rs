@@ -1,6 +1,7 @@
 //! Writes the benchmark data sets (a)–(e) as CSV and Parquet, deterministic by seed.
 //!
-//! Usage: `simulate [--out DIR] [--seed N] [--only NAME[,NAME...]] [--no-parquet]`
+//! Usage: `simulate [--out DIR] [--seed N] [--only NAME[,NAME...]] [--no-parquet] [--rows N]`
+//! (`--rows N` writes only `sim_b_N.csv`, set (b) with N rows streamed to disk)
 //! (what `cargo xtask simulate` runs). Also writes `NAME.truth.json` with the
 //! generating parameters and formula.
 
@@ -14,6 +15,7 @@ struct Args {
     seed: u64,
     only: Vec<String>,
     parquet: bool,
+    rows: Option<usize>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -22,6 +24,7 @@ fn parse() -> Result<Args, String> {
         seed: 20_261_125,
         only: Vec::new(),
         parquet: true,
+        rows: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -31,9 +34,10 @@ fn parse() -> Result<Args, String> {
             "--seed" => a.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--only" => a.only = value()?.split(',').map(String::from).collect(),
             "--no-parquet" => a.parquet = false,
+            "--rows" => a.rows = Some(value()?.parse().map_err(|e| format!("--rows: {e}"))?),
             other => {
                 return Err(format!(
-                    "unknown argument {other}; use --out DIR, --seed N, --only NAMES, --no-parquet"
+                    "unknown argument {other}; use --out DIR, --seed N, --only NAMES, --no-parquet, --rows N"
                 ))
             }
         }
@@ -53,6 +57,18 @@ fn truth_json(name: &str, seed: u64, d: &SimData) -> serde_json::Value {
 
 fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&a.out)?;
+    if let Some(rows) = a.rows {
+        let t0 = std::time::Instant::now();
+        let path = a.out.join(format!("sim_b_{rows}.csv"));
+        let groups = mixedlm_tests::big::write_big_slopes(&path, a.seed, rows)?;
+        eprintln!(
+            "{}: {rows} rows, {groups} groups, {} in {:.1}s",
+            path.display(),
+            mixedlm_tests::big::BIG_FORMULA,
+            t0.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
     for name in SCENARIOS
         .iter()
         .filter(|n| a.only.is_empty() || a.only.iter().any(|o| o == *n))
