@@ -146,6 +146,16 @@ pub struct FitArgs {
     /// Rows per batch of --stream (the memory bound).
     #[arg(long, value_name = "N", default_value_t = 65_536, requires = "stream")]
     pub batch_rows: usize,
+    /// Benchmarking: fit N times in this process (the data read once) and add every fit's
+    /// time to the JSON as `timing.fit_seconds_runs`; results come from the last fit.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        hide = true,
+        conflicts_with = "stream"
+    )]
+    pub repeat: usize,
     /// Diagnostics and plots.
     #[command(flatten)]
     pub diagnostics: crate::diagnostics::DiagnosticsArgs,

@@ -82,9 +82,16 @@ fn fit(a: &FitArgs) -> Result<ExitCode, CliError> {
     }
     let (batch, read_seconds) = read(&a.data)?;
     let progress = a.progress.then(spinner);
-    let start = Instant::now();
-    let results = model.fit_batch(&batch);
-    let fit_seconds = start.elapsed().as_secs_f64();
+    let mut runs = Vec::with_capacity(a.repeat.max(1));
+    let results = loop {
+        let start = Instant::now();
+        let results = model.fit_batch(&batch);
+        runs.push(start.elapsed().as_secs_f64());
+        if runs.len() >= a.repeat || results.is_err() {
+            break results;
+        }
+    };
+    let fit_seconds = runs[0];
     if let Some(p) = progress {
         p.finish_and_clear();
     }
@@ -94,6 +101,9 @@ fn fit(a: &FitArgs) -> Result<ExitCode, CliError> {
     let text = match a.format {
         OutputFormat::Json => {
             let mut json = FitJson::new(&results, read_seconds, fit_seconds);
+            if runs.len() > 1 {
+                json.timing.fit_seconds_runs = Some(runs);
+            }
             json.set_inference(inf);
             json.diagnostics = diagnostics;
             to_json(&json)?

@@ -188,6 +188,9 @@ pub struct TimingJson {
     pub read_seconds: f64,
     /// From data in memory to finished results (design, fit, estimates).
     pub fit_seconds: f64,
+    /// With `--repeat N`: every fit's time, the first (= `fit_seconds`) included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fit_seconds_runs: Option<Vec<f64>>,
 }
 
 impl FitJson {
@@ -260,6 +263,7 @@ impl FitJson {
             timing: TimingJson {
                 read_seconds,
                 fit_seconds,
+                fit_seconds_runs: None,
             },
             diagnostics: None,
             streaming: None,

@@ -335,3 +335,17 @@ fn output_file_and_optimizer_choice() {
     assert_eq!(got["optimizer"]["name"], "nelder-mead");
     check_against_lme4(&got, &reference("04_dyestuff_reml.json"));
 }
+
+#[test]
+fn repeat_records_every_fit_time_and_keeps_the_results() {
+    let path = data("sleepstudy.csv");
+    let f = "Reaction ~ Days + (Days | Subject)";
+    let once = fit_json(&[&path, "--formula", f]);
+    let thrice = fit_json(&[&path, "--formula", f, "--repeat", "3"]);
+    let runs = thrice["timing"]["fit_seconds_runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    assert!(runs.iter().all(|t| t.as_f64().unwrap() > 0.0));
+    assert_eq!(runs[0], thrice["timing"]["fit_seconds"]);
+    assert!(once["timing"].get("fit_seconds_runs").is_none());
+    assert_eq!(once["objective"], thrice["objective"]);
+}

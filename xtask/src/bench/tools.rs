@@ -63,7 +63,7 @@ fn reps(n_rows: usize) -> usize {
     }
 }
 
-/// mixedlm: `mixedlm fit --format json`, once per repetition; median fit time.
+/// mixedlm: `mixedlm fit --format json [--repeat N]`: median in-process fit time.
 pub fn mixedlm(
     bin: &Path,
     case: &Case,
@@ -79,47 +79,42 @@ pub fn mixedlm(
         "--format".into(),
         "json".into(),
     ];
-    let mut runs = Vec::new();
-    for _ in 0..reps(n_rows) {
-        let o = cmd::timed(&bin.display().to_string(), &args, timeout);
-        let r = from_outcome(&o, |v| {
-            json!({
-                "seconds": v.pointer("/timing/fit_seconds"),
-                "read_seconds": v.pointer("/timing/read_seconds"),
-                "objective": v.get("objective"),
-                "evaluations": v.pointer("/optimizer/evaluations"),
-                "converged": v.pointer("/optimizer/converged"),
-            })
-        });
-        let ok = r["status"] == "ok";
-        runs.push(r);
-        if !ok {
-            break;
-        }
+    // Small data: repeat the fit inside one process (`--repeat`), as the peers' scripts
+    // repeat their fit call, and keep the median; the first, cold fit is recorded apart.
+    let repeat = reps(n_rows);
+    let mut args = args;
+    if repeat > 1 {
+        args.extend(["--repeat".into(), repeat.to_string()]);
     }
-    median_run(runs)
+    let o = cmd::timed(&bin.display().to_string(), &args, timeout);
+    from_outcome(&o, |v| {
+        let all: Vec<f64> = v
+            .pointer("/timing/fit_seconds_runs")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default();
+        let first = v.pointer("/timing/fit_seconds").cloned();
+        let seconds = if all.is_empty() {
+            first.clone()
+        } else {
+            Some(json!(median(&all)))
+        };
+        json!({
+            "seconds": seconds,
+            "first_fit_seconds": first,
+            "seconds_all": all,
+            "read_seconds": v.pointer("/timing/read_seconds"),
+            "objective": v.get("objective"),
+            "evaluations": v.pointer("/optimizer/evaluations"),
+            "converged": v.pointer("/optimizer/converged"),
+        })
+    })
 }
 
-/// Keeps the run with the median `seconds`, recording all times.
-fn median_run(mut runs: Vec<ToolResult>) -> ToolResult {
-    if runs.iter().any(|r| r["status"] != "ok") {
-        return runs.pop().unwrap_or(Value::Null);
-    }
-    let all: Vec<f64> = runs.iter().filter_map(|r| r["seconds"].as_f64()).collect();
-    runs.sort_by(|a, b| {
-        a["seconds"]
-            .as_f64()
-            .unwrap_or(0.0)
-            .total_cmp(&b["seconds"].as_f64().unwrap_or(0.0))
-    });
-    let peak = runs
-        .iter()
-        .filter_map(|r| r["peak_mb"].as_f64())
-        .fold(0.0, f64::max);
-    let mut m = runs.swap_remove(runs.len() / 2);
-    m["seconds_all"] = json!(all);
-    m["peak_mb"] = json!(peak);
-    m
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 /// lme4 through `xtask/scripts/lme4_bench.R`.
