@@ -6,21 +6,14 @@ use common::*;
 use serde_json::Value;
 
 fn design_json(file: &str, formula: &str) -> Value {
-    let out = run(&[
+    ok_json(&[
         "design",
         &data(file),
         "--formula",
         formula,
         "--format",
         "json",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    ])
 }
 
 /// lme4 writes a one-element vector as a scalar; read both as a list of strings.

@@ -19,13 +19,7 @@ fn fit_json(file: &str, formula: &str, extra: &[&str]) -> Value {
         "json",
     ];
     args.extend_from_slice(extra);
-    let out = run(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    ok_json(&args)
 }
 
 fn plot_names(dir: &Path) -> Vec<String> {

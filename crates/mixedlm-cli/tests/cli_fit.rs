@@ -9,14 +9,7 @@ fn fit_json(args: &[&str]) -> Value {
     let mut all = vec!["fit"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--format", "json"]);
-    let out = run(&all);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    ok_json(&all)
 }
 
 /// The fixed effects, objective, σ and variance components of `got` against lme4's `want`.

@@ -1,23 +1,9 @@
 //! `mixedlm fit --stream`: same keys and estimates as a fit in memory, plus `"streaming"`;
 //! options that need the rows are refused with a message.
 
+mod common;
+use common::*;
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn data(name: &str) -> String {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data"))
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn mixedlm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mixedlm"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn fit_json(extra: &[&str]) -> Value {
     let path = data("sleepstudy.csv");
@@ -33,13 +19,7 @@ fn fit_json(extra: &[&str]) -> Value {
         "--ranef",
     ];
     args.extend_from_slice(extra);
-    let out = mixedlm(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    ok_json(&args)
 }
 
 fn num(v: &Value) -> f64 {
@@ -100,7 +80,7 @@ fn y_arr(v: &Value) -> &Vec<Value> {
 #[test]
 fn stream_refuses_options_that_need_the_rows() {
     let path = data("sleepstudy.csv");
-    let out = mixedlm(&[
+    let out = run(&[
         "fit",
         &path,
         "--formula",
@@ -115,7 +95,7 @@ fn stream_refuses_options_that_need_the_rows() {
         err.contains("--ci profile/bootstrap needs the data rows"),
         "{err}"
     );
-    let out = mixedlm(&[
+    let out = run(&[
         "fit",
         &path,
         "--formula",
@@ -130,7 +110,7 @@ fn stream_refuses_options_that_need_the_rows() {
 #[test]
 fn stream_text_summary_notes_the_batches() {
     let path = data("penicillin.csv");
-    let out = mixedlm(&[
+    let out = run(&[
         "fit",
         &path,
         "--formula",
