@@ -93,6 +93,7 @@ impl MixedLMResults {
     /// Takes `&mut self` because the convergence checks evaluate the model's objective
     /// around θ̂; the model is left evaluated at θ̂, so every accessor returns what it did.
     pub fn diagnostics(&mut self, options: &DiagnosticsOptions) -> Result<Diagnostics, DiagError> {
+        self.need_rows_for_diagnostics()?;
         let mut skipped = None;
         let influence_group = if options.influence {
             let (group, levels) = self.influence_factor(options.influence_group.as_deref())?;
@@ -121,7 +122,20 @@ impl MixedLMResults {
 
     /// The data the plots are drawn from (fitted values, residuals, conditional modes).
     pub fn plot_input(&self) -> Result<PlotInput, DiagError> {
+        self.need_rows_for_diagnostics()?;
         plot_input(&self.fit, self.model.design())
+    }
+
+    /// A streamed fit holds no rows, so it has no residuals to check or plot.
+    fn need_rows_for_diagnostics(&self) -> Result<(), DiagError> {
+        if self.model.has_rows() {
+            return Ok(());
+        }
+        Err(DiagError::Invalid(
+            "a streamed fit keeps no rows, so it has no residuals to check or plot; \
+             fit in memory (without --stream / fit_streaming) for diagnostics"
+                .into(),
+        ))
     }
 
     /// Write the diagnostic plots into `dir` (created if missing): `resid_qq`,

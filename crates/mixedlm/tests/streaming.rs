@@ -267,6 +267,20 @@ fn streamed_results_refuse_inference_that_needs_rows() {
 }
 
 #[test]
+fn streamed_results_refuse_diagnostics_and_plots_with_a_hint() {
+    let model = mixedlm::MixedLM::new("Reaction ~ Days + (Days | Subject)");
+    let mut streamed = model
+        .fit_streaming(data_path("sleepstudy.csv"), &StreamOptions::default())
+        .unwrap();
+    let err = streamed
+        .diagnostics(&mixedlm::diagnostics::DiagnosticsOptions::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("fit in memory"), "{err}");
+    let err = streamed.plot_input().unwrap_err();
+    assert!(err.to_string().contains("no residuals"), "{err}");
+}
+
+#[test]
 fn weights_and_offset_match_memory() {
     use mixedlm::arrow_array::{ArrayRef, Float64Array};
     let base = data("sleepstudy.csv");
