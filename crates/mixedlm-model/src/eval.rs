@@ -57,7 +57,9 @@ pub struct Factor {
     pub sparse: Option<SparseRest>,
     /// The arrow path for a first term nested in the second (see [`crate::nested`]).
     pub nested: Option<NestedRest>,
-    schur: SchurColumns,
+    /// Column lists for the Schur update; `None` for a single term, whose update
+    /// [`schur_single_term`] needs no lists.
+    schur: Option<SchurColumns>,
     par: Par,
 }
 
@@ -97,7 +99,7 @@ impl Factor {
             dense: false,
             sparse: None,
             nested: NestedRest::new(cp, terms),
-            schur: SchurColumns::new(cp),
+            schur: (cp.qr > 0).then(|| SchurColumns::new(cp)),
             par,
         };
         if f.nested.is_none() {
@@ -292,11 +294,10 @@ impl Factor {
         for i in 0..cp.qr {
             self.m[i * mr + i] += 1.0;
         }
-        if cp.qr == 0 {
+        match &self.schur {
+            Some(schur) => schur.subtract(&mut self.m, &self.w, cp),
             // one term: every level's packed rows are all of X and y
-            schur_single_term(&mut self.m, &self.w, mr, cp.k1);
-        } else {
-            self.schur.subtract(&mut self.m, &self.w, cp);
+            None => schur_single_term(&mut self.m, &self.w, mr, cp.k1),
         }
         if mr <= SMALL_DENSE {
             return small::chol(&mut self.m, mr);

@@ -71,7 +71,7 @@ pub fn mixedlm(
     n_rows: usize,
     timeout: Duration,
 ) -> ToolResult {
-    let args: Vec<String> = vec![
+    let mut args: Vec<String> = vec![
         "fit".into(),
         data.display().to_string(),
         "--formula".into(),
@@ -82,7 +82,6 @@ pub fn mixedlm(
     // Small data: repeat the fit inside one process (`--repeat`), as the peers' scripts
     // repeat their fit call, and keep the median; the first, cold fit is recorded apart.
     let repeat = reps(n_rows);
-    let mut args = args;
     if repeat > 1 {
         args.extend(["--repeat".into(), repeat.to_string()]);
     }
