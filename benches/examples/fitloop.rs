@@ -1,9 +1,9 @@
 //! Repeated whole fits of one data file, for profiling and before/after timings:
-//! `cargo run --release -p mixedlm-benches --example fitloop -- DATA FORMULA [REPS] [ml]`.
+//! `cargo run --release -p mixedlm-benches --example fitloop -- DATA FORMULA [REPS] [ml|reml] [OPTIMIZER]`.
 //! Prints the minimum over REPS of each phase (design, model setup, optimizer, estimates)
 //! and of the whole `fit_batch` (what the CLI reports as `timing.fit_seconds`).
 
-use mixedlm::model::{FitOptions, LinearMixedModel, ModelOptions};
+use mixedlm::model::{FitOptions, LinearMixedModel, ModelOptions, OptimizerName};
 use mixedlm::{read_table, MixedLM, ModelSpec};
 use std::path::Path;
 use std::time::Instant;
@@ -13,6 +13,11 @@ fn main() {
     let (data, formula) = (&args[1], &args[2]);
     let reps: usize = args.get(3).map_or(5, |s| s.parse().expect("REPS"));
     let reml = args.get(4).is_none_or(|s| s != "ml");
+    let optimizer = args
+        .get(5)
+        .map_or(Ok(OptimizerName::Auto), |s| s.parse())
+        .expect("OPTIMIZER: auto, bobyqa, bfgs, nelder-mead or powell");
+    let method = optimizer.as_str();
     let batch = read_table(Path::new(data), None).expect("read");
     let spec = ModelSpec::new(formula);
     let mut best = [f64::INFINITY; 5];
@@ -23,9 +28,16 @@ fn main() {
         let t1 = Instant::now();
         let mut model = LinearMixedModel::new(&design, ModelOptions { reml }).expect("model");
         let t2 = Instant::now();
-        let fit = model.fit(&FitOptions::default()).expect("fit");
+        let opts = FitOptions {
+            optimizer,
+            ..FitOptions::default()
+        };
+        let fit = model.fit(&opts).expect("fit");
         let t3 = Instant::now();
-        let whole = MixedLM::from_formula(formula).reml(reml).fit_batch(&batch);
+        let whole = MixedLM::from_formula(formula)
+            .reml(reml)
+            .method(method)
+            .fit_batch(&batch);
         let t4 = Instant::now();
         drop(whole);
         let opt = fit.optim.seconds;

@@ -123,8 +123,8 @@ pub struct FitArgs {
     /// Fit by maximum likelihood instead of REML.
     #[arg(long)]
     pub ml: bool,
-    /// The optimizer: bobyqa (default), bfgs, nelder-mead or powell.
-    #[arg(long, default_value = "bobyqa", value_name = "NAME")]
+    /// The optimizer: auto (default: bfgs on the analytic gradient when the model has one, else bobyqa), bobyqa, bfgs, nelder-mead or powell.
+    #[arg(long, default_value = "auto", value_name = "NAME")]
     pub optimizer: String,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]

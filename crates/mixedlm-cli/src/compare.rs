@@ -23,8 +23,8 @@ pub struct CompareArgs {
     /// by ML for the comparison, as lme4's anova does.
     #[arg(long)]
     pub ml: bool,
-    /// The optimizer: bobyqa (default), bfgs, nelder-mead or powell.
-    #[arg(long, default_value = "bobyqa", value_name = "NAME")]
+    /// The optimizer: auto (default: bfgs on the analytic gradient when the model has one, else bobyqa), bobyqa, bfgs, nelder-mead or powell.
+    #[arg(long, default_value = "auto", value_name = "NAME")]
     pub optimizer: String,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]

@@ -175,6 +175,9 @@ pub struct OptimizerJson {
     pub name: String,
     /// Objective evaluations.
     pub evaluations: usize,
+    /// Gradient evaluations (analytic for `bfgs` on the dense path, else by finite
+    /// differences, whose objective evaluations are counted in `evaluations`).
+    pub gradient_evaluations: usize,
     /// Seconds inside the optimizer.
     pub seconds: f64,
     /// Why it stopped.
@@ -257,6 +260,7 @@ impl FitJson {
             optimizer: OptimizerJson {
                 name: optim.optimizer.as_str().to_string(),
                 evaluations: optim.evaluations,
+                gradient_evaluations: optim.gradient_evaluations,
                 seconds: optim.seconds,
                 termination: optim.termination.clone(),
             },

@@ -46,8 +46,8 @@ pub struct PredictArgs {
     /// Fit by maximum likelihood instead of REML.
     #[arg(long)]
     pub ml: bool,
-    /// The optimizer: bobyqa (default), bfgs, nelder-mead or powell.
-    #[arg(long, default_value = "bobyqa", value_name = "NAME")]
+    /// The optimizer: auto (default: bfgs on the analytic gradient when the model has one, else bobyqa), bobyqa, bfgs, nelder-mead or powell.
+    #[arg(long, default_value = "auto", value_name = "NAME")]
     pub optimizer: String,
     /// Write the new data with a `prediction` column (and `std_error` at the population
     /// level) to FILE: .csv or .parquet. Without it, CSV goes to standard output.

@@ -20,8 +20,8 @@ pub struct ProfileArgs {
     /// Fit by maximum likelihood instead of REML (the profile is of the ML deviance either way).
     #[arg(long)]
     pub ml: bool,
-    /// The optimizer: bobyqa (default), bfgs, nelder-mead or powell.
-    #[arg(long, default_value = "bobyqa", value_name = "NAME")]
+    /// The optimizer: auto (default: bfgs on the analytic gradient when the model has one, else bobyqa), bobyqa, bfgs, nelder-mead or powell.
+    #[arg(long, default_value = "auto", value_name = "NAME")]
     pub optimizer: String,
     /// Confidence level.
     #[arg(long, default_value_t = 0.95, value_name = "LEVEL")]

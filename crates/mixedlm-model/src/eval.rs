@@ -60,7 +60,9 @@ pub struct Factor {
     /// Column lists for the Schur update; `None` for a single term, whose update
     /// [`schur_single_term`] needs no lists.
     schur: Option<SchurColumns>,
-    par: Par,
+    pub(crate) par: Par,
+    /// Workspaces of the analytic gradient (see [`crate::gradient`]).
+    pub(crate) grad: crate::gradient::GradWork,
 }
 
 impl std::fmt::Debug for Factor {
@@ -101,6 +103,7 @@ impl Factor {
             nested: NestedRest::new(cp, terms),
             schur: (cp.qr > 0).then(|| SchurColumns::new(cp)),
             par,
+            grad: Default::default(),
         };
         if f.nested.is_none() {
             f.sparse = SparseRest::new(cp, terms);
@@ -383,12 +386,23 @@ fn level_factors2(t: &[f64], d: &[f64], lg: &mut [f64]) -> bool {
 
 /// W_block ← T_j' W_block for each level block of Z_2 .. Z_m among the packed rows
 /// (`w` holds k1 values per row).
-fn scale_blocks(w: &mut [f64], rows: &[usize], cp: &CrossProducts, t: &[Vec<f64>]) {
+pub(crate) fn scale_blocks(w: &mut [f64], rows: &[usize], cp: &CrossProducts, t: &[Vec<f64>]) {
     let k1 = cp.k1;
     let mut pos = 0;
     while pos < rows.len() && rows[pos] < cp.qr {
         let j = cp.r_term[rows[pos]];
-        let (tj, k) = (&t[j], (t[j].len() as f64).sqrt() as usize);
+        let tj = &t[j];
+        let k = match tj.len() {
+            1 => {
+                w[pos * k1..(pos + 1) * k1]
+                    .iter_mut()
+                    .for_each(|x| *x *= tj[0]);
+                pos += 1;
+                continue;
+            }
+            4 => 2,
+            len => (len as f64).sqrt().round() as usize,
+        };
         for c in 0..k1 {
             for a in 0..k {
                 let mut s = 0.0;

@@ -7,8 +7,9 @@ use mixedlm_optim::{minimize, Objective, OptimOptions, OptimizerName};
 /// How to fit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitOptions {
-    /// The optimizer (default BOBYQA, bounded as lme4's). Unbounded solvers (Nelder-Mead,
-    /// BFGS, Powell) run without bounds and the θ they return is sign-normalized (each
+    /// The optimizer. The default, `auto`, runs BFGS on the analytic gradient for models
+    /// with one random term ([`LinearMixedModel::auto_uses_gradient`]) and BOBYQA (bounded
+    /// as lme4's) otherwise. Unbounded solvers (Nelder-Mead, BFGS, Powell) run without bounds and the θ they return is sign-normalized (each
     /// column of T_j with a negative diagonal is flipped; the objective depends on T T' only).
     pub optimizer: OptimizerName,
     /// The evaluation budget of the optimizer.
@@ -28,7 +29,7 @@ impl Default for FitOptions {
     fn default() -> Self {
         let optim = OptimOptions::default();
         FitOptions {
-            optimizer: OptimizerName::Bobyqa,
+            optimizer: OptimizerName::Auto,
             max_evaluations: optim.max_evaluations,
             record_log: false,
             start: None,
@@ -52,6 +53,12 @@ impl Objective for ProfiledObjective<'_> {
     fn value(&mut self, x: &[f64]) -> f64 {
         self.model.objective(x)
     }
+    fn gradient(&mut self, x: &[f64], grad: &mut [f64]) -> bool {
+        self.model.gradient(x, grad)
+    }
+    fn has_gradient(&self) -> bool {
+        self.model.has_gradient()
+    }
 }
 
 impl LinearMixedModel {
@@ -69,9 +76,10 @@ impl LinearMixedModel {
                 found: start.len(),
             });
         }
-        let bounded = opts.optimizer == OptimizerName::Bobyqa;
+        let solver = opts.optimizer.resolve(self.auto_uses_gradient());
+        let bounded = solver == OptimizerName::Bobyqa;
         let optim_opts = OptimOptions {
-            optimizer: opts.optimizer,
+            optimizer: solver,
             lower: if bounded {
                 self.theta_lower()
             } else {
@@ -97,6 +105,17 @@ impl LinearMixedModel {
             return Err(ModelError::NotPositiveDefinite { theta });
         }
         Ok(extract(self, record, opts.conditional_variances))
+    }
+
+    /// Whether `auto` runs BFGS on the analytic gradient (else BOBYQA): for models with one
+    /// random term and a gradient ([`Self::has_gradient`]). There the gradient has an
+    /// unrolled kernel and costs about three evaluations, and BFGS needs a third of
+    /// BOBYQA's evaluations (sleepstudy: 21 against 59, optimizer 0.06 ms against 0.17 ms;
+    /// MathAchieve: 19 against 72, 0.36 ms against 0.67 ms). With more terms the gradient's
+    /// general kernel costs more than the evaluations it saves on small models (Penicillin:
+    /// 18 against 57 evaluations but 0.39 ms against 0.21 ms), so BOBYQA stays.
+    pub fn auto_uses_gradient(&self) -> bool {
+        self.terms.len() == 1 && self.has_gradient()
     }
 
     /// θ with every column of each T_j that has a negative diagonal entry flipped (same

@@ -17,6 +17,7 @@ mod crossprod;
 mod error;
 mod eval;
 mod fit;
+mod gradient;
 pub mod inference;
 mod model;
 mod nested;
@@ -29,6 +30,7 @@ pub mod terms;
 
 pub use error::ModelError;
 pub use fit::{FitOptions, ProfiledObjective};
+pub use gradient::MAX_GRADIENT_BLOCK;
 pub use mixedlm_optim::{OptimRecord, OptimizerName};
 pub use model::{LinearMixedModel, ModelOptions, MAX_DENSE_COLUMNS};
 pub use results::{Criterion, GroupCount, LmmFit, TermFit, SINGULAR_TOL};

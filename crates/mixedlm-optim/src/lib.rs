@@ -8,6 +8,7 @@
 //!
 //! | solver        | derivatives       | bounds                               |
 //! |---------------|-------------------|--------------------------------------|
+//! | `auto`        | bfgs when the objective has an analytic gradient, else bobyqa | as the solver chosen |
 //! | `bobyqa`      | none              | native (every evaluation is in the box) |
 //! | `nelder-mead` | none              | projection (see below)               |
 //! | `powell`      | none              | projection                           |
@@ -63,6 +64,11 @@ pub trait Objective {
         let _ = (x, grad);
         false
     }
+    /// Whether [`Self::gradient`] is analytic (it may still fail at some points). Decides
+    /// what [`OptimizerName::Auto`] runs.
+    fn has_gradient(&self) -> bool {
+        false
+    }
 }
 
 /// The outcome of one solver run inside [`minimize`].
@@ -89,6 +95,16 @@ pub fn minimize(
     opts: &OptimOptions,
 ) -> Result<OptimRecord, OptimError> {
     let start = Instant::now();
+    let resolved;
+    let opts = if opts.optimizer == OptimizerName::Auto {
+        resolved = OptimOptions {
+            optimizer: opts.optimizer.resolve(obj.has_gradient()),
+            ..opts.clone()
+        };
+        &resolved
+    } else {
+        opts
+    };
     let n = obj.dim();
     let (lower, upper) = opts.validate_for(n, x0)?;
     let mut tracker = Tracker::new(obj, x0, lower.clone(), upper.clone(), opts);
@@ -189,7 +205,8 @@ fn run_solver(
         };
     }
     match opts.optimizer {
-        OptimizerName::Bobyqa => bobyqa_run::run(tracker, opts, lower, upper),
+        // `minimize` resolves `Auto` before any solver runs.
+        OptimizerName::Bobyqa | OptimizerName::Auto => bobyqa_run::run(tracker, opts, lower, upper),
         OptimizerName::NelderMead => nelder_mead::run(tracker, opts),
         OptimizerName::Bfgs => bfgs::run(tracker, opts),
         OptimizerName::Powell => powell::run(tracker, opts),

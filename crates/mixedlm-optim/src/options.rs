@@ -9,8 +9,11 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OptimizerName {
-    /// Powell's BOBYQA: derivative-free, quadratic models, native bounds (lme4's default).
+    /// BFGS when the objective has an analytic gradient ([`crate::Objective::has_gradient`]),
+    /// else BOBYQA. The record names the solver that ran.
     #[default]
+    Auto,
+    /// Powell's BOBYQA: derivative-free, quadratic models, native bounds (lme4's default).
     Bobyqa,
     /// Quasi-Newton BFGS with a More-Thuente line search (argmin).
     Bfgs,
@@ -22,15 +25,34 @@ pub enum OptimizerName {
 
 impl OptimizerName {
     /// Every solver, in display order.
-    pub const ALL: [OptimizerName; 4] = [Self::Bobyqa, Self::Bfgs, Self::NelderMead, Self::Powell];
+    pub const ALL: [OptimizerName; 5] = [
+        Self::Auto,
+        Self::Bobyqa,
+        Self::Bfgs,
+        Self::NelderMead,
+        Self::Powell,
+    ];
 
     /// The solver's name as accepted by [`FromStr`].
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Auto => "auto",
             Self::Bobyqa => "bobyqa",
             Self::Bfgs => "bfgs",
             Self::NelderMead => "nelder-mead",
             Self::Powell => "powell",
+        }
+    }
+}
+
+impl OptimizerName {
+    /// The solver that runs: [`Self::Auto`] becomes BFGS when an analytic gradient is
+    /// available and BOBYQA otherwise; every other name is itself.
+    pub fn resolve(self, analytic_gradient: bool) -> OptimizerName {
+        match self {
+            Self::Auto if analytic_gradient => Self::Bfgs,
+            Self::Auto => Self::Bobyqa,
+            other => other,
         }
     }
 }
@@ -94,12 +116,12 @@ pub struct OptimOptions {
 }
 
 impl Default for OptimOptions {
-    /// Settings for LMM profiled deviances (values ~10-10^6, parameters ~0.01-10): bobyqa
-    /// with rho_begin 0.2 and rho_end 2e-7 (as lme4), 10 000 evaluations, `ftol_rel`
+    /// Settings for LMM profiled deviances (values ~10-10^6, parameters ~0.01-10): `auto`
+    /// (BFGS with an analytic gradient, else bobyqa) with bobyqa's rho_begin 0.2 and rho_end 2e-7 (as lme4), 10 000 evaluations, `ftol_rel`
     /// 1e-12, `gtol_rel` 1e-8, `xtol_abs` 1e-9, no bounds, no log.
     fn default() -> Self {
         OptimOptions {
-            optimizer: OptimizerName::Bobyqa,
+            optimizer: OptimizerName::Auto,
             lower: Vec::new(),
             upper: Vec::new(),
             max_evaluations: 10_000,

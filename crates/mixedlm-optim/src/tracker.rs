@@ -31,6 +31,9 @@ pub(crate) struct Tracker<'a> {
     /// The full point handed to the objective (fixed coordinates stay at their value).
     full: RefCell<Vec<f64>>,
     grad_full: RefCell<Vec<f64>>,
+    /// The last analytic gradient (free point, gradient): argmin's BFGS asks again for the
+    /// gradient its line search has just computed.
+    grad_cache: RefCell<(Vec<f64>, Vec<f64>)>,
     free: Vec<usize>,
     lower: Vec<f64>,
     upper: Vec<f64>,
@@ -58,6 +61,7 @@ impl<'a> Tracker<'a> {
             obj: RefCell::new(obj),
             full: RefCell::new(x0.to_vec()),
             grad_full: RefCell::new(vec![0.0; x0.len()]),
+            grad_cache: RefCell::new((Vec::new(), Vec::new())),
             free,
             lower,
             upper,
@@ -226,8 +230,20 @@ impl<'a> Tracker<'a> {
         fx: Option<f64>,
         g: &mut [f64],
     ) -> Result<(), Exhausted> {
+        if self.analytic.get() == Some(true) {
+            let cache = self.grad_cache.borrow();
+            if cache.0 == x && cache.1.len() == g.len() {
+                g.copy_from_slice(&cache.1);
+                return Ok(());
+            }
+        }
         self.grad_evals.set(self.grad_evals.get() + 1);
         if self.analytic.get() != Some(false) && self.analytic_gradient(x, g) {
+            let mut cache = self.grad_cache.borrow_mut();
+            cache.0.clear();
+            cache.0.extend_from_slice(x);
+            cache.1.clear();
+            cache.1.extend_from_slice(g);
             return Ok(());
         }
         if self.remaining() < 2 * x.len() {

@@ -75,8 +75,9 @@ impl MixedLM {
         self
     }
 
-    /// The optimizer by name (statsmodels' `method`): `bobyqa` (default), `bfgs`,
-    /// `nelder-mead` or `powell` (case and `-`/`_` do not matter).
+    /// The optimizer by name (statsmodels' `method`): `auto` (default: BFGS on the analytic
+    /// gradient for one-term models, else BOBYQA), `bobyqa`, `bfgs`, `nelder-mead` or
+    /// `powell` (case and `-`/`_` do not matter).
     pub fn method(mut self, name: &str) -> Self {
         self.method = name.to_string();
         self

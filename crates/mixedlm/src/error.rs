@@ -73,7 +73,7 @@ impl Error {
                 "add a term such as (1 | group), or fit a linear model with ordinary least squares (R's lm, statsmodels' OLS)"
             }
             Error::Model(_) => "a grouping factor needs several levels, each with several observations",
-            Error::UnknownOptimizer { .. } => "bobyqa (the default) is the most robust choice",
+            Error::UnknownOptimizer { .. } => "auto (the default) or bobyqa, the most robust derivative-free choice",
             Error::InvalidOption(_) => "see `mixedlm fit --help`",
             Error::Inference(_) => "see `mixedlm fit --help` for the inference options",
             Error::TooLarge { .. } => {
