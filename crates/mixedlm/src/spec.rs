@@ -14,6 +14,9 @@ pub struct ModelSpec {
     groups: Option<String>,
     re_formula: Option<String>,
     vc: Vec<(String, String)>,
+    /// `formula` parsed once (`None` when it does not parse: [`Self::builder`] parses it
+    /// again and returns the error), so repeated fits skip the parser.
+    parsed: Option<ModelFormula>,
 }
 
 impl ModelSpec {
@@ -21,6 +24,7 @@ impl ModelSpec {
     pub fn new(formula: &str) -> Self {
         Self {
             formula: formula.to_string(),
+            parsed: parse_formula(formula).ok(),
             ..Self::default()
         }
     }
@@ -96,7 +100,10 @@ impl ModelSpec {
 
     /// The design builder for this model (lme4 or statsmodels route).
     pub fn builder(&self) -> Result<DesignBuilder, Error> {
-        let fixed = parse_formula(&self.formula)?;
+        let fixed = match &self.parsed {
+            Some(f) => f.clone(),
+            None => parse_formula(&self.formula)?,
+        };
         let Some(groups) = &self.groups else {
             if self.re_formula.is_some() || !self.vc.is_empty() {
                 return Err(Error::InvalidOption(
