@@ -123,9 +123,9 @@ pub struct FitArgs {
     /// Fit by maximum likelihood instead of REML.
     #[arg(long)]
     pub ml: bool,
-    /// The optimizer: auto (default: bfgs on the analytic gradient when the model has one, else bobyqa), bobyqa, bfgs, nelder-mead or powell.
-    #[arg(long, default_value = "auto", value_name = "NAME")]
-    pub optimizer: String,
+    /// The optimizer (`--optimizer`).
+    #[command(flatten)]
+    pub solver: crate::args::SolverArg,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
@@ -162,4 +162,13 @@ pub struct FitArgs {
     /// Tests, intervals, conditional modes.
     #[command(flatten)]
     pub inference: crate::inference::InferenceArgs,
+}
+
+/// `--optimizer`, shared by every command that fits.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SolverArg {
+    /// The optimizer: auto (default: bfgs on the analytic gradient for one-term models, else
+    /// bobyqa), bobyqa, bfgs, nelder-mead or powell.
+    #[arg(long = "optimizer", default_value = "auto", value_name = "NAME")]
+    pub name: String,
 }

@@ -75,7 +75,7 @@ fn design(a: &DesignArgs) -> Result<ExitCode, CliError> {
 fn fit(a: &FitArgs) -> Result<ExitCode, CliError> {
     let model = MixedLM::from_spec(spec(&a.data)?)
         .reml(!a.ml)
-        .method(&a.optimizer);
+        .method(&a.solver.name);
     model.validate()?;
     if a.stream {
         return crate::stream::fit(a, model);

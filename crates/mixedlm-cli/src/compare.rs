@@ -23,9 +23,9 @@ pub struct CompareArgs {
     /// by ML for the comparison, as lme4's anova does.
     #[arg(long)]
     pub ml: bool,
-    /// The optimizer: auto (default: bfgs on the analytic gradient when the model has one, else bobyqa), bobyqa, bfgs, nelder-mead or powell.
-    #[arg(long, default_value = "auto", value_name = "NAME")]
-    pub optimizer: String,
+    /// The optimizer (`--optimizer`).
+    #[command(flatten)]
+    pub solver: crate::args::SolverArg,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
@@ -160,7 +160,7 @@ pub fn compare(a: &CompareArgs) -> Result<ExitCode, CliError> {
     let models: Vec<MixedLM> = a
         .formula
         .iter()
-        .map(|f| MixedLM::new(f).reml(!a.ml).method(&a.optimizer))
+        .map(|f| MixedLM::new(f).reml(!a.ml).method(&a.solver.name))
         .collect();
     for m in &models {
         m.validate()?;

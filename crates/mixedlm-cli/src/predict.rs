@@ -46,9 +46,9 @@ pub struct PredictArgs {
     /// Fit by maximum likelihood instead of REML.
     #[arg(long)]
     pub ml: bool,
-    /// The optimizer: auto (default: bfgs on the analytic gradient when the model has one, else bobyqa), bobyqa, bfgs, nelder-mead or powell.
-    #[arg(long, default_value = "auto", value_name = "NAME")]
-    pub optimizer: String,
+    /// The optimizer (`--optimizer`).
+    #[command(flatten)]
+    pub solver: crate::args::SolverArg,
     /// Write the new data with a `prediction` column (and `std_error` at the population
     /// level) to FILE: .csv or .parquet. Without it, CSV goes to standard output.
     #[arg(short, long, value_name = "FILE")]
@@ -57,7 +57,7 @@ pub struct PredictArgs {
 
 /// Run `mixedlm predict`.
 pub fn predict(a: &PredictArgs) -> Result<ExitCode, CliError> {
-    let m = model(&a.data, a.ml, &a.optimizer)?;
+    let m = model(&a.data, a.ml, &a.solver.name)?;
     m.validate()?;
     if let Some(out) = &a.output {
         let ext = out

@@ -20,9 +20,9 @@ pub struct ProfileArgs {
     /// Fit by maximum likelihood instead of REML (the profile is of the ML deviance either way).
     #[arg(long)]
     pub ml: bool,
-    /// The optimizer: auto (default: bfgs on the analytic gradient when the model has one, else bobyqa), bobyqa, bfgs, nelder-mead or powell.
-    #[arg(long, default_value = "auto", value_name = "NAME")]
-    pub optimizer: String,
+    /// The optimizer (`--optimizer`).
+    #[command(flatten)]
+    pub solver: crate::args::SolverArg,
     /// Confidence level.
     #[arg(long, default_value_t = 0.95, value_name = "LEVEL")]
     pub level: f64,
@@ -62,7 +62,7 @@ pub struct IntervalsJson {
 }
 
 fn run(a: &ProfileArgs, method: CiArg, nsim: usize, seed: u64) -> Result<ExitCode, CliError> {
-    let m = model(&a.data, a.ml, &a.optimizer)?;
+    let m = model(&a.data, a.ml, &a.solver.name)?;
     m.validate()?;
     let (batch, _) = read(&a.data)?;
     let fit = m.fit_batch(&batch)?;
