@@ -210,17 +210,9 @@ impl LinearMixedModel {
             let bgr = &cp.b[base * K..(base + mr) * K];
             let lg = &f.lg[g * K * K..(g + 1) * K * K];
             let dg = &cp.d[g * K * K..(g + 1) * K * K];
-            // L_g⁻¹ (column-major in li[c][r])
-            let mut li = [[0.0; K]; K];
-            for c in 0..K {
-                for i in c..K {
-                    let mut v = if i == c { 1.0 } else { 0.0 };
-                    for m in c..i {
-                        v -= lg[m * K + i] * li[c][m];
-                    }
-                    li[c][i] = v / lg[i * K + i];
-                }
-            }
+            // L_g⁻¹ (K×K column-major in the first K*K entries; K ≤ 3)
+            let mut li = [0.0; 9];
+            small::lower_inverse(lg, K, &mut li[..K * K]);
             // û_g = L_g^{-T} (W_y − Σ_x W_x β_x)
             let mut ug = [0.0; K];
             ug.copy_from_slice(&wg[p * K..(p + 1) * K]);
@@ -229,17 +221,11 @@ impl LinearMixedModel {
                     ug[c] -= wg[x * K + c] * b;
                 }
             }
-            for i in (0..K).rev() {
-                let mut v = ug[i];
-                for m in i + 1..K {
-                    v -= lg[i * K + m] * ug[m];
-                }
-                ug[i] = v / lg[i * K + i];
-            }
-            // V = S W_P; K = I + W_P' V
-            let mut km = [[0.0; K]; K]; // km[c][r] = K[r, c]
-            for (c, row) in km.iter_mut().enumerate() {
-                row[c] = 1.0;
+            small::solve_lower_t(&mut ug, lg, K);
+            // V = S W_P; K = I + W_P' V (column-major: km[c * K + r] = K[r, c])
+            let mut km = [0.0; 9];
+            for c in 0..K {
+                km[c * K + c] = 1.0;
             }
             for a in 0..np {
                 let scol = &w.s[a * np..(a + 1) * np];
@@ -251,39 +237,24 @@ impl LinearMixedModel {
                 }
                 for c in 0..K {
                     for r in 0..K {
-                        km[c][r] += wg[a * K + r] * va[c];
+                        km[c * K + r] += wg[a * K + r] * va[c];
                     }
                 }
                 // Ω⁻¹[R, g] row a = −V_a L_g⁻¹
+                small::row_times_lower(&mut va, &li[..K * K], K);
                 for c in 0..K {
-                    let mut v = 0.0;
-                    for m in c..K {
-                        v += va[m] * li[c][m];
-                    }
-                    w.v[a * K + c] = -v;
+                    w.v[a * K + c] = -va[c];
                 }
             }
-            // Ω⁻¹[g, g] = L⁻ᵀ K L⁻¹
-            let mut kl = [[0.0; K]; K]; // kl[c][r] = (K L⁻¹)[r, c]
-            for c in 0..K {
-                for r in 0..K {
-                    let mut v = 0.0;
-                    for m in c..K {
-                        v += km[m][r] * li[c][m];
-                    }
-                    kl[c][r] = v;
-                }
-            }
-            let mut zgg = [[0.0; K]; K]; // zgg[c][r] = Z[r, c]
-            for c in 0..K {
-                for r in 0..K {
-                    let mut v = 0.0;
-                    for m in r..K {
-                        v += li[r][m] * kl[c][m];
-                    }
-                    zgg[c][r] = v;
-                }
-            }
+            // Ω⁻¹[g, g] = L⁻ᵀ K L⁻¹ (column-major: zgg[c * K + r] = Z[r, c])
+            let (mut tmp, mut zgg) = ([0.0; 9], [0.0; 9]);
+            small::congruence(
+                &li[..K * K],
+                &km[..K * K],
+                K,
+                &mut tmp[..K * K],
+                &mut zgg[..K * K],
+            );
             // G += Z_gg T1' D_g + Ω⁻¹[R,g]' B_P
             for r in 0..K {
                 let mut td = [0.0; K]; // column r of T1' D_g
@@ -297,7 +268,7 @@ impl LinearMixedModel {
                 for c in 0..K {
                     let mut v = 0.0;
                     for m in 0..K {
-                        v += zgg[m][c] * td[m];
+                        v += zgg[m * K + c] * td[m];
                     }
                     for a in 0..np {
                         v += w.v[a * K + c] * bgr[a * K + r];
@@ -307,11 +278,7 @@ impl LinearMixedModel {
             }
             // b̂_g = T1 û_g; Z_g'e = −(Σ_x B_x β_x − B_y + D_g b̂_g); H += û_g (Z_g'e)'
             let mut bgv = [0.0; K];
-            for (i, bi) in bgv.iter_mut().enumerate() {
-                for m in 0..=i {
-                    *bi += tm[m][i] * ug[m];
-                }
-            }
+            small::lower_times(t1, &ug, K, &mut bgv);
             for r in 0..K {
                 let mut v = -bgr[p * K + r];
                 for (x, b) in beta.iter().enumerate() {
@@ -378,18 +345,8 @@ impl LinearMixedModel {
                     kmat[c * k1 + r] = s;
                 }
             }
-            lower_inverse(lg, k1, linv_g);
-            // tmp = K L⁻¹, zgg = L^{-T} tmp
-            for c in 0..k1 {
-                for r in 0..k1 {
-                    tmp[c * k1 + r] = (c..k1).map(|m| kmat[m * k1 + r] * linv_g[c * k1 + m]).sum();
-                }
-            }
-            for c in 0..k1 {
-                for r in 0..k1 {
-                    zgg[c * k1 + r] = (r..k1).map(|m| linv_g[r * k1 + m] * tmp[c * k1 + m]).sum();
-                }
-            }
+            small::lower_inverse(lg, k1, linv_g);
+            small::congruence(linv_g, kmat, k1, tmp, &mut zgg);
             // Ω⁻¹[R, g] = −V L_g⁻¹ (row by row)
             for row in w.v.chunks_exact_mut(k1) {
                 small::row_times_lower(row, linv_g, k1);
@@ -549,18 +506,4 @@ fn leading_inverse(
     let inv = MatRef::from_column_major_slice(linv, np, np);
     let out = MatMut::from_column_major_slice_mut(s, np, np);
     matmul(out, Accum::Replace, inv.transpose(), inv, 1.0, par);
-}
-
-/// out = L⁻¹ for a small lower-triangular k×k column-major L.
-fn lower_inverse(l: &[f64], k: usize, out: &mut [f64]) {
-    out.fill(0.0);
-    for c in 0..k {
-        for i in c..k {
-            let mut s = f64::from(u8::from(i == c));
-            for m in c..i {
-                s -= l[m * k + i] * out[c * k + m];
-            }
-            out[c * k + i] = s / l[i * k + i];
-        }
-    }
 }

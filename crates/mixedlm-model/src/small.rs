@@ -29,6 +29,7 @@ pub fn chol(a: &mut [f64], k: usize) -> bool {
 }
 
 /// out = T' A T for k×k column-major A (symmetric), T lower triangular. `tmp` has k*k entries.
+#[inline(always)]
 pub fn congruence(t: &[f64], a: &[f64], k: usize, tmp: &mut [f64], out: &mut [f64]) {
     // tmp = A T
     for c in 0..k {
@@ -53,6 +54,7 @@ pub fn congruence(t: &[f64], a: &[f64], k: usize, tmp: &mut [f64], out: &mut [f6
 }
 
 /// row ← row · T (row vector of length k times the lower-triangular k×k T), in place.
+#[inline(always)]
 pub fn row_times_lower(row: &mut [f64], t: &[f64], k: usize) {
     // new[c] = Σ_{m ≥ c} row[m] T[m, c]; increasing c only reads entries not yet overwritten
     for c in 0..k {
@@ -76,6 +78,7 @@ pub fn row_solve_lower_t(row: &mut [f64], l: &[f64], k: usize) {
 }
 
 /// x ← L^{-T} x (solve L' x = x), L lower triangular k×k.
+#[inline(always)]
 pub fn solve_lower_t(x: &mut [f64], l: &[f64], k: usize) {
     for i in (0..k).rev() {
         let mut s = x[i];
@@ -86,7 +89,24 @@ pub fn solve_lower_t(x: &mut [f64], l: &[f64], k: usize) {
     }
 }
 
+/// out = L⁻¹ for a lower-triangular k×k column-major L (`out` has k*k entries; its strict
+/// upper triangle is zeroed).
+#[inline(always)]
+pub fn lower_inverse(l: &[f64], k: usize, out: &mut [f64]) {
+    out.fill(0.0);
+    for c in 0..k {
+        for i in c..k {
+            let mut s = f64::from(u8::from(i == c));
+            for m in c..i {
+                s -= l[m * k + i] * out[c * k + m];
+            }
+            out[c * k + i] = s / l[i * k + i];
+        }
+    }
+}
+
 /// y = T x for lower-triangular T (k×k column-major).
+#[inline(always)]
 pub fn lower_times(t: &[f64], x: &[f64], k: usize, y: &mut [f64]) {
     for (i, yi) in y.iter_mut().enumerate().take(k) {
         *yi = (0..=i).map(|m| t[m * k + i] * x[m]).sum();

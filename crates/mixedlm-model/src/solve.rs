@@ -193,6 +193,7 @@ impl LinearMixedModel {
         let kk = k1 * k1;
         let mut out = vec![0.0; self.cp.g1 * kk];
         let mut p = vec![0.0; qr * k1];
+        let (mut linv, mut tmp) = (vec![0.0; kk], vec![0.0; kk]);
         for g in 0..self.cp.g1 {
             p.fill(0.0);
             let (lo, hi) = (self.cp.rows_ptr[g], self.cp.rows_ptr[g + 1]);
@@ -217,38 +218,9 @@ impl LinearMixedModel {
                 }
             }
             let lg = &self.factor.lg[g * kk..(g + 1) * kk];
-            let linv = lower_inverse(lg, k1);
-            let v = &mut out[g * kk..(g + 1) * kk];
-            for a in 0..k1 {
-                for b in 0..k1 {
-                    let mut acc = 0.0;
-                    for m in 0..k1 {
-                        for q in 0..k1 {
-                            acc += linv[a * k1 + m] * s[q * k1 + m] * linv[b * k1 + q];
-                        }
-                    }
-                    v[b * k1 + a] = acc;
-                }
-            }
+            small::lower_inverse(lg, k1, &mut linv);
+            small::congruence(&linv, &s, k1, &mut tmp, &mut out[g * kk..(g + 1) * kk]);
         }
         out
     }
-}
-
-/// Inverse of a small lower-triangular k×k column-major matrix.
-fn lower_inverse(l: &[f64], k: usize) -> Vec<f64> {
-    let mut inv = vec![0.0; k * k];
-    for c in 0..k {
-        let mut e = vec![0.0; k];
-        e[c] = 1.0;
-        for i in 0..k {
-            let mut s = e[i];
-            for m in 0..i {
-                s -= l[m * k + i] * e[m];
-            }
-            e[i] = s / l[i * k + i];
-        }
-        inv[c * k..(c + 1) * k].copy_from_slice(&e);
-    }
-    inv
 }

@@ -68,9 +68,7 @@ impl ModelSpec {
             return self.formula.clone();
         };
         let mut out = self.formula.trim().to_string();
-        let own = parse_formula(&self.formula)
-            .map(|f| f.random.len())
-            .unwrap_or(0);
+        let own = self.parsed.as_ref().map_or(0, |f| f.random.len());
         for plan in builder.random_terms().iter().skip(own) {
             let mut parts = vec![if plan.model.intercept {
                 "1".to_string()
