@@ -2,7 +2,7 @@
 
 use crate::results::{extract, LmmFit};
 use crate::{LinearMixedModel, ModelError};
-use mixedlm_optim::{minimize, Objective, OptimOptions, OptimizerName};
+use mixedlm_optim::{minimize, AlternativeStart, Objective, OptimOptions, OptimizerName};
 
 /// How to fit.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,7 +16,9 @@ pub struct FitOptions {
     pub max_evaluations: usize,
     /// Record every evaluation (θ, objective) in the returned `OptimRecord`.
     pub record_log: bool,
-    /// Starting θ (lme4's order); `None` starts from T_j = I as lme4.
+    /// Starting θ (lme4's order); `None` starts from T_j = I as lme4, except that BOBYQA
+    /// then also evaluates the moment estimates of the intercept variances
+    /// ([`LinearMixedModel::theta_start_moments`]) and starts from the better of the two.
     pub start: Option<Vec<f64>>,
     /// Relative tolerance on the objective passed to the optimizer.
     pub ftol_rel: f64,
@@ -78,6 +80,13 @@ impl LinearMixedModel {
         }
         let solver = opts.optimizer.resolve(self.auto_uses_gradient());
         let bounded = solver == OptimizerName::Bobyqa;
+        // Only for BOBYQA: BFGS runs on one-term models, where the start matters little and
+        // the extra evaluation did not pay (sim (a): 17 evaluations from lme4's start, 22).
+        let alternative_start = (opts.start.is_none() && bounded)
+            .then(|| self.theta_start_moments())
+            .flatten()
+            .filter(|(x, _)| *x != start)
+            .map(|(x, initial_step)| AlternativeStart { x, initial_step });
         let optim_opts = OptimOptions {
             optimizer: solver,
             lower: if bounded {
@@ -96,6 +105,7 @@ impl LinearMixedModel {
                 .iter()
                 .map(|&l| if l.is_finite() { l } else { f64::NAN })
                 .collect(),
+            alternative_start,
             ..OptimOptions::default()
         };
         let record = minimize(&mut ProfiledObjective { model: self }, &start, &optim_opts)

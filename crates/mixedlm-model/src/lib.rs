@@ -25,6 +25,7 @@ mod results;
 mod small;
 mod solve;
 mod sparse;
+mod start;
 mod stats;
 pub mod terms;
 

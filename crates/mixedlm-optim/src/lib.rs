@@ -42,7 +42,7 @@ mod tracker;
 
 pub use brent::{brent_minimize, BrentResult};
 pub use error::OptimError;
-pub use options::{OptimOptions, OptimOptionsBuilder, OptimizerName};
+pub use options::{AlternativeStart, OptimOptions, OptimOptionsBuilder, OptimizerName};
 pub use powell::Powell;
 pub use record::{BoundsHandling, OptimRecord};
 
@@ -112,6 +112,17 @@ pub fn minimize(
     if !f0.is_finite() {
         return Err(OptimError::NonFiniteStart { value: f0 });
     }
+    let chosen;
+    let opts = match &opts.alternative_start {
+        Some(alt) if tracker.prefer_alternative(&alt.x, f0) => {
+            chosen = OptimOptions {
+                initial_step: alt.initial_step.max(opts.final_step),
+                ..opts.clone()
+            };
+            &chosen
+        }
+        _ => opts,
+    };
     let outcome = run_with_edge_restart(&mut tracker, opts, &lower, &upper);
     let counts = tracker.counts();
     let (theta, objective) = tracker.best();

@@ -113,6 +113,22 @@ pub struct OptimOptions {
     /// better optimum (lme4's `restart_edge`).
     #[serde(default)]
     pub edges: Vec<f64>,
+    /// A second starting point: [`crate::minimize`] evaluates it too (counted) and starts
+    /// from whichever of x0 and this point has the lower objective, with this point's own
+    /// initial step when it wins. A caller with a cheap estimate of the optimum (the
+    /// model's moment estimates) offers it here without risking a worse start than x0.
+    #[serde(default)]
+    pub alternative_start: Option<AlternativeStart>,
+}
+
+/// A second starting point for [`crate::minimize`] (see [`OptimOptions::alternative_start`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlternativeStart {
+    /// The point (full length, within the bounds).
+    pub x: Vec<f64>,
+    /// The initial step used when this point is the start (in place of
+    /// [`OptimOptions::initial_step`]).
+    pub initial_step: f64,
 }
 
 impl Default for OptimOptions {
@@ -132,6 +148,7 @@ impl Default for OptimOptions {
             final_step: 2e-7,
             record_log: false,
             edges: Vec::new(),
+            alternative_start: None,
         }
     }
 }
@@ -217,6 +234,24 @@ impl OptimOptions {
                     lower: l,
                     upper: u,
                 });
+            }
+        }
+        if let Some(alt) = &self.alternative_start {
+            length("alternative_start", n, alt.x.len())?;
+            positive(
+                "alternative_start.initial_step",
+                alt.initial_step,
+                "use a positive step such as 0.1",
+            )?;
+            for (i, &x) in alt.x.iter().enumerate() {
+                if !x.is_finite() || x < lower[i] || x > upper[i] {
+                    return Err(OptimError::StartOutsideBounds {
+                        index: i,
+                        value: x,
+                        lower: lower[i],
+                        upper: upper[i],
+                    });
+                }
             }
         }
         if self.max_evaluations < 2 * n + 3 {

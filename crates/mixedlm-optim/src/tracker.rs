@@ -45,6 +45,8 @@ pub(crate) struct Tracker<'a> {
     exhausted: Cell<bool>,
     penalty_weight: Cell<f64>,
     best: RefCell<(Vec<f64>, f64)>,
+    /// The last two (full point, value) pairs evaluated.
+    memo: RefCell<Vec<(Vec<f64>, f64)>>,
     log: Option<RefCell<Trace>>,
 }
 
@@ -73,6 +75,7 @@ impl<'a> Tracker<'a> {
             exhausted: Cell::new(false),
             penalty_weight: Cell::new(1.0),
             best: RefCell::new((x0.to_vec(), f64::INFINITY)),
+            memo: RefCell::new(Vec::with_capacity(2)),
             log: opts.record_log.then(|| RefCell::new(Vec::new())),
         }
     }
@@ -162,6 +165,24 @@ impl<'a> Tracker<'a> {
             .unwrap_or_default()
     }
 
+    /// Evaluate the full point `alt` (counted, logged) and make it the start when its value
+    /// is below `f0`, the value at the current start; otherwise the start stays. Returns
+    /// whether `alt` became the start.
+    pub(crate) fn prefer_alternative(&self, alt: &[f64], f0: f64) -> bool {
+        let start = self.full.borrow().clone();
+        let free_alt: Vec<f64> = self.free.iter().map(|&i| alt[i]).collect();
+        let fixed_differ = (0..alt.len()).any(|i| !self.free.contains(&i) && alt[i] != start[i]);
+        if fixed_differ {
+            return false;
+        }
+        let f = self.raw_value(&free_alt);
+        if f.is_finite() && f < f0 {
+            return true;
+        }
+        self.full.borrow_mut().copy_from_slice(&start);
+        false
+    }
+
     /// Evaluate at the full starting point (counted, logged).
     /// Also fixes the weight of the out-of-box penalty to `max(1, |f(x0)|)`.
     pub(crate) fn evaluate_full_start(&self) -> f64 {
@@ -208,11 +229,30 @@ impl<'a> Tracker<'a> {
                 xi
             };
         }
-        let f = self.obj.borrow_mut().value(&full);
-        self.evals.set(self.evals.get() + 1);
-        if let Some(log) = &self.log {
-            log.borrow_mut().push((full.clone(), f));
-        }
+        // Solvers evaluate their start again (BOBYQA does, after `evaluate_full_start`):
+        // the last two values are remembered, and a repeat is neither recomputed nor counted.
+        let remembered = self
+            .memo
+            .borrow()
+            .iter()
+            .find(|(p, _)| *p == *full)
+            .map(|m| m.1);
+        let f = match remembered {
+            Some(f) => f,
+            None => {
+                let f = self.obj.borrow_mut().value(&full);
+                let mut memo = self.memo.borrow_mut();
+                if memo.len() == 2 {
+                    memo.remove(0);
+                }
+                memo.push((full.clone(), f));
+                self.evals.set(self.evals.get() + 1);
+                if let Some(log) = &self.log {
+                    log.borrow_mut().push((full.clone(), f));
+                }
+                f
+            }
+        };
         let mut best = self.best.borrow_mut();
         if f.is_finite() && f < best.1 {
             best.0.copy_from_slice(&full);

@@ -495,3 +495,77 @@ fn narrow_box_narrower_than_the_initial_step() {
         );
     }
 }
+
+/// A quadratic with its minimum at (0.3, 2.0).
+fn bowl(x: &[f64]) -> f64 {
+    (x[0] - 0.3).powi(2) + 0.5 * (x[1] - 2.0).powi(2)
+}
+
+#[test]
+fn alternative_start_is_taken_only_when_better() {
+    use mixedlm_optim::AlternativeStart;
+    let alt = |x: Vec<f64>| OptimOptions {
+        optimizer: OptimizerName::Bobyqa,
+        lower: vec![0.0, 0.0],
+        record_log: true,
+        alternative_start: Some(AlternativeStart {
+            x,
+            initial_step: 0.05,
+        }),
+        ..OptimOptions::default()
+    };
+    // better: evaluated second, and the solver's first point is it (no re-evaluation)
+    let mut obj = func(2, bowl);
+    let rec = minimize(&mut obj, &[1.0, 1.0], &alt(vec![0.35, 1.9])).unwrap();
+    assert!(rec.converged, "{}", rec.termination);
+    assert!(rec.objective < 1e-12, "{}", rec.objective);
+    assert_eq!(rec.log[1].0, vec![0.35, 1.9]);
+    assert_eq!(rec.evaluations, obj.calls, "honest count");
+    assert_eq!(rec.log.len(), rec.evaluations);
+    let dup = rec.log.iter().filter(|(x, _)| *x == [0.35, 1.9]).count();
+    assert_eq!(dup, 1, "the chosen start is evaluated once");
+    let first_step = (rec.log[2].0[0] - 0.35)
+        .abs()
+        .max((rec.log[2].0[1] - 1.9).abs());
+    assert!(
+        first_step <= 0.05 + 1e-12,
+        "alternative's step: {first_step}"
+    );
+    // worse: evaluated, then ignored; the run matches one without it, plus one evaluation
+    let mut plain = func(2, bowl);
+    let base = OptimOptions {
+        alternative_start: None,
+        ..alt(vec![0.0, 0.0])
+    };
+    let without = minimize(&mut plain, &[1.0, 1.0], &base).unwrap();
+    let mut obj = func(2, bowl);
+    let with = minimize(&mut obj, &[1.0, 1.0], &alt(vec![5.0, 9.0])).unwrap();
+    assert_eq!(with.evaluations, without.evaluations + 1);
+    assert_eq!(with.theta, without.theta);
+    assert_eq!(with.log[1].0, vec![5.0, 9.0]);
+    assert_eq!(with.log[2..], without.log[1..]);
+}
+
+#[test]
+fn alternative_start_is_validated() {
+    use mixedlm_optim::AlternativeStart;
+    let bad = |x: Vec<f64>, initial_step: f64| OptimOptions {
+        optimizer: OptimizerName::Bobyqa,
+        lower: vec![0.0, 0.0],
+        alternative_start: Some(AlternativeStart { x, initial_step }),
+        ..OptimOptions::default()
+    };
+    let run = |o: OptimOptions| minimize(&mut func(2, bowl), &[1.0, 1.0], &o);
+    assert!(matches!(
+        run(bad(vec![1.0], 0.1)),
+        Err(OptimError::Dimension { .. })
+    ));
+    assert!(matches!(
+        run(bad(vec![-1.0, 1.0], 0.1)),
+        Err(OptimError::StartOutsideBounds { index: 0, .. })
+    ));
+    assert!(matches!(
+        run(bad(vec![1.0, 1.0], 0.0)),
+        Err(OptimError::InvalidOption { .. })
+    ));
+}
