@@ -9,8 +9,32 @@
 
 use crate::small;
 use crate::LinearMixedModel;
+use faer::linalg::matmul::triangular::{matmul, BlockStructure};
+use faer::linalg::triangular_inverse::invert_lower_triangular;
 use faer::linalg::triangular_solve::solve_lower_triangular_in_place;
-use faer::{Mat, Par};
+use faer::{Accum, Mat, Par};
+
+/// From this many columns of the non-first terms, the conditional covariances read the
+/// explicit (Lrr Lrr')⁻¹ (see [`LinearMixedModel::conditional_covariances`]).
+const INVERSE_FROM: usize = 256;
+
+/// The lower triangle of Lrr^{-T} Lrr⁻¹ = (Lrr Lrr')⁻¹ from Lrr⁻¹ (lower triangular).
+fn rr_inverse(lrr_inv: &Mat<f64>) -> Mat<f64> {
+    let n = lrr_inv.nrows();
+    let mut out = Mat::<f64>::zeros(n, n);
+    matmul(
+        out.as_mut(),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        lrr_inv.transpose(),
+        BlockStructure::TriangularUpper,
+        lrr_inv.as_ref(),
+        BlockStructure::TriangularLower,
+        1.0,
+        Par::rayon(0),
+    );
+    out
+}
 
 impl LinearMixedModel {
     fn l(&self, i: usize, j: usize) -> f64 {
@@ -139,9 +163,24 @@ impl LinearMixedModel {
     /// Conditional covariance blocks Var(b_g | y) per engine-ordered term, `levels` blocks
     /// of k × k (column-major), scaled by σ̂².
     pub fn conditional_covariances(&self) -> Vec<Vec<f64>> {
+        self.conditional_covariances_via(self.cp.qr >= INVERSE_FROM)
+    }
+
+    /// [`Self::conditional_covariances`] through the explicit (Lrr Lrr')⁻¹ or not (the
+    /// two routes agree; tests compare them).
+    #[doc(hidden)]
+    pub fn conditional_covariances_via(&self, explicit_inverse: bool) -> Vec<Vec<f64>> {
         let lrr_inv = self.lrr_inverse();
         let s2 = self.sigma().powi(2);
-        let mut out = vec![self.first_term_blocks(&lrr_inv)];
+        // Above INVERSE_FROM columns, form Lrr^{-T} Lrr⁻¹ once (a triangular product at
+        // matrix-multiply speed) and read P_g'P_g = W_g (Lrr Lrr')⁻¹ W_g' from it: O(n_g²)
+        // per level instead of a column of Lrr⁻¹ per row of W_g (sim (c), 2,000 columns:
+        // 1.1 s → 0.2 s).
+        let rr_inv = explicit_inverse.then(|| rr_inverse(&lrr_inv));
+        let mut out = vec![match &rr_inv {
+            Some(inv) => self.first_term_blocks_from_inverse(inv),
+            None => self.first_term_blocks(&lrr_inv),
+        }];
         for term in &self.terms[1..] {
             let k = term.k;
             let mut blocks = vec![0.0; term.n_levels() * k * k];
@@ -150,9 +189,12 @@ impl LinearMixedModel {
                 let v = &mut blocks[l * k * k..(l + 1) * k * k];
                 for a in 0..k {
                     for b in 0..k {
-                        v[b * k + a] = (s..self.cp.qr)
-                            .map(|i| lrr_inv[(i, s + a)] * lrr_inv[(i, s + b)])
-                            .sum();
+                        v[b * k + a] = match &rr_inv {
+                            Some(inv) => inv[(s + a.max(b), s + a.min(b))],
+                            None => (s..self.cp.qr)
+                                .map(|i| lrr_inv[(i, s + a)] * lrr_inv[(i, s + b)])
+                                .sum(),
+                        };
                     }
                 }
             }
@@ -183,9 +225,57 @@ impl LinearMixedModel {
     fn lrr_inverse(&self) -> Mat<f64> {
         let qr = self.cp.qr;
         let lrr = Mat::from_fn(qr, qr, |i, j| if i >= j { self.l(i, j) } else { 0.0 });
-        let mut inv = Mat::<f64>::identity(qr, qr);
-        solve_lower_triangular_in_place(lrr.as_ref(), inv.as_mut(), Par::Seq);
+        let mut inv = Mat::<f64>::zeros(qr, qr);
+        let par = if qr >= INVERSE_FROM {
+            Par::rayon(0)
+        } else {
+            Par::Seq
+        };
+        invert_lower_triangular(inv.as_mut(), lrr.as_ref(), par);
         inv
+    }
+
+    /// [`Self::first_term_blocks`] from `inv` = (Lrr Lrr')⁻¹ (lower triangle), levels in
+    /// parallel. Per level, S = I + Σ_{a ≤ b} (w_a' inv[r_b, r_a] w_b + its transpose when
+    /// a < b) over the level's Z rows, reading column r_a of `inv` downwards.
+    fn first_term_blocks_from_inverse(&self, inv: &Mat<f64>) -> Vec<f64> {
+        use rayon::prelude::*;
+        let (k1, qr) = (self.cp.k1, self.cp.qr);
+        let kk = k1 * k1;
+        let mut out = vec![0.0; self.cp.g1 * kk];
+        let w = &self.factor.w;
+        let cp = &self.cp;
+        out.par_chunks_mut(kk).enumerate().for_each_init(
+            || (vec![0.0; kk], vec![0.0; kk], vec![0.0; kk]),
+            |(linv, tmp, s), (g, block)| {
+                let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
+                let z_end = lo + cp.rows[lo..hi].partition_point(|&r| r < qr);
+                s.fill(0.0);
+                for a in lo..z_end {
+                    let col = inv.col(cp.rows[a]);
+                    let wa = &w[a * k1..(a + 1) * k1];
+                    for b in a..z_end {
+                        let v = col[cp.rows[b]];
+                        let wb = &w[b * k1..(b + 1) * k1];
+                        for c in 0..k1 {
+                            for d in 0..k1 {
+                                let x = wa[c] * v * wb[d];
+                                s[d * k1 + c] += x;
+                                if b != a {
+                                    s[c * k1 + d] += x;
+                                }
+                            }
+                        }
+                    }
+                }
+                for c in 0..k1 {
+                    s[c * k1 + c] += 1.0;
+                }
+                small::lower_inverse(&self.factor.lg[g * kk..(g + 1) * kk], k1, linv);
+                small::congruence(linv, s, k1, tmp, block);
+            },
+        );
+        out
     }
 
     fn first_term_blocks(&self, lrr_inv: &Mat<f64>) -> Vec<f64> {

@@ -220,6 +220,9 @@ impl SparseRest {
         let natural = Lists::new(cp, &identity);
         let (zp, zi) = pattern(qr, mr, &natural, |j, col| c_rows(j, col, &|i| i));
         drop(natural);
+        if pattern_too_dense(zi.len(), qr, mr, max_flop_ratio) {
+            return None;
+        }
         let mut perm = fill_order(qr, &zp, &zi)?;
         perm.extend(qr..mr);
         let mut inv = vec![0usize; mr];
@@ -351,6 +354,19 @@ impl SparseRest {
     }
 }
 
+/// Whether M's pattern alone (`nnz_z` lower entries in the Z columns, diagonal included,
+/// plus the dense X and y block) rules the sparse path out, before the fill-reducing order
+/// and the symbolic factorization are paid for (sim (c): a dense 2,000-column Schur
+/// pattern). The flops [`factor_layout`] counts are Σ_j c_j² over L's column counts, and
+/// c_j ≥ the pattern's whatever the order, so by Cauchy-Schwarz they are at least
+/// nnz² / m_r: when that already exceeds `max_flop_ratio` × m_r³ / 3, so does the ratio.
+fn pattern_too_dense(nnz_z: usize, qr: usize, mr: usize, max_flop_ratio: f64) -> bool {
+    let tail = (mr - qr) * (mr - qr + 1) / 2;
+    let nnz = (nnz_z + tail) as f64;
+    let mr = mr as f64;
+    nnz * nnz / mr > max_flop_ratio * mr.powi(3) / 3.0
+}
+
 fn symbolic(n: usize, col_ptr: &[u32], row_idx: &[u32]) -> Option<SymbolicCholesky<u32>> {
     // faer's symbolic analysis with the identity order reads the upper triangle: give it
     // the transpose of the lower pattern.
@@ -399,4 +415,25 @@ fn factor_layout(symbolic: &SymbolicCholesky<u32>) -> Option<(Vec<usize>, f64)> 
         }
     }
     Some((diag, flops))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pattern_too_dense;
+
+    #[test]
+    fn only_patterns_whose_flops_must_exceed_the_ratio_are_too_dense() {
+        let (qr, mr) = (1000, 1003);
+        let full = qr * (qr + 1) / 2;
+        // a full pattern: at least the dense flops
+        assert!(pattern_too_dense(full, qr, mr, 0.5));
+        // a diagonal plus a few entries per column: could factor cheaply
+        assert!(!pattern_too_dense(qr * 5, qr, mr, 0.5));
+        // the bound nnz²/m_r > ratio·m_r³/3 at ratio 0.5: nnz > 0.408 m_r²
+        let edge = (0.408 * (mr * mr) as f64) as usize;
+        assert!(!pattern_too_dense(edge - 10, qr, mr, 0.5));
+        assert!(pattern_too_dense(edge + 2000, qr, mr, 0.5));
+        // tests force the sparse path with an infinite ratio
+        assert!(!pattern_too_dense(full, qr, mr, f64::INFINITY));
+    }
 }

@@ -300,3 +300,26 @@ fn moment_start_is_offered_to_bobyqa_and_kept_only_when_better() {
         }
     }
 }
+
+/// The conditional covariances through the explicit (Lrr Lrr')⁻¹ (large crossed models)
+/// equal those through columns of Lrr⁻¹ (the route below 256 columns), to 1e-12 relative.
+#[test]
+fn conditional_covariance_routes_agree() {
+    for nn in [6, 7, 3] {
+        let mut model =
+            LinearMixedModel::new(&model_design(nn), ModelOptions { reml: true }).unwrap();
+        model.fit(&FitOptions::default()).unwrap();
+        let a = model.conditional_covariances_via(false);
+        let b = model.conditional_covariances_via(true);
+        assert_eq!(a.len(), b.len());
+        for (ta, tb) in a.iter().zip(&b) {
+            assert_eq!(ta.len(), tb.len());
+            for (x, y) in ta.iter().zip(tb) {
+                assert!(
+                    (x - y).abs() <= 1e-12 * x.abs().max(1e-300),
+                    "model {nn}: {x} vs {y}"
+                );
+            }
+        }
+    }
+}
