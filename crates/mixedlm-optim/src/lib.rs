@@ -123,7 +123,8 @@ pub fn minimize(
         }
         _ => opts,
     };
-    let outcome = run_with_edge_restart(&mut tracker, opts, &lower, &upper);
+    let free_x0: Vec<f64> = tracker.free_part(x0);
+    let outcome = run_with_edge_restart(&mut tracker, opts, &lower, &upper, &free_x0);
     let counts = tracker.counts();
     let (theta, objective) = tracker.best();
     Ok(OptimRecord {
@@ -148,13 +149,17 @@ pub fn minimize(
 /// coordinates moved half way back to their starting values, and keep the better optimum (lme4's `restart_edge`, applied to every solver). A boundary
 /// optimum (a singular fit) is often a local minimum reached on the way in; the restart
 /// costs evaluations only for such fits.
+///
+/// `x0` is the caller's start (free part), also when the run began from
+/// `OptimOptions::alternative_start`: an estimate near a boundary would put the restart
+/// back next to it (a 3-group random-slope fit then kept the worse boundary optimum).
 fn run_with_edge_restart(
     tracker: &mut Tracker<'_>,
     opts: &OptimOptions,
     lower: &[f64],
     upper: &[f64],
+    x0: &[f64],
 ) -> SolverOutcome {
-    let x0 = tracker.start();
     let first = run_solver(tracker, opts, lower, upper);
     if !first.converged {
         return first;

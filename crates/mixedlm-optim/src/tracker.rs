@@ -85,7 +85,12 @@ impl<'a> Tracker<'a> {
         self.free.len()
     }
 
-    /// The free part of the starting point.
+    /// The free coordinates of the full point `full`.
+    pub(crate) fn free_part(&self, full: &[f64]) -> Vec<f64> {
+        self.free.iter().map(|&i| full[i]).collect()
+    }
+
+    /// The free part of the current point (the start, until a solver evaluates).
     pub(crate) fn start(&self) -> Vec<f64> {
         let full = self.full.borrow();
         self.free.iter().map(|&i| full[i]).collect()
