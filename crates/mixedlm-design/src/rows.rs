@@ -34,6 +34,12 @@ pub(crate) fn used_rows(
         .map(|c| raw(batch, c))
         .collect::<Result<_, _>>()?;
     let n = batch.num_rows();
+    if raws.iter().all(Raw::is_clean) {
+        return Ok(UsedRows {
+            rows: (0..n).collect(),
+            dropped: 0,
+        });
+    }
     let rows: Vec<usize> = if raws.iter().any(Raw::has_missing) {
         let mut keep = vec![true; n];
         for (name, r) in columns.iter().zip(&raws) {

@@ -289,7 +289,6 @@ impl CrossProducts {
         }
         let z: [&[f64]; K] = std::array::from_fn(|c| col(&rows.z[0], c));
         let codes = &rows.codes[0][range.clone()];
-        let mut val = vec![0.0; mr];
         for (i, &g) in codes.iter().enumerate() {
             let g = g as usize;
             let z1: [f64; K] = std::array::from_fn(|c| z[c][i]);
@@ -299,12 +298,12 @@ impl CrossProducts {
                     dg[b * K + a] += z1[a] * z1[b];
                 }
             }
-            for (v, c) in val.iter_mut().zip(&cols) {
-                *v = c[i];
-            }
+            // each value read from its column (a gathered row buffer stalled on store
+            // forwarding)
             let pos = self.rows_ptr[g];
             let bg = &mut part.b[pos * K..(pos + mr) * K];
-            for (row, v) in bg.chunks_exact_mut(K).zip(&val) {
+            for (row, c) in bg.chunks_exact_mut(K).zip(&cols) {
+                let v = c[i];
                 for (r, z) in row.iter_mut().zip(&z1) {
                     *r += v * z;
                 }

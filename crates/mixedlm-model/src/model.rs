@@ -338,7 +338,7 @@ fn weighted_rows(design: &mut Design, terms: &[Term]) -> Result<(Rows, f64), Mod
     }
     let sw: Option<Vec<f64>> = match &design.weights {
         Some(w) => {
-            if let Some(row) = w.iter().position(|v| !v.is_finite()) {
+            if let Some(row) = first_non_finite(w) {
                 return Err(ModelError::NonFinite {
                     what: "weights".into(),
                     row,
@@ -446,24 +446,33 @@ fn check_lengths(design: &Design, n: usize, p: usize) -> Result<(), ModelError> 
         if o.len() != n {
             return Err(mismatch("offset", o.len()));
         }
-        if let Some(row) = o.iter().position(|v| !v.is_finite()) {
+        if let Some(row) = first_non_finite(o) {
             return Err(ModelError::NonFinite {
                 what: "offset".into(),
                 row,
             });
         }
     }
-    if let Some(row) = design.y.iter().position(|v| !v.is_finite()) {
+    if let Some(row) = first_non_finite(&design.y) {
         return Err(ModelError::NonFinite {
             what: "response".into(),
             row,
         });
     }
-    if let Some(pos) = design.x.data.iter().position(|v| !v.is_finite()) {
+    if let Some(pos) = first_non_finite(&design.x.data) {
         return Err(ModelError::NonFinite {
             what: format!("fixed-effects column {}", pos / n.max(1)),
             row: pos % n.max(1),
         });
     }
     Ok(())
+}
+
+/// The first non-finite entry, found by a branch-free (vectorized) pass first: data
+/// without one (the usual case) is read once, without the early-exit loop.
+fn first_non_finite(v: &[f64]) -> Option<usize> {
+    if !v.iter().fold(false, |acc, x| acc | !x.is_finite()) {
+        return None;
+    }
+    v.iter().position(|x| !x.is_finite())
 }
