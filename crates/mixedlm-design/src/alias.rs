@@ -30,7 +30,9 @@ pub fn aliased_columns(x: &DenseMatrix, tol: f64) -> Vec<usize> {
 /// Whether the Gram route shows every column clearly independent of the earlier ones.
 fn gram_all_independent(x: &DenseMatrix, tol: f64) -> bool {
     let (n, p) = (x.nrows, x.ncols);
-    if n == 0 || !(tol * tol < GRAM_SAFE / 16.0) {
+    // a NaN or large tolerance leaves the decision to the exact route
+    let resolvable = tol * tol < GRAM_SAFE / 16.0;
+    if n == 0 || !resolvable {
         return false;
     }
     let g = gram(x);
@@ -52,7 +54,8 @@ fn gram_all_independent(x: &DenseMatrix, tol: f64) -> bool {
         let r2 = 1.0 - v.iter().map(|t| t * t).sum::<f64>();
         // the residual depends on the entries through w = S_K⁻¹ g (w = L⁻ᵀ v)
         let w1 = back_solve_norm1(&l, &v);
-        if !(r2 >= GRAM_SAFE && eps * (1.0 + w1) * (1.0 + w1) < GRAM_SAFE / 4.0) {
+        let clear = r2 >= GRAM_SAFE && eps * (1.0 + w1) * (1.0 + w1) < GRAM_SAFE / 4.0;
+        if !clear {
             return false;
         }
         v.push(r2.sqrt());

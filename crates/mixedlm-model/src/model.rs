@@ -476,3 +476,91 @@ fn first_non_finite(v: &[f64]) -> Option<usize> {
     }
     v.iter().position(|x| !x.is_finite())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mixedlm_design::{CovarianceKind, DenseMatrix, RandomTermDesign};
+
+    /// Two crossed terms (so the engine reorders them), weights and offset optional.
+    fn design(weights: bool, offset: bool) -> Design {
+        let n = 60;
+        let x1: Vec<f64> = (0..n).map(|i| ((i * 7) % 11) as f64 / 3.0).collect();
+        let y: Vec<f64> = (0..n)
+            .map(|i| 2.0 + x1[i] + ((i * 13) % 5) as f64 - 0.3 * (i % 4) as f64)
+            .collect();
+        let mut xdata = vec![1.0; n];
+        xdata.extend_from_slice(&x1);
+        let term = |group: &str, levels: usize, codes: Vec<u32>, k: usize| {
+            let mut z = vec![1.0; n];
+            if k == 2 {
+                z.extend_from_slice(&x1);
+            }
+            RandomTermDesign {
+                group: group.into(),
+                levels: (0..levels).map(|l| l.to_string()).collect(),
+                codes,
+                names: ["(Intercept)", "x1"][..k]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                z: DenseMatrix {
+                    nrows: n,
+                    ncols: k,
+                    data: z,
+                },
+                covariance: CovarianceKind::Unstructured,
+            }
+        };
+        Design {
+            response: "y".into(),
+            y,
+            x: DenseMatrix {
+                nrows: n,
+                ncols: 2,
+                data: xdata,
+            },
+            x_names: vec!["(Intercept)".into(), "x1".into()],
+            aliased: Vec::new(),
+            random: vec![
+                term("a", 3, (0..n).map(|i| (i % 3) as u32).collect(), 1),
+                term("b", 6, (0..n).map(|i| ((i / 2) % 6) as u32).collect(), 2),
+            ],
+            weights: weights.then(|| (0..n).map(|i| 0.5 + (i % 3) as f64).collect()),
+            offset: offset.then(|| (0..n).map(|i| 0.1 * (i % 5) as f64).collect()),
+            n_dropped: 0,
+            row_index: (0..n).collect(),
+        }
+    }
+
+    #[test]
+    fn moved_rows_are_given_back_and_set_response_matches_a_new_model() {
+        let theta = [0.7, 0.2, 0.5, 0.9];
+        for (w, o) in [(false, false), (true, false), (false, true), (true, true)] {
+            let d = design(w, o);
+            let mut a = LinearMixedModel::from_design(d.clone(), ModelOptions::default()).unwrap();
+            assert_eq!(a.design(), &d, "weights {w} offset {o}");
+            assert!(a.has_rows());
+            let mut b = LinearMixedModel::new(&d, ModelOptions::default()).unwrap();
+            assert_eq!(a.objective(&theta), b.objective(&theta));
+            let mut other = d.clone();
+            other
+                .y
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, y)| *y += (i % 7) as f64);
+            a.set_response(&other.y).unwrap();
+            assert_eq!(a.design(), &other);
+            let fresh = LinearMixedModel::new(&other, ModelOptions::default())
+                .unwrap()
+                .objective(&theta);
+            let got = a.objective(&theta);
+            assert!(
+                (got - fresh).abs() <= 1e-10 * fresh.abs(),
+                "{got} vs {fresh}"
+            );
+            b.set_response(&other.y).unwrap();
+            assert_eq!(b.objective(&theta), got);
+        }
+    }
+}
