@@ -289,10 +289,14 @@ impl CrossProducts {
         }
         let z: [&[f64]; K] = std::array::from_fn(|c| col(&rows.z[0], c));
         let codes = &rows.codes[0][range.clone()];
+        // D's and B's entries of a level side by side (one place in cache per row); level
+        // g's packed rows of B are rows g·mr .. (g+1)·mr
+        let stride = K * K + mr * K;
+        let mut db = vec![0.0; self.g1 * stride];
         for (i, &g) in codes.iter().enumerate() {
             let g = g as usize;
             let z1: [f64; K] = std::array::from_fn(|c| z[c][i]);
-            let dg = &mut part.d[g * K * K..(g + 1) * K * K];
+            let (dg, bg) = db[g * stride..(g + 1) * stride].split_at_mut(K * K);
             for a in 0..K {
                 for b in 0..K {
                     dg[b * K + a] += z1[a] * z1[b];
@@ -300,14 +304,17 @@ impl CrossProducts {
             }
             // each value read from its column (a gathered row buffer stalled on store
             // forwarding)
-            let pos = self.rows_ptr[g];
-            let bg = &mut part.b[pos * K..(pos + mr) * K];
             for (row, c) in bg.chunks_exact_mut(K).zip(&cols) {
                 let v = c[i];
                 for (r, z) in row.iter_mut().zip(&z1) {
                     *r += v * z;
                 }
             }
+        }
+        for (g, level) in db.chunks_exact(stride).enumerate() {
+            part.d[g * K * K..(g + 1) * K * K].copy_from_slice(&level[..K * K]);
+            let pos = self.rows_ptr[g];
+            part.b[pos * K..(pos + mr) * K].copy_from_slice(&level[K * K..]);
         }
         part
     }
