@@ -4,14 +4,122 @@
 //! the norm of its part orthogonal to the kept earlier columns is below `tol` times its own
 //! norm. This is the criterion of the limited-pivoting QR (LINPACK `dqrdc2`) that R's `qr()`
 //! and lme4 use with `tol = 1e-7`: deficient columns move to the end, the earliest are kept.
+//!
+//! The same test is first made on the Gram matrix X'X (one pass over the rows, then a
+//! Cholesky factorization of p × p): the squared residual norm of column j is the Schur
+//! complement of the kept columns in X'X. That route is only trusted when every column is
+//! clearly independent (relative squared residual above [`GRAM_SAFE`], far above tol², and
+//! its rounding error bound well below it); otherwise the exact Gram-Schmidt above decides.
 
 use crate::design::DenseMatrix;
 
 /// lme4's default tolerance for rank detection.
 pub const RANK_TOL: f64 = 1e-7;
 
+/// The smallest relative squared residual the Gram route decides on (else the exact route).
+const GRAM_SAFE: f64 = 1e-8;
+
 /// Indices of the columns of `x` that are (numerically) linear combinations of earlier kept ones.
 pub fn aliased_columns(x: &DenseMatrix, tol: f64) -> Vec<usize> {
+    if gram_all_independent(x, tol) {
+        return Vec::new();
+    }
+    aliased_exact(x, tol)
+}
+
+/// Whether the Gram route shows every column clearly independent of the earlier ones.
+fn gram_all_independent(x: &DenseMatrix, tol: f64) -> bool {
+    let (n, p) = (x.nrows, x.ncols);
+    // a NaN or large tolerance leaves the decision to the exact route
+    let resolvable = tol * tol < GRAM_SAFE / 16.0;
+    if n == 0 || !resolvable {
+        return false;
+    }
+    let g = gram(x);
+    // rounding of the dot products (|error| ≤ n ε √(G_ii G_jj)) and of the factorization
+    let eps = f64::EPSILON * (n + 8 * p) as f64;
+    // rows of the Cholesky factor of the column-scaled Gram matrix (unit diagonal)
+    let mut l: Vec<Vec<f64>> = Vec::with_capacity(p);
+    for j in 0..p {
+        let gjj = g[j * p + j];
+        if !(gjj > 0.0 && gjj.is_finite()) {
+            return false;
+        }
+        let mut v = Vec::with_capacity(j + 1);
+        for a in 0..j {
+            let s: f64 = (0..a).map(|b| l[a][b] * v[b]).sum();
+            let gaj = g[a * p + j] / (g[a * p + a] * gjj).sqrt();
+            v.push((gaj - s) / l[a][a]);
+        }
+        let r2 = 1.0 - v.iter().map(|t| t * t).sum::<f64>();
+        // the residual depends on the entries through w = S_K⁻¹ g (w = L⁻ᵀ v)
+        let w1 = back_solve_norm1(&l, &v);
+        let clear = r2 >= GRAM_SAFE && eps * (1.0 + w1) * (1.0 + w1) < GRAM_SAFE / 4.0;
+        if !clear {
+            return false;
+        }
+        v.push(r2.sqrt());
+        l.push(v);
+    }
+    true
+}
+
+/// ‖L⁻ᵀ v‖₁ for the lower-triangular L given by rows.
+fn back_solve_norm1(l: &[Vec<f64>], v: &[f64]) -> f64 {
+    let mut w = v.to_vec();
+    for a in (0..w.len()).rev() {
+        w[a] /= l[a][a];
+        for b in 0..a {
+            w[b] -= l[a][b] * w[a];
+        }
+    }
+    w.iter().map(|t| t.abs()).sum()
+}
+
+/// X'X (p × p, row-major, both triangles) in one pass over blocks of rows.
+fn gram(x: &DenseMatrix) -> Vec<f64> {
+    let (n, p) = (x.nrows, x.ncols);
+    let mut g = vec![0.0; p * p];
+    const BLOCK: usize = 4096;
+    let mut start = 0;
+    while start < n {
+        let end = (start + BLOCK).min(n);
+        for a in 0..p {
+            let ca = &x.col(a)[start..end];
+            for b in a..p {
+                g[a * p + b] += dot(ca, &x.col(b)[start..end]);
+            }
+        }
+        start = end;
+    }
+    for a in 0..p {
+        for b in 0..a {
+            g[a * p + b] = g[b * p + a];
+        }
+    }
+    g
+}
+
+/// Dot product with four independent sums (vectorizes).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..4 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// [`aliased_columns`] by modified Gram-Schmidt over the rows (the reference route).
+fn aliased_exact(x: &DenseMatrix, tol: f64) -> Vec<usize> {
     let n = x.nrows;
     let mut basis: Vec<Vec<f64>> = Vec::new();
     let mut out = Vec::new();
@@ -38,6 +146,15 @@ pub fn aliased_columns(x: &DenseMatrix, tol: f64) -> Vec<usize> {
 
 fn norm(x: &[f64]) -> f64 {
     x.iter().map(|v| v * v).sum::<f64>().sqrt()
+}
+
+/// `x` without the columns in `drop` (sorted indices), taking `x` (no copy when nothing
+/// is dropped).
+pub(crate) fn drop_columns_owned(x: DenseMatrix, drop: &[usize]) -> DenseMatrix {
+    if drop.is_empty() {
+        return x;
+    }
+    drop_columns(&x, drop)
 }
 
 /// `x` without the columns in `drop` (sorted indices).
@@ -73,5 +190,66 @@ mod tests {
         let kept = drop_columns(&x, &[2]);
         assert_eq!(kept.ncols, 3);
         assert_eq!(kept.col(2), &[0.0, 1.0, 0.0, 1.0]);
+    }
+
+    /// Columns: intercept, x, and `extra` built from x and a wiggle.
+    fn design(extra: impl Fn(f64, f64) -> f64) -> DenseMatrix {
+        let n = 200;
+        let x: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64 / 10.0).collect();
+        let wiggle: Vec<f64> = (0..n).map(|i| ((i * 53) % 17) as f64 - 8.0).collect();
+        let mut data = vec![1.0; n];
+        data.extend_from_slice(&x);
+        data.extend(x.iter().zip(&wiggle).map(|(a, b)| extra(*a, *b)));
+        DenseMatrix {
+            nrows: n,
+            ncols: 3,
+            data,
+        }
+    }
+
+    #[test]
+    fn gram_route_decides_only_clear_cases() {
+        // clearly independent: the Gram route keeps everything, as the exact route does
+        let clear = design(|_, w| w);
+        assert!(gram_all_independent(&clear, RANK_TOL));
+        assert_eq!(aliased_columns(&clear, RANK_TOL), Vec::<usize>::new());
+        assert_eq!(aliased_exact(&clear, RANK_TOL), Vec::<usize>::new());
+        // an exact combination of earlier columns: exact route, dropped
+        let dup = design(|x, _| 3.0 * x - 2.0);
+        assert!(!gram_all_independent(&dup, RANK_TOL));
+        assert_eq!(aliased_columns(&dup, RANK_TOL), vec![2]);
+        // nearly collinear but above tol (relative residual ~1e-5): exact route, kept
+        let near_kept = design(|x, w| x + 1e-5 * w);
+        assert!(!gram_all_independent(&near_kept, RANK_TOL));
+        assert_eq!(aliased_columns(&near_kept, RANK_TOL), Vec::<usize>::new());
+        // nearly collinear below tol (relative residual ~1e-9): exact route, dropped
+        let near_dropped = design(|x, w| x + 1e-9 * w);
+        assert!(!gram_all_independent(&near_dropped, RANK_TOL));
+        assert_eq!(aliased_columns(&near_dropped, RANK_TOL), vec![2]);
+        // a column of zeros and an all-zero design
+        let zero = design(|_, _| 0.0);
+        assert_eq!(aliased_columns(&zero, RANK_TOL), vec![2]);
+    }
+
+    #[test]
+    fn gram_route_refuses_large_offsets_it_cannot_resolve() {
+        // x far from 0 relative to its spread: after the intercept its relative residual
+        // is ~1e-12, so the Gram route must hand over to the exact one (which keeps it)
+        let offset = design(|_, w| 1e6 + w);
+        assert!(!gram_all_independent(&offset, RANK_TOL));
+        assert_eq!(
+            aliased_columns(&offset, RANK_TOL),
+            aliased_exact(&offset, RANK_TOL)
+        );
+        assert_eq!(aliased_columns(&offset, RANK_TOL), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn owned_drop_keeps_the_matrix_when_nothing_is_dropped() {
+        let x = design(|_, w| w);
+        let ptr = x.data.as_ptr();
+        let kept = drop_columns_owned(x, &[]);
+        assert_eq!(kept.data.as_ptr(), ptr);
+        assert_eq!(drop_columns_owned(kept, &[1]).ncols, 2);
     }
 }

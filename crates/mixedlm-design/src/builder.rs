@@ -4,7 +4,7 @@ use arrow_array::RecordBatch;
 use mixedlm_formula::{ModelFormula, TermList, Variable};
 use serde::Serialize;
 
-use crate::alias::{aliased_columns, drop_columns, RANK_TOL};
+use crate::alias::{aliased_columns, drop_columns_owned, RANK_TOL};
 use crate::data::raw;
 use crate::design::{CovarianceKind, Design, RandomTermDesign};
 use crate::error::DesignError;
@@ -207,11 +207,11 @@ impl DesignBuilder {
         if !aliased.is_empty() && self.aliased == AliasPolicy::Error {
             return Err(DesignError::RankDeficient { columns: aliased });
         }
-        let x = drop_columns(&x_full, &aliased_index);
         let x_names: Vec<String> = (0..x_full.ncols)
             .filter(|j| !aliased_index.contains(j))
             .map(|j| x_columns_full[j].clone())
             .collect();
+        let x = drop_columns_owned(x_full, &aliased_index);
         let weights = self.weight_values(&mut ev)?;
         let offset = offset_values(&mut ev, self.offset.as_deref(), &self.offsets)?;
         let (random, random_specs) = self.random_terms_on(&mut ev)?;
@@ -225,7 +225,7 @@ impl DesignBuilder {
             weights,
             offset,
             n_dropped: used.dropped,
-            row_index: used.rows.clone(),
+            row_index: used.rows,
         };
         let spec = DesignSpec {
             response: Some(label(response)),

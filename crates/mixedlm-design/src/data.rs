@@ -102,11 +102,7 @@ impl Raw {
             Raw::Text(a) => a.null_count(),
             Raw::Bool(a) => a.null_count(),
         };
-        let nan = match self {
-            Raw::Float(a) => a.values().iter().any(|v| v.is_nan()),
-            _ => false,
-        };
-        if nulls == 0 && !nan {
+        if nulls == 0 && !self.has_nan() {
             return 0;
         }
         let mut count = 0;
@@ -117,6 +113,34 @@ impl Raw {
             }
         }
         count
+    }
+
+    /// Whether a float column holds a NaN (one branch-free pass).
+    fn has_nan(&self) -> bool {
+        let Raw::Float(a) = self else { return false };
+        a.values().iter().fold(false, |acc, v| acc | v.is_nan())
+    }
+
+    /// Whether the column has a missing value (null, or NaN in a float column).
+    pub(crate) fn has_missing(&self) -> bool {
+        let nulls = match self {
+            Raw::Float(a) => a.null_count(),
+            Raw::Int(a) => a.null_count(),
+            Raw::Text(a) => a.null_count(),
+            Raw::Bool(a) => a.null_count(),
+        };
+        nulls > 0 || self.has_nan()
+    }
+
+    /// Whether the column has neither a null nor a non-finite value (one branch-free pass
+    /// over a float column): then neither missing rows nor infinities need looking for.
+    pub(crate) fn is_clean(&self) -> bool {
+        match self {
+            Raw::Float(a) => {
+                a.null_count() == 0 && !a.values().iter().fold(false, |acc, v| acc | !v.is_finite())
+            }
+            _ => !self.has_missing(),
+        }
     }
 
     /// Whether the column holds numbers.
@@ -137,20 +161,32 @@ impl Raw {
     pub(crate) fn infinite(&self) -> Option<(usize, usize)> {
         let Raw::Float(a) = self else { return None };
         let vals = a.values();
+        if !vals.iter().fold(false, |acc, v| acc | v.is_infinite()) {
+            return None;
+        }
         let count = vals.iter().filter(|v| v.is_infinite()).count();
         let first = vals.iter().position(|v| v.is_infinite())?;
         Some((first, count))
     }
 
     /// The values at `rows` as f64 (None if the column is not numeric).
+    ///
+    /// `rows` is increasing (a subset of the column's rows), so when it is as long as the
+    /// column it is every row and the values are copied without the gather.
     pub(crate) fn values(&self, rows: &[usize]) -> Option<Vec<f64>> {
         match self {
             Raw::Float(a) => {
                 let v = a.values();
+                if rows.len() == v.len() {
+                    return Some(v.to_vec());
+                }
                 Some(rows.iter().map(|&i| v[i]).collect())
             }
             Raw::Int(a) => {
                 let v = a.values();
+                if rows.len() == v.len() {
+                    return Some(v.iter().map(|&x| x as f64).collect());
+                }
                 Some(rows.iter().map(|&i| v[i] as f64).collect())
             }
             _ => None,
@@ -160,11 +196,7 @@ impl Raw {
     /// The distinct values at `rows` as sorted level labels, and each row's code.
     pub(crate) fn factorize(&self, rows: &[usize]) -> (Vec<String>, Vec<u32>) {
         match self {
-            Raw::Text(a) => factorize(
-                rows.iter().map(|&i| a.value(i)),
-                |x, y| x.cmp(y),
-                str::to_string,
-            ),
+            Raw::Text(a) => factorize_text(a, rows),
             Raw::Int(a) => {
                 let v = a.values();
                 factorize_int(rows.iter().map(|&i| v[i]), rows.len())
@@ -225,6 +257,63 @@ where
     }
     let labels = order.iter().map(|&u| fmt(uniques[u])).collect();
     (labels, codes)
+}
+
+/// The longest string [`pack`] holds.
+const PACKED_BYTES: usize = 15;
+
+/// A string of at most [`PACKED_BYTES`] bytes as one integer: its bytes big-endian, zero
+/// padded, and its length in the low byte. Integer order is then byte-lexicographic order
+/// (`str`'s order): the first differing byte decides, and a prefix (zeros after its end, a
+/// smaller length) comes before the longer string.
+#[inline]
+fn pack(s: &[u8]) -> u128 {
+    let mut buf = [0u8; 16];
+    buf[..s.len()].copy_from_slice(s);
+    buf[PACKED_BYTES] = s.len() as u8;
+    u128::from_be_bytes(buf)
+}
+
+/// [`pack`] of the first `len` (≤ 15) bytes of a 16-byte window: one load and a mask, no
+/// byte copies (the copy through a stack buffer stalled on store forwarding).
+#[inline]
+fn pack_window(window: &[u8], len: usize) -> u128 {
+    let mut w = [0u8; 16];
+    w.copy_from_slice(window);
+    let keep = u128::MAX.checked_shl(8 * (16 - len) as u32).unwrap_or(0);
+    (u128::from_be_bytes(w) & keep) | len as u128
+}
+
+/// The string [`pack`] packed.
+fn unpack(k: u128) -> String {
+    let buf = k.to_be_bytes();
+    let len = usize::from(buf[PACKED_BYTES]).min(PACKED_BYTES);
+    String::from_utf8_lossy(&buf[..len]).into_owned()
+}
+
+/// [`factorize`] of text at `rows`: when every string of the column is short enough, the
+/// packed integers are hashed and sorted instead of the strings (no byte comparisons).
+fn factorize_text(a: &StringArray, rows: &[usize]) -> (Vec<String>, Vec<u32>) {
+    let offsets = a.value_offsets();
+    let short = offsets
+        .windows(2)
+        .all(|w| (w[1] - w[0]) as usize <= PACKED_BYTES);
+    if !short {
+        return factorize(
+            rows.iter().map(|&i| a.value(i)),
+            |x, y| x.cmp(y),
+            str::to_string,
+        );
+    }
+    let bytes = a.value_data();
+    let key = |i: usize| {
+        let (lo, hi) = (offsets[i] as usize, offsets[i + 1] as usize);
+        match bytes.get(lo..lo + 16) {
+            Some(window) => pack_window(window, hi - lo),
+            None => pack(&bytes[lo..hi]),
+        }
+    };
+    factorize(rows.iter().map(|&i| key(i)), |x, y| x.cmp(y), unpack)
 }
 
 /// [`factorize`] of integers: when their range is small (at most a few times the number of
@@ -373,5 +462,91 @@ mod tests {
             vec!["a", "a long level name over 8 bytes", "b", "ccc"]
         );
         assert_eq!(codes, vec![2, 0, 3, 0, 1, 2]);
+    }
+
+    #[test]
+    fn packed_order_is_string_order() {
+        // prefixes, NUL bytes, bytes above 0x7f (UTF-8), empty string, 15 bytes exactly
+        let words = [
+            "",
+            "a",
+            "ab",
+            "a\0",
+            "a\0b",
+            "b",
+            "Z",
+            "é",
+            "e\u{301}",
+            "ü",
+            "日本",
+            "日",
+            "\u{7f}",
+            "fifteen bytes!!",
+            "fifteen bytes!",
+            "x\u{10ffff}",
+        ];
+        for a in words {
+            assert!(a.len() <= PACKED_BYTES, "{a:?}");
+            assert_eq!(unpack(pack(a.as_bytes())), a);
+            let mut window = a.as_bytes().to_vec();
+            window.resize(16, 0xff);
+            assert_eq!(pack_window(&window, a.len()), pack(a.as_bytes()), "{a:?}");
+            for b in words {
+                assert_eq!(
+                    pack(a.as_bytes()).cmp(&pack(b.as_bytes())),
+                    a.cmp(b),
+                    "{a:?} vs {b:?}"
+                );
+            }
+        }
+    }
+
+    fn text_factor(words: &[Option<&str>], rows: &[usize]) -> (Vec<String>, Vec<u32>) {
+        Raw::Text(StringArray::from(words.to_vec())).factorize(rows)
+    }
+
+    #[test]
+    fn packed_text_factorizes_like_strings_on_a_longer_column() {
+        // long enough that most keys are read through a 16-byte window of the buffer
+        let words: Vec<String> = (0..300)
+            .map(|i| format!("{}{}", ["g", "grp", "é", ""][i % 4], (i * 37) % 53))
+            .collect();
+        let array = StringArray::from(words.iter().map(|w| Some(w.as_str())).collect::<Vec<_>>());
+        let rows: Vec<usize> = (0..300).filter(|i| i % 7 != 3).collect();
+        let got = Raw::Text(array).factorize(&rows);
+        let reference = factorize(
+            rows.iter().map(|&i| words[i].as_str()),
+            |x, y| x.cmp(y),
+            str::to_string,
+        );
+        assert_eq!(got, reference);
+    }
+
+    #[test]
+    fn packed_and_long_text_factorize_like_strings() {
+        let short = [
+            Some("b"),
+            Some("a"),
+            None,
+            Some("ab"),
+            Some("é"),
+            Some("a"),
+            Some(""),
+        ];
+        let rows = [0, 1, 3, 4, 5, 6];
+        let (levels, codes) = text_factor(&short, &rows);
+        assert_eq!(levels, vec!["", "a", "ab", "b", "é"]);
+        assert_eq!(codes, vec![3, 1, 2, 4, 1, 0]);
+        // one string over 15 bytes: the whole column takes the string route
+        let long = [Some("b"), Some("a sixteen-byte!!"), Some("a"), Some("b")];
+        let (levels, codes) = text_factor(&long, &[0, 1, 2, 3]);
+        assert_eq!(levels, vec!["a", "a sixteen-byte!!", "b"]);
+        assert_eq!(codes, vec![2, 1, 0, 2]);
+        let reference = factorize(
+            ["b", "a sixteen-byte!!", "a", "b"].into_iter(),
+            |x, y| x.cmp(y),
+            str::to_string,
+        );
+        assert_eq!((levels, codes), reference);
     }
 }

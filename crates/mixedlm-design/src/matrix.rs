@@ -26,27 +26,26 @@ impl Piece<'_> {
         }
     }
 
-    /// Multiply `out` by this piece's column `j` (or assign when `first`).
-    fn apply(&self, j: usize, out: &mut [f64], first: bool) {
+    /// Append this piece's column `j` to `data`.
+    fn push(&self, j: usize, data: &mut Vec<f64>) {
+        match self {
+            Piece::Numeric(cols) => data.extend_from_slice(&cols[j]),
+            Piece::Factor { codes, mat, m } => {
+                data.extend(codes.iter().map(|&c| mat[c as usize * m + j]));
+            }
+        }
+    }
+
+    /// Multiply `out` by this piece's column `j`.
+    fn apply(&self, j: usize, out: &mut [f64]) {
         match self {
             Piece::Numeric(cols) => {
-                let c = &cols[j];
-                if first {
-                    out.copy_from_slice(c);
-                } else {
-                    out.iter_mut().zip(c).for_each(|(o, v)| *o *= v);
-                }
+                out.iter_mut().zip(&cols[j]).for_each(|(o, v)| *o *= v);
             }
             Piece::Factor { codes, mat, m } => {
-                if first {
-                    out.iter_mut()
-                        .zip(*codes)
-                        .for_each(|(o, &c)| *o = mat[c as usize * m + j]);
-                } else {
-                    out.iter_mut()
-                        .zip(*codes)
-                        .for_each(|(o, &c)| *o *= mat[c as usize * m + j]);
-                }
+                out.iter_mut()
+                    .zip(*codes)
+                    .for_each(|(o, &c)| *o *= mat[c as usize * m + j]);
             }
         }
     }
@@ -91,12 +90,7 @@ pub(crate) fn model_matrix(
         .collect();
     let full = full_coding(tl.intercept, &terms, &is_factor);
     let n = ev.rows.len();
-    let mut names: Vec<String> = Vec::new();
-    let mut data: Vec<f64> = Vec::new();
-    if tl.intercept {
-        names.push("(Intercept)".into());
-        data.resize(n, 1.0);
-    }
+    let mut all = Vec::with_capacity(terms.len());
     for (t, tv) in terms.iter().enumerate() {
         let mut pieces = Vec::with_capacity(tv.len());
         let mut piece_names: Vec<Vec<String>> = Vec::with_capacity(tv.len());
@@ -105,7 +99,22 @@ pub(crate) fn model_matrix(
             pieces.push(p);
             piece_names.push(nm);
         }
-        term_columns(&pieces, &piece_names, n, &mut data, &mut names);
+        all.push((pieces, piece_names));
+    }
+    let width: usize = all
+        .iter()
+        .map(|(pieces, _)| pieces.iter().map(Piece::width).product::<usize>())
+        .sum::<usize>()
+        + usize::from(tl.intercept);
+    let mut names: Vec<String> = Vec::with_capacity(width);
+    // one allocation for all columns (growing it column by column copied it each time)
+    let mut data: Vec<f64> = Vec::with_capacity(n * width);
+    if tl.intercept {
+        names.push("(Intercept)".into());
+        data.resize(n, 1.0);
+    }
+    for (pieces, piece_names) in &all {
+        term_columns(pieces, piece_names, n, &mut data, &mut names);
     }
     Ok((
         DenseMatrix {
@@ -165,9 +174,13 @@ fn term_columns(
             r /= w;
         }
         let start = data.len();
-        data.resize(start + n, 0.0);
-        for (i, p) in pieces.iter().enumerate() {
-            p.apply(sel[i], &mut data[start..], i == 0);
+        match pieces.first() {
+            Some(first) => first.push(sel[0], data),
+            None => data.resize(start + n, 0.0),
+        }
+        debug_assert_eq!(data.len(), start + n);
+        for (p, &s) in pieces.iter().zip(&sel).skip(1) {
+            p.apply(s, &mut data[start..]);
         }
         let name: Vec<&str> = sel
             .iter()

@@ -34,17 +34,27 @@ pub(crate) fn used_rows(
         .map(|c| raw(batch, c))
         .collect::<Result<_, _>>()?;
     let n = batch.num_rows();
-    let mut keep = vec![true; n];
-    for (name, r) in columns.iter().zip(&raws) {
-        let count = r.mark_missing(&mut keep);
-        if count > 0 && policy == MissingPolicy::Error {
-            return Err(DesignError::Missing {
-                column: name.clone(),
-                count,
-            });
-        }
+    if raws.iter().all(Raw::is_clean) {
+        return Ok(UsedRows {
+            rows: (0..n).collect(),
+            dropped: 0,
+        });
     }
-    let rows: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
+    let rows: Vec<usize> = if raws.iter().any(Raw::has_missing) {
+        let mut keep = vec![true; n];
+        for (name, r) in columns.iter().zip(&raws) {
+            let count = r.mark_missing(&mut keep);
+            if count > 0 && policy == MissingPolicy::Error {
+                return Err(DesignError::Missing {
+                    column: name.clone(),
+                    count,
+                });
+            }
+        }
+        (0..n).filter(|&i| keep[i]).collect()
+    } else {
+        (0..n).collect()
+    };
     for (name, r) in columns.iter().zip(&raws) {
         if let Some((row, count)) = r.infinite() {
             return Err(DesignError::Infinite {

@@ -4,7 +4,7 @@ use arrow_array::RecordBatch;
 use mixedlm_formula::{TermList, Variable};
 use serde::Serialize;
 
-use crate::alias::drop_columns;
+use crate::alias::drop_columns_owned;
 use crate::design::{CovarianceKind, DenseMatrix};
 use crate::error::DesignError;
 use crate::eval::{columns_of, Evaluator, Params};
@@ -141,7 +141,7 @@ impl DesignSpec {
             learn: false,
         };
         let (x, _) = model_matrix(&mut ev, &self.fixed)?;
-        let x = drop_columns(&x, &self.aliased_index);
+        let x = drop_columns_owned(x, &self.aliased_index);
         let offset = offset_values(&mut ev, self.offset.as_deref(), &self.offsets)?;
         let mut random = Vec::new();
         if with_random {

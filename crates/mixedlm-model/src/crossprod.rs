@@ -260,6 +260,7 @@ impl CrossProducts {
     /// [`Self::accumulate`] for a model with one random term: R = [X, y], so each level's
     /// packed rows of B are all of R in order and no lookup is needed.
     /// `K` = k1 (1, 2 or 3), known at compile time so the small loops unroll.
+    /// C = R'R takes column dot products (vectorized); D and B one pass over the rows.
     fn accumulate_single<const K: usize>(
         &self,
         rows: &Rows,
@@ -267,34 +268,53 @@ impl CrossProducts {
     ) -> Partial {
         let mut part = Partial::zeros(self);
         let (n, mr, p) = (rows.n, self.mr, rows.p);
-        let mut val = vec![0.0; mr];
-        let mut z1 = [0.0; K];
-        for i in range {
-            let g = rows.codes[0][i] as usize;
-            for (c, z) in z1.iter_mut().enumerate() {
-                *z = rows.z[0][c * n + i];
+        fn column(data: &[f64], n: usize, c: usize, range: std::ops::Range<usize>) -> &[f64] {
+            &data[c * n..(c + 1) * n][range]
+        }
+        let col = |data, c| column(data, n, c, range.clone());
+        let cols: Vec<&[f64]> = (0..p)
+            .map(|c| col(&rows.x, c))
+            .chain(std::iter::once(&rows.y[range.clone()]))
+            .collect();
+        // in blocks of rows, so each block's columns are read from cache by every pair
+        let mut start = 0;
+        while start < cols[0].len() {
+            let end = (start + 2048).min(cols[0].len());
+            for (a, ca) in cols.iter().enumerate() {
+                for (b, cb) in cols.iter().enumerate().skip(a) {
+                    part.c[a * mr + b] += dot(&ca[start..end], &cb[start..end]);
+                }
             }
-            let dg = &mut part.d[g * K * K..(g + 1) * K * K];
+            start = end;
+        }
+        let z: [&[f64]; K] = std::array::from_fn(|c| col(&rows.z[0], c));
+        let codes = &rows.codes[0][range.clone()];
+        // D's and B's entries of a level side by side (one place in cache per row); level
+        // g's packed rows of B are rows g·mr .. (g+1)·mr
+        let stride = K * K + mr * K;
+        let mut db = vec![0.0; self.g1 * stride];
+        for (i, &g) in codes.iter().enumerate() {
+            let g = g as usize;
+            let z1: [f64; K] = std::array::from_fn(|c| z[c][i]);
+            let (dg, bg) = db[g * stride..(g + 1) * stride].split_at_mut(K * K);
             for a in 0..K {
                 for b in 0..K {
                     dg[b * K + a] += z1[a] * z1[b];
                 }
             }
-            for (c, v) in val[..p].iter_mut().enumerate() {
-                *v = rows.x[c * n + i];
+            // each value read from its column (a gathered row buffer stalled on store
+            // forwarding)
+            for (row, c) in bg.chunks_exact_mut(K).zip(&cols) {
+                let v = c[i];
+                for (r, z) in row.iter_mut().zip(&z1) {
+                    *r += v * z;
+                }
             }
-            val[p] = rows.y[i];
+        }
+        for (g, level) in db.chunks_exact(stride).enumerate() {
+            part.d[g * K * K..(g + 1) * K * K].copy_from_slice(&level[..K * K]);
             let pos = self.rows_ptr[g];
-            let bg = &mut part.b[pos * K..(pos + mr) * K];
-            for (row, v) in bg.chunks_exact_mut(K).zip(&val) {
-                row.iter_mut().zip(&z1).for_each(|(r, z)| *r += v * z);
-            }
-            for (a, va) in val.iter().enumerate() {
-                let col = &mut part.c[a * mr + a..(a + 1) * mr];
-                col.iter_mut()
-                    .zip(&val[a..])
-                    .for_each(|(e, vb)| *e += va * vb);
-            }
+            part.b[pos * K..(pos + mr) * K].copy_from_slice(&level[K * K..]);
         }
         part
     }
@@ -362,4 +382,22 @@ impl CrossProducts {
             self.c[r * mr + mr - 1] = self.c[ycol + r];
         }
     }
+}
+
+/// Dot product with four independent sums (vectorizes).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..4 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }

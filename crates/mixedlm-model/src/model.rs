@@ -50,8 +50,13 @@ impl LinearMixedModel {
     /// non-finite values, non-positive weights, inconsistent lengths, or a dense part larger
     /// than [`MAX_DENSE_COLUMNS`].
     pub fn new(design: &Design, opts: ModelOptions) -> Result<Self, ModelError> {
-        let terms = build_terms(design)?;
-        let (rows, sum_log_w) = weighted_rows(design, &terms)?;
+        Self::from_design(design.clone(), opts)
+    }
+
+    /// [`Self::new`] taking the design (no copy of its rows).
+    pub fn from_design(mut design: Design, opts: ModelOptions) -> Result<Self, ModelError> {
+        let terms = build_terms(&design)?;
+        let (rows, sum_log_w) = weighted_rows(&mut design, &terms)?;
         let qr: usize = terms[1..].iter().map(|t| t.k * t.n_levels()).sum();
         if qr + rows.p + 1 > MAX_DENSE_COLUMNS {
             return Err(ModelError::TooLarge {
@@ -60,13 +65,14 @@ impl LinearMixedModel {
             });
         }
         let cp = CrossProducts::new(&rows, &terms);
+        let rows = give_back(&mut design, rows, &terms);
         let factor = Factor::new(&cp, &terms);
         let theta = terms
             .iter()
             .flat_map(|t| t.structure.initial_theta())
             .collect();
         Ok(LinearMixedModel {
-            design: design.clone(),
+            design,
             terms,
             rows,
             cp,
@@ -229,12 +235,9 @@ impl LinearMixedModel {
             });
         }
         self.design.y.copy_from_slice(y);
-        for i in 0..n {
-            let off = self.design.offset.as_ref().map_or(0.0, |o| o[i]);
-            let sw = self.design.weights.as_ref().map_or(1.0, |w| w[i].sqrt());
-            self.rows.y[i] = sw * (y[i] - off);
-        }
-        self.cp.update_response(&self.rows, &self.terms);
+        let (rows, _) = weighted_rows(&mut self.design, &self.terms)?;
+        self.cp.update_response(&rows, &self.terms);
+        self.rows = give_back(&mut self.design, rows, &self.terms);
         self.factor.ok = false;
         Ok(())
     }
@@ -299,7 +302,7 @@ impl LinearMixedModel {
     /// Whether the model holds its rows (false for a model built from sufficient
     /// statistics by [`Self::from_stats`], whose [`Self::design`] has the coding only).
     pub fn has_rows(&self) -> bool {
-        self.rows.y.len() == self.rows.n
+        self.design.y.len() == self.rows.n
     }
 
     /// Observations per level of each random-effects term (formula order).
@@ -321,17 +324,21 @@ impl LinearMixedModel {
     }
 }
 
-/// √w-scaled copies of the row data, terms in engine order, and Σ log w.
-fn weighted_rows(design: &Design, terms: &[Term]) -> Result<(Rows, f64), ModelError> {
+/// The row data the cross-products read, terms in engine order, and Σ log w.
+///
+/// Without weights the columns (and, without offset, y) are moved out of `design`, not
+/// copied: [`give_back`] returns them once the cross-products are formed. With weights
+/// they are √w-scaled copies.
+fn weighted_rows(design: &mut Design, terms: &[Term]) -> Result<(Rows, f64), ModelError> {
     let n = design.n_obs();
     let p = design.x.ncols;
     check_lengths(design, n, p)?;
     if n <= p {
         return Err(ModelError::TooFewObservations { n, p });
     }
-    let sw: Vec<f64> = match &design.weights {
+    let sw: Option<Vec<f64>> = match &design.weights {
         Some(w) => {
-            if let Some(row) = w.iter().position(|v| !v.is_finite()) {
+            if let Some(row) = first_non_finite(w) {
                 return Err(ModelError::NonFinite {
                     what: "weights".into(),
                     row,
@@ -340,45 +347,85 @@ fn weighted_rows(design: &Design, terms: &[Term]) -> Result<(Rows, f64), ModelEr
             if let Some(row) = w.iter().position(|v| *v <= 0.0) {
                 return Err(ModelError::NonPositiveWeight { row, value: w[row] });
             }
-            w.iter().map(|v| v.sqrt()).collect()
+            Some(w.iter().map(|v| v.sqrt()).collect())
         }
-        None => Vec::new(),
+        None => None,
     };
     let sum_log_w = design
         .weights
         .as_ref()
         .map_or(0.0, |w| w.iter().map(|v| v.ln()).sum());
-    let offset = |i: usize| design.offset.as_ref().map_or(0.0, |o| o[i]);
-    let y: Vec<f64> = match (&design.offset, design.weights.is_some()) {
-        (None, false) => design.y.clone(),
-        _ => (0..n)
-            .map(|i| sw.get(i).copied().unwrap_or(1.0) * (design.y[i] - offset(i)))
+    let y: Vec<f64> = match (&design.offset, &sw) {
+        (None, None) => std::mem::take(&mut design.y),
+        (offset, sw) => (0..n)
+            .map(|i| {
+                let s = sw.as_ref().map_or(1.0, |s| s[i]);
+                s * (design.y[i] - offset.as_ref().map_or(0.0, |o| o[i]))
+            })
             .collect(),
     };
-    // column-major n-row columns, each multiplied by √w (a plain copy without weights)
-    let scale = |data: &[f64]| -> Vec<f64> {
-        if design.weights.is_none() || n == 0 {
-            return data.to_vec();
+    // column-major n-row columns, each multiplied by √w (moved out without weights)
+    let take = |data: &mut Vec<f64>| -> Vec<f64> {
+        match &sw {
+            None => std::mem::take(data),
+            Some(sw) => data
+                .chunks_exact(n)
+                .flat_map(|col| col.iter().zip(sw).map(|(v, s)| v * s))
+                .collect(),
         }
-        data.chunks_exact(n)
-            .flat_map(|col| col.iter().zip(&sw).map(|(v, s)| v * s))
-            .collect()
     };
+    let z = terms
+        .iter()
+        .map(|t| take(&mut design.random[t.formula_index].z.data))
+        .collect();
+    let x = take(&mut design.x.data);
+    let codes = terms
+        .iter()
+        .map(|t| std::mem::take(&mut design.random[t.formula_index].codes))
+        .collect();
     let rows = Rows {
         n,
-        codes: terms
-            .iter()
-            .map(|t| design.random[t.formula_index].codes.clone())
-            .collect(),
-        z: terms
-            .iter()
-            .map(|t| scale(&design.random[t.formula_index].z.data))
-            .collect(),
-        x: scale(&design.x.data),
+        codes,
+        z,
+        x,
         p,
         y,
     };
     Ok((rows, sum_log_w))
+}
+
+/// Return to `design` what [`weighted_rows`] moved out of it (the codes, and the columns and
+/// y where they were moved rather than copied); what is left is the row-free [`Rows`] the
+/// model keeps (its sizes).
+fn give_back(design: &mut Design, rows: Rows, terms: &[Term]) -> Rows {
+    let Rows {
+        n,
+        codes,
+        z,
+        x,
+        p,
+        y,
+    } = rows;
+    for (t, c) in terms.iter().zip(codes) {
+        design.random[t.formula_index].codes = c;
+    }
+    if design.weights.is_none() {
+        for (t, zt) in terms.iter().zip(z) {
+            design.random[t.formula_index].z.data = zt;
+        }
+        design.x.data = x;
+        if design.offset.is_none() {
+            design.y = y;
+        }
+    }
+    Rows {
+        n,
+        codes: Vec::new(),
+        z: Vec::new(),
+        x: Vec::new(),
+        p,
+        y: Vec::new(),
+    }
 }
 
 fn check_lengths(design: &Design, n: usize, p: usize) -> Result<(), ModelError> {
@@ -399,24 +446,121 @@ fn check_lengths(design: &Design, n: usize, p: usize) -> Result<(), ModelError> 
         if o.len() != n {
             return Err(mismatch("offset", o.len()));
         }
-        if let Some(row) = o.iter().position(|v| !v.is_finite()) {
+        if let Some(row) = first_non_finite(o) {
             return Err(ModelError::NonFinite {
                 what: "offset".into(),
                 row,
             });
         }
     }
-    if let Some(row) = design.y.iter().position(|v| !v.is_finite()) {
+    if let Some(row) = first_non_finite(&design.y) {
         return Err(ModelError::NonFinite {
             what: "response".into(),
             row,
         });
     }
-    if let Some(pos) = design.x.data.iter().position(|v| !v.is_finite()) {
+    if let Some(pos) = first_non_finite(&design.x.data) {
         return Err(ModelError::NonFinite {
             what: format!("fixed-effects column {}", pos / n.max(1)),
             row: pos % n.max(1),
         });
     }
     Ok(())
+}
+
+/// The first non-finite entry, found by a branch-free (vectorized) pass first: data
+/// without one (the usual case) is read once, without the early-exit loop.
+fn first_non_finite(v: &[f64]) -> Option<usize> {
+    if !v.iter().fold(false, |acc, x| acc | !x.is_finite()) {
+        return None;
+    }
+    v.iter().position(|x| !x.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mixedlm_design::{CovarianceKind, DenseMatrix, RandomTermDesign};
+
+    /// Two crossed terms (so the engine reorders them), weights and offset optional.
+    fn design(weights: bool, offset: bool) -> Design {
+        let n = 60;
+        let x1: Vec<f64> = (0..n).map(|i| ((i * 7) % 11) as f64 / 3.0).collect();
+        let y: Vec<f64> = (0..n)
+            .map(|i| 2.0 + x1[i] + ((i * 13) % 5) as f64 - 0.3 * (i % 4) as f64)
+            .collect();
+        let mut xdata = vec![1.0; n];
+        xdata.extend_from_slice(&x1);
+        let term = |group: &str, levels: usize, codes: Vec<u32>, k: usize| {
+            let mut z = vec![1.0; n];
+            if k == 2 {
+                z.extend_from_slice(&x1);
+            }
+            RandomTermDesign {
+                group: group.into(),
+                levels: (0..levels).map(|l| l.to_string()).collect(),
+                codes,
+                names: ["(Intercept)", "x1"][..k]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                z: DenseMatrix {
+                    nrows: n,
+                    ncols: k,
+                    data: z,
+                },
+                covariance: CovarianceKind::Unstructured,
+            }
+        };
+        Design {
+            response: "y".into(),
+            y,
+            x: DenseMatrix {
+                nrows: n,
+                ncols: 2,
+                data: xdata,
+            },
+            x_names: vec!["(Intercept)".into(), "x1".into()],
+            aliased: Vec::new(),
+            random: vec![
+                term("a", 3, (0..n).map(|i| (i % 3) as u32).collect(), 1),
+                term("b", 6, (0..n).map(|i| ((i / 2) % 6) as u32).collect(), 2),
+            ],
+            weights: weights.then(|| (0..n).map(|i| 0.5 + (i % 3) as f64).collect()),
+            offset: offset.then(|| (0..n).map(|i| 0.1 * (i % 5) as f64).collect()),
+            n_dropped: 0,
+            row_index: (0..n).collect(),
+        }
+    }
+
+    #[test]
+    fn moved_rows_are_given_back_and_set_response_matches_a_new_model() {
+        let theta = [0.7, 0.2, 0.5, 0.9];
+        for (w, o) in [(false, false), (true, false), (false, true), (true, true)] {
+            let d = design(w, o);
+            let mut a = LinearMixedModel::from_design(d.clone(), ModelOptions::default()).unwrap();
+            assert_eq!(a.design(), &d, "weights {w} offset {o}");
+            assert!(a.has_rows());
+            let mut b = LinearMixedModel::new(&d, ModelOptions::default()).unwrap();
+            assert_eq!(a.objective(&theta), b.objective(&theta));
+            let mut other = d.clone();
+            other
+                .y
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, y)| *y += (i % 7) as f64);
+            a.set_response(&other.y).unwrap();
+            assert_eq!(a.design(), &other);
+            let fresh = LinearMixedModel::new(&other, ModelOptions::default())
+                .unwrap()
+                .objective(&theta);
+            let got = a.objective(&theta);
+            assert!(
+                (got - fresh).abs() <= 1e-10 * fresh.abs(),
+                "{got} vs {fresh}"
+            );
+            b.set_response(&other.y).unwrap();
+            assert_eq!(b.objective(&theta), got);
+        }
+    }
 }

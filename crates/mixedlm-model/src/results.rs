@@ -200,31 +200,45 @@ pub(crate) fn extract(model: &LinearMixedModel, optim: OptimRecord, cond_var: bo
     }
 }
 
-/// X β + Z b + offset and y − fitted, on the original (unweighted) rows, one O(N) pass.
+/// X β + Z b + offset and y − fitted, on the original (unweighted) rows, one O(N) pass in
+/// blocks of rows (each block's sums stay in cache while every column is added).
 pub(crate) fn fitted_values(
     model: &LinearMixedModel,
     beta: &[f64],
     modes: &[Vec<f64>],
 ) -> (Vec<f64>, Vec<f64>) {
+    const BLOCK: usize = 1024;
     let d = &model.design;
     let n = d.n_obs();
-    let mut fitted = d.offset.clone().unwrap_or_else(|| vec![0.0; n]);
-    for (c, b) in beta.iter().enumerate() {
-        fitted
-            .iter_mut()
-            .zip(d.x.col(c))
-            .for_each(|(f, x)| *f += b * x);
-    }
-    for (term, b) in model.terms.iter().zip(modes) {
-        let rt = &d.random[term.formula_index];
-        let k = term.k;
-        for a in 0..k {
-            let z = rt.z.col(a);
-            for i in 0..n {
-                fitted[i] += z[i] * b[rt.codes[i] as usize * k + a];
+    let mut fitted = vec![0.0; n];
+    let mut residuals = vec![0.0; n];
+    for start in (0..n).step_by(BLOCK) {
+        let r = start..(start + BLOCK).min(n);
+        let f = &mut fitted[r.clone()];
+        if let Some(o) = &d.offset {
+            f.copy_from_slice(&o[r.clone()]);
+        }
+        for (c, b) in beta.iter().enumerate() {
+            f.iter_mut()
+                .zip(&d.x.col(c)[r.clone()])
+                .for_each(|(f, x)| *f += b * x);
+        }
+        for (term, b) in model.terms.iter().zip(modes) {
+            let rt = &d.random[term.formula_index];
+            let k = term.k;
+            let codes = &rt.codes[r.clone()];
+            for a in 0..k {
+                let z = &rt.z.col(a)[r.clone()];
+                for ((f, z), &g) in f.iter_mut().zip(z).zip(codes) {
+                    *f += z * b[g as usize * k + a];
+                }
             }
         }
+        residuals[r.clone()]
+            .iter_mut()
+            .zip(&d.y[r])
+            .zip(f.iter())
+            .for_each(|((e, y), f)| *e = y - f);
     }
-    let residuals = d.y.iter().zip(&fitted).map(|(y, f)| y - f).collect();
     (fitted, residuals)
 }

@@ -12,8 +12,7 @@ pub(crate) fn fit_design(
     reml: bool,
     optimizer: OptimizerName,
 ) -> Result<MixedLMResults, Error> {
-    let mut model = LinearMixedModel::new(&design, ModelOptions { reml })?;
-    drop(design);
+    let mut model = LinearMixedModel::from_design(design, ModelOptions { reml })?;
     let opts = FitOptions {
         optimizer,
         ..FitOptions::default()
