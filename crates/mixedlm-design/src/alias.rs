@@ -100,8 +100,9 @@ fn gram(x: &DenseMatrix) -> Vec<f64> {
     g
 }
 
-/// Dot product with four independent sums (vectorizes).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+/// Dot product with four independent sums (vectorizes). Shared with the model's
+/// cross-product pass, so that its X'X and this Gram test sum in the same order.
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0; 4];
     let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
     let tail: f64 = ca

@@ -32,7 +32,7 @@ mod spec;
 mod statsmodels;
 mod stream;
 
-pub use alias::{aliased_columns, drop_columns, RANK_TOL};
+pub use alias::{aliased_columns, dot, drop_columns, RANK_TOL};
 pub use batches::{open_batches, BatchReader, CSV_SAMPLE_BYTES, DEFAULT_BATCH_ROWS};
 pub use builder::{AliasPolicy, DesignBuilder, RandomPlan};
 pub use design::*;

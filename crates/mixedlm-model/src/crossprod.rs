@@ -13,6 +13,7 @@
 //! parallel with rayon.
 
 use crate::terms::Term;
+use mixedlm_design::dot;
 use rayon::prelude::*;
 
 /// Above this many rows the pass runs in parallel over row chunks.
@@ -382,22 +383,4 @@ impl CrossProducts {
             self.c[r * mr + mr - 1] = self.c[ycol + r];
         }
     }
-}
-
-/// Dot product with four independent sums (vectorizes).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for k in 0..4 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
