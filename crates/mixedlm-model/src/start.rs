@@ -33,7 +33,8 @@ use faer::Mat;
 
 impl LinearMixedModel {
     /// The moment-based starting θ (lme4's order) and the initial trust-region radius to
-    /// use from it, or `None` when no term's start differs from lme4's.
+    /// use from it, or `None` when the estimate cannot be formed (X'X not positive
+    /// definite, N ≤ p + 1, no residual variance, or no term with an intercept).
     /// [`LinearMixedModel::fit`] offers it to BOBYQA as an alternative to lme4's start.
     pub fn theta_start_moments(&self) -> Option<(Vec<f64>, f64)> {
         moment_start(&self.cp, &self.terms, self.rows.n)

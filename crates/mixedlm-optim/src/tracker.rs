@@ -92,8 +92,7 @@ impl<'a> Tracker<'a> {
 
     /// The free part of the current point (the start, until a solver evaluates).
     pub(crate) fn start(&self) -> Vec<f64> {
-        let full = self.full.borrow();
-        self.free.iter().map(|&i| full[i]).collect()
+        self.free_part(&self.full.borrow())
     }
 
     /// The free part of the best point so far.
@@ -175,7 +174,7 @@ impl<'a> Tracker<'a> {
     /// whether `alt` became the start.
     pub(crate) fn prefer_alternative(&self, alt: &[f64], f0: f64) -> bool {
         let start = self.full.borrow().clone();
-        let free_alt: Vec<f64> = self.free.iter().map(|&i| alt[i]).collect();
+        let free_alt = self.free_part(alt);
         let fixed_differ = (0..alt.len()).any(|i| !self.free.contains(&i) && alt[i] != start[i]);
         if fixed_differ {
             return false;
