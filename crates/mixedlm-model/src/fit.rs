@@ -4,6 +4,11 @@ use crate::results::{extract, LmmFit};
 use crate::{LinearMixedModel, ModelError};
 use mixedlm_optim::{minimize, AlternativeStart, Objective, OptimOptions, OptimizerName};
 
+/// The widest leading dense block (see [`crate::MAX_GRADIENT_BLOCK`]) on which `auto` runs
+/// BFGS for models with several crossed terms: its inverse then costs well under one
+/// evaluation.
+pub const SMALL_GRADIENT_BLOCK: usize = 64;
+
 /// How to fit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitOptions {
@@ -117,18 +122,20 @@ impl LinearMixedModel {
         Ok(extract(self, record, opts.conditional_variances))
     }
 
-    /// Whether `auto` runs BFGS on the analytic gradient (else BOBYQA): for models with one
-    /// random term and a gradient ([`Self::has_gradient`]). There the gradient has an
-    /// unrolled kernel and costs about three evaluations, and BFGS needs a third of
-    /// BOBYQA's evaluations (sleepstudy: 21 against 59, optimizer 0.06 ms against 0.17 ms;
-    /// MathAchieve: 19 against 72, 0.36 ms against 0.67 ms). With more terms the gradient's
-    /// general kernel costs more than the evaluations it saves on small models (Penicillin:
-    /// 18 against 57 evaluations but 0.39 ms against 0.21 ms), so BOBYQA stays.
-    ///
-    /// Two nested terms on the nested path also run BFGS: there the gradient costs about
-    /// one evaluation (selected inverse of the arrow factor).
+    /// Whether `auto` runs BFGS on the analytic gradient (else BOBYQA): for models with a
+    /// gradient ([`Self::has_gradient`]) and one random term, two nested terms on the
+    /// nested path, or a leading dense block of at most [`SMALL_GRADIENT_BLOCK`] columns.
+    /// There the gradient costs one to three evaluations and BFGS needs a third to a fifth
+    /// of BOBYQA's evaluations (sleepstudy: 21 against 59, optimizer 0.06 ms against
+    /// 0.17 ms; MathAchieve: 19 against 72, 0.36 ms against 0.67 ms; Penicillin: 17
+    /// against 57, 0.15 ms against 0.21 ms; sim (d), nested: 33 against 170, 13 ms against
+    /// 26 ms). On wider dense blocks the gradient's dense inverse costs about two
+    /// factorizations, so BOBYQA stays.
     pub fn auto_uses_gradient(&self) -> bool {
-        self.has_gradient() && (self.terms.len() == 1 || self.uses_nested())
+        self.has_gradient()
+            && (self.terms.len() == 1
+                || self.uses_nested()
+                || self.gradient_block() <= SMALL_GRADIENT_BLOCK)
     }
 
     /// θ with every column of each T_j that has a negative diagonal entry flipped (same

@@ -106,7 +106,7 @@ impl LinearMixedModel {
     }
 
     /// Width of the leading dense block whose inverse the gradient needs.
-    fn gradient_block(&self) -> usize {
+    pub(crate) fn gradient_block(&self) -> usize {
         if self.reml {
             self.cp.qr + self.cp.p
         } else {

@@ -30,7 +30,7 @@ mod stats;
 pub mod terms;
 
 pub use error::ModelError;
-pub use fit::{FitOptions, ProfiledObjective};
+pub use fit::{FitOptions, ProfiledObjective, SMALL_GRADIENT_BLOCK};
 pub use gradient::MAX_GRADIENT_BLOCK;
 pub use mixedlm_optim::{OptimRecord, OptimizerName};
 pub use model::{LinearMixedModel, ModelOptions, MAX_DENSE_COLUMNS};

@@ -59,6 +59,11 @@ fn close(a: f64, b: f64, rel: f64, what: &str) {
     assert!((a - b).abs() <= tol, "{what}: {a} vs {b}");
 }
 
+/// The same fit from the streamed and the in-memory cross-products. Their sums differ by
+/// rounding (other order), and the optimizer's stopping point moves with that by more than
+/// the rounding (BFGS stops on a gradient norm: on Pastes θ differs by 2e-6 relative), so
+/// the estimates are compared at 1e-5 and the objective at 1e-8; [`check`] compares the
+/// objectives at one θ much more tightly.
 fn assert_same_fit(s: &LmmFit, m: &LmmFit) {
     close(s.objective, m.objective, 1e-8, "objective");
     assert_eq!(s.fixef_names, m.fixef_names);
@@ -71,20 +76,20 @@ fn assert_same_fit(s: &LmmFit, m: &LmmFit) {
     ] {
         assert_eq!(a.len(), b.len());
         for (x, y) in a.iter().zip(b) {
-            close(*x, *y, 1e-6, what);
+            close(*x, *y, 1e-5, what);
         }
     }
-    close(s.sigma, m.sigma, 1e-6, "sigma");
+    close(s.sigma, m.sigma, 1e-5, "sigma");
     close(s.aic, m.aic, 1e-8, "aic");
     close(s.bic, m.bic, 1e-8, "bic");
     for (ts, tm) in s.random.iter().zip(&m.random) {
         assert_eq!(ts.group, tm.group);
         assert_eq!(ts.levels, tm.levels);
         for (a, b) in ts.condval.iter().flatten().zip(tm.condval.iter().flatten()) {
-            close(*a, *b, 1e-6, "conditional mode");
+            close(*a, *b, 1e-5, "conditional mode");
         }
         for (a, b) in ts.condsd.iter().flatten().zip(tm.condsd.iter().flatten()) {
-            close(*a, *b, 1e-6, "conditional SD");
+            close(*a, *b, 1e-5, "conditional SD");
         }
     }
     assert!(s.fitted.is_empty() && s.residuals.is_empty());
@@ -96,8 +101,16 @@ fn check(file: &str, formula: &str) {
     let d = designer(formula, &batches);
     let stats = stats_of(&d, &batches);
     for reml in [true, false] {
-        let (_, memory) = fit_memory(formula, &all, reml);
+        let (design, memory) = fit_memory(formula, &all, reml);
         assert_same_fit(&fit_stats(&stats, reml), &memory);
+        // the same objective function: equal at the optimum and away from it
+        let mut from_memory = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
+        let mut from_stats = LinearMixedModel::from_stats(&stats, ModelOptions { reml }).unwrap();
+        let away: Vec<f64> = memory.theta.iter().map(|t| 0.5 * t + 0.3).collect();
+        for theta in [&memory.theta, &away] {
+            let (a, b) = (from_stats.objective(theta), from_memory.objective(theta));
+            close(a, b, 1e-11, "objective at one θ");
+        }
     }
 }
 
