@@ -116,7 +116,13 @@ impl LinearMixedModel {
         let record = minimize(&mut ProfiledObjective { model: self }, &start, &optim_opts)
             .map_err(|e| ModelError::Optimizer(e.to_string()))?;
         let theta = self.sign_normalize(&record.theta);
-        if !self.evaluate(&theta) {
+        // the nested path's factor gives all estimates (solve.rs); else the dense one
+        let ok = if self.uses_nested() {
+            self.objective(&theta).is_finite()
+        } else {
+            self.evaluate(&theta)
+        };
+        if !ok {
             return Err(ModelError::NotPositiveDefinite { theta });
         }
         Ok(extract(self, record, opts.conditional_variances))

@@ -85,6 +85,12 @@ impl crate::gradient::Selected for ArrowInverse {
 }
 
 impl ArrowInverse {
+    /// The k2×k2 block S_ll of level l of term 2 (column-major).
+    pub(crate) fn level_block(&self, l: usize) -> &[f64] {
+        let kk = self.k2 * self.k2;
+        &self.sll[l * kk..(l + 1) * kk]
+    }
+
     /// S[a, b] for rows a, b of the P block that lie on the arrow pattern (the same level
     /// or the border); 0 for two different levels.
     #[inline]
@@ -254,12 +260,26 @@ impl NestedRest {
     }
 
     /// Compute the selected inverse of M_PP ([`ArrowInverse`]) from the factor of the last
-    /// successful [`Self::factor`]; `bp` is the number of border rows in P.
+    /// successful [`Self::factor`] and keep it ([`Self::inverse`]); `bp` is the number of
+    /// border rows in P.
     pub(crate) fn selected_inverse(&mut self, qr: usize, p: usize, bp: usize) -> &ArrowInverse {
+        let mut inv = std::mem::take(&mut self.inv);
+        self.fill_inverse(qr, p, bp, &mut inv);
+        self.inv = inv;
+        &self.inv
+    }
+
+    /// The selected inverse of M_PP as a new value (see [`Self::selected_inverse`]).
+    pub(crate) fn arrow_inverse(&self, qr: usize, p: usize, bp: usize) -> ArrowInverse {
+        let mut inv = ArrowInverse::default();
+        self.fill_inverse(qr, p, bp, &mut inv);
+        inv
+    }
+
+    fn fill_inverse(&self, qr: usize, p: usize, bp: usize, inv: &mut ArrowInverse) {
         let (k2, border) = (self.k2, p + 1);
         let kk = k2 * k2;
         let g2 = self.members_ptr.len() - 1;
-        let inv = &mut self.inv;
         inv.qr = qr;
         inv.k2 = k2;
         inv.bp = bp;
@@ -280,8 +300,7 @@ impl NestedRest {
         }
         inv.sxx.resize(bp * bp, 0.0);
         small::congruence(&lp_inv, &eye, bp, &mut lp, &mut inv.sxx);
-        let mut l_inv = vec![0.0; kk];
-        let mut kmat = vec![0.0; kk];
+        let (mut l_inv, mut kmat, mut tmp) = (vec![0.0; kk], vec![0.0; kk], vec![0.0; kk]);
         for l in 0..g2 {
             let f = &self.fs[l * border * k2..l * border * k2 + bp * k2];
             let y = &mut inv.sxl[l * bp * k2..(l + 1) * bp * k2];
@@ -303,7 +322,7 @@ impl NestedRest {
                 &l_inv,
                 &kmat,
                 k2,
-                &mut self.tmp,
+                &mut tmp,
                 &mut inv.sll[l * kk..(l + 1) * kk],
             );
             // S_xl = −Y L_l⁻¹
@@ -312,7 +331,11 @@ impl NestedRest {
                 row.iter_mut().for_each(|v| *v = -*v);
             }
         }
-        &self.inv
+    }
+
+    /// Entry (i, j), i ≥ j, of the border factor Lxx ((p+1)×(p+1): X rows, then y).
+    pub(crate) fn lxx(&self, p: usize, i: usize, j: usize) -> f64 {
+        self.mxx[j * (p + 1) + i]
     }
 
     /// The selected inverse of the last [`Self::selected_inverse`].
@@ -538,6 +561,60 @@ mod tests {
                     assert!(nested.gradient(theta, &mut again));
                     assert_eq!(again, gn);
                 }
+            }
+        }
+    }
+
+    fn assert_all_close(what: &str, a: &[f64], b: &[f64], rel: f64) {
+        assert_eq!(a.len(), b.len(), "{what}");
+        let scale = b.iter().fold(1e-300f64, |m, v| m.max(v.abs()));
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= rel * scale, "{what}: {a:?} vs {b:?}");
+        }
+    }
+
+    /// β̂, Lxx, the spherical modes and the conditional covariances read from the arrow
+    /// factor (after the nested path's objective) equal those of the dense factor.
+    #[test]
+    fn estimates_from_the_arrow_factor_match_the_dense_factor() {
+        for (slopes, theta) in [(true, vec![0.8, 1.1, -0.3, 0.4]), (false, vec![0.7, 1.3])] {
+            let design = nested_design(slopes);
+            for reml in [true, false] {
+                let mut nested = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
+                let mut dense = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
+                dense.set_sparse(false);
+                assert!(nested.objective(&theta).is_finite());
+                assert!(dense.evaluate(&theta));
+                let tag = format!("slopes {slopes} reml {reml}");
+                assert_all_close(&tag, &nested.beta(), &dense.beta(), 1e-11);
+                let (ln, ld) = (nested.lxx(), dense.lxx());
+                for j in 0..ln.ncols() {
+                    for i in 0..ln.nrows() {
+                        assert!((ln[(i, j)] - ld[(i, j)]).abs() <= 1e-10 * ld[(0, 0)].abs());
+                    }
+                }
+                let modes = nested.spherical_modes();
+                assert_all_close(&tag, &modes, &dense.spherical_modes(), 1e-10);
+                let (cn, cd) = (
+                    nested.conditional_covariances(),
+                    dense.conditional_covariances(),
+                );
+                assert_eq!(cn.len(), 2);
+                for (a, b) in cn.iter().zip(&cd) {
+                    assert_all_close(&tag, a, b, 1e-10);
+                }
+                // and a whole fit: estimates from the arrow factor, same as the dense path
+                let (fa, fb) = (
+                    nested.fit(&Default::default()).unwrap(),
+                    dense
+                        .fit(&crate::FitOptions {
+                            start: Some(nested.theta().to_vec()),
+                            ..Default::default()
+                        })
+                        .unwrap(),
+                );
+                assert!((fa.objective - fb.objective).abs() <= 1e-9 * fb.objective.abs());
+                assert_all_close(&tag, &fa.se, &fb.se, 1e-5);
             }
         }
     }

@@ -7,6 +7,8 @@
 //! - term 1, level g: L_g^{-T} (I + P_g' P_g) L_g^{-1} with P_g = Lrr⁻¹ W_{z,g};
 //! - terms 2..m, block s..s+k: the same block of Lrr^{-T} Lrr⁻¹.
 
+use crate::gradient::Selected;
+use crate::nested::NestedRest;
 use crate::small;
 use crate::LinearMixedModel;
 use faer::linalg::matmul::triangular::{matmul, BlockStructure};
@@ -41,9 +43,21 @@ impl LinearMixedModel {
         self.factor.l(self.cp.mr, i, j)
     }
 
+    /// The arrow factor when it describes the last successful evaluation (the nested
+    /// path's objective, not a dense [`Self::evaluate`]).
+    fn nested_current(&self) -> Option<&NestedRest> {
+        let f = &self.factor;
+        (f.ok && !f.dense && f.sparse.is_none())
+            .then_some(f.nested.as_ref())
+            .flatten()
+    }
+
     /// β̂(θ) at the last successful evaluation (NaN entries if it failed).
     pub fn beta(&self) -> Vec<f64> {
         let (qr, p, mr) = (self.cp.qr, self.cp.p, self.cp.mr);
+        if let Some(nested) = self.nested_current() {
+            return nested.solve(p).0;
+        }
         if !self.factor.dense_valid() {
             return vec![f64::NAN; p];
         }
@@ -82,6 +96,9 @@ impl LinearMixedModel {
     /// the profiling, so Var(β̂) = σ² (Lxx Lxx')⁻¹.
     pub fn lxx(&self) -> Mat<f64> {
         let (qr, p) = (self.cp.qr, self.cp.p);
+        if let Some(nested) = self.nested_current() {
+            return Mat::from_fn(p, p, |i, j| if i >= j { nested.lxx(p, i, j) } else { 0.0 });
+        }
         Mat::from_fn(
             p,
             p,
@@ -108,6 +125,10 @@ impl LinearMixedModel {
     /// by level (k1 per level), then terms 2..m likewise.
     pub fn spherical_modes(&self) -> Vec<f64> {
         let qr = self.cp.qr;
+        if let Some(nested) = self.nested_current() {
+            let (beta, ur) = nested.solve(self.cp.p);
+            return self.first_term_modes(&ur, &beta);
+        }
         let beta = self.beta();
         let mut ur = vec![0.0; qr];
         let mr = self.cp.mr;
@@ -177,8 +198,12 @@ impl LinearMixedModel {
     /// two routes agree; tests compare them).
     #[doc(hidden)]
     pub fn conditional_covariances_via(&self, explicit_inverse: bool) -> Vec<Vec<f64>> {
+        if let Some(nested) = self.nested_current() {
+            let mut out = self.nested_conditional_blocks(nested);
+            self.scale_conditional(&mut out);
+            return out;
+        }
         let lrr_inv = self.lrr_inverse();
-        let s2 = self.sigma().powi(2);
         // Above INVERSE_FROM columns, form Lrr^{-T} Lrr⁻¹ once (a triangular product at
         // matrix-multiply speed) and read P_g'P_g = W_g (Lrr Lrr')⁻¹ W_g' from it: O(n_g²)
         // per level instead of a column of Lrr⁻¹ per row of W_g (sim (c), 2,000 columns:
@@ -207,6 +232,13 @@ impl LinearMixedModel {
             }
             out.push(blocks);
         }
+        self.scale_conditional(&mut out);
+        out
+    }
+
+    /// Each block V of (Lzz Lzz')⁻¹ (per term, level by level) ← σ̂² T V T'.
+    fn scale_conditional(&self, out: &mut [Vec<f64>]) {
+        let s2 = self.sigma().powi(2);
         for (term_blocks, t) in out.iter_mut().zip(&self.factor.t) {
             let k = (t.len() as f64).sqrt() as usize;
             for block in term_blocks.chunks_exact_mut(k * k) {
@@ -226,7 +258,44 @@ impl LinearMixedModel {
                 block.iter_mut().zip(&tv).for_each(|(b, v)| *b = s2 * v);
             }
         }
-        out
+    }
+
+    /// The diagonal blocks of (Lzz Lzz')⁻¹ from the arrow factor: S = (Lrr Lrr')⁻¹ on its
+    /// pattern ([`NestedRest::arrow_inverse`] with no border rows) gives term 2's blocks,
+    /// and term 1's are L_g^{-T} (I + W_g' S W_g) L_g⁻¹ over the rows of g's level of term 2.
+    fn nested_conditional_blocks(&self, nested: &NestedRest) -> Vec<Vec<f64>> {
+        let (k1, qr) = (self.cp.k1, self.cp.qr);
+        let kk = k1 * k1;
+        let inv = nested.arrow_inverse(qr, self.cp.p, 0);
+        let mut first = vec![0.0; self.cp.g1 * kk];
+        let (mut linv, mut tmp, mut s) = (vec![0.0; kk], vec![0.0; kk], vec![0.0; kk]);
+        let mut sblock = Vec::new();
+        for (g, block) in first.chunks_exact_mut(kk).enumerate() {
+            let (lo, hi) = (self.cp.rows_ptr[g], self.cp.rows_ptr[g + 1]);
+            let rows = &self.cp.rows[lo..hi];
+            let nz = rows.partition_point(|&r| r < qr);
+            sblock.clear();
+            sblock.resize(nz * nz, 0.0);
+            inv.gather(&rows[..nz], &mut sblock);
+            let w = &self.factor.w[lo * k1..(lo + nz) * k1];
+            for c in 0..k1 {
+                for r in 0..k1 {
+                    let mut v = f64::from(u8::from(r == c));
+                    for b in 0..nz {
+                        let sw: f64 = (0..nz).map(|a| w[a * k1 + r] * sblock[b * nz + a]).sum();
+                        v += sw * w[b * k1 + c];
+                    }
+                    s[c * k1 + r] = v;
+                }
+            }
+            small::lower_inverse(&self.factor.lg[g * kk..(g + 1) * kk], k1, &mut linv);
+            small::congruence(&linv, &s, k1, &mut tmp, block);
+        }
+        let term = &self.terms[1];
+        let second = (0..term.n_levels())
+            .flat_map(|l| inv.level_block(l).to_vec())
+            .collect();
+        vec![first, second]
     }
 
     fn lrr_inverse(&self) -> Mat<f64> {
