@@ -121,25 +121,38 @@ impl CrossProducts {
         for (j, t) in terms.iter().enumerate().skip(1) {
             r_term[t.r_offset..t.r_offset + t.k * t.n_levels()].fill(j);
         }
-        let mut keys: Vec<(u32, u32, u32)> = Vec::with_capacity(rows.n * (terms.len() - 1));
+        // the (block start, term) pairs of each level of term 1, bucketed by level with a
+        // counting pass, then sorted and deduplicated level by level: O(N) plus small sorts
+        let per_row = terms.len() - 1;
+        let mut bucket = vec![0usize; g1 + 1];
+        for &g in &rows.codes[0] {
+            bucket[g as usize + 1] += per_row;
+        }
+        for g in 0..g1 {
+            bucket[g + 1] += bucket[g];
+        }
+        let mut fill = bucket.clone();
+        let mut keys = vec![(0u32, 0u32); rows.n * per_row];
         for i in 0..rows.n {
-            let g = rows.codes[0][i];
+            let g = rows.codes[0][i] as usize;
             for (j, t) in terms.iter().enumerate().skip(1) {
                 let start = t.r_offset + t.k * rows.codes[j][i] as usize;
-                keys.push((g, start as u32, j as u32));
+                keys[fill[g]] = (start as u32, j as u32);
+                fill[g] += 1;
             }
         }
-        keys.sort_unstable();
-        keys.dedup();
         let mut rows_ptr = Vec::with_capacity(g1 + 1);
-        let mut packed = Vec::with_capacity(keys.len() + g1 * (p + 1));
-        let mut next = 0;
+        let mut packed = Vec::with_capacity(g1 * (p + 1));
         for g in 0..g1 {
             rows_ptr.push(packed.len());
-            while next < keys.len() && keys[next].0 as usize == g {
-                let (_, start, j) = keys[next];
-                packed.extend(start as usize..start as usize + terms[j as usize].k);
-                next += 1;
+            let level = &mut keys[bucket[g]..bucket[g + 1]];
+            level.sort_unstable();
+            let mut last = None;
+            for &(start, j) in level.iter() {
+                if last != Some(start) {
+                    packed.extend(start as usize..start as usize + terms[j as usize].k);
+                    last = Some(start);
+                }
             }
             packed.extend(qr..mr);
         }
