@@ -167,8 +167,8 @@ pub struct FitArgs {
 /// `--optimizer`, shared by every command that fits.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SolverArg {
-    /// The optimizer: auto (default: bfgs on the analytic gradient for one-term models, else
-    /// bobyqa), bobyqa, bfgs, nelder-mead or powell.
+    /// The optimizer: auto (default: bfgs on the analytic gradient for one-term, nested and
+    /// small crossed models, else bobyqa), bobyqa, bfgs, nelder-mead or powell.
     #[arg(long = "optimizer", default_value = "auto", value_name = "NAME")]
     pub name: String,
 }

@@ -76,8 +76,8 @@ impl MixedLM {
     }
 
     /// The optimizer by name (statsmodels' `method`): `auto` (default: BFGS on the analytic
-    /// gradient for one-term models, else BOBYQA), `bobyqa`, `bfgs`, `nelder-mead` or
-    /// `powell` (case and `-`/`_` do not matter).
+    /// gradient for one-term, nested and small crossed models, else BOBYQA), `bobyqa`,
+    /// `bfgs`, `nelder-mead` or `powell` (case and `-`/`_` do not matter).
     pub fn method(mut self, name: &str) -> Self {
         self.method = name.to_string();
         self
