@@ -151,6 +151,16 @@ impl LinearMixedModel {
         let (qr, k1, g1) = (self.cp.qr, self.cp.k1, self.cp.g1);
         let x = |r: usize| if r < qr { ur[r] } else { beta[r - qr] };
         let mut u = vec![0.0; g1 * k1 + qr];
+        if k1 == 1 {
+            let (w, rows) = (&self.factor.w, &self.cp.rows);
+            for (g, ug) in u[..g1].iter_mut().enumerate() {
+                let (lo, hi) = (self.cp.rows_ptr[g], self.cp.rows_ptr[g + 1]);
+                let s: f64 = (lo..hi - 1).map(|a| w[a] * x(rows[a])).sum();
+                *ug = (w[hi - 1] - s) / self.factor.lg[g];
+            }
+            u[g1..].copy_from_slice(ur);
+            return u;
+        }
         for g in 0..g1 {
             let (lo, hi) = (self.cp.rows_ptr[g], self.cp.rows_ptr[g + 1]);
             let ug = &mut u[g * k1..(g + 1) * k1];
