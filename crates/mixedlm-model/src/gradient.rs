@@ -71,6 +71,20 @@ pub(crate) struct GradWork {
     sblock: Vec<f64>,
 }
 
+impl GradWork {
+    /// `sblock` = S on `rows` (the P rows of one level of term 1), unless the last level
+    /// had the same rows.
+    fn gather_pattern(&mut self, rows: &[usize], sel: &impl Selected) {
+        if self.pattern.as_slice() != rows {
+            self.pattern.clear();
+            self.pattern.extend_from_slice(rows);
+            self.sblock.clear();
+            self.sblock.resize(rows.len() * rows.len(), 0.0);
+            sel.gather(&self.pattern, &mut self.sblock);
+        }
+    }
+}
+
 /// Entries of S (the block of Ω_P⁻¹ on R) on the rows that co-occur with one level of
 /// term 1.
 pub(crate) trait Selected {
@@ -437,13 +451,7 @@ impl LinearMixedModel {
             let wg = &f.w[lo * k1..(lo + n_p) * k1];
             let lg = &f.lg[g * kk..(g + 1) * kk];
             // V = S[pat, pat] W_g (levels with the same pattern share the block)
-            if w.pattern.as_slice() != &rows[..n_p] {
-                w.pattern.clear();
-                w.pattern.extend_from_slice(&rows[..n_p]);
-                w.sblock.clear();
-                w.sblock.resize(n_p * n_p, 0.0);
-                sel.gather(&w.pattern, &mut w.sblock);
-            }
+            w.gather_pattern(&rows[..n_p], sel);
             w.v.clear();
             w.v.resize(n_p * k1, 0.0);
             for b in 0..n_p {
@@ -558,13 +566,7 @@ impl LinearMixedModel {
             let wg = &f.w[lo..lo + n_p];
             let bg_rows = &cp.b[lo..hi];
             let lg = f.lg[g];
-            if w.pattern.as_slice() != &rows[..n_p] {
-                w.pattern.clear();
-                w.pattern.extend_from_slice(&rows[..n_p]);
-                w.sblock.clear();
-                w.sblock.resize(n_p * n_p, 0.0);
-                sel.gather(&w.pattern, &mut w.sblock);
-            }
+            w.gather_pattern(&rows[..n_p], sel);
             // V = S[pat, pat] W_g; K = 1 + W'V; Ω⁻¹[g, g] = K / L_g²; Ω⁻¹[R, g] = −V / L_g
             w.v.clear();
             w.v.resize(n_p, 0.0);
