@@ -71,17 +71,20 @@ pub(crate) struct GradWork {
     sblock: Vec<f64>,
 }
 
-impl GradWork {
-    /// `sblock` = S on `rows` (the P rows of one level of term 1), unless the last level
-    /// had the same rows.
-    fn gather_pattern(&mut self, rows: &[usize], sel: &impl Selected) {
-        if self.pattern.as_slice() != rows {
-            self.pattern.clear();
-            self.pattern.extend_from_slice(rows);
-            self.sblock.clear();
-            self.sblock.resize(rows.len() * rows.len(), 0.0);
-            sel.gather(&self.pattern, &mut self.sblock);
-        }
+/// `sblock` = S on `rows` (the P rows of one level of term 1), unless the last level had
+/// the same rows (`pattern`).
+fn gather_pattern(
+    pattern: &mut Vec<usize>,
+    sblock: &mut Vec<f64>,
+    rows: &[usize],
+    sel: &impl Selected,
+) {
+    if pattern.as_slice() != rows {
+        pattern.clear();
+        pattern.extend_from_slice(rows);
+        sblock.clear();
+        sblock.resize(rows.len() * rows.len(), 0.0);
+        sel.gather(pattern, sblock);
     }
 }
 
@@ -451,7 +454,7 @@ impl LinearMixedModel {
             let wg = &f.w[lo * k1..(lo + n_p) * k1];
             let lg = &f.lg[g * kk..(g + 1) * kk];
             // V = S[pat, pat] W_g (levels with the same pattern share the block)
-            w.gather_pattern(&rows[..n_p], sel);
+            gather_pattern(&mut w.pattern, &mut w.sblock, &rows[..n_p], sel);
             w.v.clear();
             w.v.resize(n_p * k1, 0.0);
             for b in 0..n_p {
@@ -566,7 +569,7 @@ impl LinearMixedModel {
             let wg = &f.w[lo..lo + n_p];
             let bg_rows = &cp.b[lo..hi];
             let lg = f.lg[g];
-            w.gather_pattern(&rows[..n_p], sel);
+            gather_pattern(&mut w.pattern, &mut w.sblock, &rows[..n_p], sel);
             // V = S[pat, pat] W_g; K = 1 + W'V; Ω⁻¹[g, g] = K / L_g²; Ω⁻¹[R, g] = −V / L_g
             w.v.clear();
             w.v.resize(n_p, 0.0);
