@@ -610,8 +610,40 @@ mod tests {
             })
     }
 
+    /// `parse_number` as it was before it skipped trimming clean fields.
+    fn parse_number_trimming(s: &str) -> Option<f64> {
+        match s {
+            "Inf" => Some(f64::INFINITY),
+            "-Inf" => Some(f64::NEG_INFINITY),
+            "NaN" => Some(f64::NAN),
+            _ => {
+                let t = s.trim();
+                let body = t.strip_prefix(['-', '+']).unwrap_or(t);
+                match body.bytes().next() {
+                    Some(c) if c.is_ascii_digit() || c == b'.' => t.parse::<f64>().ok(),
+                    _ => None,
+                }
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn parse_number_trims_as_before(
+            parts in prop::collection::vec(
+                prop::sample::select(vec![
+                    "1", "2.5", "-", "+", ".", "e", "E5", "x", " ", "\t", "\n", "\r",
+                    "\u{a0}", "\u{3000}", "\u{2028}", "é", "Inf", "NaN", "inf", "_",
+                ]),
+                0..6,
+            ),
+        ) {
+            let s = parts.concat();
+            let (new, old) = (super::super::parse_number(&s), parse_number_trimming(&s));
+            prop_assert_eq!(new.map(f64::to_bits), old.map(f64::to_bits), "{:?}", s);
+        }
+
         #[test]
         fn chunked_reader_matches_the_sequential_reader(text in csv_text(), chunk in 1usize..48) {
             prop_assert!(agrees(text.as_bytes(), chunk).is_ok(), "{}", agrees(text.as_bytes(), chunk).unwrap_err());
