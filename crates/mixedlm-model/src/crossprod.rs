@@ -217,10 +217,14 @@ impl CrossProducts {
         range: std::ops::Range<usize>,
     ) -> Partial {
         let mut part = Partial::zeros(self);
-        let (k1, n, mr) = (self.k1, rows.n, self.mr);
+        let (k1, n, mr, qr, p) = (self.k1, rows.n, self.mr, self.qr, rows.p);
+        self.add_xy_products(&mut part.c, rows, range.clone());
         let mut idx: Vec<usize> = Vec::with_capacity(mr.min(64));
         let mut val: Vec<f64> = Vec::with_capacity(mr.min(64));
         let mut z1 = vec![0.0; k1];
+        // the packed position of each later term's block for the last (level, block) seen:
+        // rows often come grouped, so most lookups skip the binary search
+        let mut memo = vec![(usize::MAX, usize::MAX, 0usize); terms.len()];
         for i in range {
             let g = rows.codes[0][i] as usize;
             for (c, z) in z1.iter_mut().enumerate() {
@@ -236,26 +240,62 @@ impl CrossProducts {
             val.clear();
             for (j, t) in terms.iter().enumerate().skip(1) {
                 let start = t.r_offset + t.k * rows.codes[j][i] as usize;
+                let m = &mut memo[j];
+                if m.0 != g || m.1 != start {
+                    *m = (g, start, self.position(g, start));
+                }
                 for a in 0..t.k {
+                    let v = rows.z[j][a * n + i];
                     idx.push(start + a);
-                    val.push(rows.z[j][a * n + i]);
+                    val.push(v);
+                    let row = &mut part.b[(m.2 + a) * k1..(m.2 + a + 1) * k1];
+                    row.iter_mut().zip(&z1).for_each(|(r, z)| *r += v * z);
                 }
             }
-            for c in 0..rows.p {
-                idx.push(self.qr + c);
-                val.push(rows.x[c * n + i]);
+            // X and y: the last p + 1 packed rows of level g
+            let pos = self.rows_ptr[g + 1] - (p + 1);
+            let bx = &mut part.b[pos * k1..(pos + p + 1) * k1];
+            for (c, row) in bx.chunks_exact_mut(k1).enumerate() {
+                let v = if c < p { rows.x[c * n + i] } else { rows.y[i] };
+                row.iter_mut().zip(&z1).for_each(|(r, z)| *r += v * z);
             }
-            idx.push(mr - 1);
-            val.push(rows.y[i]);
-            self.add_row_b(&mut part.b, g, &idx, &val, &z1);
-            for a in 0..idx.len() {
-                let col = &mut part.c[idx[a] * mr..];
-                for b in a..idx.len() {
-                    col[idx[b]] += val[a] * val[b];
+            // C: the Z columns of R against all of R (X and y against each other are
+            // summed by columns in `add_xy_products`)
+            let nz = idx.len();
+            for a in 0..nz {
+                let col = &mut part.c[idx[a] * mr..(idx[a] + 1) * mr];
+                let va = val[a];
+                for b in a..nz {
+                    col[idx[b]] += va * val[b];
                 }
+                for c in 0..p {
+                    col[qr + c] += va * rows.x[c * n + i];
+                }
+                col[mr - 1] += va * rows.y[i];
             }
         }
         part
+    }
+
+    /// The X/y corner of C (lower triangle) over `range`: column dot products in blocks of
+    /// rows, so each block is read from cache by every pair.
+    fn add_xy_products(&self, c: &mut [f64], rows: &Rows, range: std::ops::Range<usize>) {
+        let (n, mr, qr) = (rows.n, self.mr, self.qr);
+        let cols: Vec<&[f64]> = (0..rows.p)
+            .map(|c| &rows.x[c * n..(c + 1) * n][range.clone()])
+            .chain(std::iter::once(&rows.y[range.clone()]))
+            .collect();
+        let len = range.len();
+        let mut start = 0;
+        while start < len {
+            let end = (start + 2048).min(len);
+            for (a, ca) in cols.iter().enumerate() {
+                for (b, cb) in cols.iter().enumerate().skip(a) {
+                    c[(qr + a) * mr + qr + b] += dot(&ca[start..end], &cb[start..end]);
+                }
+            }
+            start = end;
+        }
     }
 
     /// [`Self::accumulate`] for a model with one random term: R = [X, y], so each level's
@@ -273,21 +313,11 @@ impl CrossProducts {
             &data[c * n..(c + 1) * n][range]
         }
         let col = |data, c| column(data, n, c, range.clone());
+        self.add_xy_products(&mut part.c, rows, range.clone());
         let cols: Vec<&[f64]> = (0..p)
             .map(|c| col(&rows.x, c))
             .chain(std::iter::once(&rows.y[range.clone()]))
             .collect();
-        // in blocks of rows, so each block's columns are read from cache by every pair
-        let mut start = 0;
-        while start < cols[0].len() {
-            let end = (start + 2048).min(cols[0].len());
-            for (a, ca) in cols.iter().enumerate() {
-                for (b, cb) in cols.iter().enumerate().skip(a) {
-                    part.c[a * mr + b] += dot(&ca[start..end], &cb[start..end]);
-                }
-            }
-            start = end;
-        }
         let z: [&[f64]; K] = std::array::from_fn(|c| col(&rows.z[0], c));
         let codes = &rows.codes[0][range.clone()];
         // D's and B's entries of a level side by side (one place in cache per row); level
@@ -318,29 +348,6 @@ impl CrossProducts {
             part.b[pos * K..(pos + mr) * K].copy_from_slice(&level[K * K..]);
         }
         part
-    }
-
-    fn add_row_b(&self, b: &mut [f64], g: usize, idx: &[usize], val: &[f64], z1: &[f64]) {
-        let k1 = self.k1;
-        let mut a = 0;
-        while a < idx.len() {
-            // idx holds whole level blocks in increasing order, then X and y: locate the
-            // first row of each block, then walk consecutively.
-            let pos = self.position(g, idx[a]);
-            let mut run = 1;
-            while a + run < idx.len() && idx[a + run] == idx[a] + run && idx[a + run] < self.qr {
-                run += 1;
-            }
-            if idx[a] >= self.qr {
-                run = idx.len() - a;
-            }
-            for s in 0..run {
-                let v = val[a + s];
-                let row = &mut b[(pos + s) * k1..(pos + s + 1) * k1];
-                row.iter_mut().zip(z1).for_each(|(r, z)| *r += v * z);
-            }
-            a += run;
-        }
     }
 
     fn symmetrize(&mut self) {

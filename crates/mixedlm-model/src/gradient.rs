@@ -66,16 +66,43 @@ pub(crate) struct GradWork {
     h: Vec<Vec<f64>>,
     /// Small k1 × k1 scratch: L_g⁻¹, I + W'SW, products, ∂T.
     small: [Vec<f64>; 4],
+    /// The rows of the last level of term 1 and S on them (column-major).
+    pattern: Vec<usize>,
+    sblock: Vec<f64>,
+}
+
+/// Entries of S (the block of Ω_P⁻¹ on R) on the rows that co-occur with one level of
+/// term 1.
+pub(crate) trait Selected {
+    /// out (n × n column-major, n = rows.len()) = S[rows, rows].
+    fn gather(&self, rows: &[usize], out: &mut [f64]);
+}
+
+/// S held densely (np × np column-major).
+struct DenseSelected<'a> {
+    s: &'a [f64],
+    np: usize,
+}
+
+impl Selected for DenseSelected<'_> {
+    fn gather(&self, rows: &[usize], out: &mut [f64]) {
+        let n = rows.len();
+        for (b, &rb) in rows.iter().enumerate() {
+            let scol = &self.s[rb * self.np..(rb + 1) * self.np];
+            for (a, &ra) in rows.iter().enumerate() {
+                out[b * n + a] = scol[ra];
+            }
+        }
+    }
 }
 
 impl LinearMixedModel {
-    /// Whether [`Self::gradient`] is available for this model: the dense path (no sparse
-    /// or nested factorization of the later terms) with a leading dense block of at most
-    /// [`MAX_GRADIENT_BLOCK`] columns.
+    /// Whether [`Self::gradient`] is available for this model: the nested path (see
+    /// [`crate::nested`]), or the dense path with a leading dense block of at most
+    /// [`MAX_GRADIENT_BLOCK`] columns (not the sparse path).
     pub fn has_gradient(&self) -> bool {
         self.factor.sparse.is_none()
-            && self.factor.nested.is_none()
-            && self.gradient_block() <= MAX_GRADIENT_BLOCK
+            && (self.factor.nested.is_some() || self.gradient_block() <= MAX_GRADIENT_BLOCK)
     }
 
     /// Width of the leading dense block whose inverse the gradient needs.
@@ -95,19 +122,33 @@ impl LinearMixedModel {
         if !self.has_gradient() || grad.len() != self.n_theta() {
             return false;
         }
-        let current = self.factor.dense_valid() && self.theta.as_slice() == theta;
-        if !current && !self.evaluate(theta) {
-            return false;
+        let nested = self.uses_nested();
+        let current =
+            self.factor.ok && self.factor.dense != nested && self.theta.as_slice() == theta;
+        if !current {
+            // the nested path's objective keeps the arrow factor the gradient reads
+            let ok = if nested {
+                self.objective(theta).is_finite()
+            } else {
+                self.evaluate(theta)
+            };
+            if !ok {
+                return false;
+            }
         }
-        let beta = self.beta();
         let mut work = std::mem::take(&mut self.factor.grad);
-        match (self.terms.len(), self.cp.k1) {
-            (1, 1) => self.single_term_parts::<1>(&mut work, &beta),
-            (1, 2) => self.single_term_parts::<2>(&mut work, &beta),
-            (1, 3) => self.single_term_parts::<3>(&mut work, &beta),
-            _ => {
-                let u = self.spherical_modes();
-                self.gradient_parts(&mut work, &beta, &u);
+        if nested {
+            self.nested_gradient_parts(&mut work);
+        } else {
+            let beta = self.beta();
+            match (self.terms.len(), self.cp.k1) {
+                (1, 1) => self.single_term_parts::<1>(&mut work, &beta),
+                (1, 2) => self.single_term_parts::<2>(&mut work, &beta),
+                (1, 3) => self.single_term_parts::<3>(&mut work, &beta),
+                _ => {
+                    let u = self.spherical_modes();
+                    self.gradient_parts(&mut work, &beta, &u);
+                }
             }
         }
         let d = self.residual_dof();
@@ -147,28 +188,9 @@ impl LinearMixedModel {
         let f = &self.factor;
         let (k1, g1, qr, mr) = (cp.k1, cp.g1, cp.qr, cp.mr);
         let np = self.gradient_block();
-        w.gm.resize_with(self.terms.len(), Vec::new);
-        w.h.resize_with(self.terms.len(), Vec::new);
-        for (j, term) in self.terms.iter().enumerate() {
-            w.gm[j].clear();
-            w.gm[j].resize(term.k * term.k, 0.0);
-            w.h[j].clear();
-            w.h[j].resize(term.k * term.k, 0.0);
-        }
+        self.reset_parts(w);
         leading_inverse(&f.m, mr, np, &mut w.linv, &mut w.s, f.par);
-        // φ: b̂ on the Z rows of R, β̂ on X, −1 on y.
-        w.phi.clear();
-        w.phi.resize(mr, 0.0);
-        let ur = &u[g1 * k1..];
-        for (term, t) in self.terms.iter().zip(&f.t).skip(1) {
-            let k = term.k;
-            for l in 0..term.n_levels() {
-                let s = term.r_offset + l * k;
-                small::lower_times(t, &ur[s..s + k], k, &mut w.phi[s..s + k]);
-            }
-        }
-        w.phi[qr..qr + cp.p].copy_from_slice(beta);
-        w.phi[mr - 1] = -1.0;
+        self.fill_phi(w, beta, &u[g1 * k1..]);
         // Z_R'e = −(C φ + Σ_g B_g b̂_g) on the Z rows of R; the C part here.
         w.ze.clear();
         w.ze.resize(qr, 0.0);
@@ -181,8 +203,94 @@ impl LinearMixedModel {
                 }
             }
         }
-        self.first_term_parts(w, u, np);
-        self.rest_parts(w, ur, np);
+        let s = std::mem::take(&mut w.s);
+        self.first_term_parts(w, u, np, &DenseSelected { s: &s, np });
+        w.s = s;
+        self.rest_parts(w, &u[g1 * k1..], np);
+    }
+
+    /// G_t and H_t set to zero, one k×k block per term.
+    fn reset_parts(&self, w: &mut GradWork) {
+        w.gm.resize_with(self.terms.len(), Vec::new);
+        w.h.resize_with(self.terms.len(), Vec::new);
+        for (j, term) in self.terms.iter().enumerate() {
+            w.gm[j].clear();
+            w.gm[j].resize(term.k * term.k, 0.0);
+            w.h[j].clear();
+            w.h[j].resize(term.k * term.k, 0.0);
+        }
+    }
+
+    /// φ: b̂ on the Z rows of R (from the later terms' spherical modes `ur`), β̂ on X, −1
+    /// on y.
+    fn fill_phi(&self, w: &mut GradWork, beta: &[f64], ur: &[f64]) {
+        let (qr, mr) = (self.cp.qr, self.cp.mr);
+        w.phi.clear();
+        w.phi.resize(mr, 0.0);
+        for (term, t) in self.terms.iter().zip(&self.factor.t).skip(1) {
+            let k = term.k;
+            for l in 0..term.n_levels() {
+                let s = term.r_offset + l * k;
+                small::lower_times(t, &ur[s..s + k], k, &mut w.phi[s..s + k]);
+            }
+        }
+        w.phi[qr..qr + self.cp.p].copy_from_slice(beta);
+        w.phi[mr - 1] = -1.0;
+    }
+
+    /// [`Self::gradient_parts`] on the nested path: β̂ and û from the arrow factor, the
+    /// selected inverse of its P block ([`crate::nested::ArrowInverse`]) in place of the
+    /// dense S, and sums over the arrow pattern only (each level of term 2 meets its own
+    /// rows and the border).
+    fn nested_gradient_parts(&mut self, w: &mut GradWork) {
+        let (qr, p, mr) = (self.cp.qr, self.cp.p, self.cp.mr);
+        let np = self.gradient_block();
+        let bp = np - qr;
+        let Some(nested) = self.factor.nested.as_mut() else {
+            return;
+        };
+        nested.selected_inverse(qr, p, bp);
+        let (beta, ur) = nested.solve(p);
+        let u = self.first_term_modes(&ur, &beta);
+        self.reset_parts(w);
+        self.fill_phi(w, &beta, &ur);
+        let cp = &self.cp;
+        let Some(inv) = self.factor.nested.as_ref().map(|n| n.inverse()) else {
+            return;
+        };
+        let term = &self.terms[1];
+        let (k2, t2) = (term.k, &self.factor.t[1]);
+        // Z_R'e = −(C φ + Σ_g B_g b̂_g): the C part over each level's own rows and the border
+        w.ze.clear();
+        w.ze.resize(qr, 0.0);
+        for l in 0..term.n_levels() {
+            let s = l * k2;
+            for r in 0..k2 {
+                let col = &cp.c[(s + r) * mr..(s + r + 1) * mr];
+                let own: f64 = (s..s + k2).map(|a| col[a] * w.phi[a]).sum();
+                let border: f64 = (qr..mr).map(|a| col[a] * w.phi[a]).sum();
+                w.ze[s + r] = -(own + border);
+            }
+        }
+        self.first_term_parts(w, &u, np, inv);
+        // G_2 += S[level rows, P] Λ_R' C[P, level column]; H_2 += û (Z'e)'
+        let mut x = vec![0.0; k2 + bp];
+        for l in 0..term.n_levels() {
+            let s = l * k2;
+            for r in 0..k2 {
+                let col = &cp.c[(s + r) * mr..(s + r + 1) * mr];
+                for a in 0..k2 {
+                    x[a] = (a..k2).map(|m| t2[a * k2 + m] * col[s + m]).sum();
+                }
+                x[k2..].copy_from_slice(&col[qr..qr + bp]);
+                for c in 0..k2 {
+                    let own: f64 = (0..k2).map(|a| inv.at(s + c, s + a) * x[a]).sum();
+                    let border: f64 = (0..bp).map(|b| inv.at(s + c, qr + b) * x[k2 + b]).sum();
+                    w.gm[1][r * k2 + c] += own + border;
+                    w.h[1][r * k2 + c] += ur[s + c] * w.ze[s + r];
+                }
+            }
+        }
     }
 
     /// [`Self::gradient_parts`] for a model with one random term of `K` columns: R = [X, y],
@@ -302,7 +410,12 @@ impl LinearMixedModel {
 
     /// The contributions of each level of term 1: its block of G_1 and H_1, the
     /// cross blocks with the later terms' levels, and its part of Z_R'e.
-    fn first_term_parts(&self, w: &mut GradWork, u: &[f64], np: usize) {
+    /// `sel` gives the entries of S = the block of Ω_P⁻¹ on R (rows < np) among the rows
+    /// that co-occur with a level of term 1.
+    fn first_term_parts(&self, w: &mut GradWork, u: &[f64], np: usize, sel: &impl Selected) {
+        if self.cp.k1 == 1 {
+            return self.first_term_parts_scalar(w, u, np, sel);
+        }
         let cp = &self.cp;
         let f = &self.factor;
         let (k1, qr) = (cp.k1, cp.qr);
@@ -315,6 +428,7 @@ impl LinearMixedModel {
         let mut bg = vec![0.0; k1];
         let mut zeg = vec![0.0; k1];
         let mut zgg = vec![0.0; kk];
+        w.pattern.clear();
         for g in 0..cp.g1 {
             let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
             let rows = &cp.rows[lo..hi];
@@ -322,14 +436,20 @@ impl LinearMixedModel {
             let n_p = rows.partition_point(|&r| r < np);
             let wg = &f.w[lo * k1..(lo + n_p) * k1];
             let lg = &f.lg[g * kk..(g + 1) * kk];
-            // V = S[pat, pat] W_g
+            // V = S[pat, pat] W_g (levels with the same pattern share the block)
+            if w.pattern.as_slice() != &rows[..n_p] {
+                w.pattern.clear();
+                w.pattern.extend_from_slice(&rows[..n_p]);
+                w.sblock.clear();
+                w.sblock.resize(n_p * n_p, 0.0);
+                sel.gather(&w.pattern, &mut w.sblock);
+            }
             w.v.clear();
             w.v.resize(n_p * k1, 0.0);
             for b in 0..n_p {
-                let scol = &w.s[rows[b] * np..(rows[b] + 1) * np];
                 let wb = &wg[b * k1..(b + 1) * k1];
-                for a in 0..n_p {
-                    let sab = scol[rows[a]];
+                let scol = &w.sblock[b * n_p..(b + 1) * n_p];
+                for (a, sab) in scol.iter().enumerate() {
                     for c in 0..k1 {
                         w.v[a * k1 + c] += sab * wb[c];
                     }
@@ -420,6 +540,78 @@ impl LinearMixedModel {
                 a += k;
             }
         }
+    }
+
+    /// [`Self::first_term_parts`] when term 1 has one column per level (k1 = 1): the same
+    /// sums with scalars for L_g, T_1, D_g and û_g.
+    fn first_term_parts_scalar(&self, w: &mut GradWork, u: &[f64], np: usize, sel: &impl Selected) {
+        let cp = &self.cp;
+        let f = &self.factor;
+        let qr = cp.qr;
+        let t1 = f.t[0][0];
+        let (mut g1m, mut h1) = (0.0, 0.0);
+        w.pattern.clear();
+        for g in 0..cp.g1 {
+            let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
+            let rows = &cp.rows[lo..hi];
+            let n_p = rows.partition_point(|&r| r < np);
+            let wg = &f.w[lo..lo + n_p];
+            let bg_rows = &cp.b[lo..hi];
+            let lg = f.lg[g];
+            if w.pattern.as_slice() != &rows[..n_p] {
+                w.pattern.clear();
+                w.pattern.extend_from_slice(&rows[..n_p]);
+                w.sblock.clear();
+                w.sblock.resize(n_p * n_p, 0.0);
+                sel.gather(&w.pattern, &mut w.sblock);
+            }
+            // V = S[pat, pat] W_g; K = 1 + W'V; Ω⁻¹[g, g] = K / L_g²; Ω⁻¹[R, g] = −V / L_g
+            w.v.clear();
+            w.v.resize(n_p, 0.0);
+            for (b, &wb) in wg.iter().enumerate() {
+                let scol = &w.sblock[b * n_p..(b + 1) * n_p];
+                w.v.iter_mut().zip(scol).for_each(|(v, s)| *v += s * wb);
+            }
+            let kg = 1.0 + wg.iter().zip(&w.v).map(|(a, b)| a * b).sum::<f64>();
+            let zgg = kg / (lg * lg);
+            w.v.iter_mut().for_each(|v| *v /= -lg);
+            // G_1 += Ω⁻¹[g,g] T1 D_g + Ω⁻¹[R,g]' Λ_R' B_g
+            w.bb.clear();
+            w.bb.extend_from_slice(&bg_rows[..n_p]);
+            if qr > 0 {
+                scale_blocks(&mut w.bb, &rows[..n_p], cp, &f.t);
+            }
+            let dg = cp.d[g];
+            g1m += zgg * t1 * dg + w.v.iter().zip(&w.bb).map(|(a, b)| a * b).sum::<f64>();
+            // b̂_g = T1 û_g; Z_g'e = −(Σ_a B_a φ_a + D_g b̂_g); H_1 += û_g Z_g'e
+            let bg = t1 * u[g];
+            let s: f64 = bg_rows.iter().zip(rows).map(|(b, &r)| b * w.phi[r]).sum();
+            h1 -= u[g] * (dg * bg + s);
+            if qr == 0 {
+                continue;
+            }
+            // Z_R'e −= B_a b̂_g on the Z rows of R co-occurring with g; then
+            // G_t[c, r] += Ω⁻¹[(s+c), g] B_{s+r} T1 for each later term's block
+            let n_z = rows.partition_point(|&r| r < qr);
+            for (&r, b) in rows[..n_z].iter().zip(bg_rows) {
+                w.ze[r] -= b * bg;
+            }
+            let mut a = 0;
+            while a < n_z {
+                let j = cp.r_term[rows[a]];
+                let k = self.terms[j].k;
+                let gt = &mut w.gm[j];
+                for r in 0..k {
+                    let btr = bg_rows[a + r] * t1;
+                    for c in 0..k {
+                        gt[r * k + c] += w.v[a + c] * btr;
+                    }
+                }
+                a += k;
+            }
+        }
+        w.gm[0][0] += g1m;
+        w.h[0][0] += h1;
     }
 
     /// The later terms' own blocks: G_t from S and Λ_R' C, and H_t from Z_R'e.

@@ -23,17 +23,86 @@ pub struct NestedRest {
     /// `members[members_ptr[l]..members_ptr[l + 1]]`.
     members_ptr: Vec<usize>,
     members: Vec<u32>,
-    /// k2×k2 block of the current level (column-major).
-    a: Vec<f64>,
-    /// Its unscaled copy from C (k2×k2) and the congruence's temporary.
+    /// The factors L_l of the level blocks (k2×k2 column-major each, G2 of them).
+    ls: Vec<f64>,
+    /// The border rows F_l = M_xl L_l^{-T} of each level ((p+1)×k2 row-major each).
+    fs: Vec<f64>,
+    /// A level's unscaled block from C (k2×k2) and the congruence's temporary.
     c_ll: Vec<f64>,
     tmp: Vec<f64>,
-    /// (p+1)×k2 border rows of the current level, row-major.
-    e: Vec<f64>,
-    /// (p+1)×(p+1) trailing block, column-major.
+    /// (p+1)×(p+1) trailing block, then its factor Lxx; column-major.
     mxx: Vec<f64>,
-    /// Diagonals of the L_l (G2 k2), for one log-sum.
-    diag: Vec<f64>,
+    /// The selected inverse of the P part of M (see [`Self::selected_inverse`]).
+    inv: ArrowInverse,
+}
+
+/// Entries of S = M_PP⁻¹ on the arrow pattern, where P is the level rows plus the first
+/// `bp` border rows (the X rows under REML, none under ML): the level blocks S_ll, the
+/// border rows S_xl and the corner S_xx. With M_PP = L L', L = [L_D 0; F_P L_P]:
+/// S_xx = (L_P L_P')⁻¹, S_xl = −S_xx F_l L_l⁻¹, S_ll = L_l^{-T} (I + F_l' S_xx F_l) L_l⁻¹.
+#[derive(Debug, Default)]
+pub(crate) struct ArrowInverse {
+    /// Rows of the level blocks (q_R).
+    qr: usize,
+    k2: usize,
+    bp: usize,
+    /// G2 blocks k2×k2 column-major.
+    sll: Vec<f64>,
+    /// G2 blocks bp×k2 row-major.
+    sxl: Vec<f64>,
+    /// bp×bp column-major.
+    sxx: Vec<f64>,
+}
+
+impl crate::gradient::Selected for ArrowInverse {
+    fn gather(&self, rows: &[usize], out: &mut [f64]) {
+        let n = rows.len();
+        let (k2, bp, qr) = (self.k2, self.bp, self.qr);
+        // the rows of a level of term 1: its level's block of k2 rows, then the border
+        let nz = rows.partition_point(|&r| r < qr);
+        if nz != k2 || rows[nz..].iter().zip(qr..).any(|(&r, i)| r != i) {
+            for (b, &rb) in rows.iter().enumerate() {
+                for (a, &ra) in rows.iter().enumerate() {
+                    out[b * n + a] = self.at(ra, rb);
+                }
+            }
+            return;
+        }
+        let l = rows[0] / k2;
+        let sll = &self.sll[l * k2 * k2..(l + 1) * k2 * k2];
+        let sxl = &self.sxl[l * bp * k2..(l + 1) * bp * k2];
+        for b in 0..n {
+            for a in 0..n {
+                out[b * n + a] = match (a < k2, b < k2) {
+                    (true, true) => sll[b * k2 + a],
+                    (false, false) => self.sxx[(b - k2) * bp + a - k2],
+                    (true, false) => sxl[(b - k2) * k2 + a],
+                    (false, true) => sxl[(a - k2) * k2 + b],
+                };
+            }
+        }
+    }
+}
+
+impl ArrowInverse {
+    /// S[a, b] for rows a, b of the P block that lie on the arrow pattern (the same level
+    /// or the border); 0 for two different levels.
+    #[inline]
+    pub(crate) fn at(&self, a: usize, b: usize) -> f64 {
+        let (k2, bp, qr) = (self.k2, self.bp, self.qr);
+        match (a < qr, b < qr) {
+            (true, true) => {
+                let l = a / k2;
+                if b / k2 != l {
+                    return 0.0;
+                }
+                self.sll[l * k2 * k2 + (b % k2) * k2 + a % k2]
+            }
+            (false, false) => self.sxx[(b - qr) * bp + a - qr],
+            (true, false) => self.sxl[(a / k2) * bp * k2 + (b - qr) * k2 + a % k2],
+            (false, true) => self.sxl[(b / k2) * bp * k2 + (a - qr) * k2 + b % k2],
+        }
+    }
 }
 
 impl NestedRest {
@@ -71,12 +140,12 @@ impl NestedRest {
             k2,
             members_ptr,
             members,
-            a: vec![0.0; k2 * k2],
+            ls: vec![0.0; g2 * k2 * k2],
+            fs: vec![0.0; g2 * border * k2],
             c_ll: vec![0.0; k2 * k2],
             tmp: vec![0.0; k2 * k2],
-            e: vec![0.0; border * k2],
             mxx: vec![0.0; border * border],
-            diag: vec![0.0; g2 * k2],
+            inv: ArrowInverse::default(),
         })
     }
 
@@ -93,20 +162,23 @@ impl NestedRest {
         let border = cp.p + 1;
         let t2 = &t[1];
         self.load_border(cp);
+        let kk = k2 * k2;
         for l in 0..self.members_ptr.len() - 1 {
             let s = l * k2;
+            let a = &mut self.ls[l * kk..(l + 1) * kk];
+            let e = &mut self.fs[l * border * k2..(l + 1) * border * k2];
             for c in 0..k2 {
                 for r in 0..k2 {
                     self.c_ll[c * k2 + r] = cp.c[(s + c) * mr + s + r];
                 }
             }
-            small::congruence(t2, &self.c_ll, k2, &mut self.tmp, &mut self.a);
+            small::congruence(t2, &self.c_ll, k2, &mut self.tmp, a);
             for i in 0..k2 {
-                self.a[i * k2 + i] += 1.0;
+                a[i * k2 + i] += 1.0;
             }
             // E = C_xl T2 (rows x of the border, columns of level l)
             for x in 0..border {
-                let row = &mut self.e[x * k2..(x + 1) * k2];
+                let row = &mut e[x * k2..(x + 1) * k2];
                 for (c, v) in row.iter_mut().enumerate() {
                     *v = cp.c[(s + c) * mr + qr + x];
                 }
@@ -116,24 +188,19 @@ impl NestedRest {
                 let lo = cp.rows_ptr[g as usize];
                 let wz = &w[lo * k1..(lo + k2) * k1];
                 let wx = &w[(lo + k2) * k1..(lo + k2 + border) * k1];
-                subtract_gram(&mut self.a, wz, wz, k1, k2, k2);
-                subtract_cross(&mut self.e, wx, wz, k1, k2);
+                subtract_gram(a, wz, wz, k1, k2, k2);
+                subtract_cross(e, wx, wz, k1, k2);
             }
-            if !small::chol(&mut self.a, k2) {
+            if !small::chol(a, k2) {
                 return None;
             }
-            for i in 0..k2 {
-                self.diag[s + i] = self.a[i * k2 + i];
-            }
-            for row in self.e.chunks_exact_mut(k2) {
-                small::row_solve_lower_t(row, &self.a, k2);
+            for row in e.chunks_exact_mut(k2) {
+                small::row_solve_lower_t(row, a, k2);
             }
             // M_xx -= F F' (lower triangle)
             for c in 0..border {
                 for r in c..border {
-                    let dot: f64 = (0..k2)
-                        .map(|a| self.e[r * k2 + a] * self.e[c * k2 + a])
-                        .sum();
+                    let dot: f64 = (0..k2).map(|m| e[r * k2 + m] * e[c * k2 + m]).sum();
                     self.mxx[c * border + r] -= dot;
                 }
             }
@@ -147,11 +214,110 @@ impl NestedRest {
         if !small::chol(&mut self.mxx, border) {
             return None;
         }
-        let ld_r = small::sum_ln(self.diag.iter().copied());
+        let ld_r = small::sum_ln(
+            self.ls
+                .chunks_exact(kk)
+                .flat_map(|a| a.iter().step_by(k2 + 1).copied()),
+        );
         let diag = |i: usize| self.mxx[i * border + i];
         let ld_x = small::sum_ln((0..cp.p).map(diag));
         let lyy = diag(cp.p);
         Some((2.0 * ld_r, 2.0 * ld_x, lyy * lyy))
+    }
+
+    /// β̂ and the spherical modes of the level rows (q_R values) from the factor of the
+    /// last successful [`Self::factor`]: back-substitution with the y row of the factor.
+    pub(crate) fn solve(&self, p: usize) -> (Vec<f64>, Vec<f64>) {
+        let (k2, border) = (self.k2, p + 1);
+        let lxx = |i: usize, j: usize| self.mxx[j * border + i];
+        let mut beta = vec![0.0; p];
+        for c in (0..p).rev() {
+            let mut s = lxx(p, c);
+            for (d, b) in beta.iter().enumerate().skip(c + 1) {
+                s -= lxx(d, c) * b;
+            }
+            beta[c] = s / lxx(c, c);
+        }
+        let g2 = self.members_ptr.len() - 1;
+        let mut ur = vec![0.0; g2 * k2];
+        for (l, u) in ur.chunks_exact_mut(k2).enumerate() {
+            let f = &self.fs[l * border * k2..(l + 1) * border * k2];
+            u.copy_from_slice(&f[p * k2..(p + 1) * k2]);
+            for (x, b) in beta.iter().enumerate() {
+                for (c, v) in u.iter_mut().enumerate() {
+                    *v -= f[x * k2 + c] * b;
+                }
+            }
+            small::solve_lower_t(u, &self.ls[l * k2 * k2..(l + 1) * k2 * k2], k2);
+        }
+        (beta, ur)
+    }
+
+    /// Compute the selected inverse of M_PP ([`ArrowInverse`]) from the factor of the last
+    /// successful [`Self::factor`]; `bp` is the number of border rows in P.
+    pub(crate) fn selected_inverse(&mut self, qr: usize, p: usize, bp: usize) -> &ArrowInverse {
+        let (k2, border) = (self.k2, p + 1);
+        let kk = k2 * k2;
+        let g2 = self.members_ptr.len() - 1;
+        let inv = &mut self.inv;
+        inv.qr = qr;
+        inv.k2 = k2;
+        inv.bp = bp;
+        inv.sll.resize(g2 * kk, 0.0);
+        inv.sxl.resize(g2 * bp * k2, 0.0);
+        // S_xx = L_P^{-T} L_P^{-1}
+        let mut lp = vec![0.0; bp * bp];
+        for c in 0..bp {
+            for r in 0..bp {
+                lp[c * bp + r] = self.mxx[c * border + r];
+            }
+        }
+        let mut lp_inv = vec![0.0; bp * bp];
+        small::lower_inverse(&lp, bp, &mut lp_inv);
+        let mut eye = vec![0.0; bp * bp];
+        for i in 0..bp {
+            eye[i * bp + i] = 1.0;
+        }
+        inv.sxx.resize(bp * bp, 0.0);
+        small::congruence(&lp_inv, &eye, bp, &mut lp, &mut inv.sxx);
+        let mut l_inv = vec![0.0; kk];
+        let mut kmat = vec![0.0; kk];
+        for l in 0..g2 {
+            let f = &self.fs[l * border * k2..l * border * k2 + bp * k2];
+            let y = &mut inv.sxl[l * bp * k2..(l + 1) * bp * k2];
+            // Y = S_xx F_P (bp×k2 row-major)
+            for x in 0..bp {
+                for c in 0..k2 {
+                    y[x * k2 + c] = (0..bp).map(|z| inv.sxx[z * bp + x] * f[z * k2 + c]).sum();
+                }
+            }
+            // K = I + F_P' Y
+            for c in 0..k2 {
+                for r in 0..k2 {
+                    let s: f64 = (0..bp).map(|x| f[x * k2 + r] * y[x * k2 + c]).sum();
+                    kmat[c * k2 + r] = s + f64::from(u8::from(r == c));
+                }
+            }
+            small::lower_inverse(&self.ls[l * kk..(l + 1) * kk], k2, &mut l_inv);
+            small::congruence(
+                &l_inv,
+                &kmat,
+                k2,
+                &mut self.tmp,
+                &mut inv.sll[l * kk..(l + 1) * kk],
+            );
+            // S_xl = −Y L_l⁻¹
+            for row in y.chunks_exact_mut(k2) {
+                small::row_times_lower(row, &l_inv, k2);
+                row.iter_mut().for_each(|v| *v = -*v);
+            }
+        }
+        &self.inv
+    }
+
+    /// The selected inverse of the last [`Self::selected_inverse`].
+    pub(crate) fn inverse(&self) -> &ArrowInverse {
+        &self.inv
     }
 
     /// M_xx ← C_xx (the X/y corner of C; X and y are not scaled by Λ).
@@ -314,6 +480,63 @@ mod tests {
                         (a - b).abs() <= 1e-10 * b.abs(),
                         "theta {theta:?}: nested {a} dense {b}"
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nested_gradient_matches_dense_gradient_and_differences() {
+        for (slopes, thetas) in [
+            (
+                true,
+                vec![
+                    vec![0.8, 1.1, -0.3, 0.4],
+                    vec![0.2, 0.5, 0.1, 0.05],
+                    vec![1e-3, 2.0, 1.0, 0.5],
+                ],
+            ),
+            (
+                false,
+                vec![vec![0.8, 1.1], vec![0.05, 0.3], vec![2.5, 1e-3]],
+            ),
+        ] {
+            let design = nested_design(slopes);
+            for reml in [true, false] {
+                let mut nested = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
+                assert!(nested.uses_nested() && nested.has_gradient());
+                let mut dense = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
+                dense.set_sparse(false);
+                assert!(dense.has_gradient());
+                let n = nested.n_theta();
+                for theta in &thetas {
+                    let (mut gn, mut gd) = (vec![0.0; n], vec![0.0; n]);
+                    // once from a fresh factor, once after an evaluation elsewhere
+                    nested.objective(&vec![0.5; n]);
+                    assert!(nested.gradient(theta, &mut gn));
+                    assert!(dense.gradient(theta, &mut gd));
+                    let scale = gd.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+                    for i in 0..n {
+                        assert!(
+                            (gn[i] - gd[i]).abs() <= 1e-8 * scale,
+                            "reml {reml} theta {theta:?}: nested {gn:?} dense {gd:?}"
+                        );
+                        let h = 1e-6;
+                        let (mut up, mut down) = (theta.clone(), theta.clone());
+                        up[i] += h;
+                        down[i] -= h;
+                        let fd = (nested.objective(&up) - nested.objective(&down)) / (2.0 * h);
+                        assert!(
+                            (fd - gn[i]).abs() <= 1e-4 * scale,
+                            "reml {reml} theta {theta:?} [{i}]: difference {fd} gradient {}",
+                            gn[i]
+                        );
+                    }
+                    // the gradient at the current θ reuses the factor of `objective`
+                    nested.objective(theta);
+                    let mut again = vec![0.0; n];
+                    assert!(nested.gradient(theta, &mut again));
+                    assert_eq!(again, gn);
                 }
             }
         }

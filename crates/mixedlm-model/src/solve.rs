@@ -107,7 +107,7 @@ impl LinearMixedModel {
     /// Spherical modes û at the last evaluation, in the engine's Z order: term 1 level
     /// by level (k1 per level), then terms 2..m likewise.
     pub fn spherical_modes(&self) -> Vec<f64> {
-        let (qr, k1, g1) = (self.cp.qr, self.cp.k1, self.cp.g1);
+        let qr = self.cp.qr;
         let beta = self.beta();
         let mut ur = vec![0.0; qr];
         let mr = self.cp.mr;
@@ -121,6 +121,13 @@ impl LinearMixedModel {
             }
             ur[i] = s / self.l(i, i);
         }
+        self.first_term_modes(&ur, &beta)
+    }
+
+    /// The spherical modes of every term, given those of terms 2..m (`ur`, in R's row
+    /// order) and β̂: each level of term 1 by back-substitution with its L_g and W_g.
+    pub(crate) fn first_term_modes(&self, ur: &[f64], beta: &[f64]) -> Vec<f64> {
+        let (qr, k1, g1) = (self.cp.qr, self.cp.k1, self.cp.g1);
         let x = |r: usize| if r < qr { ur[r] } else { beta[r - qr] };
         let mut u = vec![0.0; g1 * k1 + qr];
         for g in 0..g1 {
@@ -135,7 +142,7 @@ impl LinearMixedModel {
             }
             small::solve_lower_t(ug, &self.factor.lg[g * k1 * k1..(g + 1) * k1 * k1], k1);
         }
-        u[g1 * k1..].copy_from_slice(&ur);
+        u[g1 * k1..].copy_from_slice(ur);
         u
     }
 
