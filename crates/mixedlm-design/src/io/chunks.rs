@@ -537,6 +537,28 @@ mod tests {
         }
     }
 
+    #[test]
+    fn default_chunks_of_a_file_larger_than_one_chunk() {
+        let mut text = String::from("g,x,note,y\n");
+        for i in 0..120_000 {
+            let note = if i % 997 == 0 { "\"two\nlines\"" } else { "" };
+            let x = if i == 119_999 {
+                "NA".to_owned()
+            } else {
+                format!("{}.25", i % 13)
+            };
+            text.push_str(&format!("\"g{}\",{x},{note},{}e-3\n", i % 50, i));
+        }
+        assert!(text.len() > 2 * super::MIN_CHUNK_BYTES);
+        let b = read_csv_chunked(text.as_bytes(), Path::new("t.csv"), None).unwrap();
+        same_batch(&b, &reference(text.as_bytes()).unwrap()).unwrap();
+        assert_eq!(b.num_rows(), 120_000);
+        assert_eq!(f64s(&b, 1)[119_998], Some(8.25));
+        assert_eq!(f64s(&b, 1)[119_999], None);
+        assert_eq!(texts(&b, 2)[997].as_deref(), Some("two\nlines"));
+        assert_eq!(f64s(&b, 3)[12_345], Some(12.345));
+    }
+
     /// A field: numbers, missing values, words, quoted text with delimiters and line ends.
     fn field() -> impl Strategy<Value = String> {
         prop::sample::select(vec![
