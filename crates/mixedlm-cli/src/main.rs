@@ -18,12 +18,6 @@ mod profile;
 mod stream;
 
 use clap::Parser;
-
-/// mimalloc keeps freed pages for reuse: a fit allocates and frees several arrays of N
-/// values, and with the system allocator each fresh one costs its page faults again
-/// (sim (b), 1M rows: about a quarter of the whole command).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
