@@ -116,13 +116,7 @@ impl LinearMixedModel {
         let record = minimize(&mut ProfiledObjective { model: self }, &start, &optim_opts)
             .map_err(|e| ModelError::Optimizer(e.to_string()))?;
         let theta = self.sign_normalize(&record.theta);
-        // the nested path's factor gives all estimates (solve.rs); else the dense one
-        let ok = if self.uses_nested() {
-            self.objective(&theta).is_finite()
-        } else {
-            self.evaluate(&theta)
-        };
-        if !ok {
+        if !self.evaluate(&theta) {
             return Err(ModelError::NotPositiveDefinite { theta });
         }
         Ok(extract(self, record, opts.conditional_variances))

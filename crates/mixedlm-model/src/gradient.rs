@@ -139,22 +139,12 @@ impl LinearMixedModel {
         if !self.has_gradient() || grad.len() != self.n_theta() {
             return false;
         }
-        let nested = self.uses_nested();
-        let current =
-            self.factor.ok && self.factor.dense != nested && self.theta.as_slice() == theta;
-        if !current {
-            // the nested path's objective keeps the arrow factor the gradient reads
-            let ok = if nested {
-                self.objective(theta).is_finite()
-            } else {
-                self.evaluate(theta)
-            };
-            if !ok {
-                return false;
-            }
+        let current = self.factor_current() && self.theta.as_slice() == theta;
+        if !current && !self.evaluate(theta) {
+            return false;
         }
         let mut work = std::mem::take(&mut self.factor.grad);
-        if nested {
+        if self.uses_nested() {
             self.nested_gradient_parts(&mut work);
         } else {
             let beta = self.beta();
@@ -259,22 +249,19 @@ impl LinearMixedModel {
     /// selected inverse of its P block ([`crate::nested::ArrowInverse`]) in place of the
     /// dense S, and sums over the arrow pattern only (each level of term 2 meets its own
     /// rows and the border).
-    fn nested_gradient_parts(&mut self, w: &mut GradWork) {
+    fn nested_gradient_parts(&self, w: &mut GradWork) {
         let (qr, p, mr) = (self.cp.qr, self.cp.p, self.cp.mr);
         let np = self.gradient_block();
         let bp = np - qr;
-        let Some(nested) = self.factor.nested.as_mut() else {
+        let Some(nested) = self.factor.nested.as_ref() else {
             return;
         };
-        nested.selected_inverse(qr, p, bp);
+        let inv = &nested.arrow_inverse(qr, p, bp);
         let (beta, ur) = nested.solve(p);
         let u = self.first_term_modes(&ur, &beta);
         self.reset_parts(w);
         self.fill_phi(w, &beta, &ur);
         let cp = &self.cp;
-        let Some(inv) = self.factor.nested.as_ref().map(|n| n.inverse()) else {
-            return;
-        };
         let term = &self.terms[1];
         let (k2, t2) = (term.k, &self.factor.t[1]);
         // Z_R'e = −(C φ + Σ_g B_g b̂_g): the C part over each level's own rows and the border

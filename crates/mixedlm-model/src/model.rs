@@ -110,14 +110,18 @@ impl LinearMixedModel {
         self.current_objective()
     }
 
-    /// Factor Ω(θ) and keep the result for the accessors (β, σ, logdets ...). Returns false
-    /// when θ is invalid or Ω(θ) is not positive definite.
+    /// Factor Ω(θ) and keep the result for the accessors (β, σ, logdets ...): the nested
+    /// path's arrow factor, which the accessors read directly (see [`crate::nested`]), else
+    /// the dense factor. Returns false when θ is invalid or Ω(θ) is not positive definite.
     pub fn evaluate(&mut self, theta: &[f64]) -> bool {
         if !self.valid_theta(theta) {
             self.factor.ok = false;
             return false;
         }
         self.theta.copy_from_slice(theta);
+        if self.uses_nested() {
+            return self.factor.evaluate_objective(&self.cp, &self.terms, theta);
+        }
         self.factor.evaluate(&self.cp, &self.terms, theta)
     }
 

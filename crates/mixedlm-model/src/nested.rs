@@ -32,15 +32,13 @@ pub struct NestedRest {
     tmp: Vec<f64>,
     /// (p+1)×(p+1) trailing block, then its factor Lxx; column-major.
     mxx: Vec<f64>,
-    /// The selected inverse of the P part of M (see [`Self::selected_inverse`]).
-    inv: ArrowInverse,
 }
 
 /// Entries of S = M_PP⁻¹ on the arrow pattern, where P is the level rows plus the first
 /// `bp` border rows (the X rows under REML, none under ML): the level blocks S_ll, the
 /// border rows S_xl and the corner S_xx. With M_PP = L L', L = [L_D 0; F_P L_P]:
 /// S_xx = (L_P L_P')⁻¹, S_xl = −S_xx F_l L_l⁻¹, S_ll = L_l^{-T} (I + F_l' S_xx F_l) L_l⁻¹.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ArrowInverse {
     /// Rows of the level blocks (q_R).
     qr: usize,
@@ -151,7 +149,6 @@ impl NestedRest {
             c_ll: vec![0.0; k2 * k2],
             tmp: vec![0.0; k2 * k2],
             mxx: vec![0.0; border * border],
-            inv: ArrowInverse::default(),
         })
     }
 
@@ -259,32 +256,20 @@ impl NestedRest {
         (beta, ur)
     }
 
-    /// Compute the selected inverse of M_PP ([`ArrowInverse`]) from the factor of the last
-    /// successful [`Self::factor`] and keep it ([`Self::inverse`]); `bp` is the number of
-    /// border rows in P.
-    pub(crate) fn selected_inverse(&mut self, qr: usize, p: usize, bp: usize) -> &ArrowInverse {
-        let mut inv = std::mem::take(&mut self.inv);
-        self.fill_inverse(qr, p, bp, &mut inv);
-        self.inv = inv;
-        &self.inv
-    }
-
-    /// The selected inverse of M_PP as a new value (see [`Self::selected_inverse`]).
+    /// The selected inverse of M_PP ([`ArrowInverse`]) from the factor of the last
+    /// successful [`Self::factor`]; `bp` is the number of border rows in P.
     pub(crate) fn arrow_inverse(&self, qr: usize, p: usize, bp: usize) -> ArrowInverse {
-        let mut inv = ArrowInverse::default();
-        self.fill_inverse(qr, p, bp, &mut inv);
-        inv
-    }
-
-    fn fill_inverse(&self, qr: usize, p: usize, bp: usize, inv: &mut ArrowInverse) {
         let (k2, border) = (self.k2, p + 1);
         let kk = k2 * k2;
         let g2 = self.members_ptr.len() - 1;
-        inv.qr = qr;
-        inv.k2 = k2;
-        inv.bp = bp;
-        inv.sll.resize(g2 * kk, 0.0);
-        inv.sxl.resize(g2 * bp * k2, 0.0);
+        let mut inv = ArrowInverse {
+            qr,
+            k2,
+            bp,
+            sll: vec![0.0; g2 * kk],
+            sxl: vec![0.0; g2 * bp * k2],
+            sxx: vec![0.0; bp * bp],
+        };
         // S_xx = L_P^{-T} L_P^{-1}
         let mut lp = vec![0.0; bp * bp];
         for c in 0..bp {
@@ -298,7 +283,6 @@ impl NestedRest {
         for i in 0..bp {
             eye[i * bp + i] = 1.0;
         }
-        inv.sxx.resize(bp * bp, 0.0);
         small::congruence(&lp_inv, &eye, bp, &mut lp, &mut inv.sxx);
         let (mut l_inv, mut kmat, mut tmp) = (vec![0.0; kk], vec![0.0; kk], vec![0.0; kk]);
         for l in 0..g2 {
@@ -331,16 +315,12 @@ impl NestedRest {
                 row.iter_mut().for_each(|v| *v = -*v);
             }
         }
+        inv
     }
 
     /// Entry (i, j), i ≥ j, of the border factor Lxx ((p+1)×(p+1): X rows, then y).
     pub(crate) fn lxx(&self, p: usize, i: usize, j: usize) -> f64 {
         self.mxx[j * (p + 1) + i]
-    }
-
-    /// The selected inverse of the last [`Self::selected_inverse`].
-    pub(crate) fn inverse(&self) -> &ArrowInverse {
-        &self.inv
     }
 
     /// M_xx ← C_xx (the X/y corner of C; X and y are not scaled by Λ).

@@ -43,13 +43,18 @@ impl LinearMixedModel {
         self.factor.l(self.cp.mr, i, j)
     }
 
-    /// The arrow factor when it describes the last successful evaluation (the nested
-    /// path's objective, not a dense [`Self::evaluate`]).
+    /// The arrow factor when it describes the last successful evaluation (nested path).
     fn nested_current(&self) -> Option<&NestedRest> {
         let f = &self.factor;
-        (f.ok && !f.dense && f.sparse.is_none())
+        (f.ok && !f.dense && self.uses_nested())
             .then_some(f.nested.as_ref())
             .flatten()
+    }
+
+    /// Whether the accessors (β, modes, Lxx ...) describe the last evaluation: a dense
+    /// factor, or the arrow factor on the nested path.
+    pub(crate) fn factor_current(&self) -> bool {
+        self.factor.dense_valid() || self.nested_current().is_some()
     }
 
     /// β̂(θ) at the last successful evaluation (NaN entries if it failed).
