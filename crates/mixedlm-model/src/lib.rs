@@ -30,9 +30,10 @@ mod stats;
 pub mod terms;
 
 pub use error::ModelError;
-pub use fit::{FitOptions, ProfiledObjective, SMALL_GRADIENT_BLOCK};
+pub use fit::{FitOptions, ProfiledObjective, DEFAULT_FINAL_STEP, SMALL_GRADIENT_BLOCK};
 pub use gradient::MAX_GRADIENT_BLOCK;
 pub use mixedlm_optim::{OptimRecord, OptimizerName};
 pub use model::{LinearMixedModel, ModelOptions, MAX_DENSE_COLUMNS};
 pub use results::{Criterion, GroupCount, LmmFit, TermFit, SINGULAR_TOL};
+pub use start::MOMENT_STEP;
 pub use stats::SufficientStats;
