@@ -4,6 +4,8 @@ use crate::LinearMixedModel;
 use faer::MatRef;
 use mixedlm_covariance::{summarize, CovarianceSummary};
 use mixedlm_optim::OptimRecord;
+use rayon::iter::{IndexedParallelIterator, ParallelIterator};
+use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
 /// The fitting criterion.
@@ -200,45 +202,171 @@ pub(crate) fn extract(model: &LinearMixedModel, optim: OptimRecord, cond_var: bo
     }
 }
 
+/// Rows per block of [`fitted_values`].
+const FITTED_BLOCK: usize = 1024;
+/// From this many rows the blocks of [`fitted_values`] are filled in parallel.
+const FITTED_PARALLEL: usize = 1 << 16;
+
 /// X β + Z b + offset and y − fitted, on the original (unweighted) rows, one O(N) pass in
-/// blocks of rows (each block's sums stay in cache while every column is added).
+/// blocks of rows (each block's sums stay in cache while every column is added); the
+/// blocks are independent, so large designs fill them on rayon's threads.
 pub(crate) fn fitted_values(
     model: &LinearMixedModel,
     beta: &[f64],
     modes: &[Vec<f64>],
 ) -> (Vec<f64>, Vec<f64>) {
-    const BLOCK: usize = 1024;
-    let d = &model.design;
-    let n = d.n_obs();
+    let n = model.design.n_obs();
     let mut fitted = vec![0.0; n];
     let mut residuals = vec![0.0; n];
-    for start in (0..n).step_by(BLOCK) {
-        let r = start..(start + BLOCK).min(n);
-        let f = &mut fitted[r.clone()];
-        if let Some(o) = &d.offset {
-            f.copy_from_slice(&o[r.clone()]);
-        }
-        for (c, b) in beta.iter().enumerate() {
-            f.iter_mut()
-                .zip(&d.x.col(c)[r.clone()])
-                .for_each(|(f, x)| *f += b * x);
-        }
-        for (term, b) in model.terms.iter().zip(modes) {
-            let rt = &d.random[term.formula_index];
-            let k = term.k;
-            let codes = &rt.codes[r.clone()];
-            for a in 0..k {
-                let z = &rt.z.col(a)[r.clone()];
-                for ((f, z), &g) in f.iter_mut().zip(z).zip(codes) {
-                    *f += z * b[g as usize * k + a];
-                }
-            }
-        }
-        residuals[r.clone()]
-            .iter_mut()
-            .zip(&d.y[r])
-            .zip(f.iter())
-            .for_each(|((e, y), f)| *e = y - f);
+    let fill = |(b, (f, e)): (usize, (&mut [f64], &mut [f64]))| {
+        fitted_block(model, beta, modes, b * FITTED_BLOCK, f, e);
+    };
+    if n >= FITTED_PARALLEL {
+        fitted
+            .par_chunks_mut(FITTED_BLOCK)
+            .zip(residuals.par_chunks_mut(FITTED_BLOCK))
+            .enumerate()
+            .for_each(fill);
+    } else {
+        fitted
+            .chunks_mut(FITTED_BLOCK)
+            .zip(residuals.chunks_mut(FITTED_BLOCK))
+            .enumerate()
+            .for_each(fill);
     }
     (fitted, residuals)
+}
+
+/// [`fitted_values`] on the rows `start..start + f.len()`.
+fn fitted_block(
+    model: &LinearMixedModel,
+    beta: &[f64],
+    modes: &[Vec<f64>],
+    start: usize,
+    f: &mut [f64],
+    e: &mut [f64],
+) {
+    let d = &model.design;
+    let r = start..start + f.len();
+    if let Some(o) = &d.offset {
+        f.copy_from_slice(&o[r.clone()]);
+    }
+    for (c, b) in beta.iter().enumerate() {
+        f.iter_mut()
+            .zip(&d.x.col(c)[r.clone()])
+            .for_each(|(f, x)| *f += b * x);
+    }
+    for (term, b) in model.terms.iter().zip(modes) {
+        let rt = &d.random[term.formula_index];
+        let k = term.k;
+        let codes = &rt.codes[r.clone()];
+        for a in 0..k {
+            let z = &rt.z.col(a)[r.clone()];
+            for ((f, z), &g) in f.iter_mut().zip(z).zip(codes) {
+                *f += z * b[g as usize * k + a];
+            }
+        }
+    }
+    e.iter_mut()
+        .zip(&d.y[r])
+        .zip(f.iter())
+        .for_each(|((e, y), f)| *e = y - f);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fitted_values, FITTED_PARALLEL};
+    use crate::{LinearMixedModel, ModelOptions};
+    use mixedlm_design::{CovarianceKind, DenseMatrix, Design, RandomTermDesign};
+
+    /// A design above the parallel threshold: `y ~ 1 + x + (1 + x | g) + (1 | h)` with an
+    /// offset and deterministic pseudo-random values.
+    fn large_design() -> Design {
+        let n = FITTED_PARALLEL + 4321;
+        let value = |i: usize, salt: u64| {
+            let h = (i as u64 ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            (h >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let x: Vec<f64> = (0..n).map(|i| 3.0 * value(i, 1)).collect();
+        let mut xdata = vec![1.0; n];
+        xdata.extend_from_slice(&x);
+        let term = |group: &str, levels: usize, codes: Vec<u32>, z: Vec<f64>, names: &[&str]| {
+            RandomTermDesign {
+                group: group.into(),
+                levels: (0..levels).map(|l| l.to_string()).collect(),
+                codes,
+                names: names.iter().map(|s| s.to_string()).collect(),
+                z: DenseMatrix {
+                    nrows: n,
+                    ncols: names.len(),
+                    data: z,
+                },
+                covariance: CovarianceKind::Unstructured,
+            }
+        };
+        Design {
+            response: "y".into(),
+            y: (0..n).map(|i| 1.0 + x[i] + value(i, 2)).collect(),
+            x: DenseMatrix {
+                nrows: n,
+                ncols: 2,
+                data: xdata.clone(),
+            },
+            x_names: vec!["(Intercept)".into(), "x".into()],
+            aliased: vec![],
+            random: vec![
+                term(
+                    "g",
+                    300,
+                    (0..n).map(|i| (i * 7 % 300) as u32).collect(),
+                    xdata,
+                    &["(Intercept)", "x"],
+                ),
+                term(
+                    "h",
+                    40,
+                    (0..n).map(|i| (i * 13 % 40) as u32).collect(),
+                    vec![1.0; n],
+                    &["(Intercept)"],
+                ),
+            ],
+            weights: None,
+            offset: Some((0..n).map(|i| value(i, 3)).collect()),
+            n_dropped: 0,
+            row_index: (0..n).collect(),
+        }
+    }
+
+    /// The blocked (here parallel) pass equals the row-by-row formula exactly.
+    #[test]
+    fn parallel_fitted_values_equal_the_row_formula() {
+        let design = large_design();
+        let model = LinearMixedModel::new(&design, ModelOptions { reml: true }).unwrap();
+        let beta = [0.7, -1.3];
+        let modes: Vec<Vec<f64>> = model
+            .terms
+            .iter()
+            .map(|t| {
+                (0..t.n_levels() * t.k)
+                    .map(|i| (i as f64 * 0.37).sin())
+                    .collect()
+            })
+            .collect();
+        let (fitted, residuals) = fitted_values(&model, &beta, &modes);
+        let d = &model.design;
+        for i in 0..d.n_obs() {
+            let mut f = d.offset.as_ref().unwrap()[i];
+            f += beta[0] * d.x.col(0)[i];
+            f += beta[1] * d.x.col(1)[i];
+            for (term, b) in model.terms.iter().zip(&modes) {
+                let rt = &d.random[term.formula_index];
+                let g = rt.codes[i] as usize;
+                for a in 0..term.k {
+                    f += rt.z.col(a)[i] * b[g * term.k + a];
+                }
+            }
+            assert_eq!(fitted[i], f, "row {i}");
+            assert_eq!(residuals[i], d.y[i] - f, "row {i}");
+        }
+    }
 }
