@@ -28,6 +28,8 @@ mod sparse;
 mod start;
 mod stats;
 pub mod terms;
+#[cfg(test)]
+mod testing;
 
 pub use error::ModelError;
 pub use fit::{FitOptions, ProfiledObjective, DEFAULT_FINAL_STEP, SMALL_GRADIENT_BLOCK};

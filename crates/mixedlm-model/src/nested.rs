@@ -373,8 +373,9 @@ fn subtract_cross(e: &mut [f64], wx: &[f64], wz: &[f64], k1: usize, k2: usize) {
 
 #[cfg(test)]
 mod tests {
+    use crate::testing::random_term;
     use crate::{LinearMixedModel, ModelOptions};
-    use mixedlm_design::{CovarianceKind, DenseMatrix, Design, RandomTermDesign};
+    use mixedlm_design::{DenseMatrix, Design};
 
     /// Students in classes in schools: `y ~ 1 + x + (1 + x | school) + (1 | school:class)`
     /// with deterministic pseudo-random values (k2 = 2), or `(1 | school)` (k2 = 1).
@@ -404,37 +405,23 @@ mod tests {
         }
         let mut xdata = vec![1.0; n];
         xdata.extend_from_slice(&x);
-        let term = |group: &str, levels: usize, codes: Vec<u32>, z: Vec<f64>, names: Vec<&str>| {
-            RandomTermDesign {
-                group: group.into(),
-                levels: (0..levels).map(|l| l.to_string()).collect(),
-                codes,
-                names: names.iter().map(|s| s.to_string()).collect(),
-                z: DenseMatrix {
-                    nrows: n,
-                    ncols: names.len(),
-                    data: z,
-                },
-                covariance: CovarianceKind::Unstructured,
-            }
-        };
         let school_term = if slopes {
-            term(
+            random_term(
                 "school",
                 schools,
                 school,
                 xdata.clone(),
-                vec!["(Intercept)", "x"],
+                &["(Intercept)", "x"],
             )
         } else {
-            term("school", schools, school, vec![1.0; n], vec!["(Intercept)"])
+            random_term("school", schools, school, vec![1.0; n], &["(Intercept)"])
         };
-        let class_term = term(
+        let class_term = random_term(
             "school:class",
             schools * classes,
             class,
             vec![1.0; n],
-            vec!["(Intercept)"],
+            &["(Intercept)"],
         );
         Design {
             response: "y".into(),

@@ -276,8 +276,9 @@ fn fitted_block(
 #[cfg(test)]
 mod tests {
     use super::{fitted_values, FITTED_PARALLEL};
+    use crate::testing::random_term;
     use crate::{LinearMixedModel, ModelOptions};
-    use mixedlm_design::{CovarianceKind, DenseMatrix, Design, RandomTermDesign};
+    use mixedlm_design::{DenseMatrix, Design};
 
     /// A design above the parallel threshold: `y ~ 1 + x + (1 + x | g) + (1 | h)` with an
     /// offset and deterministic pseudo-random values.
@@ -290,20 +291,6 @@ mod tests {
         let x: Vec<f64> = (0..n).map(|i| 3.0 * value(i, 1)).collect();
         let mut xdata = vec![1.0; n];
         xdata.extend_from_slice(&x);
-        let term = |group: &str, levels: usize, codes: Vec<u32>, z: Vec<f64>, names: &[&str]| {
-            RandomTermDesign {
-                group: group.into(),
-                levels: (0..levels).map(|l| l.to_string()).collect(),
-                codes,
-                names: names.iter().map(|s| s.to_string()).collect(),
-                z: DenseMatrix {
-                    nrows: n,
-                    ncols: names.len(),
-                    data: z,
-                },
-                covariance: CovarianceKind::Unstructured,
-            }
-        };
         Design {
             response: "y".into(),
             y: (0..n).map(|i| 1.0 + x[i] + value(i, 2)).collect(),
@@ -315,14 +302,14 @@ mod tests {
             x_names: vec!["(Intercept)".into(), "x".into()],
             aliased: vec![],
             random: vec![
-                term(
+                random_term(
                     "g",
                     300,
                     (0..n).map(|i| (i * 7 % 300) as u32).collect(),
                     xdata,
                     &["(Intercept)", "x"],
                 ),
-                term(
+                random_term(
                     "h",
                     40,
                     (0..n).map(|i| (i * 13 % 40) as u32).collect(),
