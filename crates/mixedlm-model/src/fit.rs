@@ -1,5 +1,6 @@
 //! Fitting: the optimizer over θ (β and σ are profiled out), then the estimates.
 
+use crate::keep::KeepingObjective;
 use crate::results::{extract, LmmFit};
 use crate::{LinearMixedModel, ModelError};
 use mixedlm_optim::{minimize, AlternativeStart, Objective, OptimOptions, OptimizerName};
@@ -131,10 +132,21 @@ impl LinearMixedModel {
             alternative_start,
             ..OptimOptions::default()
         };
-        let record = minimize(&mut ProfiledObjective { model: self }, &start, &optim_opts)
-            .map_err(|e| ModelError::Optimizer(e.to_string()))?;
+        let optimizer_error = |e: mixedlm_optim::OptimError| ModelError::Optimizer(e.to_string());
+        let (record, restored) = if self.keeps_best_factor(solver) {
+            let mut obj = KeepingObjective::new(self);
+            let record = minimize(&mut obj, &start, &optim_opts).map_err(optimizer_error)?;
+            let theta = obj.model.sign_normalize(&record.theta);
+            (record, obj.restore(&theta))
+        } else {
+            let mut obj = ProfiledObjective { model: self };
+            (
+                minimize(&mut obj, &start, &optim_opts).map_err(optimizer_error)?,
+                false,
+            )
+        };
         let theta = self.sign_normalize(&record.theta);
-        if !self.evaluate(&theta) {
+        if !restored && !self.evaluate(&theta) {
             return Err(ModelError::NotPositiveDefinite { theta });
         }
         Ok(extract(self, record, opts.conditional_variances))
