@@ -128,7 +128,8 @@ impl Evaluator<'_> {
             _ => {
                 let x = self.numeric(arg, &label(v))?;
                 factorize(
-                    x.iter().map(|v| if *v == 0.0 { 0u64 } else { v.to_bits() }),
+                    x.len(),
+                    |i| if x[i] == 0.0 { 0u64 } else { x[i].to_bits() },
                     |a, b| f64::from_bits(*a).total_cmp(&f64::from_bits(*b)),
                     |a| number(f64::from_bits(a)),
                 )
