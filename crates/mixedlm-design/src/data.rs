@@ -10,7 +10,6 @@ use arrow_array::{
     Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
 };
 use arrow_schema::DataType;
-use rayon::prelude::*;
 
 use crate::error::{unknown_column, DesignError};
 use crate::label::number;
@@ -217,7 +216,7 @@ impl Raw {
     }
 
     /// [`Raw::factorize`] of the `n` rows `row(0..n)`.
-    fn factorize_at(&self, n: usize, row: impl Fn(usize) -> usize + Sync + Copy) -> Factor {
+    fn factorize_at(&self, n: usize, row: impl Fn(usize) -> usize + Copy) -> Factor {
         match self {
             Raw::Text(a) => factorize_text(a, n, row),
             Raw::Int(a) => {
@@ -253,80 +252,26 @@ impl Raw {
 /// Levels (sorted labels) and per-row codes of a factor.
 pub(crate) type Factor = (Vec<String>, Vec<u32>);
 
-/// From this many rows on, [`factorize`] hashes blocks of rows in parallel.
-const PAR_ROWS: usize = 1 << 16;
-
 /// Distinct values of `key(0..n)`, sorted by `cmp` and labelled by `fmt`, and each key's code.
-///
-/// Below [`PAR_ROWS`] rows one pass hashes every key; from there on, blocks of rows are hashed
-/// on rayon and their distinct keys merged. The result is the same either way: codes are
-/// ranks in the sorted distinct keys, whatever order the keys were first seen in.
 pub(crate) fn factorize<K, G, C, F>(n: usize, key: G, cmp: C, fmt: F) -> Factor
 where
-    K: Hash + Eq + Copy + Send,
-    G: Fn(usize) -> K + Sync,
-    C: Fn(&K, &K) -> Ordering,
-    F: Fn(K) -> String,
-{
-    if n < PAR_ROWS {
-        let mut codes = vec![0u32; n];
-        let uniques = first_seen(0, &key, &mut codes);
-        let (order, rank) = ranks(&uniques, cmp);
-        codes.iter_mut().for_each(|c| *c = rank[*c as usize]);
-        let labels = order.iter().map(|&u| fmt(uniques[u])).collect();
-        return (labels, codes);
-    }
-    let size = n.div_ceil(4 * rayon::current_num_threads());
-    factorize_blocks(n, size, key, cmp, fmt)
-}
-
-/// [`factorize`] by blocks of `size` rows hashed on rayon: each block's distinct keys are
-/// merged, sorted, and the blocks' codes mapped to ranks in the sorted keys.
-fn factorize_blocks<K, G, C, F>(n: usize, size: usize, key: G, cmp: C, fmt: F) -> Factor
-where
-    K: Hash + Eq + Copy + Send,
-    G: Fn(usize) -> K + Sync,
+    K: Hash + Eq + Copy,
+    G: Fn(usize) -> K,
     C: Fn(&K, &K) -> Ordering,
     F: Fn(K) -> String,
 {
     let mut codes = vec![0u32; n];
-    let size = size.max(1);
-    let blocks: Vec<Vec<K>> = codes
-        .par_chunks_mut(size)
-        .enumerate()
-        .map(|(b, out)| first_seen(b * size, &key, out))
-        .collect();
-    let (uniques, to_merged) = merge_blocks(&blocks);
+    let uniques = first_seen(&key, &mut codes);
     let (order, rank) = ranks(&uniques, cmp);
-    let maps: Vec<Vec<u32>> = to_merged
-        .iter()
-        .map(|m| m.iter().map(|&u| rank[u as usize]).collect())
-        .collect();
-    codes
-        .par_chunks_mut(size)
-        .zip(&maps)
-        .for_each(|(out, m)| out.iter_mut().for_each(|c| *c = m[*c as usize]));
+    codes.iter_mut().for_each(|c| *c = rank[*c as usize]);
     let labels = order.iter().map(|&u| fmt(uniques[u])).collect();
     (labels, codes)
 }
 
-/// The code of `k` in order of first appearance, adding it to `seen` and `uniques` if new.
-#[inline]
-fn intern<K: Hash + Eq + Copy>(
-    seen: &mut HashMap<K, u32, FastState>,
-    uniques: &mut Vec<K>,
-    k: K,
-) -> u32 {
-    *seen.entry(k).or_insert_with(|| {
-        uniques.push(k);
-        (uniques.len() - 1) as u32
-    })
-}
-
-/// Codes in order of first appearance of the keys of rows `start..start + out.len()`, written
-/// to `out`, and the distinct keys in that order. A key equal to the previous row's reuses its
-/// code without a hash lookup (rows sorted or grouped by level).
-fn first_seen<K, G>(start: usize, key: &G, out: &mut [u32]) -> Vec<K>
+/// Codes in order of first appearance of the keys of rows `0..out.len()`, written to `out`,
+/// and the distinct keys in that order. A key equal to the previous row's reuses its code
+/// without a hash lookup (rows sorted or grouped by level).
+fn first_seen<K, G>(key: &G, out: &mut [u32]) -> Vec<K>
 where
     K: Hash + Eq + Copy,
     G: Fn(usize) -> K,
@@ -335,33 +280,20 @@ where
     let mut uniques = Vec::new();
     let mut last: Option<(K, u32)> = None;
     for (i, c) in out.iter_mut().enumerate() {
-        let k = key(start + i);
+        let k = key(i);
         *c = match last {
             Some((lk, lc)) if lk == k => lc,
             _ => {
-                let code = intern(&mut seen, &mut uniques, k);
+                let code = *seen.entry(k).or_insert_with(|| {
+                    uniques.push(k);
+                    (uniques.len() - 1) as u32
+                });
                 last = Some((k, code));
                 code
             }
         };
     }
     uniques
-}
-
-/// The distinct keys of all blocks (in order of first appearance) and, for each block, the
-/// index there of each of its own distinct keys.
-fn merge_blocks<K: Hash + Eq + Copy>(blocks: &[Vec<K>]) -> (Vec<K>, Vec<Vec<u32>>) {
-    let mut seen: HashMap<K, u32, FastState> = HashMap::default();
-    let mut uniques = Vec::new();
-    let maps = blocks
-        .iter()
-        .map(|b| {
-            b.iter()
-                .map(|&k| intern(&mut seen, &mut uniques, k))
-                .collect()
-        })
-        .collect();
-    (uniques, maps)
 }
 
 /// The indices of `uniques` in `cmp` order, and each one's rank in that order.
@@ -409,7 +341,7 @@ fn unpack(k: u128) -> String {
 /// [`factorize`] of text at rows `row(0..n)`: when every string of the column is short
 /// enough, the packed integers are hashed and sorted instead of the strings (no byte
 /// comparisons), one word each for strings of at most [`WORD_BYTES`] bytes.
-fn factorize_text(a: &StringArray, n: usize, row: impl Fn(usize) -> usize + Sync) -> Factor {
+fn factorize_text(a: &StringArray, n: usize, row: impl Fn(usize) -> usize) -> Factor {
     let offsets = a.value_offsets();
     let longest = offsets.windows(2).fold(0, |m, w| m.max(w[1] - w[0])) as usize;
     let bytes = a.value_data();
@@ -465,7 +397,7 @@ fn widen(k: u64) -> u128 {
 
 /// [`factorize`] of integers: when their range is small (at most a few times the number of
 /// rows, as for codes, ids and years) a lookup table over the range replaces the hash map.
-fn factorize_int(n: usize, key: impl Fn(usize) -> i64 + Sync) -> Factor {
+fn factorize_int(n: usize, key: impl Fn(usize) -> i64) -> Factor {
     let (lo, hi) = (0..n)
         .map(&key)
         .fold((i64::MAX, i64::MIN), |(lo, hi), k| (lo.min(k), hi.max(k)));
@@ -731,11 +663,6 @@ mod tests {
         (labels, keys.iter().map(|k| rank[k]).collect())
     }
 
-    fn by_blocks(keys: &[u32], size: usize) -> Factor {
-        let fmt = |x: u32| x.to_string();
-        factorize_blocks(keys.len(), size, |i| keys[i], |x, y| x.cmp(y), fmt)
-    }
-
     /// `n` keys among `levels` distinct ones, sorted or not.
     fn keys_strategy() -> impl Strategy<Value = Vec<u32>> {
         (1u32..3000, 0usize..2500, any::<bool>(), any::<u64>()).prop_map(
@@ -761,23 +688,19 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(200))]
 
         #[test]
-        fn blocks_and_one_pass_factorize_like_the_definition(keys in keys_strategy()) {
-            let want = reference(&keys);
+        fn factorize_meets_the_definition(keys in keys_strategy()) {
             let fmt = |x: u32| x.to_string();
-            let one = factorize(keys.len(), |i| keys[i], |x, y| x.cmp(y), fmt);
-            prop_assert_eq!(&one, &want);
-            for size in [1, 3, 64, 1000, keys.len(), keys.len() + 5] {
-                prop_assert_eq!(&by_blocks(&keys, size), &want, "block size {}", size);
-            }
+            let got = factorize(keys.len(), |i| keys[i], |x, y| x.cmp(y), fmt);
+            prop_assert_eq!(got, reference(&keys));
         }
     }
 
     #[test]
-    fn blocks_handle_empty_and_one_level_input() {
-        for size in [0, 1, 4] {
-            assert_eq!(by_blocks(&[], size), (Vec::new(), Vec::new()));
-            assert_eq!(by_blocks(&[9, 9, 9], size), reference(&[9, 9, 9]));
-        }
+    fn factorize_handles_empty_and_one_level_input() {
+        let one =
+            |keys: &[u32]| factorize(keys.len(), |i| keys[i], |x, y| x.cmp(y), |x| x.to_string());
+        assert_eq!(one(&[]), (Vec::new(), Vec::new()));
+        assert_eq!(one(&[9, 9, 9]), (vec!["9".to_string()], vec![0, 0, 0]));
     }
 
     /// A text column of `n` rows over `levels` labels `g00017` in scrambled order.
@@ -785,27 +708,6 @@ mod tests {
         (0..n)
             .map(|i| format!("g{:05}", (i * 7919 + i / 3) % levels))
             .collect()
-    }
-
-    #[test]
-    fn parallel_text_factorize_matches_one_pass() {
-        // past PAR_ROWS, so Raw::factorize takes the parallel route; many and few levels
-        for levels in [1, 2, 5000] {
-            let words = group_words(PAR_ROWS + 4321, levels);
-            let array =
-                StringArray::from(words.iter().map(|w| Some(w.as_str())).collect::<Vec<_>>());
-            let rows: Vec<usize> = (0..words.len()).collect();
-            let got = Raw::Text(array).factorize(&rows);
-            let one_block = factorize_blocks(
-                words.len(),
-                words.len(),
-                |i| words[i].as_str(),
-                |x, y| x.cmp(y),
-                str::to_string,
-            );
-            assert_eq!(got.0.len(), levels);
-            assert_eq!(got, one_block, "{levels} levels");
-        }
     }
 
     #[test]
