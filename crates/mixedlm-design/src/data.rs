@@ -203,6 +203,14 @@ impl Raw {
         }
     }
 
+    /// The float column itself when `rows` (increasing) is every row: its values without a copy.
+    pub(crate) fn every_row(&self, rows: &[usize]) -> Option<Float64Array> {
+        match self {
+            Raw::Float(a) if rows.len() == a.len() => Some(a.clone()),
+            _ => None,
+        }
+    }
+
     /// The distinct values at `rows` as sorted level labels, and each row's code.
     ///
     /// `rows` is increasing, so when it is as long as the column it is every row and the
