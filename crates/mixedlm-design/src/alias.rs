@@ -11,6 +11,8 @@
 //! clearly independent (relative squared residual above [`GRAM_SAFE`], far above tol², and
 //! its rounding error bound well below it); otherwise the exact Gram-Schmidt above decides.
 
+use rayon::prelude::*;
+
 use crate::design::DenseMatrix;
 
 /// lme4's default tolerance for rank detection.
@@ -76,25 +78,43 @@ fn back_solve_norm1(l: &[Vec<f64>], v: &[f64]) -> f64 {
     w.iter().map(|t| t.abs()).sum()
 }
 
-/// X'X (p × p, row-major, both triangles) in one pass over blocks of rows.
+/// Rows per block of [`gram`]: fixed, so the sums do not depend on the number of threads.
+const BLOCK: usize = 4096;
+
+/// From this many rows on, [`gram`]'s blocks are summed on rayon.
+const PAR_ROWS: usize = 1 << 16;
+
+/// X'X (p × p, row-major, both triangles) in one pass over blocks of rows: each block's
+/// products, added to the total in block order (on rayon for large n, with the same sums).
 fn gram(x: &DenseMatrix) -> Vec<f64> {
     let (n, p) = (x.nrows, x.ncols);
+    let starts: Vec<usize> = (0..n).step_by(BLOCK).collect();
+    let blocks: Vec<Vec<f64>> = if n < PAR_ROWS {
+        starts.iter().map(|&s| block_gram(x, s)).collect()
+    } else {
+        starts.par_iter().map(|&s| block_gram(x, s)).collect()
+    };
     let mut g = vec![0.0; p * p];
-    const BLOCK: usize = 4096;
-    let mut start = 0;
-    while start < n {
-        let end = (start + BLOCK).min(n);
-        for a in 0..p {
-            let ca = &x.col(a)[start..end];
-            for b in a..p {
-                g[a * p + b] += dot(ca, &x.col(b)[start..end]);
-            }
-        }
-        start = end;
+    for block in &blocks {
+        g.iter_mut().zip(block).for_each(|(t, b)| *t += b);
     }
     for a in 0..p {
         for b in 0..a {
             g[a * p + b] = g[b * p + a];
+        }
+    }
+    g
+}
+
+/// The upper triangle of X'X (row-major p × p, zeros below) on rows `start..start + BLOCK`.
+fn block_gram(x: &DenseMatrix, start: usize) -> Vec<f64> {
+    let p = x.ncols;
+    let end = (start + BLOCK).min(x.nrows);
+    let mut g = vec![0.0; p * p];
+    for a in 0..p {
+        let ca = &x.col(a)[start..end];
+        for b in a..p {
+            g[a * p + b] = dot(ca, &x.col(b)[start..end]);
         }
     }
     g
@@ -252,5 +272,42 @@ mod tests {
         let kept = drop_columns_owned(x, &[]);
         assert_eq!(kept.data.as_ptr(), ptr);
         assert_eq!(drop_columns_owned(kept, &[1]).ncols, 2);
+    }
+
+    /// X'X accumulated block after block on one thread (the order [`gram`] must keep).
+    fn gram_one_thread(x: &DenseMatrix) -> Vec<f64> {
+        let (n, p) = (x.nrows, x.ncols);
+        let mut g = vec![0.0; p * p];
+        for start in (0..n).step_by(BLOCK) {
+            let end = (start + BLOCK).min(n);
+            for a in 0..p {
+                for b in a..p {
+                    g[a * p + b] += dot(&x.col(a)[start..end], &x.col(b)[start..end]);
+                }
+            }
+        }
+        for a in 0..p {
+            for b in 0..a {
+                g[a * p + b] = g[b * p + a];
+            }
+        }
+        g
+    }
+
+    #[test]
+    fn gram_sums_in_the_same_order_on_rayon() {
+        // past PAR_ROWS (blocks on rayon) and below it, with a partial last block
+        for n in [PAR_ROWS + 1234, 5000, 3] {
+            let data: Vec<f64> = (0..4 * n)
+                .map(|i| ((i * 7919) % 1013) as f64 / 97.0 - 5.0 + 1e-9 * i as f64)
+                .collect();
+            let x = DenseMatrix {
+                nrows: n,
+                ncols: 4,
+                data,
+            };
+            let bits = |g: Vec<f64>| g.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+            assert_eq!(bits(gram(&x)), bits(gram_one_thread(&x)), "n = {n}");
+        }
     }
 }

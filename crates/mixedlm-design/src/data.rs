@@ -193,25 +193,57 @@ impl Raw {
         }
     }
 
-    /// The distinct values at `rows` as sorted level labels, and each row's code.
-    pub(crate) fn factorize(&self, rows: &[usize]) -> (Vec<String>, Vec<u32>) {
+    /// The number of rows of the column.
+    pub(crate) fn len(&self) -> usize {
         match self {
-            Raw::Text(a) => factorize_text(a, rows),
+            Raw::Float(a) => a.len(),
+            Raw::Int(a) => a.len(),
+            Raw::Text(a) => a.len(),
+            Raw::Bool(a) => a.len(),
+        }
+    }
+
+    /// The float column itself when `rows` (increasing) is every row: its values without a copy.
+    pub(crate) fn every_row(&self, rows: &[usize]) -> Option<Float64Array> {
+        match self {
+            Raw::Float(a) if rows.len() == a.len() => Some(a.clone()),
+            _ => None,
+        }
+    }
+
+    /// The distinct values at `rows` as sorted level labels, and each row's code.
+    ///
+    /// `rows` is increasing, so when it is as long as the column it is every row and the
+    /// column is read directly, without the gather through `rows`.
+    pub(crate) fn factorize(&self, rows: &[usize]) -> Factor {
+        if rows.len() == self.len() {
+            self.factorize_at(rows.len(), |j| j)
+        } else {
+            self.factorize_at(rows.len(), |j| rows[j])
+        }
+    }
+
+    /// [`Raw::factorize`] of the `n` rows `row(0..n)`.
+    fn factorize_at(&self, n: usize, row: impl Fn(usize) -> usize + Copy) -> Factor {
+        match self {
+            Raw::Text(a) => factorize_text(a, n, row),
             Raw::Int(a) => {
                 let v = a.values();
-                factorize_int(rows.iter().map(|&i| v[i]), rows.len())
+                factorize_int(n, |j| v[row(j)])
             }
             Raw::Float(a) => {
                 let v = a.values();
                 let key = |x: f64| if x == 0.0 { 0u64 } else { x.to_bits() };
                 factorize(
-                    rows.iter().map(|&i| key(v[i])),
+                    n,
+                    |j| key(v[row(j)]),
                     |x, y| f64::from_bits(*x).total_cmp(&f64::from_bits(*y)),
                     |x| number(f64::from_bits(x)),
                 )
             }
             Raw::Bool(a) => factorize(
-                rows.iter().map(|&i| a.value(i)),
+                n,
+                |j| a.value(row(j)),
                 |x, y| x.cmp(y),
                 |x| {
                     if x {
@@ -225,38 +257,62 @@ impl Raw {
     }
 }
 
-/// Distinct values of `keys`, sorted by `cmp` and labelled by `fmt`, and each key's code.
-pub(crate) fn factorize<K, C, F>(
-    keys: impl Iterator<Item = K>,
-    cmp: C,
-    fmt: F,
-) -> (Vec<String>, Vec<u32>)
+/// Levels (sorted labels) and per-row codes of a factor.
+pub(crate) type Factor = (Vec<String>, Vec<u32>);
+
+/// Distinct values of `key(0..n)`, sorted by `cmp` and labelled by `fmt`, and each key's code.
+pub(crate) fn factorize<K, G, C, F>(n: usize, key: G, cmp: C, fmt: F) -> Factor
 where
     K: Hash + Eq + Copy,
+    G: Fn(usize) -> K,
     C: Fn(&K, &K) -> Ordering,
     F: Fn(K) -> String,
 {
+    let mut codes = vec![0u32; n];
+    let uniques = first_seen(&key, &mut codes);
+    let (order, rank) = ranks(&uniques, cmp);
+    codes.iter_mut().for_each(|c| *c = rank[*c as usize]);
+    let labels = order.iter().map(|&u| fmt(uniques[u])).collect();
+    (labels, codes)
+}
+
+/// Codes in order of first appearance of the keys of rows `0..out.len()`, written to `out`,
+/// and the distinct keys in that order. A key equal to the previous row's reuses its code
+/// without a hash lookup (rows sorted or grouped by level).
+fn first_seen<K, G>(key: &G, out: &mut [u32]) -> Vec<K>
+where
+    K: Hash + Eq + Copy,
+    G: Fn(usize) -> K,
+{
     let mut seen: HashMap<K, u32, FastState> = HashMap::default();
-    let mut uniques: Vec<K> = Vec::new();
-    let mut codes: Vec<u32> = Vec::with_capacity(keys.size_hint().0);
-    for k in keys {
-        let c = *seen.entry(k).or_insert_with(|| {
-            uniques.push(k);
-            (uniques.len() - 1) as u32
-        });
-        codes.push(c);
+    let mut uniques = Vec::new();
+    let mut last: Option<(K, u32)> = None;
+    for (i, c) in out.iter_mut().enumerate() {
+        let k = key(i);
+        *c = match last {
+            Some((lk, lc)) if lk == k => lc,
+            _ => {
+                let code = *seen.entry(k).or_insert_with(|| {
+                    uniques.push(k);
+                    (uniques.len() - 1) as u32
+                });
+                last = Some((k, code));
+                code
+            }
+        };
     }
+    uniques
+}
+
+/// The indices of `uniques` in `cmp` order, and each one's rank in that order.
+fn ranks<K>(uniques: &[K], cmp: impl Fn(&K, &K) -> Ordering) -> (Vec<usize>, Vec<u32>) {
     let mut order: Vec<usize> = (0..uniques.len()).collect();
     order.sort_by(|&a, &b| cmp(&uniques[a], &uniques[b]));
     let mut rank = vec![0u32; uniques.len()];
     for (pos, &u) in order.iter().enumerate() {
         rank[u] = pos as u32;
     }
-    for c in &mut codes {
-        *c = rank[*c as usize];
-    }
-    let labels = order.iter().map(|&u| fmt(uniques[u])).collect();
-    (labels, codes)
+    (order, rank)
 }
 
 /// The longest string [`pack`] holds.
@@ -280,8 +336,7 @@ fn pack(s: &[u8]) -> u128 {
 fn pack_window(window: &[u8], len: usize) -> u128 {
     let mut w = [0u8; 16];
     w.copy_from_slice(window);
-    let keep = u128::MAX.checked_shl(8 * (16 - len) as u32).unwrap_or(0);
-    (u128::from_be_bytes(w) & keep) | len as u128
+    (u128::from_be_bytes(w) & !(u128::MAX >> (8 * len))) | len as u128
 }
 
 /// The string [`pack`] packed.
@@ -291,44 +346,75 @@ fn unpack(k: u128) -> String {
     String::from_utf8_lossy(&buf[..len]).into_owned()
 }
 
-/// [`factorize`] of text at `rows`: when every string of the column is short enough, the
-/// packed integers are hashed and sorted instead of the strings (no byte comparisons).
-fn factorize_text(a: &StringArray, rows: &[usize]) -> (Vec<String>, Vec<u32>) {
+/// [`factorize`] of text at rows `row(0..n)`: when every string of the column is short
+/// enough, the packed integers are hashed and sorted instead of the strings (no byte
+/// comparisons), one word each for strings of at most [`WORD_BYTES`] bytes.
+fn factorize_text(a: &StringArray, n: usize, row: impl Fn(usize) -> usize) -> Factor {
     let offsets = a.value_offsets();
-    let short = offsets
-        .windows(2)
-        .all(|w| (w[1] - w[0]) as usize <= PACKED_BYTES);
-    if !short {
-        return factorize(
-            rows.iter().map(|&i| a.value(i)),
-            |x, y| x.cmp(y),
-            str::to_string,
-        );
-    }
+    let longest = offsets.windows(2).fold(0, |m, w| m.max(w[1] - w[0])) as usize;
     let bytes = a.value_data();
-    let key = |i: usize| {
-        let (lo, hi) = (offsets[i] as usize, offsets[i + 1] as usize);
-        match bytes.get(lo..lo + 16) {
-            Some(window) => pack_window(window, hi - lo),
-            None => pack(&bytes[lo..hi]),
-        }
-    };
-    factorize(rows.iter().map(|&i| key(i)), |x, y| x.cmp(y), unpack)
+    let span = |i: usize| (offsets[i] as usize, offsets[i + 1] as usize);
+    if longest <= WORD_BYTES {
+        // half the table entry and one word to hash: twice as fast on many levels
+        let word = |j: usize| {
+            let (lo, hi) = span(row(j));
+            match bytes.get(lo..lo + 8) {
+                Some(window) => pack_word_window(window, hi - lo),
+                None => narrow(pack(&bytes[lo..hi])),
+            }
+        };
+        return factorize(n, word, |x, y| x.cmp(y), |k| unpack(widen(k)));
+    }
+    if longest <= PACKED_BYTES {
+        let key = |j: usize| {
+            let (lo, hi) = span(row(j));
+            match bytes.get(lo..lo + 16) {
+                Some(window) => pack_window(window, hi - lo),
+                None => pack(&bytes[lo..hi]),
+            }
+        };
+        return factorize(n, key, |x, y| x.cmp(y), unpack);
+    }
+    factorize(n, |j| a.value(row(j)), |x, y| x.cmp(y), str::to_string)
+}
+
+/// The longest string whose [`pack`] fits one word by [`narrow`].
+const WORD_BYTES: usize = 7;
+
+/// [`pack`] of a string of at most [`WORD_BYTES`] bytes as a u64: its high word (the bytes,
+/// the eighth zero) with the length in the low byte. Word order is packed order: the bytes
+/// decide first, then the length, and every byte in between is zero.
+#[inline]
+fn narrow(k: u128) -> u64 {
+    ((k >> 64) as u64) | (k as u64 & 0xff)
+}
+
+/// [`narrow`] of [`pack`] of the first `len` (≤ 7) bytes of an 8-byte window: one load and
+/// a mask.
+#[inline]
+fn pack_word_window(window: &[u8], len: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(window);
+    (u64::from_be_bytes(w) & !(u64::MAX >> (8 * len))) | len as u64
+}
+
+/// The packed integer [`narrow`] narrowed.
+fn widen(k: u64) -> u128 {
+    (u128::from(k & !0xff) << 64) | u128::from(k & 0xff)
 }
 
 /// [`factorize`] of integers: when their range is small (at most a few times the number of
 /// rows, as for codes, ids and years) a lookup table over the range replaces the hash map.
-fn factorize_int(keys: impl Iterator<Item = i64> + Clone, n: usize) -> (Vec<String>, Vec<u32>) {
-    let (lo, hi) = keys
-        .clone()
+fn factorize_int(n: usize, key: impl Fn(usize) -> i64) -> Factor {
+    let (lo, hi) = (0..n)
+        .map(&key)
         .fold((i64::MAX, i64::MIN), |(lo, hi), k| (lo.min(k), hi.max(k)));
     let span = (i128::from(hi) - i128::from(lo) + 1).max(0) as u128;
     if n == 0 || span > dense_limit(n) {
-        return factorize(keys, |x, y| x.cmp(y), |x| x.to_string());
+        return factorize(n, key, |x, y| x.cmp(y), |x| x.to_string());
     }
-    factorize_dense(keys.map(|k| (k - lo) as usize), span as usize, |off| {
-        (lo + off as i64).to_string()
-    })
+    let keys = (0..n).map(|j| (key(j) - lo) as usize);
+    factorize_dense(keys, span as usize, |off| (lo + off as i64).to_string())
 }
 
 /// The largest key range [`factorize_dense`] is used for with `n` rows.
@@ -432,9 +518,10 @@ pub(crate) fn recode(own: &[String], codes: &[u32], target: &[String]) -> Vec<Op
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn by_hashing(keys: &[i64]) -> (Vec<String>, Vec<u32>) {
-        factorize(keys.iter().copied(), |x, y| x.cmp(y), |x| x.to_string())
+        factorize(keys.len(), |i| keys[i], |x, y| x.cmp(y), |x| x.to_string())
     }
 
     #[test]
@@ -445,10 +532,10 @@ mod tests {
             vec![2, 2, 2],
             vec![1_000_000_000, -7, 1_000_000_000, 3],
         ] {
-            let got = factorize_int(keys.iter().copied(), keys.len());
+            let got = factorize_int(keys.len(), |i| keys[i]);
             assert_eq!(got, by_hashing(&keys), "keys {keys:?}");
         }
-        let got = factorize_int([5i64, -3, 5, 0].into_iter(), 4);
+        let got = factorize_int(4, |i| [5i64, -3, 5, 0][i]);
         assert_eq!(got.0, vec!["-3", "0", "5"]);
         assert_eq!(got.1, vec![2, 0, 2, 1]);
     }
@@ -456,7 +543,7 @@ mod tests {
     #[test]
     fn text_levels_sorted_with_fast_hasher() {
         let words = ["b", "a", "ccc", "a", "a long level name over 8 bytes", "b"];
-        let (levels, codes) = factorize(words.iter().copied(), |x, y| x.cmp(y), str::to_string);
+        let (levels, codes) = factorize(words.len(), |i| words[i], |x, y| x.cmp(y), str::to_string);
         assert_eq!(
             levels,
             vec!["a", "a long level name over 8 bytes", "b", "ccc"]
@@ -483,6 +570,11 @@ mod tests {
             "\u{7f}",
             "fifteen bytes!!",
             "fifteen bytes!",
+            "abcdef",
+            "abcdefg",
+            "abcdefh",
+            "abcdefgh",
+            "abcdefg\0",
             "x\u{10ffff}",
         ];
         for a in words {
@@ -497,6 +589,17 @@ mod tests {
                     a.cmp(b),
                     "{a:?} vs {b:?}"
                 );
+                if a.len() <= WORD_BYTES && b.len() <= WORD_BYTES {
+                    let (x, y) = (narrow(pack(a.as_bytes())), narrow(pack(b.as_bytes())));
+                    assert_eq!(x.cmp(&y), a.cmp(b), "narrowed {a:?} vs {b:?}");
+                }
+            }
+            if a.len() <= WORD_BYTES {
+                assert_eq!(
+                    widen(narrow(pack(a.as_bytes()))),
+                    pack(a.as_bytes()),
+                    "{a:?}"
+                );
             }
         }
     }
@@ -507,19 +610,24 @@ mod tests {
 
     #[test]
     fn packed_text_factorizes_like_strings_on_a_longer_column() {
-        // long enough that most keys are read through a 16-byte window of the buffer
-        let words: Vec<String> = (0..300)
-            .map(|i| format!("{}{}", ["g", "grp", "é", ""][i % 4], (i * 37) % 53))
-            .collect();
-        let array = StringArray::from(words.iter().map(|w| Some(w.as_str())).collect::<Vec<_>>());
-        let rows: Vec<usize> = (0..300).filter(|i| i % 7 != 3).collect();
-        let got = Raw::Text(array).factorize(&rows);
-        let reference = factorize(
-            rows.iter().map(|&i| words[i].as_str()),
-            |x, y| x.cmp(y),
-            str::to_string,
-        );
-        assert_eq!(got, reference);
+        // long enough that most keys are read through a 16-byte window of the buffer; labels
+        // of at most 7 bytes (one-word keys), and up to 8 bytes (two-word keys)
+        for long in ["grp", "group-"] {
+            let words: Vec<String> = (0..300)
+                .map(|i| format!("{}{}", ["g", long, "é", ""][i % 4], (i * 37) % 53))
+                .collect();
+            let array =
+                StringArray::from(words.iter().map(|w| Some(w.as_str())).collect::<Vec<_>>());
+            let rows: Vec<usize> = (0..300).filter(|i| i % 7 != 3).collect();
+            let got = Raw::Text(array).factorize(&rows);
+            let reference = factorize(
+                rows.len(),
+                |j| words[rows[j]].as_str(),
+                |x, y| x.cmp(y),
+                str::to_string,
+            );
+            assert_eq!(got, reference, "{long}");
+        }
     }
 
     #[test]
@@ -543,10 +651,97 @@ mod tests {
         assert_eq!(levels, vec!["a", "a sixteen-byte!!", "b"]);
         assert_eq!(codes, vec![2, 1, 0, 2]);
         let reference = factorize(
-            ["b", "a sixteen-byte!!", "a", "b"].into_iter(),
+            4,
+            |i| ["b", "a sixteen-byte!!", "a", "b"][i],
             |x, y| x.cmp(y),
             str::to_string,
         );
         assert_eq!((levels, codes), reference);
+    }
+
+    /// Levels and codes by a sorted map: the definition [`factorize`] must meet.
+    fn reference(keys: &[u32]) -> Factor {
+        let levels: std::collections::BTreeMap<u32, u32> = keys.iter().map(|&k| (k, 0)).collect();
+        let rank: std::collections::BTreeMap<u32, u32> = levels
+            .keys()
+            .enumerate()
+            .map(|(r, &k)| (k, r as u32))
+            .collect();
+        let labels = rank.keys().map(|k| k.to_string()).collect();
+        (labels, keys.iter().map(|k| rank[k]).collect())
+    }
+
+    /// `n` keys among `levels` distinct ones, sorted or not.
+    fn keys_strategy() -> impl Strategy<Value = Vec<u32>> {
+        (1u32..3000, 0usize..2500, any::<bool>(), any::<u64>()).prop_map(
+            |(levels, n, sorted, seed)| {
+                let mut state = seed | 1;
+                let mut keys: Vec<u32> = (0..n)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        (state % u64::from(levels)) as u32 * 7919
+                    })
+                    .collect();
+                if sorted {
+                    keys.sort_unstable();
+                }
+                keys
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn factorize_meets_the_definition(keys in keys_strategy()) {
+            let fmt = |x: u32| x.to_string();
+            let got = factorize(keys.len(), |i| keys[i], |x, y| x.cmp(y), fmt);
+            prop_assert_eq!(got, reference(&keys));
+        }
+    }
+
+    #[test]
+    fn factorize_handles_empty_and_one_level_input() {
+        let one =
+            |keys: &[u32]| factorize(keys.len(), |i| keys[i], |x, y| x.cmp(y), |x| x.to_string());
+        assert_eq!(one(&[]), (Vec::new(), Vec::new()));
+        assert_eq!(one(&[9, 9, 9]), (vec!["9".to_string()], vec![0, 0, 0]));
+    }
+
+    /// A text column of `n` rows over `levels` labels `g00017` in scrambled order.
+    fn group_words(n: usize, levels: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| format!("g{:05}", (i * 7919 + i / 3) % levels))
+            .collect()
+    }
+
+    #[test]
+    fn every_row_reads_the_column_like_the_gather() {
+        let words = group_words(500, 37);
+        let columns = [
+            Raw::Text(StringArray::from(
+                words.iter().map(|w| Some(w.as_str())).collect::<Vec<_>>(),
+            )),
+            Raw::Float(Float64Array::from(
+                (0..500)
+                    .map(|i| ((i * 13) % 41) as f64 - 20.0)
+                    .collect::<Vec<_>>(),
+            )),
+            Raw::Int(Int64Array::from(
+                (0..500).map(|i| (i * 13) % 41 - 20).collect::<Vec<_>>(),
+            )),
+            Raw::Bool(BooleanArray::from(
+                (0..500).map(|i| i % 3 == 0).collect::<Vec<_>>(),
+            )),
+        ];
+        let rows: Vec<usize> = (0..500).collect();
+        for raw in &columns {
+            let gathered = raw.factorize_at(rows.len(), |j| rows[j]);
+            assert_eq!(raw.factorize(&rows), gathered, "{}", raw.kind());
+            assert!(gathered.0.len() >= 2);
+        }
     }
 }

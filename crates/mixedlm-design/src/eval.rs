@@ -1,8 +1,9 @@
 //! Evaluation of variables on the used rows, learning (or reusing) data-dependent parameters.
 
 use std::collections::BTreeMap;
+use std::ops::Deref;
 
-use arrow_array::RecordBatch;
+use arrow_array::{Float64Array, RecordBatch};
 use mixedlm_formula::{ArithExpr, ArithOp, Func, Variable};
 use serde::Serialize;
 
@@ -39,11 +40,41 @@ pub enum Learned {
 /// Learned parameters by variable key (`scale(x)`, `C(g)`, `recipe`).
 pub type Params = BTreeMap<String, Learned>;
 
+/// A numeric column on the used rows: computed, or the data column itself when every row is
+/// used (no copy).
+#[derive(Debug)]
+pub(crate) enum Column {
+    /// Computed values.
+    Owned(Vec<f64>),
+    /// The data's own float column.
+    Data(Float64Array),
+}
+
+impl Deref for Column {
+    type Target = [f64];
+    fn deref(&self) -> &[f64] {
+        match self {
+            Column::Owned(v) => v,
+            Column::Data(a) => a.values(),
+        }
+    }
+}
+
+impl Column {
+    /// The values, owned (copied from the data column if needed).
+    fn into_vec(self) -> Vec<f64> {
+        match self {
+            Column::Owned(v) => v,
+            Column::Data(a) => a.values().to_vec(),
+        }
+    }
+}
+
 /// A variable's value on the used rows.
 #[derive(Debug)]
 pub(crate) enum Value {
     /// Numeric columns (one, or several for `poly`) with their name suffixes.
-    Numeric(Vec<Vec<f64>>, Vec<String>),
+    Numeric(Vec<Column>, Vec<String>),
     /// A factor: levels and per-row codes.
     Factor {
         /// Levels in order.
@@ -69,7 +100,7 @@ impl Evaluator<'_> {
             Variable::Categorical { arg, .. } => self.categorical(v, arg),
             Variable::Poly { arg, degree } => self.poly(v, arg, *degree),
             _ => Ok(Value::Numeric(
-                vec![self.numeric(v, &label(v))?],
+                vec![Column::Owned(self.numeric(v, &label(v))?)],
                 vec![String::new()],
             )),
         }
@@ -95,7 +126,9 @@ impl Evaluator<'_> {
                 x
             }
             _ => match self.eval(v)? {
-                Value::Numeric(mut cols, _) if cols.len() == 1 => cols.pop().unwrap_or_default(),
+                Value::Numeric(mut cols, _) if cols.len() == 1 => {
+                    cols.pop().map(Column::into_vec).unwrap_or_default()
+                }
                 _ => {
                     return Err(DesignError::NonNumericColumn {
                         name: label(v),
@@ -113,10 +146,11 @@ impl Evaluator<'_> {
         let k = key(v);
         let known = matches!(self.params.get(&k), Some(Learned::Levels { .. }));
         if (self.learn && r.is_numeric()) || (!self.learn && !known) {
-            return Ok(Value::Numeric(
-                vec![self.numeric(v, name)?],
-                vec![String::new()],
-            ));
+            let col = match r.every_row(self.rows) {
+                Some(a) => Column::Data(a),
+                None => Column::Owned(self.numeric(v, name)?),
+            };
+            return Ok(Value::Numeric(vec![col], vec![String::new()]));
         }
         let (levels, codes) = r.factorize(self.rows);
         self.levels(v, levels, codes)
@@ -128,7 +162,8 @@ impl Evaluator<'_> {
             _ => {
                 let x = self.numeric(arg, &label(v))?;
                 factorize(
-                    x.iter().map(|v| if *v == 0.0 { 0u64 } else { v.to_bits() }),
+                    x.len(),
+                    |i| if x[i] == 0.0 { 0u64 } else { x[i].to_bits() },
                     |a, b| f64::from_bits(*a).total_cmp(&f64::from_bits(*b)),
                     |a| number(f64::from_bits(a)),
                 )
@@ -196,7 +231,7 @@ impl Evaluator<'_> {
                 "no learned coefficients for '{k}'"
             )));
         };
-        let cols = poly_eval(&x, c);
+        let cols: Vec<Column> = poly_eval(&x, c).into_iter().map(Column::Owned).collect();
         let suffixes = (1..=cols.len()).map(|j| j.to_string()).collect();
         Ok(Value::Numeric(cols, suffixes))
     }

@@ -6,11 +6,8 @@
 
 use arrow_array::RecordBatch;
 
-use crate::data::{dense_limit, factorize, factorize_dense, raw, recode};
+use crate::data::{dense_limit, factorize, factorize_dense, raw, recode, Factor};
 use crate::error::DesignError;
-
-/// Levels (sorted) and per-row codes of one factor.
-type Factor = (Vec<String>, Vec<u32>);
 
 /// Per-column levels and codes of the grouping columns.
 fn components(
@@ -55,14 +52,14 @@ pub(crate) fn group_factor(
         let fmt = |k: usize| label_of(&comps, &sizes, k as u128);
         return Ok(factorize_dense(keys, cap as usize, fmt));
     }
-    let keys = (0..rows.len()).map(|i| {
+    let key = |i: usize| {
         comps
             .iter()
             .zip(&sizes)
             .fold(0u128, |k, ((_, c), s)| k * s + c[i] as u128)
-    });
+    };
     let fmt = |k: u128| label_of(&comps, &sizes, k);
-    Ok(factorize(keys, |a, b| a.cmp(b), fmt))
+    Ok(factorize(rows.len(), key, |a, b| a.cmp(b), fmt))
 }
 
 /// `a:b` label of the combination key `k` (mixed radix over the component sizes).

@@ -5,12 +5,12 @@ use mixedlm_formula::{Contrast, TermList, Variable};
 use crate::coding::{coding, full_coding, TermVars};
 use crate::design::DenseMatrix;
 use crate::error::DesignError;
-use crate::eval::{Evaluator, Value};
+use crate::eval::{Column, Evaluator, Value};
 use crate::label::{key, label};
 
 /// The columns one variable contributes to a term.
 enum Piece<'a> {
-    Numeric(&'a [Vec<f64>]),
+    Numeric(&'a [Column]),
     Factor {
         codes: &'a [u32],
         mat: Vec<f64>,
@@ -40,7 +40,9 @@ impl Piece<'_> {
     fn apply(&self, j: usize, out: &mut [f64]) {
         match self {
             Piece::Numeric(cols) => {
-                out.iter_mut().zip(&cols[j]).for_each(|(o, v)| *o *= v);
+                out.iter_mut()
+                    .zip(cols[j].iter())
+                    .for_each(|(o, v)| *o *= v);
             }
             Piece::Factor { codes, mat, m } => {
                 out.iter_mut()
