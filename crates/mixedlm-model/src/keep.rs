@@ -120,47 +120,26 @@ impl LinearMixedModel {
 #[cfg(test)]
 mod tests {
     use super::{KeepingObjective, KEEP_BEST_FROM};
-    use crate::testing::random_term;
+    use crate::testing::{design_with_x, random_term, uniform};
     use crate::{FitOptions, LinearMixedModel, ModelOptions, OptimizerName};
-    use mixedlm_design::{DenseMatrix, Design};
     use mixedlm_optim::Objective;
 
     /// Crossed scalar intercepts, `y ~ 1 + x + (1 | a) + (1 | b)`, with `b` wide enough
     /// (1,100 levels) that the dense rest block keeps the best factor.
     fn crossed_model() -> LinearMixedModel {
         let (n, na, nb) = (12_000, 2_500, 1_100);
-        let value = |i: usize, salt: u64| {
-            let h = (i as u64 ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            (h >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
         let a: Vec<u32> = (0..n).map(|i| (i % na) as u32).collect();
         let b: Vec<u32> = (0..n).map(|i| ((i * 7919 + i / na) % nb) as u32).collect();
-        let effect = |l: u32, salt: u64| value(l as usize, salt);
-        let x: Vec<f64> = (0..n).map(|i| 2.0 * value(i, 1)).collect();
+        let effect = |l: u32, salt: u64| uniform(l as usize, salt);
+        let x: Vec<f64> = (0..n).map(|i| 2.0 * uniform(i, 1)).collect();
         let y = (0..n)
-            .map(|i| 1.0 + x[i] + 0.8 * effect(a[i], 2) + 0.5 * effect(b[i], 3) + value(i, 4))
+            .map(|i| 1.0 + x[i] + 0.8 * effect(a[i], 2) + 0.5 * effect(b[i], 3) + uniform(i, 4))
             .collect();
-        let mut xdata = vec![1.0; n];
-        xdata.extend_from_slice(&x);
-        let design = Design {
-            response: "y".into(),
-            y,
-            x: DenseMatrix {
-                nrows: n,
-                ncols: 2,
-                data: xdata,
-            },
-            x_names: vec!["(Intercept)".into(), "x".into()],
-            aliased: vec![],
-            random: vec![
-                random_term("a", na, a, vec![1.0; n], &["(Intercept)"]),
-                random_term("b", nb, b, vec![1.0; n], &["(Intercept)"]),
-            ],
-            weights: None,
-            offset: None,
-            n_dropped: 0,
-            row_index: (0..n).collect(),
-        };
+        let random = vec![
+            random_term("a", na, a, vec![1.0; n], &["(Intercept)"]),
+            random_term("b", nb, b, vec![1.0; n], &["(Intercept)"]),
+        ];
+        let design = design_with_x(y, &x, random, None);
         let mut model = LinearMixedModel::new(&design, ModelOptions { reml: true }).unwrap();
         model.set_sparse(false);
         assert!(model.cp.mr >= KEEP_BEST_FROM);

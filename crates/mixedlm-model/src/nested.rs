@@ -373,9 +373,9 @@ fn subtract_cross(e: &mut [f64], wx: &[f64], wz: &[f64], k1: usize, k2: usize) {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::random_term;
+    use crate::testing::{design_with_x, random_term};
     use crate::{LinearMixedModel, ModelOptions};
-    use mixedlm_design::{DenseMatrix, Design};
+    use mixedlm_design::Design;
 
     /// Students in classes in schools: `y ~ 1 + x + (1 + x | school) + (1 | school:class)`
     /// with deterministic pseudo-random values (k2 = 2), or `(1 | school)` (k2 = 1).
@@ -406,13 +406,7 @@ mod tests {
         let mut xdata = vec![1.0; n];
         xdata.extend_from_slice(&x);
         let school_term = if slopes {
-            random_term(
-                "school",
-                schools,
-                school,
-                xdata.clone(),
-                &["(Intercept)", "x"],
-            )
+            random_term("school", schools, school, xdata, &["(Intercept)", "x"])
         } else {
             random_term("school", schools, school, vec![1.0; n], &["(Intercept)"])
         };
@@ -423,22 +417,7 @@ mod tests {
             vec![1.0; n],
             &["(Intercept)"],
         );
-        Design {
-            response: "y".into(),
-            y,
-            x: DenseMatrix {
-                nrows: n,
-                ncols: 2,
-                data: xdata,
-            },
-            x_names: vec!["(Intercept)".into(), "x".into()],
-            aliased: vec![],
-            random: vec![school_term, class_term],
-            weights: None,
-            offset: None,
-            n_dropped: 0,
-            row_index: (0..n).collect(),
-        }
+        design_with_x(y, &x, vec![school_term, class_term], None)
     }
 
     #[test]

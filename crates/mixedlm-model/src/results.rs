@@ -276,52 +276,34 @@ fn fitted_block(
 #[cfg(test)]
 mod tests {
     use super::{fitted_values, FITTED_PARALLEL};
-    use crate::testing::random_term;
+    use crate::testing::{design_with_x, random_term, uniform};
     use crate::{LinearMixedModel, ModelOptions};
-    use mixedlm_design::{DenseMatrix, Design};
+    use mixedlm_design::Design;
 
     /// A design above the parallel threshold: `y ~ 1 + x + (1 + x | g) + (1 | h)` with an
     /// offset and deterministic pseudo-random values.
     fn large_design() -> Design {
         let n = FITTED_PARALLEL + 4321;
-        let value = |i: usize, salt: u64| {
-            let h = (i as u64 ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            (h >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
-        let x: Vec<f64> = (0..n).map(|i| 3.0 * value(i, 1)).collect();
-        let mut xdata = vec![1.0; n];
-        xdata.extend_from_slice(&x);
-        Design {
-            response: "y".into(),
-            y: (0..n).map(|i| 1.0 + x[i] + value(i, 2)).collect(),
-            x: DenseMatrix {
-                nrows: n,
-                ncols: 2,
-                data: xdata.clone(),
-            },
-            x_names: vec!["(Intercept)".into(), "x".into()],
-            aliased: vec![],
-            random: vec![
-                random_term(
-                    "g",
-                    300,
-                    (0..n).map(|i| (i * 7 % 300) as u32).collect(),
-                    xdata,
-                    &["(Intercept)", "x"],
-                ),
-                random_term(
-                    "h",
-                    40,
-                    (0..n).map(|i| (i * 13 % 40) as u32).collect(),
-                    vec![1.0; n],
-                    &["(Intercept)"],
-                ),
-            ],
-            weights: None,
-            offset: Some((0..n).map(|i| value(i, 3)).collect()),
-            n_dropped: 0,
-            row_index: (0..n).collect(),
-        }
+        let x: Vec<f64> = (0..n).map(|i| 3.0 * uniform(i, 1)).collect();
+        let mut z = vec![1.0; n];
+        z.extend_from_slice(&x);
+        let g = random_term(
+            "g",
+            300,
+            (0..n).map(|i| (i * 7 % 300) as u32).collect(),
+            z,
+            &["(Intercept)", "x"],
+        );
+        let h = random_term(
+            "h",
+            40,
+            (0..n).map(|i| (i * 13 % 40) as u32).collect(),
+            vec![1.0; n],
+            &["(Intercept)"],
+        );
+        let y = (0..n).map(|i| 1.0 + x[i] + uniform(i, 2)).collect();
+        let offset = (0..n).map(|i| uniform(i, 3)).collect();
+        design_with_x(y, &x, vec![g, h], Some(offset))
     }
 
     /// The blocked (here parallel) pass equals the row-by-row formula exactly.
