@@ -133,19 +133,18 @@ impl LinearMixedModel {
             ..OptimOptions::default()
         };
         let optimizer_error = |e: mixedlm_optim::OptimError| ModelError::Optimizer(e.to_string());
-        let (record, restored) = if self.keeps_best_factor(solver) {
+        let (record, theta, restored) = if self.keeps_best_factor(solver) {
             let mut obj = KeepingObjective::new(self);
             let record = minimize(&mut obj, &start, &optim_opts).map_err(optimizer_error)?;
             let theta = obj.model.sign_normalize(&record.theta);
-            (record, obj.restore(&theta))
+            let restored = obj.restore(&theta);
+            (record, theta, restored)
         } else {
             let mut obj = ProfiledObjective { model: self };
-            (
-                minimize(&mut obj, &start, &optim_opts).map_err(optimizer_error)?,
-                false,
-            )
+            let record = minimize(&mut obj, &start, &optim_opts).map_err(optimizer_error)?;
+            let theta = self.sign_normalize(&record.theta);
+            (record, theta, false)
         };
-        let theta = self.sign_normalize(&record.theta);
         if !restored && !self.evaluate(&theta) {
             return Err(ModelError::NotPositiveDefinite { theta });
         }

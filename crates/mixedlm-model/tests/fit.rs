@@ -343,26 +343,20 @@ fn conditional_covariance_routes_agree() {
         assert!(model.evaluate(&fit.theta));
         let a = model.conditional_covariances_via(false);
         let b = model.conditional_covariances_via(true);
-        assert_eq!(a.len(), b.len());
-        for (ta, tb) in a.iter().zip(&b) {
-            assert_eq!(ta.len(), tb.len());
-            for (x, y) in ta.iter().zip(tb) {
-                assert!(
-                    (x - y).abs() <= 1e-12 * x.abs().max(1e-300),
-                    "model {nn}: {x} vs {y}"
-                );
-            }
-        }
+        assert_blocks_rel(&format!("model {nn}"), &b, &a, 1e-12);
         if let Some(c) = arrow {
-            for (tc, ta) in c.iter().zip(&a) {
-                assert_eq!(tc.len(), ta.len());
-                for (x, y) in tc.iter().zip(ta) {
-                    assert!(
-                        (x - y).abs() <= 1e-10 * y.abs().max(1e-300),
-                        "model {nn}, arrow route: {x} vs {y}"
-                    );
-                }
-            }
+            assert_blocks_rel(&format!("model {nn}, arrow route"), &c, &a, 1e-10);
+        }
+    }
+}
+
+/// Per term, every entry of `got` within `tol` relative of `want`'s.
+fn assert_blocks_rel(tag: &str, got: &[Vec<f64>], want: &[Vec<f64>], tol: f64) {
+    assert_eq!(got.len(), want.len(), "{tag}");
+    for (tg, tw) in got.iter().zip(want) {
+        assert_eq!(tg.len(), tw.len(), "{tag}");
+        for (x, y) in tg.iter().zip(tw) {
+            assert_rel(tag, *x, *y, tol);
         }
     }
 }
