@@ -140,7 +140,7 @@ impl LinearMixedModel {
             return false;
         }
         let current = self.factor_current() && self.theta.as_slice() == theta;
-        if !current && !self.evaluate(theta) {
+        if !current && !self.evaluate_with(theta, false) {
             return false;
         }
         let mut work = std::mem::take(&mut self.factor.grad);

@@ -111,15 +111,22 @@ impl LinearMixedModel {
     }
 
     /// Factor Ω(θ) and keep the result for the accessors (β, σ, logdets ...): the nested
-    /// path's arrow factor, which the accessors read directly (see [`crate::nested`]), else
-    /// the dense factor. Returns false when θ is invalid or Ω(θ) is not positive definite.
+    /// path's arrow factor or the sparse path's supernodal factor, which the accessors read
+    /// directly (see [`crate::nested`], [`crate::sparse`]), else the dense factor. Returns
+    /// false when θ is invalid or Ω(θ) is not positive definite.
     pub fn evaluate(&mut self, theta: &[f64]) -> bool {
+        self.evaluate_with(theta, true)
+    }
+
+    /// [`Self::evaluate`], on the sparse path only if `sparse` (the gradient reads the
+    /// dense factor).
+    pub(crate) fn evaluate_with(&mut self, theta: &[f64], sparse: bool) -> bool {
         if !self.valid_theta(theta) {
             self.factor.ok = false;
             return false;
         }
         self.theta.copy_from_slice(theta);
-        if self.uses_nested() {
+        if self.uses_nested() || (sparse && self.uses_sparse()) {
             return self.factor.evaluate_objective(&self.cp, &self.terms, theta);
         }
         self.factor.evaluate(&self.cp, &self.terms, theta)

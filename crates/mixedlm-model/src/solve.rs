@@ -10,6 +10,7 @@
 use crate::gradient::Selected;
 use crate::nested::NestedRest;
 use crate::small;
+use crate::sparse::SparseRest;
 use crate::LinearMixedModel;
 use faer::linalg::matmul::triangular::{matmul, BlockStructure};
 use faer::linalg::triangular_inverse::invert_lower_triangular;
@@ -51,8 +52,17 @@ impl LinearMixedModel {
             .flatten()
     }
 
-    /// Whether the accessors (β, modes, Lxx ...) describe the last evaluation: a dense
-    /// factor, or the arrow factor on the nested path.
+    /// The sparse factor when it describes the last successful evaluation (sparse path).
+    pub(crate) fn sparse_current(&self) -> Option<&SparseRest> {
+        let f = &self.factor;
+        (f.ok && !f.dense && self.uses_sparse())
+            .then_some(f.sparse.as_ref())
+            .flatten()
+    }
+
+    /// Whether the dense factor (or, on the nested path, the arrow factor) describes the
+    /// last evaluation: what the gradient reads. The accessors (β, modes, Lxx ...) also
+    /// read the sparse factor.
     pub(crate) fn factor_current(&self) -> bool {
         self.factor.dense_valid() || self.nested_current().is_some()
     }
@@ -62,6 +72,9 @@ impl LinearMixedModel {
         let (qr, p, mr) = (self.cp.qr, self.cp.p, self.cp.mr);
         if let Some(nested) = self.nested_current() {
             return nested.solve(p).0;
+        }
+        if let Some(sparse) = self.sparse_current() {
+            return sparse.solve().0;
         }
         if !self.factor.dense_valid() {
             return vec![f64::NAN; p];
@@ -104,6 +117,9 @@ impl LinearMixedModel {
         if let Some(nested) = self.nested_current() {
             return Mat::from_fn(p, p, |i, j| if i >= j { nested.lxx(p, i, j) } else { 0.0 });
         }
+        if let Some(sparse) = self.sparse_current() {
+            return Mat::from_fn(p, p, |i, j| if i >= j { sparse.lxx(i, j) } else { 0.0 });
+        }
         Mat::from_fn(
             p,
             p,
@@ -132,6 +148,10 @@ impl LinearMixedModel {
         let qr = self.cp.qr;
         if let Some(nested) = self.nested_current() {
             let (beta, ur) = nested.solve(self.cp.p);
+            return self.first_term_modes(&ur, &beta);
+        }
+        if let Some(sparse) = self.sparse_current() {
+            let (beta, ur) = sparse.solve();
             return self.first_term_modes(&ur, &beta);
         }
         let beta = self.beta();
@@ -215,6 +235,11 @@ impl LinearMixedModel {
     pub fn conditional_covariances_via(&self, explicit_inverse: bool) -> Vec<Vec<f64>> {
         if let Some(nested) = self.nested_current() {
             let mut out = self.nested_conditional_blocks(nested);
+            self.scale_conditional(&mut out);
+            return out;
+        }
+        if let Some(sparse) = self.sparse_current() {
+            let mut out = sparse.conditional_blocks(&self.factor.lg, self.cp.g1, &self.terms);
             self.scale_conditional(&mut out);
             return out;
         }

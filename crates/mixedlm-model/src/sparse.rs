@@ -13,6 +13,8 @@
 //! Supported when every term after the first has one column per level (Λ_R diagonal);
 //! other models use the dense path only.
 
+mod estimates;
+
 use crate::crossprod::CrossProducts;
 use crate::terms::Term;
 use faer::dyn_stack::{MemBuffer, MemStack};
@@ -47,6 +49,8 @@ struct Lists {
     start: Vec<u32>,
     /// End of that entry's list.
     end: Vec<u32>,
+    /// Level of term 1 whose list holds that entry.
+    level: Vec<u32>,
 }
 
 impl Lists {
@@ -72,11 +76,13 @@ impl Lists {
         }
         let mut next = col_ptr.clone();
         let (mut start, mut end) = (vec![0u32; rows.len()], vec![0u32; rows.len()]);
+        let mut level = vec![0u32; rows.len()];
         for g in 0..cp.g1 {
             for t in ptr[g]..ptr[g + 1] {
                 let k = &mut next[rows[t as usize] as usize];
                 start[*k as usize] = t;
                 end[*k as usize] = ptr[g + 1];
+                level[*k as usize] = g as u32;
                 *k += 1;
             }
         }
@@ -86,12 +92,25 @@ impl Lists {
             col_ptr,
             start,
             end,
+            level,
         }
     }
 
     fn occurrences(&self, j: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
         let (lo, hi) = (self.col_ptr[j] as usize, self.col_ptr[j + 1] as usize);
         (lo..hi).map(|k| (self.start[k] as usize, self.end[k] as usize))
+    }
+
+    /// As [`Self::occurrences`], with the level of term 1 of each.
+    fn occurrences_by_level(&self, j: usize) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+        let (lo, hi) = (self.col_ptr[j] as usize, self.col_ptr[j + 1] as usize);
+        (lo..hi).map(|k| {
+            (
+                self.start[k] as usize,
+                self.end[k] as usize,
+                self.level[k] as usize,
+            )
+        })
     }
 }
 
@@ -161,6 +180,8 @@ pub struct SparseRest {
     c_vals: Vec<f64>,
     /// Term (index into `terms`) of each order index of the Z part.
     term_of: Vec<u32>,
+    /// The order (new → old index of M's rows).
+    perm: Vec<u32>,
     vals: Vec<f64>,
     lam: Vec<f64>,
     /// W's rows in list order (k1 values each).
@@ -246,6 +267,7 @@ impl SparseRest {
             .iter()
             .map(|&old| cp.r_term[old] as u32)
             .collect();
+        let perm = perm.into_iter().map(|v| v as u32).collect();
         let symbolic = symbolic(mr, &col_ptr, &row_idx)?;
         let (l_diag, flops) = factor_layout(&symbolic)?;
         let flop_ratio = flops / ((mr as f64).powi(3) / 3.0);
@@ -271,6 +293,7 @@ impl SparseRest {
             row_idx,
             c_vals,
             term_of,
+            perm,
             lam: vec![1.0; mr],
             symbolic,
             l_diag,
@@ -278,6 +301,19 @@ impl SparseRest {
             par,
             flop_ratio,
         })
+    }
+
+    /// Trade the factor values (and the list-ordered W they were computed with) with
+    /// `l_vals` and `ws`, sized first if they are not (see [`crate::keep`]).
+    pub(crate) fn swap_values(&mut self, l_vals: &mut Vec<f64>, ws: &mut Vec<f64>) {
+        if l_vals.len() != self.l_vals.len() {
+            *l_vals = vec![0.0; self.l_vals.len()];
+        }
+        if ws.len() != self.ws.len() {
+            *ws = vec![0.0; self.ws.len()];
+        }
+        std::mem::swap(l_vals, &mut self.l_vals);
+        std::mem::swap(ws, &mut self.ws);
     }
 
     /// Fill M's values for the factors `t` (per term) and the Schur rows `w` (k1 per
