@@ -292,15 +292,32 @@ impl Factor {
     /// Steps 3 and 4: M = Λ_R' C Λ_R + I_z − Σ W_g W_g', then its dense Cholesky factor.
     fn dense_factor(&mut self, cp: &CrossProducts, terms: &[Term]) -> bool {
         let mr = cp.mr;
-        self.m.copy_from_slice(&cp.c);
-        scale_dense(&mut self.m, mr, terms, &self.t, &mut self.lam_r);
-        for i in 0..cp.qr {
-            self.m[i * mr + i] += 1.0;
-        }
+        // Λ_R diagonal and a Schur update by columns: each column of M is written once,
+        // from C scaled, then updated while in cache (sim (e), 3,709 columns: one pass
+        // over 110 MB per evaluation instead of three)
+        let fused = terms.len() >= 2 && terms[1..].iter().all(|t| t.k == 1);
         match &self.schur {
-            Some(schur) => schur.subtract(&mut self.m, &self.w, cp),
-            // one term: every level's packed rows are all of X and y
-            None => schur_single_term(&mut self.m, &self.w, mr, cp.k1),
+            Some(schur) if fused => {
+                fill_lambda(&mut self.lam_r, terms, &self.t);
+                let init = Scaled {
+                    c: &cp.c,
+                    lam: &self.lam_r,
+                    qr: cp.qr,
+                };
+                schur.subtract(&mut self.m, &self.w, cp, Some(&init));
+            }
+            schur => {
+                self.m.copy_from_slice(&cp.c);
+                scale_dense(&mut self.m, mr, terms, &self.t, &mut self.lam_r);
+                for i in 0..cp.qr {
+                    self.m[i * mr + i] += 1.0;
+                }
+                match schur {
+                    Some(schur) => schur.subtract(&mut self.m, &self.w, cp, None),
+                    // one term: every level's packed rows are all of X and y
+                    None => schur_single_term(&mut self.m, &self.w, mr, cp.k1),
+                }
+            }
         }
         if mr <= SMALL_DENSE {
             return small::chol(&mut self.m, mr);
@@ -457,13 +474,44 @@ fn scale_dense_scalar(m: &mut [f64], mr: usize, terms: &[Term], t: &[Vec<f64>], 
     if terms.len() < 2 {
         return;
     }
+    fill_lambda(lam, terms, t);
+    for (col, lj) in m.chunks_exact_mut(mr).zip(lam.iter()) {
+        for (v, li) in col.iter_mut().zip(lam.iter()) {
+            *v *= li * lj;
+        }
+    }
+}
+
+/// The diagonal of Λ_R when every later term has one column per level (1 on X and y).
+fn fill_lambda(lam: &mut [f64], terms: &[Term], t: &[Vec<f64>]) {
     lam.fill(1.0);
     for (term, tj) in terms.iter().zip(t).skip(1) {
         lam[term.r_offset..term.r_offset + term.n_levels()].fill(tj[0]);
     }
-    for (col, lj) in m.chunks_exact_mut(mr).zip(lam.iter()) {
-        for (v, li) in col.iter_mut().zip(lam.iter()) {
-            *v *= li * lj;
+}
+
+/// The start of M for a diagonal Λ_R: column r is λ_r λ ∘ C[:, r], plus 1 on the
+/// diagonal of the Z part.
+struct Scaled<'a> {
+    c: &'a [f64],
+    lam: &'a [f64],
+    qr: usize,
+}
+
+impl Scaled<'_> {
+    #[inline]
+    fn column(&self, r: usize, col: &mut [f64]) {
+        let mr = col.len();
+        let lr = self.lam[r];
+        for ((v, &c), &l) in col
+            .iter_mut()
+            .zip(&self.c[r * mr..(r + 1) * mr])
+            .zip(self.lam)
+        {
+            *v = c * (l * lr);
+        }
+        if r < self.qr {
+            col[r] += 1.0;
         }
     }
 }
@@ -569,9 +617,13 @@ impl SchurColumns {
             })
     }
 
-    fn subtract(&self, m: &mut [f64], w: &[f64], cp: &CrossProducts) {
+    /// M ← M − Σ_g W_g W_g'; with `init`, each column of M is first set from it.
+    fn subtract(&self, m: &mut [f64], w: &[f64], cp: &CrossProducts, init: Option<&Scaled<'_>>) {
         let mr = cp.mr;
         let column = |(r, col): (usize, &mut [f64])| {
+            if let Some(init) = init {
+                init.column(r, col);
+            }
             for e in self.ptr[r]..self.ptr[r + 1] {
                 self.column_update(col, self.pos[e], self.end[e], w, cp);
             }
