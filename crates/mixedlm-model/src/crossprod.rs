@@ -144,7 +144,8 @@ impl CrossProducts {
         .unwrap_or_else(|| cp.accumulate(rows, terms, 0..rows.n));
         cp.d = part.d;
         cp.b = part.b;
-        if part.blocks.is_empty() {
+        // the general pass always has the X/y corner (one term with k1 > 3 takes it too)
+        if part.xy.is_empty() {
             cp.c = part.c;
             cp.symmetrize();
         } else {
@@ -556,6 +557,32 @@ mod tests {
     /// D, B and C of the one pass equal sums over the rows of R = [Z_2 .. Z_m, X, y]
     /// formed row by row, with and without pairs of two later terms, in one chunk and in
     /// parallel chunks.
+    /// One term with four columns per level: the general pass with no later term.
+    #[test]
+    fn one_wide_term_takes_the_general_pass() {
+        let n = 2_000;
+        let code: Vec<u32> = (0..n).map(|i| (i % 50) as u32).collect();
+        let x: Vec<f64> = (0..n).map(|i| 2.0 * uniform(i, 5)).collect();
+        let y: Vec<f64> = (0..n).map(|i| x[i] + uniform(i, 6)).collect();
+        let mut z = vec![1.0; n];
+        for s in 7..10 {
+            z.extend((0..n).map(|i| uniform(i, s)));
+        }
+        let random = vec![random_term(
+            "a",
+            50,
+            code,
+            z,
+            &["(Intercept)", "u", "v", "w"],
+        )];
+        let m = LinearMixedModel::new(
+            &design_with_x(y, &x, random, None),
+            ModelOptions { reml: true },
+        )
+        .unwrap();
+        check(&m);
+    }
+
     #[test]
     fn the_pass_equals_the_row_by_row_products() {
         for n in [5_000, PARALLEL_ROWS + 10_000] {

@@ -6,6 +6,10 @@
 //! the diagonal blocks of (Lzz Lzz')⁻¹ are
 //! - term 1, level g: L_g^{-T} (I + P_g' P_g) L_g^{-1} with P_g = Lrr⁻¹ W_{z,g};
 //! - terms 2..m, block s..s+k: the same block of Lrr^{-T} Lrr⁻¹.
+//!
+//! The accessors read whichever factor the last evaluation left: the dense one, the nested
+//! path's arrow factor ([`crate::nested`]) or the sparse path's supernodal factor
+//! (`sparse/estimates.rs`), so a fit needs no final dense factorization on either path.
 
 use crate::gradient::Selected;
 use crate::nested::NestedRest;
