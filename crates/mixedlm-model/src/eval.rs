@@ -592,17 +592,8 @@ impl SchurColumns {
                     if rb >= limit {
                         break;
                     }
-                    let v = col[rb];
                     let wb = &w[b * k1..(b + 1) * k1];
-                    for c in 0..k1 {
-                        for d in 0..k1 {
-                            let x = wa[c] * v * wb[d];
-                            s[d * k1 + c] += x;
-                            if b != a {
-                                s[c * k1 + d] += x;
-                            }
-                        }
-                    }
+                    crate::small::add_pair_form(s, wa, wb, col[rb], b == a);
                 }
             }
             acc

@@ -297,18 +297,8 @@ impl SparseRest {
                     if row >= qr {
                         break;
                     }
-                    let sv = x[row];
                     let wu = &ws[u * k1..(u + 1) * k1];
-                    for p in 0..k1 {
-                        for q in 0..k1 {
-                            let pair = if u == st {
-                                wj[p] * wj[q]
-                            } else {
-                                wj[p] * wu[q] + wu[p] * wj[q]
-                            };
-                            vg[q * k1 + p] += sv * pair;
-                        }
-                    }
+                    small::add_pair_form(vg, wj, wu, x[row], u == st);
                 }
             }
             for r in c..(b - a) {
