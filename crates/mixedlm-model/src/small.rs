@@ -138,6 +138,22 @@ pub fn sum_ln(xs: impl Iterator<Item = f64>) -> f64 {
     total + flush(&buf[..n])
 }
 
+/// S += v (a b' + b a') for two distinct rows a, b of W, or S += v a a' when `same`
+/// (k × k column-major; the terms of W_g' A W_g for one pair of level g's rows).
+#[inline(always)]
+pub fn add_pair_form(s: &mut [f64], a: &[f64], b: &[f64], v: f64, same: bool) {
+    let k = a.len();
+    for c in 0..k {
+        for d in 0..k {
+            let x = a[c] * v * b[d];
+            s[d * k + c] += x;
+            if !same {
+                s[c * k + d] += x;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,21 +216,5 @@ mod tests {
         assert!(
             (t[0] * z[0] + t[1] * z[1] - 1.0).abs() < 1e-12 && (t[3] * z[1] - 2.0).abs() < 1e-12
         );
-    }
-}
-
-/// S += v (a b' + b a') for two distinct rows a, b of W, or S += v a a' when `same`
-/// (k × k column-major; the terms of W_g' A W_g for one pair of level g's rows).
-#[inline(always)]
-pub fn add_pair_form(s: &mut [f64], a: &[f64], b: &[f64], v: f64, same: bool) {
-    let k = a.len();
-    for c in 0..k {
-        for d in 0..k {
-            let x = a[c] * v * b[d];
-            s[d * k + c] += x;
-            if !same {
-                s[c * k + d] += x;
-            }
-        }
     }
 }
