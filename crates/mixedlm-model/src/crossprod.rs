@@ -517,16 +517,12 @@ fn add_xy_products(
 #[cfg(test)]
 mod tests {
     use super::PARALLEL_ROWS;
-    use crate::testing::{design_with_x, random_term, uniform};
+    use crate::testing::{design_with_x, random_codes, random_term, uniform};
     use crate::{LinearMixedModel, ModelOptions};
 
     /// `y ~ 1 + x + (1 + x | a) + (1 + x | b) + (1 | c)` on random levels, or without c.
     fn model(n: usize, with_c: bool) -> LinearMixedModel {
-        let code = |salt: u64, m: usize| -> Vec<u32> {
-            (0..n)
-                .map(|i| (((uniform(i, salt) + 0.5) * m as f64) as u32).min(m as u32 - 1))
-                .collect()
-        };
+        let code = |salt: u64, m: usize| random_codes(n, salt, m);
         let x: Vec<f64> = (0..n).map(|i| 2.0 * uniform(i, 5)).collect();
         let y: Vec<f64> = (0..n).map(|i| x[i] + uniform(i, 6)).collect();
         let slope = || {

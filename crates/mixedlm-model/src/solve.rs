@@ -122,7 +122,7 @@ impl LinearMixedModel {
             return Mat::from_fn(p, p, |i, j| if i >= j { nested.lxx(p, i, j) } else { 0.0 });
         }
         if let Some(sparse) = self.sparse_current() {
-            return Mat::from_fn(p, p, |i, j| if i >= j { sparse.lxx(i, j) } else { 0.0 });
+            return sparse.lxx();
         }
         Mat::from_fn(
             p,
@@ -243,7 +243,8 @@ impl LinearMixedModel {
             return out;
         }
         if let Some(sparse) = self.sparse_current() {
-            let mut out = sparse.conditional_blocks(&self.factor.lg, self.cp.g1, &self.terms);
+            let mut out = sparse.conditional_forms(self.cp.g1, &self.terms);
+            self.first_term_from_forms(&mut out[0]);
             self.scale_conditional(&mut out);
             return out;
         }
@@ -360,11 +361,19 @@ impl LinearMixedModel {
     /// `None` when there are no non-first terms (no column lists).
     fn first_term_blocks_from_inverse(&self, inv: &Mat<f64>) -> Option<Vec<f64>> {
         let schur = self.factor.schur.as_ref()?;
-        let (k1, qr) = (self.cp.k1, self.cp.qr);
-        let kk = k1 * k1;
+        let qr = self.cp.qr;
         let mut out = schur.level_forms(inv.as_ref(), &self.factor.w, &self.cp, qr);
+        self.first_term_from_forms(&mut out);
+        Some(out)
+    }
+
+    /// Each level's form V_g = W_g' (Lrr Lrr')⁻¹ W_g (k1 × k1, column-major) ←
+    /// L_g^{-T} (I + V_g) L_g⁻¹, term 1's diagonal block of (Lzz Lzz')⁻¹.
+    fn first_term_from_forms(&self, forms: &mut [f64]) {
+        let k1 = self.cp.k1;
+        let kk = k1 * k1;
         let (mut linv, mut tmp, mut s) = (vec![0.0; kk], vec![0.0; kk], vec![0.0; kk]);
-        for (g, block) in out.chunks_exact_mut(kk).enumerate() {
+        for (g, block) in forms.chunks_exact_mut(kk).enumerate() {
             s.copy_from_slice(block);
             for c in 0..k1 {
                 s[c * k1 + c] += 1.0;
@@ -372,7 +381,6 @@ impl LinearMixedModel {
             small::lower_inverse(&self.factor.lg[g * kk..(g + 1) * kk], k1, &mut linv);
             small::congruence(&linv, &s, k1, &mut tmp, block);
         }
-        Some(out)
     }
 
     fn first_term_blocks(&self, lrr_inv: &Mat<f64>) -> Vec<f64> {

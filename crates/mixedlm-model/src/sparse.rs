@@ -104,13 +104,9 @@ impl Lists {
     /// As [`Self::occurrences`], with the level of term 1 of each.
     fn occurrences_by_level(&self, j: usize) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
         let (lo, hi) = (self.col_ptr[j] as usize, self.col_ptr[j + 1] as usize);
-        (lo..hi).map(|k| {
-            (
-                self.start[k] as usize,
-                self.end[k] as usize,
-                self.level[k] as usize,
-            )
-        })
+        self.occurrences(j)
+            .zip(&self.level[lo..hi])
+            .map(|((s, e), &g)| (s, e, g as usize))
     }
 }
 

@@ -31,6 +31,13 @@ pub(crate) fn uniform(i: usize, salt: u64) -> f64 {
     (h >> 11) as f64 / (1u64 << 53) as f64 - 0.5
 }
 
+/// `n` level codes in 0..levels, spread by [`uniform`] with `salt`.
+pub(crate) fn random_codes(n: usize, salt: u64, levels: usize) -> Vec<u32> {
+    (0..n)
+        .map(|i| (((uniform(i, salt) + 0.5) * levels as f64) as u32).min(levels as u32 - 1))
+        .collect()
+}
+
 /// The design of `y ~ 1 + x + random` (every row used, no weights).
 pub(crate) fn design_with_x(
     y: Vec<f64>,

@@ -69,6 +69,18 @@ impl<'a> Layout<'a> {
         self.end[s] - self.start[s] + self.pattern[s].len()
     }
 
+    /// The rows i ≥ j of column j with the positions of their values.
+    fn column(&self, j: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let s = self.owner[j] as usize;
+        let (a, b, nrows) = (self.start[s], self.end[s], self.nrows(s));
+        let base = self.offset[s] + (j - a) * nrows;
+        let below = self.pattern[s].iter().map(|&i| i as usize);
+        (j..b)
+            .chain(below)
+            .enumerate()
+            .map(move |(e, i)| (i, base + j - a + e))
+    }
+
     /// Position of entry (i, j), i ≥ j, in the values (`None` if outside the pattern).
     fn position(&self, i: usize, j: usize) -> Option<usize> {
         let s = self.owner[j] as usize;
@@ -159,14 +171,20 @@ impl SparseRest {
         (beta, ur)
     }
 
-    /// Entry (qr + i, qr + j), i ≥ j, of L: Lxx.
-    pub(crate) fn lxx(&self, i: usize, j: usize) -> f64 {
+    /// Lxx (p × p, lower triangular): L's trailing block before the y row.
+    pub(crate) fn lxx(&self) -> Mat<f64> {
+        let (p, qr) = (self.p, self.qr);
         let Some(sn) = self.supernodal() else {
-            return f64::NAN;
+            return Mat::from_fn(p, p, |_, _| f64::NAN);
         };
-        Layout::new(sn)
-            .position(self.qr + i, self.qr + j)
-            .map_or(0.0, |pos| self.l_vals[pos])
+        let lay = Layout::new(sn);
+        Mat::from_fn(p, p, |i, j| {
+            if i < j {
+                return 0.0;
+            }
+            lay.position(qr + i, qr + j)
+                .map_or(0.0, |pos| self.l_vals[pos])
+        })
     }
 
     /// Z = (Lrr Lrr')⁻¹ on the pattern of Lrr (L's first qr columns and rows), in L's
@@ -236,16 +254,11 @@ impl SparseRest {
         z
     }
 
-    /// The diagonal blocks of (Lzz Lzz')⁻¹, unscaled, per term: term 1 per level g,
-    /// L_g^{-T} (I + W_g' S W_g) L_g⁻¹ with S = (Lrr Lrr')⁻¹ over g's rows of R; terms
-    /// 2..m (one column per level) the diagonal of S. `lg` holds the L_g of the last
-    /// factorization.
-    pub(crate) fn conditional_blocks(
-        &self,
-        lg: &[f64],
-        g1: usize,
-        terms: &[Term],
-    ) -> Vec<Vec<f64>> {
+    /// From S = (Lrr Lrr')⁻¹ at the last factorization, per term: term 1's form
+    /// V_g = W_g' S W_g over g's rows of R per level g (k1 × k1; the caller turns it into
+    /// L_g^{-T} (I + V_g) L_g⁻¹), and for terms 2..m (one column per level) the diagonal
+    /// of S: their diagonal blocks of (Lzz Lzz')⁻¹.
+    pub(crate) fn conditional_forms(&self, g1: usize, terms: &[Term]) -> Vec<Vec<f64>> {
         let (qr, k1) = (self.qr, self.k1);
         let kk = k1 * k1;
         let Some(sn) = self.supernodal() else {
@@ -262,19 +275,8 @@ impl SparseRest {
         let mut diag = vec![0.0; qr];
         let (l, ws) = (&self.lists, &self.ws);
         for j in 0..qr {
-            let s = lay.owner[j] as usize;
-            let (a, b, nrows) = (lay.start[s], lay.end[s], lay.nrows(s));
-            let col = &z[lay.offset[s] + (j - a) * nrows..lay.offset[s] + (j - a + 1) * nrows];
-            let c = j - a;
-            for r in c..(b - a) {
-                if a + r < qr {
-                    x[a + r] = col[r];
-                }
-            }
-            for (&i, &val) in lay.pattern[s].iter().zip(&col[b - a..]) {
-                if (i as usize) < qr {
-                    x[i as usize] = val;
-                }
+            for (i, pos) in lay.column(j).filter(|&(i, _)| i < qr) {
+                x[i] = z[pos];
             }
             diag[j] = x[j];
             for (st, en, g) in l.occurrences_by_level(j) {
@@ -301,35 +303,15 @@ impl SparseRest {
                     small::add_pair_form(vg, wj, wu, x[row], u == st);
                 }
             }
-            for r in c..(b - a) {
-                if a + r < qr {
-                    x[a + r] = 0.0;
-                }
+            for (i, _) in lay.column(j).filter(|&(i, _)| i < qr) {
+                x[i] = 0.0;
             }
-            for &i in lay.pattern[s] {
-                if (i as usize) < qr {
-                    x[i as usize] = 0.0;
-                }
-            }
-        }
-        let (mut linv, mut tmp) = (vec![0.0; kk], vec![0.0; kk]);
-        let mut first = vec![0.0; g1 * kk];
-        for (g, (block, vg)) in first
-            .chunks_exact_mut(kk)
-            .zip(v.chunks_exact_mut(kk))
-            .enumerate()
-        {
-            for c in 0..k1 {
-                vg[c * k1 + c] += 1.0;
-            }
-            small::lower_inverse(&lg[g * kk..(g + 1) * kk], k1, &mut linv);
-            small::congruence(&linv, vg, k1, &mut tmp, block);
         }
         let mut inv = vec![0usize; qr];
         for (new, &old) in self.perm[..qr].iter().enumerate() {
             inv[old as usize] = new;
         }
-        let mut out = vec![first];
+        let mut out = vec![v];
         for t in &terms[1..] {
             out.push(
                 (0..t.n_levels())
@@ -343,17 +325,13 @@ impl SparseRest {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{design_with_x, random_term, uniform};
+    use crate::testing::{design_with_x, random_codes, random_term, uniform};
     use crate::{LinearMixedModel, ModelOptions};
 
     /// `y ~ 1 + x + (1 [+ x] | a) + (1 | b) + (1 | c)` on random crossed levels: a with a
     /// slope when `k1 = 2`, b and c scalar (the sparse path's later terms).
     fn model(k1: usize, n: usize, levels: [usize; 3]) -> LinearMixedModel {
-        let code = |salt: u64, m: usize| -> Vec<u32> {
-            (0..n)
-                .map(|i| (((uniform(i, salt) + 0.5) * m as f64) as u32).min(m as u32 - 1))
-                .collect()
-        };
+        let code = |salt: u64, m: usize| random_codes(n, salt, m);
         let x: Vec<f64> = (0..n).map(|i| 2.0 * uniform(i, 7)).collect();
         let (a, b, c) = (code(1, levels[0]), code(2, levels[1]), code(3, levels[2]));
         let y: Vec<f64> = (0..n)
