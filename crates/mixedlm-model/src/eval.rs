@@ -130,10 +130,14 @@ impl Factor {
         self.fill_t(terms, theta);
         self.dense = false;
         self.ok = false;
-        if !self.level_factors(cp) {
+        let fused = self.sparse.is_none() && cp.k1 == 1;
+        if !fused && !self.level_factors(cp) {
             return false;
         }
         let parts = match (self.sparse.as_mut(), self.nested.as_mut()) {
+            (None, Some(nested)) if fused => {
+                nested.factor_scalar(cp, &self.t, &mut self.lg, &mut self.w)
+            }
             (Some(sparse), _) => sparse.factor(&self.t, &self.w),
             (None, Some(nested)) => nested.factor(cp, &self.t, &self.w),
             (None, None) => None,

@@ -144,7 +144,12 @@ impl LinearMixedModel {
             return false;
         }
         let mut work = std::mem::take(&mut self.factor.grad);
-        if self.uses_nested() {
+        if let Some(nested) = self.factor.nested.as_ref().filter(|_| self.cp.k1 == 1) {
+            self.reset_parts(&mut work);
+            let bp = self.gradient_block() - self.cp.qr;
+            let f = &self.factor;
+            nested.scalar_gradient_parts(&self.cp, &f.t, &f.lg, bp, &mut work.gm, &mut work.h);
+        } else if self.uses_nested() {
             self.nested_gradient_parts(&mut work);
         } else {
             let beta = self.beta();

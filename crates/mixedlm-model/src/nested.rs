@@ -32,6 +32,11 @@ pub struct NestedRest {
     tmp: Vec<f64>,
     /// (p+1)×(p+1) trailing block, then its factor Lxx; column-major.
     mxx: Vec<f64>,
+    /// One level of term 2's Σ W_g W_g' over its rows and the border ((k2+p+1)², lower
+    /// triangle, column-major): the k1 = 1 path.
+    acc: Vec<f64>,
+    /// λ1 / L_g per level of term 1 (the k1 = 1 path).
+    scale: Vec<f64>,
 }
 
 /// Entries of S = M_PP⁻¹ on the arrow pattern, where P is the level rows plus the first
@@ -87,6 +92,25 @@ impl ArrowInverse {
     pub(crate) fn level_block(&self, l: usize) -> &[f64] {
         let kk = self.k2 * self.k2;
         &self.sll[l * kk..(l + 1) * kk]
+    }
+
+    /// S on level l's P rows (its k2 rows, then the bp border rows of P) into `out`
+    /// ((k2 + bp)², column-major, both triangles).
+    pub(crate) fn level_rows(&self, l: usize, out: &mut [f64]) {
+        let (k2, bp) = (self.k2, self.bp);
+        let np = k2 + bp;
+        let sll = self.level_block(l);
+        let sxl = &self.sxl[l * bp * k2..(l + 1) * bp * k2];
+        for c in 0..np {
+            for r in 0..np {
+                out[c * np + r] = match (r < k2, c < k2) {
+                    (true, true) => sll[c * k2 + r],
+                    (false, false) => self.sxx[(c - k2) * bp + r - k2],
+                    (true, false) => sxl[(c - k2) * k2 + r],
+                    (false, true) => sxl[(r - k2) * k2 + c],
+                };
+            }
+        }
     }
 
     /// S[a, b] for rows a, b of the P block that lie on the arrow pattern (the same level
@@ -149,6 +173,12 @@ impl NestedRest {
             c_ll: vec![0.0; k2 * k2],
             tmp: vec![0.0; k2 * k2],
             mxx: vec![0.0; border * border],
+            acc: vec![0.0; (k2 + border) * (k2 + border)],
+            scale: if cp.k1 == 1 {
+                vec![0.0; cp.g1]
+            } else {
+                Vec::new()
+            },
         })
     }
 
@@ -214,17 +244,104 @@ impl NestedRest {
             let wx = &w[lo * k1..(lo + border) * k1];
             subtract_gram(&mut self.mxx, wx, wx, k1, border, border);
         }
+        self.finish(cp.p)
+    }
+
+    /// [`Self::factor`] when term 1 has one column per level (k1 = 1), with step 1 and 2 of
+    /// [`crate::eval`] fused in: per level g of term 1, L_g = √(λ1² D_g + 1) (into `lg`)
+    /// and W_g = λ1 Λ_R' B_g / L_g (into `w`), whose outer product is summed at once into
+    /// its level of term 2's block (k2 + p + 1 rows: one pass over the packed rows, where
+    /// the general path makes three). None when Ω is not positive definite.
+    pub fn factor_scalar(
+        &mut self,
+        cp: &CrossProducts,
+        t: &[Vec<f64>],
+        lg: &mut [f64],
+        w: &mut [f64],
+    ) -> Option<(f64, f64, f64)> {
+        let (k2, mr, qr) = (self.k2, cp.mr, cp.qr);
+        let border = cp.p + 1;
+        let n = k2 + border;
+        let t2 = &t[1];
+        if !scalar_levels(t[0][0], &cp.d, lg, &mut self.scale) {
+            return None;
+        }
+        self.load_border(cp);
+        let kk = k2 * k2;
+        for l in 0..self.members_ptr.len() - 1 {
+            let s = l * k2;
+            let acc = &mut self.acc;
+            let level = Level {
+                members: &self.members[self.members_ptr[l]..self.members_ptr[l + 1]],
+                scale: &self.scale,
+                t2,
+                k2,
+            };
+            match n {
+                3 => level.sum::<3>(cp, w, acc),
+                4 => level.sum::<4>(cp, w, acc),
+                5 => level.sum::<5>(cp, w, acc),
+                6 => level.sum::<6>(cp, w, acc),
+                7 => level.sum::<7>(cp, w, acc),
+                8 => level.sum::<8>(cp, w, acc),
+                _ => level.sum_any(cp, w, acc),
+            }
+            let a = &mut self.ls[l * kk..(l + 1) * kk];
+            let e = &mut self.fs[l * border * k2..(l + 1) * border * k2];
+            for c in 0..k2 {
+                for r in 0..k2 {
+                    self.c_ll[c * k2 + r] = cp.c[(s + c) * mr + s + r];
+                }
+            }
+            small::congruence(t2, &self.c_ll, k2, &mut self.tmp, a);
+            for c in 0..k2 {
+                a[c * k2 + c] += 1.0;
+                for r in c..k2 {
+                    a[c * k2 + r] -= acc[c * n + r];
+                }
+            }
+            // E = C_xl T2 − Σ W_x W_z' (rows x of the border, columns of level l)
+            for x in 0..border {
+                let row = &mut e[x * k2..(x + 1) * k2];
+                for (c, v) in row.iter_mut().enumerate() {
+                    *v = cp.c[(s + c) * mr + qr + x];
+                }
+                small::row_times_lower(row, t2, k2);
+                for (c, v) in row.iter_mut().enumerate() {
+                    *v -= acc[c * n + k2 + x];
+                }
+            }
+            if !small::chol(a, k2) {
+                return None;
+            }
+            for row in e.chunks_exact_mut(k2) {
+                small::row_solve_lower_t(row, a, k2);
+            }
+            // M_xx −= Σ W_x W_x' + F F' (lower triangle)
+            for c in 0..border {
+                for r in c..border {
+                    let dot: f64 = (0..k2).map(|m| e[r * k2 + m] * e[c * k2 + m]).sum();
+                    self.mxx[c * border + r] -= dot + acc[(k2 + c) * n + k2 + r];
+                }
+            }
+        }
+        self.finish(cp.p)
+    }
+
+    /// Factor the border block and read the log-determinants and r².
+    fn finish(&mut self, p: usize) -> Option<(f64, f64, f64)> {
+        let (k2, border) = (self.k2, p + 1);
         if !small::chol(&mut self.mxx, border) {
             return None;
         }
         let ld_r = small::sum_ln(
             self.ls
-                .chunks_exact(kk)
+                .chunks_exact(k2 * k2)
                 .flat_map(|a| a.iter().step_by(k2 + 1).copied()),
         );
         let diag = |i: usize| self.mxx[i * border + i];
-        let ld_x = small::sum_ln((0..cp.p).map(diag));
-        let lyy = diag(cp.p);
+        let ld_x = small::sum_ln((0..p).map(diag));
+        let lyy = diag(p);
         Some((2.0 * ld_r, 2.0 * ld_x, lyy * lyy))
     }
 
@@ -254,6 +371,123 @@ impl NestedRest {
             small::solve_lower_t(u, &self.ls[l * k2 * k2..(l + 1) * k2 * k2], k2);
         }
         (beta, ur)
+    }
+
+    /// G_1, H_1, G_2 and H_2 of [`crate::gradient`] on the k1 = 1 path, from the arrow
+    /// factor of the last successful [`Self::factor_scalar`] (`lg` holds its L_g) and its
+    /// selected inverse S (`bp` border rows in P). With s_g = λ1²/L_g², b_g = B_g, the
+    /// level sums A_l = Σ s_g b_g b_g' and Q_l = Σ b_g b_g'/L_g⁴ over the members g of
+    /// level l of term 2, N_l = C_[l] − A_l (C on l's rows and the border), φ = (T2 û_l,
+    /// β̂, −1) and S̃ = Λ_R S Λ_R', the module's formulas reduce, with û_g = −λ1 b_g'φ/L_g²,
+    /// to
+    /// - G_1 = λ1 Σ_g D_g/L_g² − λ1 Σ_l tr(S̃_l Q_l) (on the P rows),
+    /// - H_1 = λ1 Σ_l φ_l' Q_l φ_l,
+    /// - G_2[c, r] = Σ_l (S Λ_R' N_l)[s+c, s+r] and H_2 = Σ_l û_l (Z_l'e)' with
+    ///   Z_l'e = −(N_l φ_l) on l's rows,
+    ///
+    /// so an evaluation's gradient costs two outer products per level of term 1 and small
+    /// products per level of term 2.
+    pub(crate) fn scalar_gradient_parts(
+        &self,
+        cp: &CrossProducts,
+        t: &[Vec<f64>],
+        lg: &[f64],
+        bp: usize,
+        gm: &mut [Vec<f64>],
+        h: &mut [Vec<f64>],
+    ) {
+        let (k2, mr, qr, p) = (self.k2, cp.mr, cp.qr, cp.p);
+        let n = k2 + p + 1;
+        let np = k2 + bp;
+        let inv = self.arrow_inverse(qr, p, bp);
+        let (beta, ur) = self.solve(p);
+        let (lam1, t2) = (t[0][0], &t[1]);
+        // row i of a level's block: its own rows of term 2, then the border
+        let rrow = |s: usize, i: usize| if i < k2 { s + i } else { qr + i - k2 };
+        let (mut a, mut q, mut nm) = (vec![0.0; n * n], vec![0.0; n * n], vec![0.0; n * n]);
+        let mut phi = vec![0.0; n];
+        let (mut sl, mut tmp, mut y) = (vec![0.0; np * np], vec![0.0; np * np], vec![0.0; np]);
+        let (mut g1, mut h1) = (0.0, 0.0);
+        let (gm2, h2) = (&mut gm[1], &mut h[1]);
+        for l in 0..self.members_ptr.len() - 1 {
+            let s = l * k2;
+            let sums = PairSums {
+                members: &self.members[self.members_ptr[l]..self.members_ptr[l + 1]],
+                lg,
+                lam1,
+            };
+            g1 += match n {
+                3 => sums.sum::<3>(cp, &mut a, &mut q),
+                4 => sums.sum::<4>(cp, &mut a, &mut q),
+                5 => sums.sum::<5>(cp, &mut a, &mut q),
+                6 => sums.sum::<6>(cp, &mut a, &mut q),
+                7 => sums.sum::<7>(cp, &mut a, &mut q),
+                8 => sums.sum::<8>(cp, &mut a, &mut q),
+                _ => sums.sum_any(cp, n, &mut a, &mut q),
+            };
+            // N_l = C_[l] − A_l (a and q hold both triangles)
+            for c in 0..n {
+                let col = &cp.c[rrow(s, c) * mr..(rrow(s, c) + 1) * mr];
+                for r in 0..n {
+                    nm[c * n + r] = col[rrow(s, r)] - a[c * n + r];
+                }
+            }
+            small::lower_times(t2, &ur[s..s + k2], k2, &mut phi[..k2]);
+            phi[k2..k2 + p].copy_from_slice(&beta);
+            phi[n - 1] = -1.0;
+            // H_1 += λ1 φ'Qφ
+            let quad: f64 = (0..n)
+                .map(|c| phi[c] * (0..n).map(|r| q[c * n + r] * phi[r]).sum::<f64>())
+                .sum();
+            h1 += lam1 * quad;
+            // S on the level's P rows (unscaled, both triangles)
+            inv.level_rows(l, &mut sl);
+            // G_1 −= λ1 tr(S̃ Q) = λ1 tr(S Q̃), Q̃ = Λ' Q Λ on the P rows (Λ = T2 ⊕ I)
+            for j in 0..np {
+                for i in 0..np {
+                    tmp[j * np + i] = if j < k2 {
+                        (j..k2).map(|m| q[m * n + i] * t2[j * k2 + m]).sum()
+                    } else {
+                        q[j * n + i]
+                    };
+                }
+            }
+            let mut tr = 0.0;
+            for j in 0..np {
+                let col = &tmp[j * np..(j + 1) * np];
+                for i in 0..np {
+                    let qt = if i < k2 {
+                        (i..k2).map(|m| t2[i * k2 + m] * col[m]).sum()
+                    } else {
+                        col[i]
+                    };
+                    tr += sl[j * np + i] * qt;
+                }
+            }
+            g1 -= lam1 * tr;
+            for r in 0..k2 {
+                // y = Λ_R' N_l[:, r] on the P rows; G_2[c, r] += S[c, :] y
+                let ncol = &nm[r * n..(r + 1) * n];
+                for (i, v) in y.iter_mut().enumerate() {
+                    *v = if i < k2 {
+                        (i..k2).map(|m| t2[i * k2 + m] * ncol[m]).sum()
+                    } else {
+                        ncol[i]
+                    };
+                }
+                for c in 0..k2 {
+                    let scol = &sl[c * np..(c + 1) * np];
+                    gm2[r * k2 + c] += scol.iter().zip(&y).map(|(a, b)| a * b).sum::<f64>();
+                }
+                // H_2 += û_l (Z_l'e)', Z_l'e = −N_l φ on the level's rows
+                let ze = -ncol.iter().zip(&phi).map(|(a, b)| a * b).sum::<f64>();
+                for c in 0..k2 {
+                    h2[r * k2 + c] += ur[s + c] * ze;
+                }
+            }
+        }
+        gm[0][0] += g1;
+        h[0][0] += h1;
     }
 
     /// The selected inverse of M_PP ([`ArrowInverse`]) from the factor of the last
@@ -331,6 +565,151 @@ impl NestedRest {
                 self.mxx[c * border + r] = cp.c[(qr + c) * mr + qr + r];
             }
         }
+    }
+}
+
+/// One level of term 2 on the k1 = 1 path of [`NestedRest::factor_scalar`]: its levels of
+/// term 1 and what their W_g need.
+struct Level<'a> {
+    members: &'a [u32],
+    /// λ1 / L_g per level of term 1 (all levels).
+    scale: &'a [f64],
+    /// T2, k2×k2 column-major.
+    t2: &'a [f64],
+    k2: usize,
+}
+
+/// L_g = √(λ1² D_g + 1) into `lg` and λ1 / L_g into `scale`, for every level of term 1
+/// (one vectorizable pass, so that the square roots and divisions are not on the level
+/// sums' critical path); false if some λ1² D_g + 1 is not positive and finite.
+fn scalar_levels(lam1: f64, d: &[f64], lg: &mut [f64], scale: &mut [f64]) -> bool {
+    let l2 = lam1 * lam1;
+    let mut ok = true;
+    for ((l, sc), &dg) in lg.iter_mut().zip(scale.iter_mut()).zip(d) {
+        let m = l2 * dg + 1.0;
+        ok &= m > 0.0 && m < f64::INFINITY;
+        *l = m.sqrt();
+        *sc = lam1 / *l;
+    }
+    ok
+}
+
+impl Level<'_> {
+    /// W_g = (λ1 / L_g) Λ_R' B_g of one level g of term 1 into `wg` (the first `wg.len()`
+    /// packed rows: its k2 rows of term 2, then the border).
+    #[inline(always)]
+    fn level_row(&self, cp: &CrossProducts, g: usize, wg: &mut [f64]) {
+        let (k2, n) = (self.k2, wg.len());
+        let sc = self.scale[g];
+        let lo = cp.rows_ptr[g];
+        let b = &cp.b[lo..lo + n];
+        // the level rows: (T2' b_z)[a] = Σ_{m ≥ a} T2[m, a] b_z[m]
+        for (a, (w, col)) in wg.iter_mut().zip(self.t2.chunks_exact(k2)).enumerate() {
+            *w = sc * (a..k2).map(|m| col[m] * b[m]).sum::<f64>();
+        }
+        for (x, v) in wg[k2..].iter_mut().zip(&b[k2..]) {
+            *x = sc * v;
+        }
+    }
+
+    /// Fill `w` for the level's members and set `acc` (N×N column-major, lower triangle)
+    /// to Σ W_g W_g', N = k2 + p + 1 known at compile time.
+    fn sum<const N: usize>(&self, cp: &CrossProducts, w: &mut [f64], acc: &mut [f64]) {
+        let mut sum = [[0.0; N]; N];
+        for &g in self.members {
+            let lo = cp.rows_ptr[g as usize];
+            let wg: &mut [f64; N] = (&mut w[lo..lo + N]).try_into().expect("N packed rows");
+            self.level_row(cp, g as usize, wg);
+            for (c, col) in sum.iter_mut().enumerate() {
+                for r in c..N {
+                    col[r] += wg[r] * wg[c];
+                }
+            }
+        }
+        for (c, col) in sum.iter().enumerate() {
+            acc[c * N..(c + 1) * N].copy_from_slice(col);
+        }
+    }
+
+    /// [`Self::sum`] for any number n of packed rows (`acc` has n² entries).
+    fn sum_any(&self, cp: &CrossProducts, w: &mut [f64], acc: &mut [f64]) {
+        acc.fill(0.0);
+        let n = (acc.len() as f64).sqrt().round() as usize;
+        for &g in self.members {
+            let lo = cp.rows_ptr[g as usize];
+            let wg = &mut w[lo..lo + n];
+            self.level_row(cp, g as usize, wg);
+            for (c, &wc) in wg.iter().enumerate() {
+                let col = &mut acc[c * n + c..(c + 1) * n];
+                col.iter_mut()
+                    .zip(&wg[c..])
+                    .for_each(|(o, wr)| *o += wr * wc);
+            }
+        }
+    }
+}
+
+/// The gradient's sums over one level of term 2's members on the k1 = 1 path (see
+/// [`NestedRest::scalar_gradient_parts`]).
+struct PairSums<'a> {
+    members: &'a [u32],
+    /// L_g per level of term 1.
+    lg: &'a [f64],
+    lam1: f64,
+}
+
+impl PairSums<'_> {
+    /// A = Σ (λ1²/L_g²) b_g b_g' and Q = Σ b_g b_g' / L_g⁴ (N×N column-major, both
+    /// triangles) over the members; returns λ1 Σ D_g / L_g².
+    fn sum<const N: usize>(&self, cp: &CrossProducts, a: &mut [f64], q: &mut [f64]) -> f64 {
+        let (mut sa, mut sq) = ([[0.0; N]; N], [[0.0; N]; N]);
+        let mut g1 = 0.0;
+        for &g in self.members {
+            let g = g as usize;
+            let lo = cp.rows_ptr[g];
+            let b: &[f64; N] = cp.b[lo..lo + N].try_into().expect("N packed rows");
+            let inv = 1.0 / (self.lg[g] * self.lg[g]);
+            let (sg, qg) = (self.lam1 * self.lam1 * inv, inv * inv);
+            g1 += self.lam1 * cp.d[g] * inv;
+            for c in 0..N {
+                let (bs, bq) = (sg * b[c], qg * b[c]);
+                for r in c..N {
+                    sa[c][r] += b[r] * bs;
+                    sq[c][r] += b[r] * bq;
+                }
+            }
+        }
+        for c in 0..N {
+            for r in c..N {
+                a[c * N + r] = sa[c][r];
+                a[r * N + c] = sa[c][r];
+                q[c * N + r] = sq[c][r];
+                q[r * N + c] = sq[c][r];
+            }
+        }
+        g1
+    }
+
+    /// [`Self::sum`] for any number n of packed rows.
+    fn sum_any(&self, cp: &CrossProducts, n: usize, a: &mut [f64], q: &mut [f64]) -> f64 {
+        a.fill(0.0);
+        q.fill(0.0);
+        let mut g1 = 0.0;
+        for &g in self.members {
+            let g = g as usize;
+            let lo = cp.rows_ptr[g];
+            let b = &cp.b[lo..lo + n];
+            let inv = 1.0 / (self.lg[g] * self.lg[g]);
+            let (sg, qg) = (self.lam1 * self.lam1 * inv, inv * inv);
+            g1 += self.lam1 * cp.d[g] * inv;
+            for (c, &bc) in b.iter().enumerate() {
+                for (r, &br) in b.iter().enumerate() {
+                    a[c * n + r] += br * bc * sg;
+                    q[c * n + r] += br * bc * qg;
+                }
+            }
+        }
+        g1
     }
 }
 
@@ -507,6 +886,69 @@ mod tests {
                     assert!(nested.gradient(theta, &mut again));
                     assert_eq!(again, gn);
                 }
+            }
+        }
+    }
+
+    /// More X columns than the unrolled level sums cover (k2 + p + 1 = 11 > 8) and prior
+    /// weights: the k1 = 1 path's objective and gradient still equal the dense path's.
+    #[test]
+    fn wide_border_and_weights_match_the_dense_path() {
+        let mut design = nested_design(true);
+        let n = design.y.len();
+        let extra = 6;
+        for c in 0..extra {
+            let col = (0..n).map(|i| crate::testing::uniform(i, 77 + c as u64));
+            design.x.data.extend(col);
+            design.x_names.push(format!("z{c}"));
+        }
+        design.x.ncols += extra;
+        design.weights = Some((0..n).map(|i| 0.5 + (i % 7) as f64 / 4.0).collect());
+        for reml in [true, false] {
+            let mut nested = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
+            assert!(nested.uses_nested() && nested.has_gradient());
+            let mut dense = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
+            dense.set_sparse(false);
+            let k = nested.n_theta();
+            for theta in [vec![0.8, 1.1, -0.3, 0.4], vec![0.05, 0.3, 0.2, 1.5]] {
+                let (a, b) = (nested.objective(&theta), dense.objective(&theta));
+                assert!((a - b).abs() <= 1e-10 * b.abs(), "reml {reml}: {a} vs {b}");
+                let (mut gn, mut gd) = (vec![0.0; k], vec![0.0; k]);
+                assert!(nested.gradient(&theta, &mut gn) && dense.gradient(&theta, &mut gd));
+                assert_all_close(&format!("reml {reml} {theta:?}"), &gn, &gd, 1e-8);
+                assert_all_close("beta", &nested.beta(), &dense.beta(), 1e-10);
+            }
+        }
+    }
+
+    /// A first term with two columns per level (`(1 + x | school:class)`) takes the
+    /// general arrow path (not the k1 = 1 one): objective and gradient equal the dense
+    /// path's.
+    #[test]
+    fn a_first_term_with_slopes_matches_the_dense_path() {
+        let mut design = nested_design(true);
+        let n = design.y.len();
+        let class = &mut design.random[1];
+        let x = design.x.data[n..2 * n].to_vec();
+        class.z.data.extend_from_slice(&x);
+        class.z.ncols = 2;
+        class.names.push("x".into());
+        for reml in [true, false] {
+            let mut nested = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
+            assert!(nested.uses_nested() && nested.has_gradient());
+            let mut dense = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
+            dense.set_sparse(false);
+            let k = nested.n_theta();
+            assert_eq!(k, 6);
+            for theta in [
+                vec![0.8, 1.1, -0.3, 0.4, 0.2, 0.3],
+                vec![0.05, 0.3, 0.2, 1.5, -0.1, 0.7],
+            ] {
+                let (a, b) = (nested.objective(&theta), dense.objective(&theta));
+                assert!((a - b).abs() <= 1e-10 * b.abs(), "reml {reml}: {a} vs {b}");
+                let (mut gn, mut gd) = (vec![0.0; k], vec![0.0; k]);
+                assert!(nested.gradient(&theta, &mut gn) && dense.gradient(&theta, &mut gd));
+                assert_all_close(&format!("reml {reml} {theta:?}"), &gn, &gd, 1e-8);
             }
         }
     }

@@ -16,6 +16,7 @@ const ACCEPT_REL: f64 = 1e-5;
 pub(crate) fn run(tracker: &mut Tracker<'_>, opts: &OptimOptions) -> SolverOutcome {
     let tracker = &*tracker;
     let mut iterations = 0;
+    let mut last_h: Option<Vec<Vec<f64>>> = None;
     for _ in 0..MAX_CYCLES {
         let (x, f) = tracker.best_free();
         let scale = f.abs().max(1.0);
@@ -26,10 +27,26 @@ pub(crate) fn run(tracker: &mut Tracker<'_>, opts: &OptimOptions) -> SolverOutco
             let text = format!("projected gradient norm {pg:e} below gtol_rel * max(1, |f|)");
             return done(text, true, iterations);
         }
+        // The gradient of a large objective (|f| ~ N) cannot always reach gtol_rel: near
+        // the optimum its rounding error is of that size. When the last cycle's inverse
+        // Hessian H predicts a further decrease g'Hg / 2 below ftol_rel * max(1, |f|), a
+        // restart (whose fresh first step leaves the optimum and costs a line search)
+        // cannot gain anything the objective's tolerance would see.
+        if let Some(h) = last_h.as_ref() {
+            let decrease = 0.5 * quadratic_form(h, &g);
+            if pg <= ACCEPT_REL * scale && (0.0..=opts.ftol_rel * scale).contains(&decrease) {
+                let text = format!(
+                    "predicted further decrease {decrease:e} below ftol_rel * max(1, |f|) \
+                     (projected gradient norm {pg:e})"
+                );
+                return done(text, true, iterations);
+            }
+        }
         let (note, f_new) = match cycle(tracker, opts, (x, f), g) {
-            Ok((iters, f_new)) => {
-                iterations += iters;
-                (String::from("a restart made no progress"), f_new)
+            Ok(end) => {
+                iterations += end.iterations;
+                last_h = end.inv_hessian;
+                (String::from("a restart made no progress"), end.best)
             }
             Err(_) if tracker.is_exhausted() => return exhausted(opts, iterations),
             Err(e) => (e, tracker.best_free().1),
@@ -45,8 +62,28 @@ pub(crate) fn run(tracker: &mut Tracker<'_>, opts: &OptimOptions) -> SolverOutco
     )
 }
 
-/// One argmin BFGS run from (x, f) with gradient g; Ok((iterations, best value)) or the
-/// error text.
+/// g' H g for a square H given by rows (NaN if the sizes differ).
+fn quadratic_form(h: &[Vec<f64>], g: &[f64]) -> f64 {
+    if h.len() != g.len() || h.iter().any(|row| row.len() != g.len()) {
+        return f64::NAN;
+    }
+    h.iter()
+        .zip(g)
+        .map(|(row, gi)| gi * row.iter().zip(g).map(|(a, b)| a * b).sum::<f64>())
+        .sum()
+}
+
+/// How one BFGS cycle ended.
+struct CycleEnd {
+    /// argmin's iterations.
+    iterations: u64,
+    /// The best value it found.
+    best: f64,
+    /// Its final inverse Hessian approximation (rows).
+    inv_hessian: Option<Vec<Vec<f64>>>,
+}
+
+/// One argmin BFGS run from (x, f) with gradient g, or the error text.
 ///
 /// The cost is not handed to argmin's state: argmin would record it as both the current
 /// and the previous cost and stop at once on its cost-change test.
@@ -55,7 +92,7 @@ fn cycle(
     opts: &OptimOptions,
     (x, f): (Vec<f64>, f64),
     g: Vec<f64>,
-) -> Result<(u64, f64), String> {
+) -> Result<CycleEnd, String> {
     let gnorm = g
         .iter()
         .map(|v| v * v)
@@ -82,7 +119,12 @@ fn cycle(
         .ctrlc(false)
         .run()
         .map_err(|e| format!("argmin: {e}"))?;
-    Ok((result.state.get_iter(), result.state.get_best_cost()))
+    let mut state = result.state;
+    Ok(CycleEnd {
+        iterations: state.get_iter(),
+        best: state.get_best_cost(),
+        inv_hessian: state.take_inv_hessian(),
+    })
 }
 
 /// Progress stopped: converged if the projected gradient is small enough.

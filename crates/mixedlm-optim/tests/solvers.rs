@@ -432,6 +432,46 @@ fn bfgs_uses_an_analytic_gradient() {
     );
 }
 
+/// A large objective (|f| = 1e7, so gtol_rel * |f| = 0.1) whose reported gradient carries
+/// an error of ±0.5 in its first entry that changes sign from call to call, as rounding
+/// errors do in the gradients of large LMM objectives: the gradient never meets gtol_rel
+/// near the optimum, but the quadratic model predicts no decrease the objective's
+/// tolerance (ftol_rel * |f| = 1e-5) would see.
+struct NoisyBowl {
+    calls: usize,
+}
+
+impl Objective for NoisyBowl {
+    fn dim(&self) -> usize {
+        3
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        1e7 + 0.5 * (1e5 * x[0] * x[0] + 1e3 * (x[1] - 1.0).powi(2) + 1e2 * x[2] * x[2])
+    }
+    fn gradient(&mut self, x: &[f64], grad: &mut [f64]) -> bool {
+        self.calls += 1;
+        let noise = if self.calls % 2 == 0 { 0.5 } else { -0.5 };
+        grad[0] = 1e5 * x[0] + noise;
+        grad[1] = 1e3 * (x[1] - 1.0);
+        grad[2] = 1e2 * x[2];
+        true
+    }
+}
+
+#[test]
+fn bfgs_stops_when_no_visible_decrease_is_left() {
+    let mut obj = NoisyBowl { calls: 0 };
+    let rec = minimize(&mut obj, &[0.3, 0.2, -0.4], &opts(OptimizerName::Bfgs)).unwrap();
+    assert!(rec.converged, "{}", rec.termination);
+    assert!(
+        rec.termination.starts_with("predicted further decrease"),
+        "{}",
+        rec.termination
+    );
+    assert!(rec.objective - 1e7 < 1e-4, "{}", rec.objective - 1e7);
+    assert!((rec.theta[1] - 1.0).abs() < 1e-3 && rec.theta[2].abs() < 1e-2);
+}
+
 #[test]
 fn record_serializes_with_kebab_case_names() {
     let o = OptimOptions {
