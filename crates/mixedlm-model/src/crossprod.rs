@@ -16,8 +16,17 @@ use crate::terms::Term;
 use mixedlm_design::dot;
 use rayon::prelude::*;
 
+/// Column c of a column-major array with n rows, over `range`.
+fn column(data: &[f64], n: usize, c: usize, range: std::ops::Range<usize>) -> &[f64] {
+    &data[c * n..(c + 1) * n][range]
+}
+
+/// Rows in a run with the same level of every term from which the general pass sums the
+/// run by column dot products (below it, row by row).
+const RUN_MIN: usize = 4;
+
 /// Above this many rows the pass runs in parallel over row chunks.
-pub const PARALLEL_ROWS: usize = 50_000;
+pub const PARALLEL_ROWS: usize = 20_000;
 
 /// The row-wise inputs, already weighted: everything the pass reads.
 #[derive(Debug, Clone)]
@@ -203,17 +212,24 @@ impl CrossProducts {
         }
         // the (block start, term) pairs of each level of term 1, bucketed by level with a
         // counting pass, then sorted and deduplicated level by level: O(N) plus small sorts
+        // A row with the same levels as the row before adds nothing (rows sorted by level).
         let per_row = terms.len() - 1;
+        let repeats = |i: usize| i > 0 && rows.codes.iter().all(|c| c[i] == c[i - 1]);
         let mut bucket = vec![0usize; g1 + 1];
-        for &g in &rows.codes[0] {
-            bucket[g as usize + 1] += per_row;
+        for (i, &g) in rows.codes[0].iter().enumerate() {
+            if !repeats(i) {
+                bucket[g as usize + 1] += per_row;
+            }
         }
         for g in 0..g1 {
             bucket[g + 1] += bucket[g];
         }
         let mut fill = bucket.clone();
-        let mut keys = vec![(0u32, 0u32); rows.n * per_row];
+        let mut keys = vec![(0u32, 0u32); bucket[g1]];
         for i in 0..rows.n {
+            if repeats(i) {
+                continue;
+            }
             let g = rows.codes[0][i] as usize;
             for (j, t) in terms.iter().enumerate().skip(1) {
                 let start = t.r_offset + t.k * rows.codes[j][i] as usize;
@@ -323,7 +339,23 @@ impl CrossProducts {
         // the packed position of each later term's block for the last (level, block) seen:
         // rows often come grouped, so most lookups skip the binary search
         let mut memo = vec![(usize::MAX, usize::MAX, 0usize); terms.len()];
-        for i in range {
+        let same = |a: usize, b: usize| rows.codes.iter().all(|c| c[a] == c[b]);
+        let mut i = range.start;
+        while i < range.end {
+            // rows sorted by level (a frequent layout) come in runs with the same level of
+            // every term: their sums are column dot products over the run
+            let mut end = i + 1;
+            while end < range.end && end - i < RUN_MIN && same(i, end) {
+                end += 1;
+            }
+            if end - i == RUN_MIN {
+                while end < range.end && same(i, end) {
+                    end += 1;
+                }
+                self.add_run(&mut part, rows, terms, i..end, &mut memo);
+                i = end;
+                continue;
+            }
             let g = rows.codes[0][i] as usize;
             for (c, z) in z1.iter_mut().enumerate() {
                 *z = rows.z[0][c * n + i];
@@ -388,8 +420,84 @@ impl CrossProducts {
                     }
                 }
             }
+            i += 1;
         }
         part
+    }
+
+    /// The general pass's sums over a run of rows that share the level of every term:
+    /// each product is a dot product of two columns over the run (vectorized) instead of
+    /// one update per row.
+    fn add_run(
+        &self,
+        part: &mut Partial,
+        rows: &Rows,
+        terms: &[Term],
+        run: std::ops::Range<usize>,
+        memo: &mut [(usize, usize, usize)],
+    ) {
+        let (k1, n, mr, p1) = (self.k1, rows.n, self.mr, rows.p + 1);
+        let i = run.start;
+        let col = |data, c| column(data, n, c, run.clone());
+        // column c of [X y] over the run
+        let xy = |c: usize| {
+            if c < rows.p {
+                col(&rows.x, c)
+            } else {
+                &rows.y[run.clone()]
+            }
+        };
+        let z1 = |a: usize| col(&rows.z[0], a);
+        let g = rows.codes[0][i] as usize;
+        let dg = &mut part.d[g * k1 * k1..(g + 1) * k1 * k1];
+        for a in 0..k1 {
+            for b in 0..k1 {
+                dg[b * k1 + a] += dot(z1(a), z1(b));
+            }
+        }
+        for (j, t) in terms.iter().enumerate().skip(1) {
+            let k = t.k;
+            let level = rows.codes[j][i] as usize;
+            let start = t.r_offset + k * level;
+            let m = &mut memo[j];
+            if m.0 != g || m.1 != start {
+                *m = (g, start, self.position(g, start));
+            }
+            let stride = k + p1;
+            let blk = &mut part.blocks[j - 1][level * k * stride..(level + 1) * k * stride];
+            for a in 0..k {
+                let za = col(&rows.z[j], a);
+                let row = &mut part.b[(m.2 + a) * k1..(m.2 + a + 1) * k1];
+                for (b, r) in row.iter_mut().enumerate() {
+                    *r += dot(za, z1(b));
+                }
+                let blk_col = &mut blk[a * stride..(a + 1) * stride];
+                for (b, v) in blk_col.iter_mut().enumerate() {
+                    *v += dot(za, if b < k { col(&rows.z[j], b) } else { xy(b - k) });
+                }
+            }
+            // pairs with the rows of the later terms after j (lower triangle of C)
+            if !part.c.is_empty() {
+                for (u, tu) in terms.iter().enumerate().skip(j + 1) {
+                    let su = tu.r_offset + tu.k * rows.codes[u][i] as usize;
+                    for a in 0..k {
+                        let za = col(&rows.z[j], a);
+                        let ccol = &mut part.c[(start + a) * mr..(start + a + 1) * mr];
+                        for b in 0..tu.k {
+                            ccol[su + b] += dot(za, col(&rows.z[u], b));
+                        }
+                    }
+                }
+            }
+        }
+        // X and y: the last p + 1 packed rows of level g
+        let pos = self.rows_ptr[g + 1] - p1;
+        let bx = &mut part.b[pos * k1..(pos + p1) * k1];
+        for (c, row) in bx.chunks_exact_mut(k1).enumerate() {
+            for (b, r) in row.iter_mut().enumerate() {
+                *r += dot(xy(c), z1(b));
+            }
+        }
     }
 
     /// [`Self::accumulate`] for a model with one random term: R = [X, y], so each level's
@@ -403,9 +511,6 @@ impl CrossProducts {
     ) -> Partial {
         let mut part = Partial::zeros(self);
         let (n, mr, p) = (rows.n, self.mr, rows.p);
-        fn column(data: &[f64], n: usize, c: usize, range: std::ops::Range<usize>) -> &[f64] {
-            &data[c * n..(c + 1) * n][range]
-        }
         let col = |data, c| column(data, n, c, range.clone());
         add_xy_products(&mut part.c, self.qr, self.mr, rows, range.clone());
         let cols: Vec<&[f64]> = (0..p)
@@ -521,8 +626,17 @@ mod tests {
     use crate::{LinearMixedModel, ModelOptions};
 
     /// `y ~ 1 + x + (1 + x | a) + (1 + x | b) + (1 | c)` on random levels, or without c.
-    fn model(n: usize, with_c: bool) -> LinearMixedModel {
-        let code = |salt: u64, m: usize| random_codes(n, salt, m);
+    /// `runs`: levels in blocks of consecutive rows instead (a changes every n/300 rows, b
+    /// every 7, c every 11), so that runs of rows share every level, of all lengths.
+    fn model(n: usize, with_c: bool, runs: bool) -> LinearMixedModel {
+        let code = |salt: u64, m: usize| {
+            if runs {
+                let every = [0, n.div_ceil(m), 7, 11][salt as usize];
+                (0..n).map(|i| ((i / every) % m) as u32).collect()
+            } else {
+                random_codes(n, salt, m)
+            }
+        };
         let x: Vec<f64> = (0..n).map(|i| 2.0 * uniform(i, 5)).collect();
         let y: Vec<f64> = (0..n).map(|i| x[i] + uniform(i, 6)).collect();
         let slope = || {
@@ -550,9 +664,6 @@ mod tests {
         .unwrap()
     }
 
-    /// D, B and C of the one pass equal sums over the rows of R = [Z_2 .. Z_m, X, y]
-    /// formed row by row, with and without pairs of two later terms, in one chunk and in
-    /// parallel chunks.
     /// One term with four columns per level: the general pass with no later term.
     #[test]
     fn one_wide_term_takes_the_general_pass() {
@@ -579,11 +690,17 @@ mod tests {
         check(&m);
     }
 
+    /// D, B and C of the one pass equal sums over the rows of R = [Z_2 .. Z_m, X, y]
+    /// formed row by row, with and without pairs of two later terms, in one chunk and in
+    /// parallel chunks, with random levels and with runs of rows sharing every level
+    /// (summed by column dot products).
     #[test]
     fn the_pass_equals_the_row_by_row_products() {
         for n in [5_000, PARALLEL_ROWS + 10_000] {
             for with_c in [false, true] {
-                check(&model(n, with_c));
+                for runs in [false, true] {
+                    check(&model(n, with_c, runs));
+                }
             }
         }
     }
