@@ -20,7 +20,15 @@ fn main() {
             record_log: std::env::var_os("EVALCOST_LOG").is_some(),
             start: std::env::var_os("EVALCOST_MOMENTS")
                 .and_then(|_| model.theta_start_moments())
-                .map(|(x, _)| x),
+                .map(|(x, _)| x)
+                .or_else(|| {
+                    let s = std::env::var("EVALCOST_START").ok()?;
+                    Some(
+                        s.split(',')
+                            .map(|v| v.parse().expect("EVALCOST_START"))
+                            .collect(),
+                    )
+                }),
             ..FitOptions::default()
         })
         .expect("fit");

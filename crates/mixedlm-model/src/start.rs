@@ -39,6 +39,89 @@ impl LinearMixedModel {
     pub fn theta_start_moments(&self) -> Option<(Vec<f64>, f64)> {
         moment_start(&self.cp, &self.terms, self.rows.n)
     }
+
+    /// For a model on the nested path (term 1's levels within term 2's, both with an
+    /// intercept): θ from the nested one-way ANOVA of the OLS residuals (see
+    /// [`nested_variances`]), the intercepts' T_j[0,0] set and every other entry as lme4's.
+    /// `None` for other models or when the estimate cannot be formed.
+    pub fn theta_start_nested(&self) -> Option<Vec<f64>> {
+        let nested = self.factor.nested.as_ref().filter(|_| self.uses_nested())?;
+        let (cp, terms) = (&self.cp, &self.terms);
+        if !terms[..2].iter().all(has_intercept) {
+            return None;
+        }
+        let beta = ols(cp)?;
+        let (mr, p, qr) = (cp.mr, cp.p, cp.qr);
+        let xy = &cp.c[(mr - 1) * mr + qr..(mr - 1) * mr + qr + p];
+        let sse = cp.c[mr * mr - 1] - beta.iter().zip(xy).map(|(b, v)| b * v).sum::<f64>();
+        let inner = level_sums(cp, terms, 0, &beta);
+        let outer = level_sums(cp, terms, 1, &beta);
+        let members: Vec<&[u32]> = (0..outer.len()).map(|l| nested.members(l)).collect();
+        let (v_inner, v_outer, v_e) =
+            nested_variances(&inner, &outer, &members, sse, self.rows.n as f64)?;
+        let slopes = outer_slope_variances(cp, &terms[1], &beta, v_e);
+        // the engine's term order is lme4's θ order
+        let mut theta = Vec::with_capacity(self.n_theta());
+        for (t, v) in terms.iter().zip([v_inner, v_outer]) {
+            let mut diag = vec![v];
+            if t.formula_index == terms[1].formula_index {
+                diag.extend_from_slice(&slopes);
+            }
+            let scales: Vec<f64> = diag
+                .iter()
+                .map(|v| (v.max(0.0) / v_e).sqrt().clamp(MIN_START, MAX_START))
+                .collect();
+            theta.extend(with_diagonal(t, &scales)?);
+        }
+        theta.iter().all(|x| x.is_finite()).then_some(theta)
+    }
+}
+
+/// (σ²_inner, σ²_outer, σ²_e) of the nested one-way random-effects ANOVA of the residuals e
+/// (N rows, e'e = `sse`), from the level sums (n, Σ e) of the inner factor (levels g) and
+/// the outer one (levels l, `members[l]` its inner levels):
+/// - SS_g = Σ_g r_g²/n_g, SS_l = Σ_l r_l²/n_l, σ²_e = (e'e − SS_g) / (N − G);
+/// - σ²_inner = (SS_g − SS_l − (G − L) σ²_e) / (N − Σ_l Σ_{g∈l} n_g²/n_l);
+/// - σ²_outer = (SS_l − (L − 1) σ²_e − (Σ_l Σ_{g∈l} n_g²/n_l − Σ_g n_g²/N) σ²_inner)
+///   / (N − Σ_l n_l²/N),
+///
+/// the expected mean squares of the unbalanced nested design solved for the variances.
+/// `None` when a denominator vanishes (no replication at some level of the design).
+fn nested_variances(
+    inner: &[(f64, f64)],
+    outer: &[(f64, f64)],
+    members: &[&[u32]],
+    sse: f64,
+    n: f64,
+) -> Option<(f64, f64, f64)> {
+    let ss = |sums: &[(f64, f64)]| -> f64 {
+        sums.iter()
+            .filter(|(nl, _)| *nl > 0.0)
+            .map(|(nl, rl)| rl * rl / nl)
+            .sum()
+    };
+    let (ss_g, ss_l) = (ss(inner), ss(outer));
+    let (g, l) = (inner.len() as f64, outer.len() as f64);
+    let within = (sse - ss_g).max(0.0) / (n - g);
+    // Σ_l Σ_{g∈l} n_g² / n_l and Σ_g n_g² / N
+    let nested_n2: f64 = members
+        .iter()
+        .zip(outer)
+        .filter(|(_, (nl, _))| *nl > 0.0)
+        .map(|(m, (nl, _))| m.iter().map(|&g| inner[g as usize].0.powi(2)).sum::<f64>() / nl)
+        .sum();
+    let inner_n2: f64 = inner.iter().map(|(ng, _)| ng * ng).sum::<f64>() / n;
+    let outer_n2: f64 = outer.iter().map(|(nl, _)| nl * nl).sum::<f64>() / n;
+    let (d_inner, d_outer) = (n - nested_n2, n - outer_n2);
+    if n <= g || l < 2.0 || d_inner <= 0.0 || d_outer <= 0.0 || within <= 0.0 {
+        return None;
+    }
+    let v_inner = (ss_g - ss_l - (g - l) * within) / d_inner;
+    let v_outer = (ss_l - (l - 1.0) * within - (nested_n2 - inner_n2) * v_inner.max(0.0)) / d_outer;
+    [v_inner, v_outer, within]
+        .iter()
+        .all(|v| v.is_finite())
+        .then_some((v_inner, v_outer, within))
 }
 
 /// Smallest starting T_j[0,0]: a variance estimated at or below zero starts here, close
@@ -106,9 +189,62 @@ fn has_intercept(t: &Term) -> bool {
 
 /// θ of the term with T = I except T[0,0] = `scale`, if the structure can express it.
 fn with_first_diagonal(t: &Term, scale: f64) -> Option<Vec<f64>> {
+    with_diagonal(t, &[scale])
+}
+
+/// θ of the term with T = I except its leading diagonal entries set to `scales`.
+fn with_diagonal(t: &Term, scales: &[f64]) -> Option<Vec<f64>> {
     let mut m = Mat::<f64>::identity(t.k, t.k);
-    m[(0, 0)] = scale;
+    for (i, &v) in scales.iter().enumerate().take(t.k) {
+        m[(i, i)] = v;
+    }
     t.structure.theta_from_factor(m.as_ref()).ok()
+}
+
+/// The variances of a later term's columns after the first (random slopes), by the
+/// method of moments: per level l, b̂_l = K_l⁻¹ r_l with K_l = Z_l'Z_l and r_l = Z_l'e
+/// (OLS residuals e), whose second moment is Σ + σ²_e K_l⁻¹; so each variance is the mean
+/// of b̂_l[a]² less σ²_e times the mean of K_l⁻¹[a, a], over the levels with K_l positive
+/// definite. Empty for a scalar term or when no level qualifies.
+fn outer_slope_variances(cp: &CrossProducts, t: &Term, beta: &[f64], v_e: f64) -> Vec<f64> {
+    let (mr, qr, p, k) = (cp.mr, cp.qr, cp.p, t.k);
+    if k < 2 {
+        return Vec::new();
+    }
+    let (mut second, mut sampling, mut levels) = (vec![0.0; k], vec![0.0; k], 0.0);
+    let (mut kl, mut inv) = (vec![0.0; k * k], vec![0.0; k * k]);
+    for l in 0..t.n_levels() {
+        let s = t.r_offset + l * k;
+        for c in 0..k {
+            for r in 0..k {
+                kl[c * k + r] = cp.c[(s + c) * mr + s + r];
+            }
+        }
+        if !small::chol(&mut kl, k) {
+            continue;
+        }
+        let mut b: Vec<f64> = (0..k)
+            .map(|a| {
+                let col = &cp.c[(s + a) * mr..(s + a + 1) * mr];
+                col[mr - 1] - (0..p).map(|x| col[qr + x] * beta[x]).sum::<f64>()
+            })
+            .collect();
+        small::row_solve_lower_t(&mut b, &kl, k);
+        small::solve_lower_t(&mut b, &kl, k);
+        small::lower_inverse(&kl, k, &mut inv);
+        for a in 0..k {
+            second[a] += b[a] * b[a];
+            // K⁻¹[a, a] = Σ_m (L⁻¹[m, a])²
+            sampling[a] += (a..k).map(|m| inv[a * k + m].powi(2)).sum::<f64>();
+        }
+        levels += 1.0;
+    }
+    if levels < 2.0 {
+        return Vec::new();
+    }
+    (1..k)
+        .map(|a| (second[a] - v_e * sampling[a]) / levels)
+        .collect()
 }
 
 /// β of the ordinary least-squares fit of y on X, from C's X'X and X'y.
