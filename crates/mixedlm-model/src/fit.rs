@@ -105,14 +105,14 @@ impl LinearMixedModel {
         let bounded = solver == OptimizerName::Bobyqa;
         // Only for BOBYQA: BFGS runs on one-term models, where the start matters little and
         // the extra evaluation did not pay (sim (a): 17 evaluations from lme4's start, 22).
-        // Nested models (BFGS): the nested ANOVA's start (sim (d): 32 evaluations from
-        // lme4's start, 23 from this one).
+        // BFGS: the start from per-level fits or the nested ANOVA (one-term slope models
+        // and nested models; see `theta_start_level_fits`).
         let alternative_start = if opts.start.is_some() {
             None
         } else if bounded {
             self.theta_start_moments()
         } else {
-            self.theta_start_nested()
+            self.theta_start_level_fits()
                 .map(|x| (x, OptimOptions::default().initial_step))
         }
         .filter(|(x, _)| *x != start)

@@ -965,7 +965,7 @@ mod tests {
     fn the_nested_start_is_near_the_optimum() {
         let design = nested_design(true);
         let mut model = LinearMixedModel::new(&design, ModelOptions::default()).unwrap();
-        let start = model.theta_start_nested().expect("a nested start");
+        let start = model.theta_start_level_fits().expect("a nested start");
         let fit = model.fit(&Default::default()).unwrap();
         let lme4_start = model
             .fit(&crate::FitOptions {
@@ -986,7 +986,7 @@ mod tests {
         }
         crossed.random[1].levels.truncate(5);
         let model = LinearMixedModel::new(&crossed, ModelOptions::default()).unwrap();
-        assert!(model.theta_start_nested().is_none());
+        assert!(model.theta_start_level_fits().is_none());
     }
 
     fn assert_all_close(what: &str, a: &[f64], b: &[f64], rel: f64) {

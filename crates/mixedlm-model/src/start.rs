@@ -40,11 +40,20 @@ impl LinearMixedModel {
         moment_start(&self.cp, &self.terms, self.rows.n)
     }
 
-    /// For a model on the nested path (term 1's levels within term 2's, both with an
-    /// intercept): θ from the nested one-way ANOVA of the OLS residuals (see
-    /// [`nested_variances`]), the intercepts' T_j[0,0] set and every other entry as lme4's.
-    /// `None` for other models or when the estimate cannot be formed.
-    pub fn theta_start_nested(&self) -> Option<Vec<f64>> {
+    /// The start [`LinearMixedModel::fit`] offers BFGS besides lme4's (the better of the
+    /// two is used), or `None`:
+    /// - one term with random slopes: every diagonal entry of T from per-level fits
+    ///   ([`single_term_start`]; sleepstudy 20 → 12 evaluations, MathAchieve 18 → 11,
+    ///   sim (a) 16 → 10);
+    /// - two nested terms with intercepts (nested path): the intercepts' T_j[0,0] from the
+    ///   nested ANOVA of the OLS residuals ([`nested_variances`]) and the outer term's
+    ///   slope variances from per-level fits (sim (d) 32 → 16).
+    ///
+    /// Other entries are lme4's.
+    pub fn theta_start_level_fits(&self) -> Option<Vec<f64>> {
+        if self.terms.len() == 1 {
+            return single_term_start(&self.cp, &self.terms, self.rows.n);
+        }
         let nested = self.factor.nested.as_ref().filter(|_| self.uses_nested())?;
         let (cp, terms) = (&self.cp, &self.terms);
         if !terms[..2].iter().all(has_intercept) {
@@ -201,50 +210,122 @@ fn with_diagonal(t: &Term, scales: &[f64]) -> Option<Vec<f64>> {
     t.structure.theta_from_factor(m.as_ref()).ok()
 }
 
-/// The variances of a later term's columns after the first (random slopes), by the
-/// method of moments: per level l, b̂_l = K_l⁻¹ r_l with K_l = Z_l'Z_l and r_l = Z_l'e
-/// (OLS residuals e), whose second moment is Σ + σ²_e K_l⁻¹; so each variance is the mean
-/// of b̂_l[a]² less σ²_e times the mean of K_l⁻¹[a, a], over the levels with K_l positive
-/// definite. Empty for a scalar term or when no level qualifies.
+/// Per-level least-squares fits of the OLS residuals e on one term's columns:
+/// b̂_l = K_l⁻¹ r_l with K_l = Z_l'Z_l and r_l = Z_l'e, over the levels whose K_l is
+/// positive definite. If the term's covariance is Σ (relative to nothing: in data units),
+/// the second moment of b̂_l is Σ + σ²_e K_l⁻¹, which gives the method-of-moments estimate
+/// of Σ's diagonal ([`LevelFits::variances`]).
+struct LevelFits {
+    /// Σ_l b̂_l[a]².
+    second: Vec<f64>,
+    /// Σ_l K_l⁻¹[a, a].
+    sampling: Vec<f64>,
+    /// Σ_l r_l' b̂_l: the residual sum of squares the per-level fits explain.
+    explained: f64,
+    /// Levels fitted.
+    levels: f64,
+}
+
+impl LevelFits {
+    /// `fill(l, K, r)` writes level l's K_l (k×k column-major) and r_l.
+    fn new(k: usize, n_levels: usize, mut fill: impl FnMut(usize, &mut [f64], &mut [f64])) -> Self {
+        let mut fits = LevelFits {
+            second: vec![0.0; k],
+            sampling: vec![0.0; k],
+            explained: 0.0,
+            levels: 0.0,
+        };
+        let (mut kl, mut inv, mut r) = (vec![0.0; k * k], vec![0.0; k * k], vec![0.0; k]);
+        for l in 0..n_levels {
+            fill(l, &mut kl, &mut r);
+            if !small::chol(&mut kl, k) {
+                continue;
+            }
+            let mut b = r.clone();
+            small::row_solve_lower_t(&mut b, &kl, k);
+            small::solve_lower_t(&mut b, &kl, k);
+            small::lower_inverse(&kl, k, &mut inv);
+            for a in 0..k {
+                fits.second[a] += b[a] * b[a];
+                // K⁻¹[a, a] = Σ_m (L⁻¹[m, a])²
+                fits.sampling[a] += (a..k).map(|m| inv[a * k + m].powi(2)).sum::<f64>();
+            }
+            fits.explained += r.iter().zip(&b).map(|(x, y)| x * y).sum::<f64>();
+            fits.levels += 1.0;
+        }
+        fits
+    }
+
+    /// The variance of each column (mean of b̂[a]² less σ²_e times the mean of K⁻¹[a, a]);
+    /// empty with fewer than two levels fitted.
+    fn variances(&self, v_e: f64) -> Vec<f64> {
+        if self.levels < 2.0 {
+            return Vec::new();
+        }
+        self.second
+            .iter()
+            .zip(&self.sampling)
+            .map(|(s, k)| (s - v_e * k) / self.levels)
+            .collect()
+    }
+}
+
+/// The variances of a later term's columns after the first (random slopes), from the
+/// per-level fits of its C blocks ([`LevelFits`]). Empty for a scalar term or when fewer
+/// than two levels can be fitted.
 fn outer_slope_variances(cp: &CrossProducts, t: &Term, beta: &[f64], v_e: f64) -> Vec<f64> {
     let (mr, qr, p, k) = (cp.mr, cp.qr, cp.p, t.k);
     if k < 2 {
         return Vec::new();
     }
-    let (mut second, mut sampling, mut levels) = (vec![0.0; k], vec![0.0; k], 0.0);
-    let (mut kl, mut inv) = (vec![0.0; k * k], vec![0.0; k * k]);
-    for l in 0..t.n_levels() {
+    let fits = LevelFits::new(k, t.n_levels(), |l, kl, r| {
         let s = t.r_offset + l * k;
         for c in 0..k {
-            for r in 0..k {
-                kl[c * k + r] = cp.c[(s + c) * mr + s + r];
-            }
+            let col = &cp.c[(s + c) * mr..(s + c + 1) * mr];
+            kl[c * k..(c + 1) * k].copy_from_slice(&col[s..s + k]);
+            r[c] = col[mr - 1] - (0..p).map(|x| col[qr + x] * beta[x]).sum::<f64>();
         }
-        if !small::chol(&mut kl, k) {
-            continue;
-        }
-        let mut b: Vec<f64> = (0..k)
-            .map(|a| {
-                let col = &cp.c[(s + a) * mr..(s + a + 1) * mr];
-                col[mr - 1] - (0..p).map(|x| col[qr + x] * beta[x]).sum::<f64>()
-            })
-            .collect();
-        small::row_solve_lower_t(&mut b, &kl, k);
-        small::solve_lower_t(&mut b, &kl, k);
-        small::lower_inverse(&kl, k, &mut inv);
-        for a in 0..k {
-            second[a] += b[a] * b[a];
-            // K⁻¹[a, a] = Σ_m (L⁻¹[m, a])²
-            sampling[a] += (a..k).map(|m| inv[a * k + m].powi(2)).sum::<f64>();
-        }
-        levels += 1.0;
+    });
+    fits.variances(v_e).into_iter().skip(1).collect()
+}
+
+/// The start of a one-term model with random slopes: every diagonal entry of T from the
+/// per-level fits of term 1 ([`LevelFits`], from D and B), with σ²_e the residual
+/// variance left by those fits; the off-diagonal entries as lme4's (0). `None` for other
+/// models or when the estimate cannot be formed.
+fn single_term_start(cp: &CrossProducts, terms: &[Term], n_obs: usize) -> Option<Vec<f64>> {
+    let (k, p) = (cp.k1, cp.p);
+    if terms.len() != 1 || k < 2 {
+        return None;
     }
-    if levels < 2.0 {
-        return Vec::new();
+    let beta = ols(cp)?;
+    let (mr, qr) = (cp.mr, cp.qr);
+    let xy = &cp.c[(mr - 1) * mr + qr..(mr - 1) * mr + qr + p];
+    let sse = cp.c[mr * mr - 1] - beta.iter().zip(xy).map(|(b, v)| b * v).sum::<f64>();
+    let fits = LevelFits::new(k, cp.g1, |g, kl, r| {
+        kl.copy_from_slice(&cp.d[g * k * k..(g + 1) * k * k]);
+        // the level's last p + 1 packed rows are X's columns, then y
+        let end = cp.rows_ptr[g + 1];
+        let row = |i: usize| &cp.b[(end - p - 1 + i) * k..(end - p + i) * k];
+        for (a, v) in r.iter_mut().enumerate() {
+            *v = row(p)[a] - (0..p).map(|x| row(x)[a] * beta[x]).sum::<f64>();
+        }
+    });
+    let dof = n_obs as f64 - p as f64 - k as f64 * fits.levels;
+    let v_e = (sse - fits.explained) / dof;
+    if dof <= 0.0 || v_e <= 0.0 || !v_e.is_finite() {
+        return None;
     }
-    (1..k)
-        .map(|a| (second[a] - v_e * sampling[a]) / levels)
-        .collect()
+    let scales: Vec<f64> = fits
+        .variances(v_e)
+        .iter()
+        .map(|v| (v.max(0.0) / v_e).sqrt().clamp(MIN_START, MAX_START))
+        .collect();
+    if scales.len() != k {
+        return None;
+    }
+    let theta = with_diagonal(&terms[0], &scales)?;
+    theta.iter().all(|x| x.is_finite()).then_some(theta)
 }
 
 /// β of the ordinary least-squares fit of y on X, from C's X'X and X'y.
@@ -315,4 +396,68 @@ fn one_way_variance(sums: &[(f64, f64)], sse: f64, n: f64) -> Option<f64> {
     let within = ssw / (n - g);
     let v = (ssb - (g - 1.0) * within) / denom;
     v.is_finite().then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{design_with_x, random_term, uniform};
+    use crate::{FitOptions, LinearMixedModel, ModelOptions};
+
+    /// `y ~ 1 + x + (1 + x | g)`: 40 levels of 12 rows, intercept SD 2, slope SD 0.5,
+    /// residual SD 1 (relative: θ ≈ (2, 0, 0.5)).
+    fn slopes_model() -> LinearMixedModel {
+        let (levels, per) = (40, 12);
+        let n = levels * per;
+        let codes: Vec<u32> = (0..n).map(|i| (i / per) as u32).collect();
+        let x: Vec<f64> = (0..n).map(|i| 4.0 * uniform(i, 1)).collect();
+        // level effects: uniform has variance 1/12, so scale by √12 for unit variance
+        let u = |g: usize, salt: u64| uniform(g, salt) * 12f64.sqrt();
+        let y: Vec<f64> = (0..n)
+            .map(|i| {
+                let g = i / per;
+                1.0 + 0.3 * x[i] + 2.0 * u(g, 2) + 0.5 * u(g, 3) * x[i] + u(i, 4)
+            })
+            .collect();
+        let mut z = vec![1.0; n];
+        z.extend_from_slice(&x);
+        let term = random_term("g", levels, codes, z, &["(Intercept)", "x"]);
+        LinearMixedModel::new(
+            &design_with_x(y, &x, vec![term], None),
+            ModelOptions::default(),
+        )
+        .unwrap()
+    }
+
+    /// The per-level fits' start lands near the optimum, the default fit (BFGS, offered
+    /// that start) equals a fit from lme4's start, and a scalar term gets no such start.
+    #[test]
+    fn the_level_fits_start_is_near_the_optimum() {
+        let mut model = slopes_model();
+        let start = model.theta_start_level_fits().expect("a start");
+        let fit = model.fit(&FitOptions::default()).unwrap();
+        let from_lme4 = model
+            .fit(&FitOptions {
+                start: Some(vec![1.0, 0.0, 1.0]),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!((fit.objective - from_lme4.objective).abs() <= 1e-8 * fit.objective.abs());
+        for i in [0, 2] {
+            let (s, o) = (start[i], fit.theta[i].abs());
+            assert!(s > 0.67 * o && s < 1.5 * o, "θ[{i}]: start {s} optimum {o}");
+        }
+        assert_eq!(start[1], 0.0);
+        assert!(fit.optim.evaluations < from_lme4.optim.evaluations);
+        let n = 100;
+        let codes: Vec<u32> = (0..n).map(|i| (i % 10) as u32).collect();
+        let x: Vec<f64> = (0..n).map(|i| uniform(i, 8)).collect();
+        let y: Vec<f64> = (0..n).map(|i| uniform(i, 9)).collect();
+        let term = random_term("g", 10, codes, vec![1.0; n], &["(Intercept)"]);
+        let scalar = LinearMixedModel::new(
+            &design_with_x(y, &x, vec![term], None),
+            ModelOptions::default(),
+        )
+        .unwrap();
+        assert!(scalar.theta_start_level_fits().is_none());
+    }
 }
