@@ -22,9 +22,11 @@ pub struct FitOptions {
     pub max_evaluations: usize,
     /// Record every evaluation (θ, objective) in the returned `OptimRecord`.
     pub record_log: bool,
-    /// Starting θ (lme4's order); `None` starts from T_j = I as lme4, except that BOBYQA
-    /// then also evaluates the moment estimates of the intercept variances
-    /// ([`LinearMixedModel::theta_start_moments`]) and starts from the better of the two.
+    /// Starting θ (lme4's order); `None` starts from T_j = I as lme4, except that the
+    /// optimizer then also evaluates a moment estimate and starts from the better of the
+    /// two: BOBYQA the intercept variances' ([`LinearMixedModel::theta_start_moments`]),
+    /// BFGS that of one-term slope models and nested models
+    /// ([`LinearMixedModel::theta_start_level_fits`]).
     pub start: Option<Vec<f64>>,
     /// Relative tolerance on the objective passed to the optimizer.
     pub ftol_rel: f64,
