@@ -301,6 +301,16 @@ impl CrossProducts {
         }
     }
 
+    /// [`Self::position`] of level g's block starting at R-row `start`, remembered in
+    /// `memo` (the last level, block and position seen): rows often come grouped, so most
+    /// lookups skip the binary search.
+    fn memo_position(&self, memo: &mut (usize, usize, usize), g: usize, start: usize) -> usize {
+        if memo.0 != g || memo.1 != start {
+            *memo = (g, start, self.position(g, start));
+        }
+        memo.2
+    }
+
     /// Packed position of R-row `r` among level g's rows (binary search; r must be present).
     pub fn position(&self, g: usize, r: usize) -> usize {
         let (lo, hi) = (self.rows_ptr[g], self.rows_ptr[g + 1]);
@@ -376,16 +386,13 @@ impl CrossProducts {
                 let k = t.k;
                 let level = rows.codes[j][i] as usize;
                 let start = t.r_offset + k * level;
-                let m = &mut memo[j];
-                if m.0 != g || m.1 != start {
-                    *m = (g, start, self.position(g, start));
-                }
+                let pos = self.memo_position(&mut memo[j], g, start);
                 first.push(val.len());
                 for a in 0..k {
                     let v = rows.z[j][a * n + i];
                     idx.push(start + a);
                     val.push(v);
-                    let row = &mut part.b[(m.2 + a) * k1..(m.2 + a + 1) * k1];
+                    let row = &mut part.b[(pos + a) * k1..(pos + a + 1) * k1];
                     row.iter_mut().zip(&z1).for_each(|(r, z)| *r += v * z);
                 }
                 // the level block of C and its X and y products
@@ -459,15 +466,12 @@ impl CrossProducts {
             let k = t.k;
             let level = rows.codes[j][i] as usize;
             let start = t.r_offset + k * level;
-            let m = &mut memo[j];
-            if m.0 != g || m.1 != start {
-                *m = (g, start, self.position(g, start));
-            }
+            let pos = self.memo_position(&mut memo[j], g, start);
             let stride = k + p1;
             let blk = &mut part.blocks[j - 1][level * k * stride..(level + 1) * k * stride];
             for a in 0..k {
                 let za = col(&rows.z[j], a);
-                let row = &mut part.b[(m.2 + a) * k1..(m.2 + a + 1) * k1];
+                let row = &mut part.b[(pos + a) * k1..(pos + a + 1) * k1];
                 for (b, r) in row.iter_mut().enumerate() {
                     *r += dot(za, z1(b));
                 }

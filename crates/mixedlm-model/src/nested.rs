@@ -63,7 +63,7 @@ impl crate::gradient::Selected for ArrowInverse {
         let (k2, bp, qr) = (self.k2, self.bp, self.qr);
         // the rows of a level of term 1: its level's block of k2 rows, then the border
         let nz = rows.partition_point(|&r| r < qr);
-        if nz != k2 || rows[nz..].iter().zip(qr..).any(|(&r, i)| r != i) {
+        if nz != k2 || n != k2 + bp || rows[nz..].iter().zip(qr..).any(|(&r, i)| r != i) {
             for (b, &rb) in rows.iter().enumerate() {
                 for (a, &ra) in rows.iter().enumerate() {
                     out[b * n + a] = self.at(ra, rb);
@@ -71,19 +71,7 @@ impl crate::gradient::Selected for ArrowInverse {
             }
             return;
         }
-        let l = rows[0] / k2;
-        let sll = &self.sll[l * k2 * k2..(l + 1) * k2 * k2];
-        let sxl = &self.sxl[l * bp * k2..(l + 1) * bp * k2];
-        for b in 0..n {
-            for a in 0..n {
-                out[b * n + a] = match (a < k2, b < k2) {
-                    (true, true) => sll[b * k2 + a],
-                    (false, false) => self.sxx[(b - k2) * bp + a - k2],
-                    (true, false) => sxl[(b - k2) * k2 + a],
-                    (false, true) => sxl[(a - k2) * k2 + b],
-                };
-            }
-        }
+        self.level_rows(rows[0] / k2, out);
     }
 }
 
@@ -191,58 +179,18 @@ impl NestedRest {
         t: &[Vec<f64>],
         w: &[f64],
     ) -> Option<(f64, f64, f64)> {
-        let (k1, k2, mr, qr) = (cp.k1, self.k2, cp.mr, cp.qr);
-        let border = cp.p + 1;
-        let t2 = &t[1];
+        let k1 = cp.k1;
+        let n = self.k2 + cp.p + 1;
         self.load_border(cp);
-        let kk = k2 * k2;
         for l in 0..self.members_ptr.len() - 1 {
-            let s = l * k2;
-            let a = &mut self.ls[l * kk..(l + 1) * kk];
-            let e = &mut self.fs[l * border * k2..(l + 1) * border * k2];
-            for c in 0..k2 {
-                for r in 0..k2 {
-                    self.c_ll[c * k2 + r] = cp.c[(s + c) * mr + s + r];
-                }
-            }
-            small::congruence(t2, &self.c_ll, k2, &mut self.tmp, a);
-            for i in 0..k2 {
-                a[i * k2 + i] += 1.0;
-            }
-            // E = C_xl T2 (rows x of the border, columns of level l)
-            for x in 0..border {
-                let row = &mut e[x * k2..(x + 1) * k2];
-                for (c, v) in row.iter_mut().enumerate() {
-                    *v = cp.c[(s + c) * mr + qr + x];
-                }
-                small::row_times_lower(row, t2, k2);
-            }
+            self.acc.fill(0.0);
             for &g in &self.members[self.members_ptr[l]..self.members_ptr[l + 1]] {
                 let lo = cp.rows_ptr[g as usize];
-                let wz = &w[lo * k1..(lo + k2) * k1];
-                let wx = &w[(lo + k2) * k1..(lo + k2 + border) * k1];
-                subtract_gram(a, wz, wz, k1, k2, k2);
-                subtract_cross(e, wx, wz, k1, k2);
+                add_gram(&mut self.acc, &w[lo * k1..(lo + n) * k1], k1, n);
             }
-            if !small::chol(a, k2) {
+            if !self.finish_level(cp, &t[1], l) {
                 return None;
             }
-            for row in e.chunks_exact_mut(k2) {
-                small::row_solve_lower_t(row, a, k2);
-            }
-            // M_xx -= F F' (lower triangle)
-            for c in 0..border {
-                for r in c..border {
-                    let dot: f64 = (0..k2).map(|m| e[r * k2 + m] * e[c * k2 + m]).sum();
-                    self.mxx[c * border + r] -= dot;
-                }
-            }
-        }
-        // M_xx -= Σ_g W_gx W_gx'
-        for g in 0..cp.g1 {
-            let lo = cp.rows_ptr[g] + k2;
-            let wx = &w[lo * k1..(lo + border) * k1];
-            subtract_gram(&mut self.mxx, wx, wx, k1, border, border);
         }
         self.finish(cp.p)
     }
@@ -264,17 +212,14 @@ impl NestedRest {
         lg: &mut [f64],
         w: &mut [f64],
     ) -> Option<(f64, f64, f64)> {
-        let (k2, mr, qr) = (self.k2, cp.mr, cp.qr);
-        let border = cp.p + 1;
-        let n = k2 + border;
+        let k2 = self.k2;
+        let n = k2 + cp.p + 1;
         let t2 = &t[1];
         if !scalar_levels(t[0][0], &cp.d, lg, &mut self.scale) {
             return None;
         }
         self.load_border(cp);
-        let kk = k2 * k2;
         for l in 0..self.members_ptr.len() - 1 {
-            let s = l * k2;
             let acc = &mut self.acc;
             let level = Level {
                 members: &self.members[self.members_ptr[l]..self.members_ptr[l + 1]],
@@ -291,46 +236,61 @@ impl NestedRest {
                 8 => level.sum::<8>(cp, w, acc),
                 _ => level.sum_any(cp, w, acc),
             }
-            let a = &mut self.ls[l * kk..(l + 1) * kk];
-            let e = &mut self.fs[l * border * k2..(l + 1) * border * k2];
-            for c in 0..k2 {
-                for r in 0..k2 {
-                    self.c_ll[c * k2 + r] = cp.c[(s + c) * mr + s + r];
-                }
-            }
-            small::congruence(t2, &self.c_ll, k2, &mut self.tmp, a);
-            for c in 0..k2 {
-                a[c * k2 + c] += 1.0;
-                for r in c..k2 {
-                    a[c * k2 + r] -= acc[c * n + r];
-                }
-            }
-            // E = C_xl T2 − Σ W_x W_z' (rows x of the border, columns of level l)
-            for x in 0..border {
-                let row = &mut e[x * k2..(x + 1) * k2];
-                for (c, v) in row.iter_mut().enumerate() {
-                    *v = cp.c[(s + c) * mr + qr + x];
-                }
-                small::row_times_lower(row, t2, k2);
-                for (c, v) in row.iter_mut().enumerate() {
-                    *v -= acc[c * n + k2 + x];
-                }
-            }
-            if !small::chol(a, k2) {
+            if !self.finish_level(cp, t2, l) {
                 return None;
-            }
-            for row in e.chunks_exact_mut(k2) {
-                small::row_solve_lower_t(row, a, k2);
-            }
-            // M_xx −= Σ W_x W_x' + F F' (lower triangle)
-            for c in 0..border {
-                for r in c..border {
-                    let dot: f64 = (0..k2).map(|m| e[r * k2 + m] * e[c * k2 + m]).sum();
-                    self.mxx[c * border + r] -= dot + acc[(k2 + c) * n + k2 + r];
-                }
             }
         }
         self.finish(cp.p)
+    }
+
+    /// Level l of term 2 from its Σ W_g W_g' in `acc` ((k2+p+1)², lower triangle): its
+    /// block A = T2' C_ll T2 + I − Σ W_z W_z' and factor L_l, the border rows
+    /// F_l = (C_xl T2 − Σ W_x W_z') L_l^{-T}, and M_xx −= Σ W_x W_x' + F_l F_l'. False if
+    /// A is not positive definite.
+    fn finish_level(&mut self, cp: &CrossProducts, t2: &[f64], l: usize) -> bool {
+        let (k2, mr, qr) = (self.k2, cp.mr, cp.qr);
+        let border = cp.p + 1;
+        let (n, kk, s) = (k2 + border, k2 * k2, l * k2);
+        let acc = &self.acc;
+        let a = &mut self.ls[l * kk..(l + 1) * kk];
+        let e = &mut self.fs[l * border * k2..(l + 1) * border * k2];
+        for c in 0..k2 {
+            for r in 0..k2 {
+                self.c_ll[c * k2 + r] = cp.c[(s + c) * mr + s + r];
+            }
+        }
+        small::congruence(t2, &self.c_ll, k2, &mut self.tmp, a);
+        for c in 0..k2 {
+            a[c * k2 + c] += 1.0;
+            for r in c..k2 {
+                a[c * k2 + r] -= acc[c * n + r];
+            }
+        }
+        // E = C_xl T2 − Σ W_x W_z' (rows x of the border, columns of level l)
+        for x in 0..border {
+            let row = &mut e[x * k2..(x + 1) * k2];
+            for (c, v) in row.iter_mut().enumerate() {
+                *v = cp.c[(s + c) * mr + qr + x];
+            }
+            small::row_times_lower(row, t2, k2);
+            for (c, v) in row.iter_mut().enumerate() {
+                *v -= acc[c * n + k2 + x];
+            }
+        }
+        if !small::chol(a, k2) {
+            return false;
+        }
+        for row in e.chunks_exact_mut(k2) {
+            small::row_solve_lower_t(row, a, k2);
+        }
+        // M_xx −= Σ W_x W_x' + F F' (lower triangle)
+        for c in 0..border {
+            for r in c..border {
+                let dot: f64 = (0..k2).map(|m| e[r * k2 + m] * e[c * k2 + m]).sum();
+                self.mxx[c * border + r] -= dot + acc[(k2 + c) * n + k2 + r];
+            }
+        }
+        true
     }
 
     /// Factor the border block and read the log-determinants and r².
@@ -718,39 +678,13 @@ impl PairSums<'_> {
     }
 }
 
-/// out (column-major n×n, lower triangle) −= U V' where U, V hold n rows of k1 values.
-fn subtract_gram(out: &mut [f64], u: &[f64], v: &[f64], k1: usize, n: usize, ld: usize) {
-    if k1 == 1 {
-        for (c, vc) in v.iter().enumerate().take(n) {
-            let col = &mut out[c * ld + c..c * ld + n];
-            col.iter_mut()
-                .zip(&u[c..n])
-                .for_each(|(o, ur)| *o -= ur * vc);
-        }
-        return;
-    }
+/// acc (column-major n×n, lower triangle) += U U' where U holds n rows of k1 values.
+fn add_gram(acc: &mut [f64], u: &[f64], k1: usize, n: usize) {
     for c in 0..n {
-        let vc = &v[c * k1..(c + 1) * k1];
+        let uc = &u[c * k1..(c + 1) * k1];
         for r in c..n {
             let ur = &u[r * k1..(r + 1) * k1];
-            let dot: f64 = ur.iter().zip(vc).map(|(a, b)| a * b).sum();
-            out[c * ld + r] -= dot;
-        }
-    }
-}
-
-/// e (row-major rows × k2) −= Wx Wz' where Wx holds the border rows and Wz the k2 block
-/// rows, k1 values each.
-fn subtract_cross(e: &mut [f64], wx: &[f64], wz: &[f64], k1: usize, k2: usize) {
-    if k1 == 1 {
-        for (row, ux) in e.chunks_exact_mut(k2).zip(wx) {
-            row.iter_mut().zip(wz).for_each(|(v, uz)| *v -= ux * uz);
-        }
-        return;
-    }
-    for (row, ux) in e.chunks_exact_mut(k2).zip(wx.chunks_exact(k1)) {
-        for (v, uz) in row.iter_mut().zip(wz.chunks_exact(k1)) {
-            *v -= ux.iter().zip(uz).map(|(a, b)| a * b).sum::<f64>();
+            acc[c * n + r] += ur.iter().zip(uc).map(|(a, b)| a * b).sum::<f64>();
         }
     }
 }
@@ -909,17 +843,26 @@ mod tests {
         }
         design.x.ncols += extra;
         design.weights = Some((0..n).map(|i| 0.5 + (i % 7) as f64 / 4.0).collect());
+        matches_the_dense_path(
+            &design,
+            &[vec![0.8, 1.1, -0.3, 0.4], vec![0.05, 0.3, 0.2, 1.5]],
+        );
+    }
+
+    /// On the nested path, under REML and ML: objective, gradient and β at each θ equal
+    /// the dense path's.
+    fn matches_the_dense_path(design: &Design, thetas: &[Vec<f64>]) {
         for reml in [true, false] {
-            let mut nested = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
+            let mut nested = LinearMixedModel::new(design, ModelOptions { reml }).unwrap();
             assert!(nested.uses_nested() && nested.has_gradient());
-            let mut dense = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
+            let mut dense = LinearMixedModel::new(design, ModelOptions { reml }).unwrap();
             dense.set_sparse(false);
             let k = nested.n_theta();
-            for theta in [vec![0.8, 1.1, -0.3, 0.4], vec![0.05, 0.3, 0.2, 1.5]] {
-                let (a, b) = (nested.objective(&theta), dense.objective(&theta));
+            for theta in thetas {
+                let (a, b) = (nested.objective(theta), dense.objective(theta));
                 assert!((a - b).abs() <= 1e-10 * b.abs(), "reml {reml}: {a} vs {b}");
                 let (mut gn, mut gd) = (vec![0.0; k], vec![0.0; k]);
-                assert!(nested.gradient(&theta, &mut gn) && dense.gradient(&theta, &mut gd));
+                assert!(nested.gradient(theta, &mut gn) && dense.gradient(theta, &mut gd));
                 assert_all_close(&format!("reml {reml} {theta:?}"), &gn, &gd, 1e-8);
                 assert_all_close("beta", &nested.beta(), &dense.beta(), 1e-10);
             }
@@ -938,24 +881,15 @@ mod tests {
         class.z.data.extend_from_slice(&x);
         class.z.ncols = 2;
         class.names.push("x".into());
-        for reml in [true, false] {
-            let mut nested = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
-            assert!(nested.uses_nested() && nested.has_gradient());
-            let mut dense = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
-            dense.set_sparse(false);
-            let k = nested.n_theta();
-            assert_eq!(k, 6);
-            for theta in [
+        let model = LinearMixedModel::new(&design, ModelOptions::default()).unwrap();
+        assert_eq!(model.n_theta(), 6);
+        matches_the_dense_path(
+            &design,
+            &[
                 vec![0.8, 1.1, -0.3, 0.4, 0.2, 0.3],
                 vec![0.05, 0.3, 0.2, 1.5, -0.1, 0.7],
-            ] {
-                let (a, b) = (nested.objective(&theta), dense.objective(&theta));
-                assert!((a - b).abs() <= 1e-10 * b.abs(), "reml {reml}: {a} vs {b}");
-                let (mut gn, mut gd) = (vec![0.0; k], vec![0.0; k]);
-                assert!(nested.gradient(&theta, &mut gn) && dense.gradient(&theta, &mut gd));
-                assert_all_close(&format!("reml {reml} {theta:?}"), &gn, &gd, 1e-8);
-            }
-        }
+            ],
+        );
     }
 
     /// The nested ANOVA start lands near the optimum (intercepts and the slope), the
