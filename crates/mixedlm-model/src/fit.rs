@@ -105,10 +105,9 @@ impl LinearMixedModel {
         }
         let solver = opts.optimizer.resolve(self.auto_uses_gradient());
         let bounded = solver == OptimizerName::Bobyqa;
-        // Only for BOBYQA: BFGS runs on one-term models, where the start matters little and
-        // the extra evaluation did not pay (sim (a): 17 evaluations from lme4's start, 22).
-        // BFGS: the start from per-level fits or the nested ANOVA (one-term slope models
-        // and nested models; see `theta_start_level_fits`).
+        // BOBYQA: the intercept variances' moment start. BFGS: the start from per-level fits
+        // or the nested ANOVA (see `theta_start_level_fits`); the intercept-only moment start
+        // did not pay there (sim (a): 17 evaluations from lme4's start, 22 from it).
         let alternative_start = if opts.start.is_some() {
             None
         } else if bounded {

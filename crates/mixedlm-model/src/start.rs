@@ -59,10 +59,7 @@ impl LinearMixedModel {
         if !terms[..2].iter().all(has_intercept) {
             return None;
         }
-        let beta = ols(cp)?;
-        let (mr, p, qr) = (cp.mr, cp.p, cp.qr);
-        let xy = &cp.c[(mr - 1) * mr + qr..(mr - 1) * mr + qr + p];
-        let sse = cp.c[mr * mr - 1] - beta.iter().zip(xy).map(|(b, v)| b * v).sum::<f64>();
+        let (beta, sse) = ols(cp)?;
         let inner = level_sums(cp, terms, 0, &beta);
         let outer = level_sums(cp, terms, 1, &beta);
         let members: Vec<&[u32]> = (0..outer.len()).map(|l| nested.members(l)).collect();
@@ -156,11 +153,8 @@ pub(crate) fn moment_start(
     terms: &[Term],
     n_obs: usize,
 ) -> Option<(Vec<f64>, f64)> {
-    let beta = ols(cp)?;
-    let (mr, p, qr) = (cp.mr, cp.p, cp.qr);
-    let yy = cp.c[mr * mr - 1];
-    let xy = &cp.c[(mr - 1) * mr + qr..(mr - 1) * mr + qr + p];
-    let sse = yy - beta.iter().zip(xy).map(|(b, v)| b * v).sum::<f64>();
+    let (beta, sse) = ols(cp)?;
+    let p = cp.p;
     let n = n_obs as f64;
     if n_obs <= p + 1 || sse.is_nan() || sse <= 0.0 {
         return None;
@@ -298,10 +292,7 @@ fn single_term_start(cp: &CrossProducts, terms: &[Term], n_obs: usize) -> Option
     if terms.len() != 1 || k < 2 {
         return None;
     }
-    let beta = ols(cp)?;
-    let (mr, qr) = (cp.mr, cp.qr);
-    let xy = &cp.c[(mr - 1) * mr + qr..(mr - 1) * mr + qr + p];
-    let sse = cp.c[mr * mr - 1] - beta.iter().zip(xy).map(|(b, v)| b * v).sum::<f64>();
+    let (beta, sse) = ols(cp)?;
     let fits = LevelFits::new(k, cp.g1, |g, kl, r| {
         kl.copy_from_slice(&cp.d[g * k * k..(g + 1) * k * k]);
         // the level's last p + 1 packed rows are X's columns, then y
@@ -328,8 +319,9 @@ fn single_term_start(cp: &CrossProducts, terms: &[Term], n_obs: usize) -> Option
     theta.iter().all(|x| x.is_finite()).then_some(theta)
 }
 
-/// β of the ordinary least-squares fit of y on X, from C's X'X and X'y.
-fn ols(cp: &CrossProducts) -> Option<Vec<f64>> {
+/// β of the ordinary least-squares fit of y on X and its residual sum of squares
+/// y'y − β'X'y, from C's X'X, X'y and y'y.
+fn ols(cp: &CrossProducts) -> Option<(Vec<f64>, f64)> {
     let (mr, p, qr) = (cp.mr, cp.p, cp.qr);
     let mut xtx = vec![0.0; p * p];
     for j in 0..p {
@@ -343,7 +335,9 @@ fn ols(cp: &CrossProducts) -> Option<Vec<f64>> {
     }
     small::row_solve_lower_t(&mut beta, &xtx, p);
     small::solve_lower_t(&mut beta, &xtx, p);
-    beta.iter().all(|b| b.is_finite()).then_some(beta)
+    let xy = &cp.c[(mr - 1) * mr + qr..(mr - 1) * mr + qr + p];
+    let sse = cp.c[mr * mr - 1] - beta.iter().zip(xy).map(|(b, v)| b * v).sum::<f64>();
+    beta.iter().all(|b| b.is_finite()).then_some((beta, sse))
 }
 
 /// (n_l, r_l) per level of engine term `j`'s first column: n_l = Σ z², r_l = Σ z (y − Xβ).
