@@ -284,6 +284,8 @@ where
     K: Hash + Eq + Copy,
     G: Fn(usize) -> K,
 {
+    // the table is filled only once there are more than FEW keys; until then the keys
+    // seen are searched in order (two or three levels: faster than hashing)
     let mut seen: HashMap<K, u32, FastState> = HashMap::default();
     let mut uniques = Vec::new();
     let mut last: Option<(K, u32)> = None;
@@ -292,10 +294,23 @@ where
         *c = match last {
             Some((lk, lc)) if lk == k => lc,
             _ => {
-                let code = *seen.entry(k).or_insert_with(|| {
-                    uniques.push(k);
-                    (uniques.len() - 1) as u32
-                });
+                let code = if seen.is_empty() {
+                    match uniques.iter().position(|u| *u == k) {
+                        Some(at) => at as u32,
+                        None => {
+                            uniques.push(k);
+                            if uniques.len() > FEW {
+                                seen.extend(uniques.iter().zip(0u32..).map(|(&u, c)| (u, c)));
+                            }
+                            (uniques.len() - 1) as u32
+                        }
+                    }
+                } else {
+                    *seen.entry(k).or_insert_with(|| {
+                        uniques.push(k);
+                        (uniques.len() - 1) as u32
+                    })
+                };
                 last = Some((k, code));
                 code
             }
@@ -303,6 +318,9 @@ where
     }
     uniques
 }
+
+/// The number of distinct keys [`first_seen`] searches by comparison before it hashes.
+const FEW: usize = 8;
 
 /// The indices of `uniques` in `cmp` order, and each one's rank in that order.
 fn ranks<K>(uniques: &[K], cmp: impl Fn(&K, &K) -> Ordering) -> (Vec<usize>, Vec<u32>) {
@@ -673,23 +691,23 @@ mod tests {
 
     /// `n` keys among `levels` distinct ones, sorted or not.
     fn keys_strategy() -> impl Strategy<Value = Vec<u32>> {
-        (1u32..3000, 0usize..2500, any::<bool>(), any::<u64>()).prop_map(
-            |(levels, n, sorted, seed)| {
-                let mut state = seed | 1;
-                let mut keys: Vec<u32> = (0..n)
-                    .map(|_| {
-                        state ^= state << 13;
-                        state ^= state >> 7;
-                        state ^= state << 17;
-                        (state % u64::from(levels)) as u32 * 7919
-                    })
-                    .collect();
-                if sorted {
-                    keys.sort_unstable();
-                }
-                keys
-            },
-        )
+        // few levels (searched in order, then hashed past FEW) as often as many
+        let levels = prop_oneof![1u32..2 * FEW as u32, 1u32..3000];
+        (levels, 0usize..2500, any::<bool>(), any::<u64>()).prop_map(|(levels, n, sorted, seed)| {
+            let mut state = seed | 1;
+            let mut keys: Vec<u32> = (0..n)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state % u64::from(levels)) as u32 * 7919
+                })
+                .collect();
+            if sorted {
+                keys.sort_unstable();
+            }
+            keys
+        })
     }
 
     proptest! {
