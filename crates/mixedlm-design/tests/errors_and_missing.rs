@@ -324,3 +324,29 @@ fn weights_and_offset_columns() {
         .unwrap_err();
     assert!(matches!(e, DesignError::NonNumericColumn { .. }), "{e}");
 }
+
+/// Past 20,000 rows the grouping factors are built beside X on rayon: the same design as
+/// row by row, and an unknown column still named (the row check meets it first).
+#[test]
+fn large_designs_build_the_groupings_beside_x() {
+    let n = 30_000;
+    let big = clean(n);
+    let (d, _) = DesignBuilder::new(&model(&["x"])).build(&big).unwrap();
+    assert_eq!(d.n_obs(), n);
+    assert_eq!(d.random[0].levels, vec!["a", "b", "c"]);
+    let codes: Vec<u32> = (0..n).map(|i| (i % 3) as u32).collect();
+    assert_eq!(d.random[0].codes, codes);
+    let x: Vec<f64> = (0..n).map(|i| i as f64 + 1.0).collect();
+    assert_eq!(d.x.col(1), x.as_slice());
+    assert_eq!(d.random[0].z.col(0), vec![1.0; n].as_slice());
+    let both = formula(
+        col("y"),
+        terms(true, &mains(&["zzz"])),
+        vec![re(terms(true, &[]), &["nope"], true)],
+    );
+    let err = DesignBuilder::new(&both).build(&big).unwrap_err();
+    assert!(
+        matches!(err, DesignError::UnknownColumn { ref name, .. } if name == "zzz" || name == "nope"),
+        "{err:?}"
+    );
+}
