@@ -5,7 +5,7 @@ use mixedlm_formula::{ModelFormula, TermList, Variable};
 use serde::Serialize;
 
 use crate::alias::{aliased_columns, drop_columns_owned, RANK_TOL};
-use crate::data::{raw, Factor};
+use crate::data::raw;
 use crate::design::{CovarianceKind, Design, RandomTermDesign};
 use crate::error::DesignError;
 use crate::eval::{columns_of, Evaluator, Params};
@@ -197,26 +197,9 @@ impl DesignBuilder {
             params: &mut params,
             learn: true,
         };
-        // the grouping factors (hashing every row's level) on one core while the other
-        // builds y and X and tests X's rank; on small data the hand-over costs more
-        let groupings = || -> Vec<_> {
-            self.random
-                .iter()
-                .map(|plan| group_factor(batch, &used.rows, &plan.grouping))
-                .collect()
-        };
-        let fixed = |ev: &mut Evaluator<'_>| -> Result<_, DesignError> {
-            let y = ev.numeric(response, "the response")?;
-            let (x_full, x_columns_full) = model_matrix(ev, &self.fixed)?;
-            let aliased_index = aliased_columns(&x_full, self.rank_tol);
-            Ok((y, x_full, x_columns_full, aliased_index))
-        };
-        let (fixed, groups) = if used.rows.len() >= PARALLEL_ROWS {
-            rayon::join(|| fixed(&mut ev), groupings)
-        } else {
-            (fixed(&mut ev), groupings())
-        };
-        let (y, x_full, x_columns_full, aliased_index) = fixed?;
+        let y = ev.numeric(response, "the response")?;
+        let (x_full, x_columns_full) = model_matrix(&mut ev, &self.fixed)?;
+        let aliased_index = aliased_columns(&x_full, self.rank_tol);
         let aliased: Vec<String> = aliased_index
             .iter()
             .map(|&j| x_columns_full[j].clone())
@@ -231,7 +214,7 @@ impl DesignBuilder {
         let x = drop_columns_owned(x_full, &aliased_index);
         let weights = self.weight_values(&mut ev)?;
         let offset = offset_values(&mut ev, self.offset.as_deref(), &self.offsets)?;
-        let (random, random_specs) = self.random_terms_on(&mut ev, groups)?;
+        let (random, random_specs) = self.random_terms_on(&mut ev)?;
         let design = Design {
             response: label(response),
             y,
@@ -279,18 +262,16 @@ impl DesignBuilder {
         Ok(Some(values))
     }
 
-    /// The random-effects terms, given each one's grouping factor (levels and codes).
     fn random_terms_on(
         &self,
         ev: &mut Evaluator<'_>,
-        groups: Vec<Result<Factor, DesignError>>,
     ) -> Result<(Vec<RandomTermDesign>, Vec<RandomSpec>), DesignError> {
         let n = ev.rows.len();
         let mut terms = Vec::with_capacity(self.random.len());
         let mut specs = Vec::with_capacity(self.random.len());
-        for (plan, factor) in self.random.iter().zip(groups) {
+        for plan in &self.random {
             let group = plan.grouping.join(":");
-            let (levels, codes) = factor?;
+            let (levels, codes) = group_factor(ev.batch, ev.rows, &plan.grouping)?;
             if levels.len() < 2 {
                 return Err(DesignError::OneLevel { group });
             }
@@ -322,10 +303,6 @@ impl DesignBuilder {
         Ok((terms, specs))
     }
 }
-
-/// From this many used rows on, [`DesignBuilder::build`] factorizes the grouping factors
-/// beside the fixed-effects matrix on rayon.
-const PARALLEL_ROWS: usize = 20_000;
 
 /// A text or boolean response column is refused with a message saying why.
 pub(crate) fn check_response_type(

@@ -325,10 +325,10 @@ fn weights_and_offset_columns() {
     assert!(matches!(e, DesignError::NonNumericColumn { .. }), "{e}");
 }
 
-/// Past 20,000 rows the grouping factors are built beside X on rayon: the same design as
-/// row by row, and an unknown column still named (the row check meets it first).
+/// A design past the sizes where the passes over the rows change strategy (parallel Gram
+/// blocks): the columns and codes as written, and an unknown column named.
 #[test]
-fn large_designs_build_the_groupings_beside_x() {
+fn large_designs_keep_their_columns_and_codes() {
     let n = 30_000;
     let big = clean(n);
     let (d, _) = DesignBuilder::new(&model(&["x"])).build(&big).unwrap();

@@ -94,7 +94,7 @@ impl Partial {
         Partial {
             d: vec![0.0; cp.d.len()],
             b: vec![0.0; cp.b.len()],
-            c: vec![0.0; cp.c.len()],
+            c: vec![0.0; cp.mr * cp.mr],
             blocks: Vec::new(),
             xy: Vec::new(),
         }
@@ -263,7 +263,8 @@ impl CrossProducts {
             b: vec![0.0; packed.len() * k1],
             rows: packed,
             rows_ptr,
-            c: vec![0.0; mr * mr],
+            // the pass's parts make C (assemble_c), or become it
+            c: Vec::new(),
             r_term,
         }
     }
