@@ -51,9 +51,14 @@ fn normalize(name: &str, a: &ArrayRef) -> Result<Raw, DesignError> {
         name: name.to_string(),
         dtype: dt.to_string(),
     };
+    // the storage types themselves need no cast (a cast to the same type still copies
+    // the array's description, and raw() runs once per column and use)
     let out = match dt {
         DataType::Boolean => Raw::Bool(a.as_boolean().clone()),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+        DataType::Utf8 => Raw::Text(a.as_string::<i32>().clone()),
+        DataType::Int64 => Raw::Int(a.as_primitive::<Int64Type>().clone()),
+        DataType::Float64 => Raw::Float(a.as_primitive::<Float64Type>().clone()),
+        DataType::LargeUtf8 | DataType::Utf8View => {
             Raw::Text(cast(name, a, &DataType::Utf8)?.as_string::<i32>().clone())
         }
         DataType::Dictionary(_, v) => match v.as_ref() {
