@@ -138,7 +138,13 @@ fn check_term(rt: &RandomTermDesign, n: usize) -> Result<(), ModelError> {
             found: rt.names.len(),
         });
     }
-    if let Some(row) = rt.codes.iter().position(|&c| c as usize >= levels) {
+    // the largest code first (a vectorized pass), the offending row only if there is one
+    let largest = rt.codes.iter().fold(0u32, |m, &c| m.max(c));
+    let bad = largest as usize >= levels;
+    if let Some(row) = bad
+        .then(|| rt.codes.iter().position(|&c| c as usize >= levels))
+        .flatten()
+    {
         return Err(ModelError::BadLevelCode {
             group: rt.group.clone(),
             row,
@@ -146,7 +152,7 @@ fn check_term(rt: &RandomTermDesign, n: usize) -> Result<(), ModelError> {
             levels,
         });
     }
-    if let Some(pos) = rt.z.data.iter().position(|v| !v.is_finite()) {
+    if let Some(pos) = crate::model::first_non_finite(&rt.z.data) {
         return Err(ModelError::NonFinite {
             what: format!(
                 "random-effects column `{}` of `{}`",
