@@ -289,33 +289,37 @@ where
     K: Hash + Eq + Copy,
     G: Fn(usize) -> K,
 {
-    // the table is filled only once there are more than FEW keys; until then the keys
-    // seen are searched in order (two or three levels: faster than hashing)
+    // the table is filled only once there are more than FEW keys; until then every row's
+    // key is compared with the keys seen (two or three levels: faster than hashing)
     let mut seen: HashMap<K, u32, FastState> = HashMap::default();
     let mut uniques = Vec::new();
     let mut last: Option<(K, u32)> = None;
     for (i, c) in out.iter_mut().enumerate() {
         let k = key(i);
+        if seen.is_empty() {
+            // every known key compared, without branches (two levels in random order
+            // mispredicted the previous-row test half the time); a new key is rare
+            let mut found = u32::MAX;
+            for (at, u) in (0u32..).zip(&uniques) {
+                found = if *u == k { at } else { found };
+            }
+            if found == u32::MAX {
+                found = uniques.len() as u32;
+                uniques.push(k);
+                if uniques.len() > FEW {
+                    seen.extend(uniques.iter().zip(0u32..).map(|(&u, c)| (u, c)));
+                }
+            }
+            *c = found;
+            continue;
+        }
         *c = match last {
             Some((lk, lc)) if lk == k => lc,
             _ => {
-                let code = if seen.is_empty() {
-                    match uniques.iter().position(|u| *u == k) {
-                        Some(at) => at as u32,
-                        None => {
-                            uniques.push(k);
-                            if uniques.len() > FEW {
-                                seen.extend(uniques.iter().zip(0u32..).map(|(&u, c)| (u, c)));
-                            }
-                            (uniques.len() - 1) as u32
-                        }
-                    }
-                } else {
-                    *seen.entry(k).or_insert_with(|| {
-                        uniques.push(k);
-                        (uniques.len() - 1) as u32
-                    })
-                };
+                let code = *seen.entry(k).or_insert_with(|| {
+                    uniques.push(k);
+                    (uniques.len() - 1) as u32
+                });
                 last = Some((k, code));
                 code
             }
