@@ -36,7 +36,7 @@ fn main() -> ExitCode {
 /// glibc's allocator gives every block of 128 KiB or more its own mapping and returns it
 /// to the kernel when freed, so each large vector of a fit (a column, X, the fitted values)
 /// is new memory, and on a virtual machine the first write to a new page costs about 3 µs
-/// (a 100k-row fit touches some 1,500 of them). With the mapping threshold at glibc's
+/// (a 100k-row fit touched some 1,200 new pages before this). With the mapping threshold at glibc's
 /// maximum (32 MiB) and no trimming, freed blocks stay in the heap and the next vectors
 /// reuse them: the reader's buffers serve the fit, and one fit's serve the next.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

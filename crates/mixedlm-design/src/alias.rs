@@ -120,8 +120,8 @@ fn block_gram(x: &DenseMatrix, start: usize) -> Vec<f64> {
     g
 }
 
-/// Dot product with sixteen independent sums (vectorizes, and enough chains that the adds
-/// overlap instead of waiting on each other: twice as fast as four on long columns). Shared
+/// Dot product with sixteen independent sums (vectorizes, with enough chains that the adds
+/// need not wait on each other). Shared
 /// with the model's cross-product pass, so that its X'X and this Gram test sum in the same
 /// order. The last `len % 16` products go to the first sums; the sums are added pairwise.
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {

@@ -45,6 +45,13 @@ pub struct Rows {
     pub y: Vec<f64>,
 }
 
+impl Rows {
+    /// Whether rows a and b have the same level of every term.
+    fn same_levels(&self, a: usize, b: usize) -> bool {
+        self.codes.iter().all(|c| c[a] == c[b])
+    }
+}
+
 /// The cross-products and the fixed sparsity pattern of B.
 #[derive(Debug, Clone)]
 pub struct CrossProducts {
@@ -214,7 +221,7 @@ impl CrossProducts {
         // counting pass, then sorted and deduplicated level by level: O(N) plus small sorts
         // A row with the same levels as the row before adds nothing (rows sorted by level).
         let per_row = terms.len() - 1;
-        let repeats = |i: usize| i > 0 && rows.codes.iter().all(|c| c[i] == c[i - 1]);
+        let repeats = |i: usize| i > 0 && rows.same_levels(i, i - 1);
         let mut bucket = vec![0usize; g1 + 1];
         for (i, &g) in rows.codes[0].iter().enumerate() {
             if !repeats(i) {
@@ -350,17 +357,16 @@ impl CrossProducts {
         // the packed position of each later term's block for the last (level, block) seen:
         // rows often come grouped, so most lookups skip the binary search
         let mut memo = vec![(usize::MAX, usize::MAX, 0usize); terms.len()];
-        let same = |a: usize, b: usize| rows.codes.iter().all(|c| c[a] == c[b]);
         let mut i = range.start;
         while i < range.end {
             // rows sorted by level (a frequent layout) come in runs with the same level of
             // every term: their sums are column dot products over the run
             let mut end = i + 1;
-            while end < range.end && end - i < RUN_MIN && same(i, end) {
+            while end < range.end && end - i < RUN_MIN && rows.same_levels(i, end) {
                 end += 1;
             }
             if end - i == RUN_MIN {
-                while end < range.end && same(i, end) {
+                while end < range.end && rows.same_levels(i, end) {
                     end += 1;
                 }
                 self.add_run(&mut part, rows, terms, i..end, &mut memo);

@@ -501,6 +501,7 @@ pub(crate) fn first_non_finite(v: &[f64]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mixedlm_design::{CovarianceKind, DenseMatrix, RandomTermDesign};
 
     #[test]
     fn first_non_finite_finds_each_kind_in_lanes_and_tail() {
@@ -518,7 +519,6 @@ mod tests {
             }
         }
     }
-    use mixedlm_design::{CovarianceKind, DenseMatrix, RandomTermDesign};
 
     /// Two crossed terms (so the engine reorders them), weights and offset optional.
     fn design(weights: bool, offset: bool) -> Design {

@@ -73,10 +73,7 @@ impl LinearMixedModel {
             if t.formula_index == terms[1].formula_index {
                 diag.extend_from_slice(&slopes);
             }
-            let scales: Vec<f64> = diag
-                .iter()
-                .map(|v| (v.max(0.0) / v_e).sqrt().clamp(MIN_START, MAX_START))
-                .collect();
+            let scales: Vec<f64> = diag.iter().map(|&v| start_scale(v, v_e)).collect();
             theta.extend(with_diagonal(t, &scales)?);
         }
         theta.iter().all(|x| x.is_finite()).then_some(theta)
@@ -136,6 +133,14 @@ pub const MIN_START: f64 = 0.05;
 /// Largest starting T_j[0,0].
 pub const MAX_START: f64 = 10.0;
 
+/// A diagonal entry of T from a variance estimate: the standard deviation relative to the
+/// residual one, √(max(v, 0) / σ²), clamped to [`MIN_START`, `MAX_START`].
+fn start_scale(variance: f64, residual: f64) -> f64 {
+    (variance.max(0.0) / residual)
+        .sqrt()
+        .clamp(MIN_START, MAX_START)
+}
+
 /// The initial trust-region radius from the moment start (lme4 starts from T = I with
 /// 0.2). The estimate usually lands within a few hundredths of the optimum, so BOBYQA's
 /// first interpolation points at 0.2 are far worse than the start and its model poor.
@@ -174,10 +179,7 @@ pub(crate) fn moment_start(
     let mut theta = Vec::with_capacity(terms.iter().map(Term::n_theta).sum());
     for (t, v) in terms.iter().zip(&variances) {
         let own = t.structure.initial_theta();
-        let started = v.and_then(|v| {
-            let scale = (v.max(0.0) / sigma2).sqrt().clamp(MIN_START, MAX_START);
-            with_first_diagonal(t, scale)
-        });
+        let started = v.and_then(|v| with_first_diagonal(t, start_scale(v, sigma2)));
         theta.extend(started.unwrap_or(own));
     }
     let started = variances.iter().any(Option::is_some);
@@ -310,7 +312,7 @@ fn single_term_start(cp: &CrossProducts, terms: &[Term], n_obs: usize) -> Option
     let scales: Vec<f64> = fits
         .variances(v_e)
         .iter()
-        .map(|v| (v.max(0.0) / v_e).sqrt().clamp(MIN_START, MAX_START))
+        .map(|&v| start_scale(v, v_e))
         .collect();
     if scales.len() != k {
         return None;
