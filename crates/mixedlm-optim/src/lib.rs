@@ -34,12 +34,14 @@ mod bfgs;
 mod bobyqa_run;
 mod brent;
 mod error;
+mod linesearch;
 mod nelder_mead;
 mod options;
 mod powell;
 mod record;
 mod tracker;
 
+pub use bfgs::Bfgs;
 pub use brent::{brent_minimize, BrentResult};
 pub use error::OptimError;
 pub use options::{AlternativeStart, OptimOptions, OptimOptionsBuilder, OptimizerName};

@@ -15,7 +15,7 @@ pub enum OptimizerName {
     Auto,
     /// Powell's BOBYQA: derivative-free, quadratic models, native bounds (lme4's default).
     Bobyqa,
-    /// Quasi-Newton BFGS with a More-Thuente line search (argmin).
+    /// Quasi-Newton BFGS with a Moré–Thuente line search ([`crate::Bfgs`], an argmin solver).
     Bfgs,
     /// The Nelder-Mead simplex (argmin), restarted until it stops improving.
     NelderMead,

@@ -31,8 +31,8 @@ pub(crate) struct Tracker<'a> {
     /// The full point handed to the objective (fixed coordinates stay at their value).
     full: RefCell<Vec<f64>>,
     grad_full: RefCell<Vec<f64>>,
-    /// The last analytic gradient (free point, gradient): argmin's BFGS asks again for the
-    /// gradient its line search has just computed.
+    /// The last analytic gradient (free point, gradient): BFGS's restart test asks for the
+    /// gradient at the best point, which its last line search has usually just computed.
     grad_cache: RefCell<(Vec<f64>, Vec<f64>)>,
     free: Vec<usize>,
     lower: Vec<f64>,
