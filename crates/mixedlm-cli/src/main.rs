@@ -13,6 +13,7 @@ mod diagnostics;
 mod error;
 mod inference;
 mod json;
+mod memory;
 mod predict;
 mod profile;
 mod stream;
@@ -20,8 +21,11 @@ mod stream;
 use clap::Parser;
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: memory::HugePages = memory::HugePages;
+
 fn main() -> ExitCode {
-    keep_freed_memory();
+    memory::keep_freed_memory();
     install_panic_hook();
     let cli = args::Cli::parse();
     match commands::run(cli) {
@@ -32,26 +36,6 @@ fn main() -> ExitCode {
         }
     }
 }
-
-/// glibc's allocator gives every block of 128 KiB or more its own mapping and returns it
-/// to the kernel when freed, so each large vector of a fit (a column, X, the fitted values)
-/// is new memory, and on a virtual machine the first write to a new page costs about 3 µs
-/// (a 100k-row fit touched some 1,200 new pages before this). With the mapping threshold at glibc's
-/// maximum (32 MiB) and no trimming, freed blocks stay in the heap and the next vectors
-/// reuse them: the reader's buffers serve the fit, and one fit's serve the next.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[allow(unsafe_code)]
-fn keep_freed_memory() {
-    // SAFETY: mallopt only sets allocator parameters; it is called first thing in main,
-    // before any other thread exists or any allocation this could disturb.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn keep_freed_memory() {}
 
 /// A panic is a bug in mixedlm, never the user's fault: say so and how to report it.
 fn install_panic_hook() {

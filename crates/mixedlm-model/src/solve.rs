@@ -286,9 +286,8 @@ impl LinearMixedModel {
         let s2 = self.sigma().powi(2);
         for (term_blocks, t) in out.iter_mut().zip(&self.factor.t) {
             let k = (t.len() as f64).sqrt() as usize;
+            let (mut tmp, mut tv) = (vec![0.0; k * k], vec![0.0; k * k]);
             for block in term_blocks.chunks_exact_mut(k * k) {
-                let mut tmp = vec![0.0; k * k];
-                let mut tv = vec![0.0; k * k];
                 // tv = T V T' = (T V) T'
                 for c in 0..k {
                     for r in 0..k {
@@ -388,7 +387,7 @@ impl LinearMixedModel {
         let kk = k1 * k1;
         let mut out = vec![0.0; self.cp.g1 * kk];
         let mut p = vec![0.0; qr * k1];
-        let (mut linv, mut tmp) = (vec![0.0; kk], vec![0.0; kk]);
+        let (mut linv, mut tmp, mut s) = (vec![0.0; kk], vec![0.0; kk], vec![0.0; kk]);
         for g in 0..self.cp.g1 {
             p.fill(0.0);
             let (lo, hi) = (self.cp.rows_ptr[g], self.cp.rows_ptr[g + 1]);
@@ -405,7 +404,6 @@ impl LinearMixedModel {
                 }
             }
             // S = I + P'P, then V = L^{-T} S L^{-1}
-            let mut s = vec![0.0; kk];
             for a in 0..k1 {
                 for b in 0..k1 {
                     let dot: f64 = (0..qr).map(|i| p[a * qr + i] * p[b * qr + i]).sum();
