@@ -102,7 +102,7 @@ fn proptest(args: &[String]) -> Result<(), String> {
     cases
         .parse::<u32>()
         .map_err(|_| format!("--cases expects a number, got {cases}"))?;
-    let mut c = cmd::cargo(&["test", "-p", "mixedlm-tests", "prop"]);
+    let mut c = cmd::cargo(&["test", "-p", "mixedlm-tests", "::prop_"]);
     c.env("PROPTEST_CASES", &cases);
     cmd::status(&mut c)
 }

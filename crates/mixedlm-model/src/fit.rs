@@ -48,7 +48,7 @@ pub struct FitOptions {
 /// 2e-7 → 1e-5, change of the objective): InstEval 33 → 24, 8e-9; sim (c), 500k rows
 /// crossed 5k × 2k, 22 → 17, 6e-8; sim (e), 1M ratings 6,040 × 3,706, 23 → 17, 1e-9 (each
 /// below 1e-13 relative). The reference models fitted by BOBYQA meet the same criteria
-/// against lme4 as the default fits (`tests/fit.rs`).
+/// against lme4 as the default fits (`tests/integration/fit.rs`).
 pub const DEFAULT_FINAL_STEP: f64 = 1e-5;
 
 impl Default for FitOptions {
