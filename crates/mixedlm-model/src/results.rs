@@ -258,12 +258,18 @@ fn fitted_block(
     }
     for (term, b) in model.terms.iter().zip(modes) {
         let rt = &d.random[term.formula_index];
-        let k = term.k;
         let codes = &rt.codes[r.clone()];
-        for a in 0..k {
-            let z = &rt.z.col(a)[r.clone()];
-            for ((f, z), &g) in f.iter_mut().zip(z).zip(codes) {
-                *f += z * b[g as usize * k + a];
+        let z = |a: usize| &rt.z.col(a)[r.clone()];
+        match term.k {
+            1 => add_modes::<1>(f, codes, [z(0)], b),
+            2 => add_modes::<2>(f, codes, [z(0), z(1)], b),
+            3 => add_modes::<3>(f, codes, [z(0), z(1), z(2)], b),
+            k => {
+                for a in 0..k {
+                    for ((f, z), &g) in f.iter_mut().zip(z(a)).zip(codes) {
+                        *f += z * b[g as usize * k + a];
+                    }
+                }
             }
         }
     }
@@ -271,6 +277,27 @@ fn fitted_block(
         .zip(&d.y[r])
         .zip(f.iter())
         .for_each(|((e, y), f)| *e = y - f);
+}
+
+/// f_i += Σ_a z_a,i b[g_i, a] for a term of K effects: one pass over the rows, each row's
+/// K modes read together (the adds in the order a = 0, 1, ..., as a pass per column would).
+fn add_modes<const K: usize>(f: &mut [f64], codes: &[u32], z: [&[f64]; K], b: &[f64]) {
+    let n = f.len().min(codes.len());
+    let z = z.map(|c| &c[..n.min(c.len())]);
+    if z.iter().any(|c| c.len() < n) {
+        return;
+    }
+    for (i, (fi, &g)) in f[..n].iter_mut().zip(&codes[..n]).enumerate() {
+        let s = g as usize * K;
+        let Some(bl) = b.get(s..s + K) else {
+            continue;
+        };
+        let mut acc = *fi;
+        for (za, ba) in z.iter().zip(bl) {
+            acc += za[i] * ba;
+        }
+        *fi = acc;
+    }
 }
 
 #[cfg(test)]
@@ -301,9 +328,20 @@ mod tests {
             vec![1.0; n],
             &["(Intercept)"],
         );
+        // Terms of three and four effects, so that every arm of `fitted_block` runs.
+        let wide = |name: &str, levels: usize, k: usize, step: usize| {
+            let z: Vec<f64> = (0..k * n)
+                .map(|j| uniform(j % n, 4 + (j / n) as u64) - 0.5)
+                .collect();
+            let names: Vec<String> = (0..k).map(|a| format!("w{a}")).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let codes = (0..n).map(|i| (i * step % levels) as u32).collect();
+            random_term(name, levels, codes, z, &names)
+        };
+        let (w3, w4) = (wide("u", 25, 3, 11), wide("v", 12, 4, 5));
         let y = (0..n).map(|i| 1.0 + x[i] + uniform(i, 2)).collect();
         let offset = (0..n).map(|i| uniform(i, 3)).collect();
-        design_with_x(y, &x, vec![g, h], Some(offset))
+        design_with_x(y, &x, vec![g, h, w3, w4], Some(offset))
     }
 
     /// The blocked (here parallel) pass equals the row-by-row formula exactly.
