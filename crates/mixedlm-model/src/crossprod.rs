@@ -170,6 +170,19 @@ impl CrossProducts {
         cp
     }
 
+    /// Whether every diagonal entry of D and C is finite. Each is a sum of squares of one
+    /// column of the data (term 1's columns level by level in D; the later terms' columns,
+    /// X and y in C), and every entry of the data enters one of them: a NaN or ±∞ anywhere
+    /// makes one NaN or +∞. (So can finite values whose squares overflow, above ~1e154.)
+    pub(crate) fn diagonals_finite(&self) -> bool {
+        let (k1, mr) = (self.k1, self.mr);
+        let d = self
+            .d
+            .chunks_exact(k1 * k1)
+            .all(|block| (0..k1).all(|a| block[a * k1 + a].is_finite()));
+        d && (0..mr).all(|i| self.c.get(i * mr + i).is_none_or(|v| v.is_finite()))
+    }
+
     /// C from the general pass's parts: the pairs of different later terms (dense, lower
     /// triangle; empty if none), each later term's level blocks with their X and y
     /// products, and the X/y corner; both triangles. With one later term nothing else is

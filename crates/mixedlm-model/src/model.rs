@@ -66,6 +66,11 @@ impl LinearMixedModel {
         }
         let cp = CrossProducts::new(&rows, &terms);
         let rows = give_back(&mut design, rows, &terms);
+        // The data pass doubles as the check for NaN and ±∞ (see `diagonals_finite`): the
+        // scan that names the row runs only when the sums say there is one.
+        if !cp.diagonals_finite() {
+            check_finite(&design)?;
+        }
         let factor = Factor::new(&cp, &terms);
         let theta = terms
             .iter()
@@ -464,6 +469,14 @@ fn check_lengths(design: &Design, n: usize, p: usize) -> Result<(), ModelError> 
             });
         }
     }
+    Ok(())
+}
+
+/// The first NaN or infinite entry of y, X or a random-effects column, as an error.
+/// Called when the cross-products are not finite, so that a fit of clean data reads its
+/// columns once (in the cross-product pass), not twice.
+fn check_finite(design: &Design) -> Result<(), ModelError> {
+    let n = design.n_obs().max(1);
     if let Some(row) = first_non_finite(&design.y) {
         return Err(ModelError::NonFinite {
             what: "response".into(),
@@ -472,9 +485,18 @@ fn check_lengths(design: &Design, n: usize, p: usize) -> Result<(), ModelError> 
     }
     if let Some(pos) = first_non_finite(&design.x.data) {
         return Err(ModelError::NonFinite {
-            what: format!("fixed-effects column {}", pos / n.max(1)),
-            row: pos % n.max(1),
+            what: format!("fixed-effects column {}", pos / n),
+            row: pos % n,
         });
+    }
+    for rt in &design.random {
+        if let Some(pos) = first_non_finite(&rt.z.data) {
+            let name = rt.names.get(pos / n).map_or("?", String::as_str);
+            return Err(ModelError::NonFinite {
+                what: format!("random-effects column `{name}` of `{}`", rt.group),
+                row: pos % n,
+            });
+        }
     }
     Ok(())
 }
@@ -502,6 +524,66 @@ pub(crate) fn first_non_finite(v: &[f64]) -> Option<usize> {
 mod tests {
     use super::*;
     use mixedlm_design::{CovarianceKind, DenseMatrix, RandomTermDesign};
+
+    /// A NaN or ±∞ in y, X, term 1's z or a later term's z is reported with its column
+    /// and row, though only the cross-product pass reads clean data; with several, the
+    /// first in the order y, X, z.
+    #[test]
+    fn non_finite_data_is_named_after_the_cross_product_pass() {
+        use crate::testing::{design_with_x, random_term, uniform};
+        let n = 300;
+        let x: Vec<f64> = (0..n).map(|i| uniform(i, 1)).collect();
+        let design = || {
+            let mut z = vec![1.0; n];
+            z.extend_from_slice(&x);
+            let g = (0..n).map(|i| (i % 30) as u32).collect();
+            let g = random_term("g", 30, g, z, &["(Intercept)", "x"]);
+            let h = (0..n).map(|i| (i % 7) as u32).collect();
+            let h = random_term("h", 7, h, vec![1.0; n], &["(Intercept)"]);
+            let y = (0..n).map(|i| x[i] + uniform(i, 2)).collect();
+            design_with_x(y, &x, vec![g, h], None)
+        };
+        let opts = ModelOptions { reml: true };
+        assert!(LinearMixedModel::from_design(design(), opts).is_ok());
+        type Spoil<'a> = &'a dyn Fn(&mut Design);
+        let cases: [(Spoil<'_>, &str, usize); 5] = [
+            (&|d| d.y[17] = f64::NAN, "response", 17),
+            (
+                &|d| d.x.data[n + 250] = f64::INFINITY,
+                "fixed-effects column 1",
+                250,
+            ),
+            (
+                &|d| d.random[0].z.data[n + 3] = f64::NEG_INFINITY,
+                "`x` of `g`",
+                3,
+            ),
+            (
+                &|d| d.random[1].z.data[299] = f64::NAN,
+                "`(Intercept)` of `h`",
+                299,
+            ),
+            (
+                &|d| {
+                    d.random[1].z.data[5] = f64::NAN;
+                    d.y[40] = f64::INFINITY;
+                },
+                "response",
+                40,
+            ),
+        ];
+        for (spoil, what, at) in cases {
+            let mut d = design();
+            spoil(&mut d);
+            match LinearMixedModel::from_design(d, opts) {
+                Err(ModelError::NonFinite { what: w, row }) => {
+                    assert!(w.contains(what), "{w} should name {what}");
+                    assert_eq!(row, at, "{what}");
+                }
+                other => panic!("{what}: expected NonFinite, got {:?}", other.err()),
+            }
+        }
+    }
 
     #[test]
     fn first_non_finite_finds_each_kind_in_lanes_and_tail() {

@@ -152,16 +152,7 @@ fn check_term(rt: &RandomTermDesign, n: usize) -> Result<(), ModelError> {
             levels,
         });
     }
-    if let Some(pos) = crate::model::first_non_finite(&rt.z.data) {
-        return Err(ModelError::NonFinite {
-            what: format!(
-                "random-effects column `{}` of `{}`",
-                rt.names[pos / n],
-                rt.group
-            ),
-            row: pos % n,
-        });
-    }
+    // Non-finite entries of z are found by the model's cross-product pass.
     Ok(())
 }
 
