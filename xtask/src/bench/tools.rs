@@ -59,10 +59,8 @@ fn from_outcome(o: &Outcome, parse: impl Fn(&Value) -> ToolResult) -> ToolResult
 /// that a sub-millisecond fit is not decided by the machine's noise or a tool's first,
 /// cold call, for every tool alike.
 fn reps(n_rows: usize) -> usize {
-    if n_rows < 1_000 {
+    if n_rows < 20_000 {
         21
-    } else if n_rows < 20_000 {
-        9
     } else {
         1
     }
