@@ -3,30 +3,30 @@
 //!
 //! On a virtual machine the first write to a new 4 KiB page costs about 3 µs (measured
 //! 2.2–3.9 µs here, against 0.2–0.3 µs for writing a page already mapped), which made page
-//! faults a large part of a cold fit: sim (b), 1M rows, took 56,000 of them, about 15,000
-//! inside the fit. Three settings cut them (sim (b): 56,000 → 12,000 faults in all and
-//! about 550 inside the fit; InstEval: 16,400 → 1,200):
+//! faults a large part of a cold fit: sim (b), 1M rows, took 56,000 of them. Two settings
+//! cut them:
 //!
 //! 1. Freed memory stays in the heap ([`keep_freed_memory`]). By default glibc gives every
 //!    block of 128 KiB or more its own mapping and returns it to the kernel when freed, so
 //!    each large vector of a fit (a column, X, the fitted values) was new memory. With the
 //!    mapping threshold at glibc's maximum (32 MiB) and no trimming, later vectors reuse
 //!    freed blocks: the reader's buffers serve the fit, and one fit's serve the next.
-//! 2. The heap grows in steps of 64 MiB (`M_TOP_PAD`; address space only: untouched pages
-//!    cost no memory), and each new stretch of it is advised to the kernel as eligible for
-//!    transparent huge pages (`madvise(MADV_HUGEPAGE)`; the kernel's mode here is
-//!    "madvise", so without advice there are none).
-//! 3. [`HugePages`], the program's global allocator, is glibc's with the same advice for the
-//!    whole 2 MiB pages inside every block of 2 MiB or more (those above the mapping
-//!    threshold, and blocks of threads' own arenas).
+//! 2. [`HugePages`], the program's global allocator, is glibc's plus advice to the kernel
+//!    that the whole 2 MiB pages inside every block of 2 MiB or more (except zeroed ones)
+//!    may be transparent
+//!    huge pages (`madvise(MADV_HUGEPAGE)`; the kernel's mode here is "madvise", so without
+//!    advice there are none). One fault then maps 2 MiB instead of 4 KiB: a first write to
+//!    64 MiB took 6–7 ms instead of 36–50 ms. Sim (b): 56,000 → 23,000 faults, fit
+//!    109–133 → 85–89 ms (alternating runs).
 //!
-//! One fault then maps 2 MiB instead of 4 KiB: a first write to 64 MiB took 6–7 ms
-//! instead of 36–50 ms. The price is resident memory in whole 2 MiB pages: peak RSS of the
-//! ML-1m-like sim (e) went from 535 to 615 MiB; sim (b) stayed at 158 MiB.
+//! Tried and dropped: advising zeroed blocks too, and the whole heap as it grows (as
+//! glibc's `glibc.malloc.hugetlb=1` does). Both helped sim (b) further (65–78 ms), but a
+//! huge page is zeroed and kept whole, and its first touch can wait for the kernel or the
+//! host to find 2 MiB: the mostly untouched dense cross-product matrix of sims (d) and (e)
+//! became resident in full (sim (e) peak RSS 534 → 615 MiB) and sim (d)'s fit took
+//! 13–36 ms instead of 9–15.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Blocks at least this large get the huge-page advice.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -44,36 +44,6 @@ pub(crate) fn keep_freed_memory() {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
-        HEAP_ADVISED.store(
-            (libc::sbrk(0) as usize).next_multiple_of(HUGE_PAGE),
-            Ordering::Relaxed,
-        );
-    }
-}
-
-/// The end of the part of the heap (glibc's main arena, grown with brk) already advised.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-static HEAP_ADVISED: AtomicUsize = AtomicUsize::new(usize::MAX);
-
-/// Advise the heap's new whole huge pages after the program break moved.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[allow(unsafe_code)]
-fn advise_heap_growth() {
-    let done = HEAP_ADVISED.load(Ordering::Relaxed);
-    // SAFETY: sbrk(0) only reads the current program break.
-    let brk = unsafe { libc::sbrk(0) } as usize;
-    let end = brk / HUGE_PAGE * HUGE_PAGE;
-    if end > done
-        && HEAP_ADVISED
-            .compare_exchange(done, end, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    {
-        // SAFETY: [done, end) lies in the heap between its start and the break; the advice
-        // changes only how the kernel backs it.
-        unsafe {
-            libc::madvise(done as *mut libc::c_void, end - done, libc::MADV_HUGEPAGE);
-        }
     }
 }
 
@@ -89,9 +59,6 @@ pub(crate) struct HugePages;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 fn advise(ptr: *mut u8, size: usize) {
-    if size >= 4096 {
-        advise_heap_growth();
-    }
     if ptr.is_null() || size < ADVISE_FROM {
         return;
     }
@@ -122,9 +89,9 @@ unsafe impl GlobalAlloc for HugePages {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as for `alloc`.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        advise(ptr, layout.size());
-        ptr
+        // No advice: zeroed blocks are often touched sparsely (a dense cross-product matrix
+        // of which a fit writes a few blocks), and a huge page is zeroed and kept whole.
+        unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
