@@ -13,11 +13,10 @@
 //!    freed blocks: the reader's buffers serve the fit, and one fit's serve the next.
 //! 2. [`HugePages`], the program's global allocator, is glibc's plus advice to the kernel
 //!    that the whole 2 MiB pages inside every block of 2 MiB or more (except zeroed ones)
-//!    may be transparent
-//!    huge pages (`madvise(MADV_HUGEPAGE)`; the kernel's mode here is "madvise", so without
-//!    advice there are none). One fault then maps 2 MiB instead of 4 KiB: a first write to
-//!    64 MiB took 6–7 ms instead of 36–50 ms. Sim (b): 56,000 → 23,000 faults, fit
-//!    109–133 → 85–89 ms (alternating runs).
+//!    may be transparent huge pages (`madvise(MADV_HUGEPAGE)`; the kernel's mode here is
+//!    "madvise", so without advice there are none). One fault then maps 2 MiB instead of
+//!    4 KiB: a first write to 64 MiB took 6–7 ms instead of 36–50 ms. Sim (b): 56,000 →
+//!    23,000 faults, fit 109–133 → 85–89 ms (alternating runs).
 //!
 //! Tried and dropped: advising zeroed blocks too, and the whole heap as it grows (as
 //! glibc's `glibc.malloc.hugetlb=1` does). Both helped sim (b) further (65–78 ms), but a
@@ -28,10 +27,8 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
-/// Blocks at least this large get the huge-page advice.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-const ADVISE_FROM: usize = HUGE_PAGE;
-/// Transparent huge page size on x86-64 and most aarch64 kernels.
+/// Transparent huge page size on x86-64 and most aarch64 kernels; smaller blocks cannot
+/// hold a whole one and get no advice.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const HUGE_PAGE: usize = 2 << 20;
 
@@ -59,7 +56,7 @@ pub(crate) struct HugePages;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 fn advise(ptr: *mut u8, size: usize) {
-    if ptr.is_null() || size < ADVISE_FROM {
+    if ptr.is_null() || size < HUGE_PAGE {
         return;
     }
     let start = (ptr as usize).next_multiple_of(HUGE_PAGE);
@@ -88,9 +85,9 @@ unsafe impl GlobalAlloc for HugePages {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as for `alloc`.
         // No advice: zeroed blocks are often touched sparsely (a dense cross-product matrix
         // of which a fit writes a few blocks), and a huge page is zeroed and kept whole.
+        // SAFETY: as for `alloc`.
         unsafe { System.alloc_zeroed(layout) }
     }
 

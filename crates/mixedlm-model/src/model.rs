@@ -504,7 +504,7 @@ fn check_finite(design: &Design) -> Result<(), ModelError> {
 /// The first non-finite entry, found by a branch-free (vectorized) pass first: data
 /// without one (the usual case) is read once, without the early-exit loop. The pass sums
 /// x·0 in eight lanes: a lane is NaN exactly when one of its entries is ±∞ or NaN.
-pub(crate) fn first_non_finite(v: &[f64]) -> Option<usize> {
+fn first_non_finite(v: &[f64]) -> Option<usize> {
     const LANES: usize = 8;
     let mut acc = [0.0f64; LANES];
     let chunks = v.chunks_exact(LANES);

@@ -281,17 +281,13 @@ fn fitted_block(
 
 /// f_i += Σ_a z_a,i b[g_i, a] for a term of K effects: one pass over the rows, each row's
 /// K modes read together (the adds in the order a = 0, 1, ..., as a pass per column would).
+/// `codes` and the columns of `z` have the block's rows (as in the loop for larger K) and
+/// the codes are below the number of levels (checked when the model was built).
 fn add_modes<const K: usize>(f: &mut [f64], codes: &[u32], z: [&[f64]; K], b: &[f64]) {
-    let n = f.len().min(codes.len());
-    let z = z.map(|c| &c[..n.min(c.len())]);
-    if z.iter().any(|c| c.len() < n) {
-        return;
-    }
-    for (i, (fi, &g)) in f[..n].iter_mut().zip(&codes[..n]).enumerate() {
-        let s = g as usize * K;
-        let Some(bl) = b.get(s..s + K) else {
-            continue;
-        };
+    let n = f.len();
+    let z = z.map(|c| &c[..n]);
+    for (i, (fi, &g)) in f.iter_mut().zip(&codes[..n]).enumerate() {
+        let bl = &b[g as usize * K..][..K];
         let mut acc = *fi;
         for (za, ba) in z.iter().zip(bl) {
             acc += za[i] * ba;

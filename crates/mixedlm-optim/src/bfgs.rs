@@ -85,6 +85,13 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// s I as an n × n row-major matrix.
+fn scaled_identity(n: usize, s: f64) -> Vec<f64> {
+    (0..n * n)
+        .map(|k| if k % (n + 1) == 0 { s } else { 0.0 })
+        .collect()
+}
+
 impl<O> Solver<O, BfgsState> for Bfgs
 where
     O: CostFunction<Param = Vec<f64>, Output = f64>
@@ -113,9 +120,7 @@ where
         };
         let n = x.len();
         if self.h.len() != n * n {
-            self.h = (0..n * n)
-                .map(|k| f64::from(u8::from(k % (n + 1) == 0)))
-                .collect();
+            self.h = scaled_identity(n, 1.0);
         }
         Ok((state.param(x).cost(f).gradient(g), None))
     }
@@ -216,7 +221,7 @@ pub(crate) fn run(tracker: &mut Tracker<'_>, opts: &OptimOptions) -> SolverOutco
         let (note, f_new) = match cycle(tracker, opts, (x, f), g) {
             Ok(end) => {
                 iterations += end.iterations;
-                last_h = end.inv_hessian;
+                last_h = Some(end.inv_hessian);
                 (String::from("a restart made no progress"), end.best)
             }
             Err(_) if tracker.is_exhausted() => return exhausted(opts, iterations),
@@ -251,7 +256,7 @@ struct CycleEnd {
     /// The best value it found.
     best: f64,
     /// Its final inverse Hessian approximation (row-major).
-    inv_hessian: Option<Vec<f64>>,
+    inv_hessian: Vec<f64>,
 }
 
 /// One BFGS run (argmin executor, [`Bfgs`]) from (x, f) with gradient g, or the error text.
@@ -271,10 +276,7 @@ fn cycle(
         .sqrt()
         .max(f64::MIN_POSITIVE);
     let s = opts.initial_step / gnorm;
-    let n = x.len();
-    let h0 = (0..n * n)
-        .map(|k| if k % (n + 1) == 0 { s } else { 0.0 })
-        .collect();
+    let h0 = scaled_identity(x.len(), s);
     let scale = f.abs().max(1.0);
     let solver = Bfgs::new(opts.gtol_rel * scale, opts.ftol_rel * scale).with_inv_hessian(h0);
     let result = Executor::new(Adapter { tracker }, solver)
@@ -290,7 +292,7 @@ fn cycle(
     Ok(CycleEnd {
         iterations: result.state.get_iter(),
         best: result.state.get_best_cost(),
-        inv_hessian: Some(result.solver.h),
+        inv_hessian: result.solver.h,
     })
 }
 

@@ -88,7 +88,7 @@ impl MoreThuente {
                 stage1 = false;
             }
             let converged = f <= ftest && dg.abs() <= self.c2 * -dg0;
-            let stuck = (bracketed && (step <= lo || step >= hi || hi - lo <= self.xtol * hi))
+            let stuck = (bracketed && self.cornered(step, lo, hi))
                 || (step == self.step_max && f <= ftest && dg <= test)
                 || (step == self.step_min && (f > ftest || dg >= test));
             if converged || stuck {
@@ -128,13 +128,19 @@ impl MoreThuente {
                 hi = step + EXTRAPOLATE_HIGH * (step - x.step);
             }
             step = step.clamp(self.step_min, self.step_max);
-            if bracketed && (step <= lo || step >= hi || hi - lo <= self.xtol * hi) {
+            if bracketed && self.cornered(step, lo, hi) {
                 // No progress is possible: end at the best step found.
                 step = x.step;
             }
         }
         // Out of evaluations: the last trial stands (the caller holds its point).
         Ok(last)
+    }
+
+    /// Within a bracket [lo, hi], no further progress: the step is at or outside an end,
+    /// or the bracket is narrower than `xtol` allows.
+    fn cornered(&self, step: f64, lo: f64, hi: f64) -> bool {
+        step <= lo || step >= hi || hi - lo <= self.xtol * hi
     }
 }
 
@@ -166,7 +172,7 @@ fn step_between(
         // from p of the cubic and the secant steps.
         *bracketed = true;
         let c = cubic_step(&p, x, false);
-        let s = p.step + (p.dg / (p.dg - x.dg)) * (x.step - p.step);
+        let s = secant_step(&p, x);
         if (c - p.step).abs() > (s - p.step).abs() {
             c
         } else {
@@ -183,7 +189,7 @@ fn step_between(
         } else {
             lo
         };
-        let s = p.step + (p.dg / (p.dg - x.dg)) * (x.step - p.step);
+        let s = secant_step(&p, x);
         if *bracketed {
             let t = if (c - p.step).abs() < (s - p.step).abs() {
                 c
@@ -221,6 +227,11 @@ fn step_between(
         *x = p;
     }
     next
+}
+
+/// The zero of the slope's secant through `p` and `x`.
+fn secant_step(p: &Trial, x: &Trial) -> f64 {
+    p.step + (p.dg / (p.dg - x.dg)) * (x.step - p.step)
 }
 
 /// The minimizer of the cubic interpolating values and slopes at `a` and `b`, measured
