@@ -31,6 +31,10 @@ use faer::{Par, Side};
 /// Below this many Z columns in the rest block the dense path is used.
 pub const SPARSE_MIN_COLUMNS: usize = 256;
 
+/// The assembly of M runs on rayon's threads from this many Schur pairs and pattern
+/// entries on (InstEval: about 1.5 million, 2.3 ms on one thread).
+const PARALLEL_ASSEMBLY: usize = 200_000;
+
 /// Use the sparse path when its factorization needs at most this fraction of the dense
 /// factorization's flops.
 pub const SPARSE_MAX_FLOP_RATIO: f64 = 0.5;
@@ -146,6 +150,69 @@ fn pattern(
     (col_ptr, row_idx)
 }
 
+/// M's lower pattern in the fill-reducing order, from the Z part's lower pattern in the
+/// natural order (`zp`, `zi`: diagonal, Schur pairs and C's non-zeros) and `inv` (old →
+/// new index): each Z entry moved to its new column (the smaller new index of its two),
+/// each Z column followed by the X/y rows q_R..m_R, and the X/y columns' lower triangle.
+/// O(nnz) plus a sort of each column's Z rows: no second pass over the Schur pairs.
+fn permuted_pattern(
+    qr: usize,
+    mr: usize,
+    zp: &[u32],
+    zi: &[u32],
+    inv: &[usize],
+) -> (Vec<u32>, Vec<u32>) {
+    let tail = mr - qr;
+    let entries = || {
+        (0..qr).flat_map(move |j| {
+            zi[zp[j] as usize..zp[j + 1] as usize]
+                .iter()
+                .map(move |&i| {
+                    let (a, b) = (inv[i as usize], inv[j]);
+                    (a.min(b), a.max(b))
+                })
+        })
+    };
+    // Z rows per new column, then the column pointers with the X/y rows added
+    let mut z_count = vec![0u32; qr];
+    for (c, _) in entries() {
+        z_count[c] += 1;
+    }
+    let mut col_ptr = Vec::with_capacity(mr + 1);
+    col_ptr.push(0u32);
+    for c in 0..mr {
+        let len = if c < qr {
+            z_count[c] as usize + tail
+        } else {
+            mr - c
+        };
+        col_ptr.push(col_ptr[c] + len as u32);
+    }
+    let mut row_idx = vec![0u32; col_ptr[mr] as usize];
+    let mut next: Vec<u32> = col_ptr[..qr].to_vec();
+    for (c, r) in entries() {
+        row_idx[next[c] as usize] = r as u32;
+        next[c] += 1;
+    }
+    for c in 0..mr {
+        let (lo, hi) = (col_ptr[c] as usize, col_ptr[c + 1] as usize);
+        if c < qr {
+            let z_end = hi - tail;
+            row_idx[lo..z_end].sort_unstable();
+            row_idx[z_end..hi]
+                .iter_mut()
+                .zip(qr as u32..)
+                .for_each(|(r, v)| *r = v);
+        } else {
+            row_idx[lo..hi]
+                .iter_mut()
+                .zip(c as u32..)
+                .for_each(|(r, v)| *r = v);
+        }
+    }
+    (col_ptr, row_idx)
+}
+
 /// Approximate-minimum-degree order of the Z part (new → old), from its lower pattern.
 fn fill_order(qr: usize, col_ptr: &[u32], row_idx: &[u32]) -> Option<Vec<usize>> {
     let pattern = SymbolicSparseColMatRef::new_checked(qr, qr, col_ptr, None, row_idx);
@@ -182,8 +249,10 @@ pub struct SparseRest {
     lam: Vec<f64>,
     /// W's rows in list order (k1 values each).
     ws: Vec<f64>,
-    /// Accumulator of one column's Schur sums (n).
-    x: Vec<f64>,
+    /// Column boundaries of the parallel assembly's ranges (see [`column_splits`]).
+    splits: Vec<usize>,
+    /// One accumulator of a column's Schur sums (n) per range of `splits`.
+    xs: Vec<Vec<f64>>,
     symbolic: SymbolicCholesky<u32>,
     l_vals: Vec<f64>,
     l_diag: Vec<usize>,
@@ -247,12 +316,7 @@ impl SparseRest {
             inv[old] = new;
         }
         let lists = Lists::new(cp, &inv);
-        let (col_ptr, row_idx) = pattern(mr, mr, &lists, |j, col| {
-            if perm[j] < qr {
-                c_rows(perm[j], col, &|i| inv[i]);
-            }
-            col.extend(qr as u32..mr as u32);
-        });
+        let (col_ptr, row_idx) = permuted_pattern(qr, mr, &zp, &zi, &inv);
         let mut c_vals = vec![0.0; row_idx.len()];
         for j in 0..mr {
             for e in col_ptr[j] as usize..col_ptr[j + 1] as usize {
@@ -274,6 +338,7 @@ impl SparseRest {
         // kernels lost more to waiting threads than they gained (35 vs 17 ms per InstEval
         // evaluation).
         let par = Par::Seq;
+        let splits = column_splits(&lists, &col_ptr, mr, rayon::current_num_threads());
         let scratch = symbolic.factorize_numeric_llt_scratch::<f64>(par, Default::default());
         Some(SparseRest {
             n: mr,
@@ -281,7 +346,8 @@ impl SparseRest {
             p,
             k1: cp.k1,
             ws: vec![0.0; lists.rows.len() * cp.k1],
-            x: vec![0.0; mr],
+            xs: vec![vec![0.0; mr]; splits.len() - 1],
+            splits,
             lists,
             l_vals: vec![0.0; symbolic.len_val()],
             vals: vec![0.0; row_idx.len()],
@@ -346,7 +412,10 @@ impl SparseRest {
     }
 
     /// M = Λ_R' C Λ_R + I_z − Σ_g W_g W_g', column by column: the Schur sums of a column
-    /// gather into the dense accumulator `x` (cache-resident), then its pattern reads them.
+    /// gather into a dense accumulator (cache-resident), then its pattern reads them. The
+    /// columns are split into [`Self::splits`] ranges of about equal work, assembled in
+    /// parallel, each with its own accumulator; every column is summed by one thread in
+    /// the same order, so the values do not depend on the number of threads.
     fn assemble(&mut self, t: &[Vec<f64>], w: &[f64]) {
         let k1 = self.k1;
         for (d, &a) in self.ws.chunks_exact_mut(k1).zip(&self.lists.src) {
@@ -356,8 +425,57 @@ impl SparseRest {
         for (l, &term) in self.lam.iter_mut().zip(&self.term_of) {
             *l = t[term as usize][0];
         }
-        let (l, ws, x) = (&self.lists, &self.ws, &mut self.x);
-        for j in 0..self.n {
+        let columns = Columns {
+            lists: &self.lists,
+            ws: &self.ws,
+            lam: &self.lam,
+            c_vals: &self.c_vals,
+            col_ptr: &self.col_ptr,
+            row_idx: &self.row_idx,
+            qr: self.qr,
+            k1,
+        };
+        columns.assemble_ranges(&self.splits, &mut self.vals, &mut self.xs);
+    }
+}
+
+/// What [`SparseRest::assemble`] reads, shared by its threads.
+struct Columns<'a> {
+    lists: &'a Lists,
+    ws: &'a [f64],
+    lam: &'a [f64],
+    c_vals: &'a [f64],
+    col_ptr: &'a [u32],
+    row_idx: &'a [u32],
+    qr: usize,
+    k1: usize,
+}
+
+impl Columns<'_> {
+    /// Columns `splits[0]..splits[last]`, whose values start `vals`: the ranges between
+    /// consecutive splits, halved recursively onto rayon, each with one of `xs`.
+    fn assemble_ranges(&self, splits: &[usize], vals: &mut [f64], xs: &mut [Vec<f64>]) {
+        let ranges = splits.len() - 1;
+        if ranges == 1 {
+            let base = self.col_ptr[splits[0]] as usize;
+            self.assemble(splits[0]..splits[1], base, vals, &mut xs[0]);
+            return;
+        }
+        let half = ranges / 2;
+        let cut = (self.col_ptr[splits[half]] - self.col_ptr[splits[0]]) as usize;
+        let (va, vb) = vals.split_at_mut(cut);
+        let (xa, xb) = xs.split_at_mut(half);
+        rayon::join(
+            || self.assemble_ranges(&splits[..=half], va, xa),
+            || self.assemble_ranges(&splits[half..], vb, xb),
+        );
+    }
+
+    /// Columns `cols` into `vals` (which starts at value `base`), with the accumulator `x`
+    /// (all zeros before and after).
+    fn assemble(&self, cols: std::ops::Range<usize>, base: usize, vals: &mut [f64], x: &mut [f64]) {
+        let (l, ws, k1) = (self.lists, self.ws, self.k1);
+        for j in cols {
             for (s, e) in l.occurrences(j) {
                 if k1 == 1 {
                     let wj = ws[s];
@@ -374,16 +492,45 @@ impl SparseRest {
                 }
             }
             let lj = self.lam[j];
-            for e in self.col_ptr[j] as usize..self.col_ptr[j + 1] as usize {
+            let (lo, hi) = (self.col_ptr[j] as usize, self.col_ptr[j + 1] as usize);
+            for e in lo..hi {
                 let i = self.row_idx[e] as usize;
-                self.vals[e] = self.c_vals[e] * lj * self.lam[i] - x[i];
+                vals[e - base] = self.c_vals[e] * lj * self.lam[i] - x[i];
                 x[i] = 0.0;
             }
             if j < self.qr {
-                self.vals[self.col_ptr[j] as usize] += 1.0;
+                vals[lo - base] += 1.0;
             }
         }
     }
+}
+
+/// Column boundaries splitting columns 0..n into up to `parts` ranges of about equal work
+/// (a column costs its Schur pairs plus its pattern entries); `[0, n]` when the whole
+/// assembly is too small to pay for a fork.
+fn column_splits(lists: &Lists, col_ptr: &[u32], n: usize, parts: usize) -> Vec<usize> {
+    let work = |j: usize| {
+        let pairs: usize = lists.occurrences(j).map(|(s, e)| e - s).sum();
+        pairs + (col_ptr[j + 1] - col_ptr[j]) as usize
+    };
+    let total: usize = (0..n).map(work).sum();
+    if parts < 2 || total < PARALLEL_ASSEMBLY {
+        return vec![0, n];
+    }
+    let mut splits = vec![0];
+    let mut done = 0;
+    for j in 0..n {
+        done += work(j);
+        let next = splits.len();
+        if next < parts && done * parts >= total * next {
+            splits.push(j + 1);
+        }
+    }
+    if *splits.last().unwrap_or(&0) != n {
+        splits.push(n);
+    }
+    splits.dedup();
+    splits
 }
 
 /// Whether M's pattern alone (`nnz_z` lower entries in the Z columns, diagonal included,
@@ -451,7 +598,80 @@ fn factor_layout(symbolic: &SymbolicCholesky<u32>) -> Option<(Vec<usize>, f64)> 
 
 #[cfg(test)]
 mod tests {
-    use super::pattern_too_dense;
+    use super::{column_splits, pattern_too_dense, permuted_pattern, Lists, PARALLEL_ASSEMBLY};
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_permuted_pattern_is_the_pattern_of_the_permuted_matrix() {
+        // Z part: 6 columns (lower pattern, diagonal included), then 2 X/y rows
+        let (qr, mr) = (6, 8);
+        let lower: Vec<Vec<u32>> = vec![
+            vec![0, 2, 5],
+            vec![1, 3],
+            vec![2, 4, 5],
+            vec![3],
+            vec![4, 5],
+            vec![5],
+        ];
+        let mut zp = vec![0u32];
+        let mut zi = Vec::new();
+        for col in &lower {
+            zi.extend(col);
+            zp.push(zi.len() as u32);
+        }
+        let perm = [3usize, 0, 5, 1, 4, 2, 6, 7]; // new -> old
+        let mut inv = vec![0; mr];
+        for (new, &old) in perm.iter().enumerate() {
+            inv[old] = new;
+        }
+        let (col_ptr, row_idx) = permuted_pattern(qr, mr, &zp, &zi, &inv);
+        let mut want: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); mr];
+        for (j, col) in lower.iter().enumerate() {
+            for &i in col {
+                let (a, b) = (inv[i as usize], inv[j]);
+                want[a.min(b)].insert(a.max(b) as u32);
+            }
+        }
+        for (j, rows) in want.iter_mut().enumerate() {
+            rows.extend((qr.max(j) as u32)..mr as u32);
+        }
+        for j in 0..mr {
+            let got = &row_idx[col_ptr[j] as usize..col_ptr[j + 1] as usize];
+            let want: Vec<u32> = want[j].iter().copied().collect();
+            assert_eq!(got, want, "column {j}");
+        }
+    }
+
+    #[test]
+    fn column_splits_cover_every_column_in_balanced_ranges() {
+        // one list per level of term 1 holding every one of n rows: column j has n - j
+        // Schur pairs, so equal work needs more columns at the end
+        let n = 1000;
+        let lists = Lists {
+            rows: (0..n as u32).collect(),
+            src: (0..n as u32).collect(),
+            col_ptr: (0..=n as u32).collect(),
+            start: (0..n as u32).collect(),
+            end: vec![n as u32; n],
+            level: vec![0; n],
+        };
+        let col_ptr: Vec<u32> = (0..=n as u32).collect();
+        let total = n * (n + 1) / 2 + n;
+        assert!(total > PARALLEL_ASSEMBLY);
+        let splits = column_splits(&lists, &col_ptr, n, 2);
+        assert_eq!(splits.len(), 3);
+        assert_eq!((splits[0], splits[2]), (0, n));
+        // the first range's work is about half the total
+        let work = |j: usize| n - j + 1;
+        let first: usize = (0..splits[1]).map(work).sum();
+        assert!(
+            (first as f64 / total as f64 - 0.5).abs() < 0.01,
+            "{splits:?}"
+        );
+        // one thread, or too little work: one range
+        assert_eq!(column_splits(&lists, &col_ptr, n, 1), vec![0, n]);
+        assert_eq!(column_splits(&lists, &col_ptr, 10, 2), vec![0, 10]);
+    }
 
     #[test]
     fn only_patterns_whose_flops_must_exceed_the_ratio_are_too_dense() {
