@@ -216,8 +216,8 @@ impl CrossProducts {
         d && (0..mr).all(|i| self.c.get(i * mr + i).is_none_or(|v| v.is_finite()))
     }
 
-    /// C from the general pass's parts: the pairs of different later terms (dense, lower
-    /// triangle; empty if none), each later term's level blocks with their X and y
+    /// C from the general pass's parts: the pairs of different later terms (their
+    /// rectangle, see [`Cross`]; empty if none), each later term's level blocks with their X and y
     /// products, and the X/y corner; both triangles. With one later term nothing else is
     /// written, so most of C is never touched (sim (e): 3,709² entries, 14,836 non-zeros
     /// off the X/y corner).
@@ -424,7 +424,7 @@ impl CrossProducts {
                 while end < range.end && rows.same_levels(i, end) {
                     end += 1;
                 }
-                self.add_run(&mut part, rows, terms, i..end, &mut memo);
+                self.add_run(&mut part, rows, terms, i..end, &mut memo, &xr);
                 i = end;
                 continue;
             }
@@ -504,6 +504,7 @@ impl CrossProducts {
         terms: &[Term],
         run: std::ops::Range<usize>,
         memo: &mut [(usize, usize, usize)],
+        xr: &Cross,
     ) {
         let (k1, n, p1) = (self.k1, rows.n, rows.p + 1);
         let i = run.start;
@@ -544,7 +545,6 @@ impl CrossProducts {
             }
             // pairs with the rows of the later terms after j (lower triangle of C)
             if !part.c.is_empty() {
-                let xr = Cross::of(self, terms);
                 for (u, tu) in terms.iter().enumerate().skip(j + 1) {
                     let su = tu.r_offset + tu.k * rows.codes[u][i] as usize;
                     for a in 0..k {

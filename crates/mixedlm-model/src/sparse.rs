@@ -293,18 +293,18 @@ impl SparseRest {
         if terms.len() < 2 || terms[1..].iter().any(|t| t.k != 1) || qr < min_columns.max(1) {
             return None;
         }
-        let c_rows = |j: usize, col: &mut Vec<u32>, map: &dyn Fn(usize) -> usize| {
+        let identity: Vec<usize> = (0..mr).collect();
+        let natural = Lists::new(cp, &identity);
+        // the Schur pairs and C's non-zeros of each Z column
+        let (zp, zi) = pattern(qr, mr, &natural, |j, col| {
             let c = &cp.c[j * mr..j * mr + qr];
             col.extend(
                 c.iter()
                     .enumerate()
                     .filter(|x| *x.1 != 0.0)
-                    .map(|x| map(x.0) as u32),
+                    .map(|x| x.0 as u32),
             );
-        };
-        let identity: Vec<usize> = (0..mr).collect();
-        let natural = Lists::new(cp, &identity);
-        let (zp, zi) = pattern(qr, mr, &natural, |j, col| c_rows(j, col, &|i| i));
+        });
         drop(natural);
         if pattern_too_dense(zi.len(), qr, mr, max_flop_ratio) {
             return None;
