@@ -272,6 +272,7 @@ impl DesignBuilder {
         for plan in &self.random {
             let group = plan.grouping.join(":");
             let (levels, codes) = group_factor(ev.batch, ev.rows, &plan.grouping)?;
+            let levels: crate::Levels = levels.into();
             if levels.len() < 2 {
                 return Err(DesignError::OneLevel { group });
             }

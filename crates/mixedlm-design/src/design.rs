@@ -48,13 +48,18 @@ pub enum CovarianceKind {
     ScalarIdentity,
 }
 
+/// The level names of a grouping factor, in level order: one allocation shared by the
+/// design, its spec, the model and the fit (cloning it copies a pointer).
+pub type Levels = std::sync::Arc<[String]>;
+
 /// One random-effects term as the engine sees it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RandomTermDesign {
     /// The grouping factor's name as written in the expanded formula (`Subject`, `batch:cask`).
     pub group: String,
-    /// The level names of the grouping factor, in level order (sorted).
-    pub levels: Vec<String>,
+    /// The level names of the grouping factor, in level order (sorted); shared with the
+    /// design spec and the fit (one copy of the names).
+    pub levels: Levels,
     /// For each used row, the index of its level in `levels`.
     pub codes: Vec<u32>,
     /// The term's column names as lme4 names them (`(Intercept)`, `Days`).

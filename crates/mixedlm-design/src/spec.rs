@@ -21,7 +21,7 @@ pub struct RandomSpec {
     /// The grouping columns (`["batch", "cask"]`).
     pub grouping: Vec<String>,
     /// The grouping factor's levels in the fitting data.
-    pub levels: Vec<String>,
+    pub levels: crate::Levels,
     /// The term's model (inside the bar).
     pub model: TermList,
     /// The term's column names.

@@ -251,7 +251,7 @@ impl LevelScan {
             let levels = keys.iter().map(Key::label).collect();
             params.insert(key(&f.variable), Learned::Levels { levels });
         }
-        let groups: Vec<Vec<String>> = self
+        let groups: Vec<crate::Levels> = self
             .groups
             .iter()
             .map(|g| {
@@ -259,7 +259,8 @@ impl LevelScan {
                 keys.sort_unstable();
                 keys.iter()
                     .map(|t| t.iter().map(Key::label).collect::<Vec<_>>().join(":"))
-                    .collect()
+                    .collect::<Vec<_>>()
+                    .into()
             })
             .collect();
         let mut template = batch_design(&self.builder, &params, &groups, &first)?;
@@ -361,7 +362,7 @@ fn arith_transform(e: &ArithExpr) -> Option<String> {
 pub struct BatchDesigner {
     builder: DesignBuilder,
     params: Params,
-    groups: Vec<Vec<String>>,
+    groups: Vec<crate::Levels>,
     template: Design,
     n_used: usize,
     n_dropped: usize,
@@ -444,7 +445,7 @@ impl BatchDesigner {
 fn batch_design(
     b: &DesignBuilder,
     frozen: &Params,
-    groups: &[Vec<String>],
+    groups: &[crate::Levels],
     batch: &RecordBatch,
 ) -> Result<Design, DesignError> {
     let response = b.response.as_ref().ok_or(DesignError::NoResponse)?;

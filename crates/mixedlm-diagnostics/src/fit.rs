@@ -36,13 +36,13 @@ pub fn ranef_groups(fit: &LmmFit) -> Vec<RanefGroup> {
     for term in &fit.random {
         let idx = match groups
             .iter()
-            .position(|g| g.group == term.group && g.levels == term.levels)
+            .position(|g| g.group == term.group && *g.levels == *term.levels)
         {
             Some(i) => i,
             None => {
                 groups.push(RanefGroup {
                     group: term.group.clone(),
-                    levels: term.levels.clone(),
+                    levels: term.levels.to_vec(),
                     terms: vec![],
                 });
                 groups.len() - 1

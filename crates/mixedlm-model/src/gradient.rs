@@ -69,6 +69,8 @@ pub(crate) struct GradWork {
     /// The rows of the last level of term 1 and S on them (column-major).
     pattern: Vec<usize>,
     sblock: Vec<f64>,
+    /// β̂ at the evaluation (dense path).
+    beta: Vec<f64>,
 }
 
 /// `sblock` = S on `rows` (the P rows of one level of term 1), unless the last level had
@@ -152,7 +154,8 @@ impl LinearMixedModel {
         } else if self.uses_nested() {
             self.nested_gradient_parts(&mut work);
         } else {
-            let beta = self.beta();
+            let mut beta = std::mem::take(&mut work.beta);
+            self.beta_into(&mut beta);
             match (self.terms.len(), self.cp.k1) {
                 (1, 1) => self.single_term_parts::<1>(&mut work, &beta),
                 (1, 2) => self.single_term_parts::<2>(&mut work, &beta),
@@ -162,6 +165,7 @@ impl LinearMixedModel {
                     self.gradient_parts(&mut work, &beta, &u);
                 }
             }
+            work.beta = beta;
         }
         let d = self.residual_dof();
         let r2 = self.factor.r2;

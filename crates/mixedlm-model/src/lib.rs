@@ -38,6 +38,6 @@ pub use gradient::MAX_GRADIENT_BLOCK;
 pub use keep::KEEP_BEST_FROM;
 pub use mixedlm_optim::{OptimRecord, OptimizerName};
 pub use model::{LinearMixedModel, ModelOptions, MAX_DENSE_COLUMNS};
-pub use results::{Criterion, GroupCount, LmmFit, TermFit, SINGULAR_TOL};
+pub use results::{Criterion, GroupCount, LmmFit, PerLevel, TermFit, SINGULAR_TOL};
 pub use start::MOMENT_STEP;
 pub use stats::SufficientStats;

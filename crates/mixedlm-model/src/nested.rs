@@ -918,7 +918,7 @@ mod tests {
         for c in &mut crossed.random[1].codes {
             *c %= 5;
         }
-        crossed.random[1].levels.truncate(5);
+        crossed.random[1].levels = crossed.random[1].levels[..5].into();
         let model = LinearMixedModel::new(&crossed, ModelOptions::default()).unwrap();
         assert!(model.theta_start_level_fits().is_none());
     }
@@ -984,7 +984,7 @@ mod tests {
         for c in &mut design.random[1].codes {
             *c %= 5;
         }
-        design.random[1].levels.truncate(5);
+        design.random[1].levels = design.random[1].levels[..5].into();
         let model = LinearMixedModel::new(&design, ModelOptions::default()).unwrap();
         assert!(!model.uses_nested());
     }

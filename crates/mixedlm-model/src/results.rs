@@ -37,12 +37,97 @@ pub struct TermFit {
     /// Covariance σ² T T', variances, SDs and correlations of the k effects.
     pub covariance: CovarianceSummary,
     /// The grouping factor's levels.
-    pub levels: Vec<String>,
+    pub levels: mixedlm_design::Levels,
     /// Conditional modes (BLUPs) b̂, `[level][effect]`.
-    pub condval: Vec<Vec<f64>>,
+    pub condval: PerLevel,
     /// Conditional SDs of b given y (β at β̂, as lme4's `condVar`), `[level][effect]`;
     /// empty when not requested.
-    pub condsd: Vec<Vec<f64>>,
+    pub condsd: PerLevel,
+}
+
+/// Values per level of a grouping factor, the same number (k, the term's effects) for each
+/// level, in one flat level-major vector: `v[level]` is level's k values, and `v[level][a]`
+/// its value of effect a. Serialized as a list of lists.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PerLevel {
+    k: usize,
+    values: Vec<f64>,
+}
+
+impl PerLevel {
+    /// `values` level by level, `k` per level. Panics when k is 0 or does not divide the
+    /// length (a programming error, not a data one).
+    pub fn new(k: usize, values: Vec<f64>) -> Self {
+        assert!(
+            k > 0 && values.len() % k == 0,
+            "PerLevel: {} values are not whole levels of {k}",
+            values.len()
+        );
+        PerLevel { k, values }
+    }
+
+    /// No levels, `k` per level (the conditional SDs of a fit that did not compute them).
+    pub fn empty(k: usize) -> Self {
+        PerLevel::new(k.max(1), Vec::new())
+    }
+
+    /// Number of levels.
+    pub fn len(&self) -> usize {
+        self.values.len().checked_div(self.k).unwrap_or(0)
+    }
+
+    /// Whether there are no levels.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Values per level.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// One level's values, if there is such a level.
+    pub fn get(&self, level: usize) -> Option<&[f64]> {
+        let k = self.k;
+        self.values.get(level * k..(level + 1) * k)
+    }
+
+    /// The levels' values in order.
+    pub fn iter(&self) -> std::slice::ChunksExact<'_, f64> {
+        self.values.chunks_exact(self.k.max(1))
+    }
+
+    /// All values, level by level.
+    pub fn as_slice(&self) -> &[f64] {
+        &self.values
+    }
+
+    /// The values as one vector per level.
+    pub fn to_nested(&self) -> Vec<Vec<f64>> {
+        self.iter().map(<[f64]>::to_vec).collect()
+    }
+}
+
+impl std::ops::Index<usize> for PerLevel {
+    type Output = [f64];
+    fn index(&self, level: usize) -> &[f64] {
+        let k = self.k;
+        &self.values[level * k..(level + 1) * k]
+    }
+}
+
+impl<'a> IntoIterator for &'a PerLevel {
+    type Item = &'a [f64];
+    type IntoIter = std::slice::ChunksExact<'a, f64>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl Serialize for PerLevel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
 }
 
 /// Number of levels of one grouping factor.
@@ -117,7 +202,7 @@ pub(crate) fn extract(model: &LinearMixedModel, optim: OptimRecord, cond_var: bo
         .map(|i| (0..p).map(|j| vcov[(i, j)]).collect())
         .collect();
     let se = (0..p).map(|i| vcov[(i, i)].sqrt()).collect();
-    let modes = model.conditional_modes();
+    let mut modes = model.conditional_modes();
     let covs = if cond_var {
         model.conditional_covariances()
     } else {
@@ -131,20 +216,16 @@ pub(crate) fn extract(model: &LinearMixedModel, optim: OptimRecord, cond_var: bo
         .map(|(j, term)| {
             let k = term.k;
             let t = &model.factor.t[j];
-            let by_level = |v: &[f64], f: &dyn Fn(f64) -> f64| -> Vec<Vec<f64>> {
-                v.chunks_exact(k)
-                    .map(|c| c.iter().map(|x| f(*x)).collect())
-                    .collect()
-            };
-            let condsd = covs
-                .get(j)
-                .map(|blocks| {
-                    blocks
+            let condsd = covs.get(j).map_or_else(
+                || PerLevel::empty(k),
+                |blocks| {
+                    let sd = blocks
                         .chunks_exact(k * k)
-                        .map(|b| (0..k).map(|a| b[a * k + a].max(0.0).sqrt()).collect())
-                        .collect()
-                })
-                .unwrap_or_default();
+                        .flat_map(|b| (0..k).map(move |a| b[a * k + a].max(0.0).sqrt()))
+                        .collect();
+                    PerLevel::new(k, sd)
+                },
+            );
             TermFit {
                 group: term.group.clone(),
                 formula_index: term.formula_index,
@@ -153,7 +234,7 @@ pub(crate) fn extract(model: &LinearMixedModel, optim: OptimRecord, cond_var: bo
                 theta: term.theta(&theta).to_vec(),
                 covariance: summarize(MatRef::from_column_major_slice(t, k, k), sigma),
                 levels: term.levels.clone(),
-                condval: by_level(&modes[j], &|x| x),
+                condval: PerLevel::new(k, std::mem::take(&mut modes[j])),
                 condsd,
             }
         })
@@ -298,10 +379,35 @@ fn add_modes<const K: usize>(f: &mut [f64], codes: &[u32], z: [&[f64]; K], b: &[
 
 #[cfg(test)]
 mod tests {
-    use super::{fitted_values, FITTED_PARALLEL};
+    use super::{fitted_values, PerLevel, FITTED_PARALLEL};
     use crate::testing::{design_with_x, random_term, uniform};
     use crate::{LinearMixedModel, ModelOptions};
     use mixedlm_design::Design;
+
+    #[test]
+    fn per_level_values_index_iterate_and_serialize_as_lists() {
+        let v = PerLevel::new(2, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!((v.len(), v.k(), v.is_empty()), (3, 2, false));
+        assert_eq!(&v[1], &[3.0, 4.0]);
+        assert_eq!(v[2][0], 5.0);
+        assert_eq!(v.get(2), Some(&[5.0, 6.0][..]));
+        assert_eq!(v.get(3), None);
+        let firsts: Vec<f64> = v.iter().map(|l| l[0]).collect();
+        assert_eq!(firsts, [1.0, 3.0, 5.0]);
+        assert_eq!(
+            v.to_nested(),
+            vec![vec![1.0, 2.0], vec![3.0, 4.0], vec![5.0, 6.0]]
+        );
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            "[[1.0,2.0],[3.0,4.0],[5.0,6.0]]"
+        );
+        let none = PerLevel::empty(2);
+        assert_eq!((none.len(), none.is_empty(), none.get(0)), (0, true, None));
+        assert_eq!(serde_json::to_string(&none).unwrap(), "[]");
+        assert_eq!(PerLevel::default().len(), 0);
+        assert_eq!(PerLevel::default().iter().count(), 0);
+    }
 
     /// A design above the parallel threshold: `y ~ 1 + x + (1 + x | g) + (1 | h)` with an
     /// offset and deterministic pseudo-random values.

@@ -73,17 +73,28 @@ impl LinearMixedModel {
 
     /// β̂(θ) at the last successful evaluation (NaN entries if it failed).
     pub fn beta(&self) -> Vec<f64> {
+        let mut beta = Vec::new();
+        self.beta_into(&mut beta);
+        beta
+    }
+
+    /// [`Self::beta`] written to `beta` (the dense path reuses its allocation).
+    pub(crate) fn beta_into(&self, beta: &mut Vec<f64>) {
         let (qr, p, mr) = (self.cp.qr, self.cp.p, self.cp.mr);
         if let Some(nested) = self.nested_current() {
-            return nested.solve(p).0;
+            *beta = nested.solve(p).0;
+            return;
         }
         if let Some(sparse) = self.sparse_current() {
-            return sparse.solve().0;
+            *beta = sparse.solve().0;
+            return;
         }
+        beta.clear();
         if !self.factor.dense_valid() {
-            return vec![f64::NAN; p];
+            beta.resize(p, f64::NAN);
+            return;
         }
-        let mut beta = vec![0.0; p];
+        beta.resize(p, 0.0);
         for c in (0..p).rev() {
             let mut s = self.l(mr - 1, qr + c);
             for (d, b) in beta.iter().enumerate().skip(c + 1) {
@@ -91,7 +102,6 @@ impl LinearMixedModel {
             }
             beta[c] = s / self.l(qr + c, qr + c);
         }
-        beta
     }
 
     /// σ̂(θ) = √(r² / d), d = N (ML) or N − p (REML), at the last evaluation.

@@ -231,13 +231,14 @@ impl LevelFits {
             explained: 0.0,
             levels: 0.0,
         };
-        let (mut kl, mut inv, mut r) = (vec![0.0; k * k], vec![0.0; k * k], vec![0.0; k]);
+        let (mut kl, mut inv) = (vec![0.0; k * k], vec![0.0; k * k]);
+        let (mut r, mut b) = (vec![0.0; k], vec![0.0; k]);
         for l in 0..n_levels {
             fill(l, &mut kl, &mut r);
             if !small::chol(&mut kl, k) {
                 continue;
             }
-            let mut b = r.clone();
+            b.copy_from_slice(&r);
             small::row_solve_lower_t(&mut b, &kl, k);
             small::solve_lower_t(&mut b, &kl, k);
             small::lower_inverse(&kl, k, &mut inv);

@@ -32,7 +32,7 @@ use crate::ModelError;
 #[derive(Debug, Clone, PartialEq)]
 struct TermLayout {
     group: String,
-    levels: Vec<String>,
+    levels: mixedlm_design::Levels,
     names: Vec<String>,
     covariance: CovarianceKind,
 }

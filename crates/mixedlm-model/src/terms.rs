@@ -17,8 +17,8 @@ pub struct Term {
     pub formula_index: usize,
     /// The grouping factor's name.
     pub group: String,
-    /// The grouping factor's level names.
-    pub levels: Vec<String>,
+    /// The grouping factor's level names (shared with the design).
+    pub levels: mixedlm_design::Levels,
     /// The term's column names (`(Intercept)`, `Days`).
     pub names: Vec<String>,
     /// k: effects per level.

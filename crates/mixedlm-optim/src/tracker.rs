@@ -247,9 +247,14 @@ impl<'a> Tracker<'a> {
                 let f = self.obj.borrow_mut().value(&full);
                 let mut memo = self.memo.borrow_mut();
                 if memo.len() == 2 {
-                    memo.remove(0);
+                    // the older entry's vector takes the new point (no allocation)
+                    let mut old = memo.remove(0);
+                    old.0.clone_from(&full);
+                    old.1 = f;
+                    memo.push(old);
+                } else {
+                    memo.push((full.clone(), f));
                 }
-                memo.push((full.clone(), f));
                 self.evals.set(self.evals.get() + 1);
                 if let Some(log) = &self.log {
                     log.borrow_mut().push((full.clone(), f));

@@ -6,7 +6,7 @@ use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use faer::Mat;
 use mixedlm_design::{Design, DesignSpec};
-use mixedlm_model::{LinearMixedModel, LmmFit, OptimRecord, TermFit};
+use mixedlm_model::{LinearMixedModel, LmmFit, OptimRecord, PerLevel, TermFit};
 use statrs::distribution::{ContinuousCDF, Normal};
 use std::sync::Arc;
 
@@ -57,7 +57,7 @@ pub struct GroupEffects {
     /// The effects' names (columns of `values`).
     pub names: Vec<String>,
     /// The levels (rows of `values`).
-    pub levels: Vec<String>,
+    pub levels: mixedlm_design::Levels,
     /// levels × effects.
     pub values: Mat<f64>,
 }
@@ -308,7 +308,7 @@ impl MixedLMResults {
 
     // ---- random effects, fitted values ----
 
-    fn effects(&self, f: impl Fn(&TermFit) -> &Vec<Vec<f64>>) -> Vec<GroupEffects> {
+    fn effects(&self, f: impl Fn(&TermFit) -> &PerLevel) -> Vec<GroupEffects> {
         self.fit
             .random
             .iter()

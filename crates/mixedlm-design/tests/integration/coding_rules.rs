@@ -213,7 +213,7 @@ fn integer_grouping_is_categorical_sorted_numerically() {
         vec![re(terms(true, &[]), &["k"], true)],
     );
     let (d, _) = DesignBuilder::new(&f).build(&toy()).unwrap();
-    assert_eq!(d.random[0].levels, ["9", "10", "100"]);
+    assert_eq!(*d.random[0].levels, ["9", "10", "100"]);
     assert_eq!(d.random[0].codes[..3], [1, 0, 2]);
     assert_eq!(d.group_sizes(), vec![vec![4, 4, 4]]);
 }

@@ -331,7 +331,7 @@ fn large_designs_keep_their_columns_and_codes() {
     let big = clean(n);
     let (d, _) = DesignBuilder::new(&model(&["x"])).build(&big).unwrap();
     assert_eq!(d.n_obs(), n);
-    assert_eq!(d.random[0].levels, vec!["a", "b", "c"]);
+    assert_eq!(*d.random[0].levels, ["a", "b", "c"]);
     let codes: Vec<u32> = (0..n).map(|i| (i % 3) as u32).collect();
     assert_eq!(d.random[0].codes, codes);
     let x: Vec<f64> = (0..n).map(|i| i as f64 + 1.0).collect();

@@ -54,7 +54,7 @@ fn subset_term(term: &RandomTermDesign, keep: &[usize]) -> RandomTermDesign {
     }
     RandomTermDesign {
         group: term.group.clone(),
-        levels,
+        levels: levels.into(),
         codes: keep
             .iter()
             .map(|&i| new_code[term.codes[i] as usize])

@@ -42,10 +42,10 @@ fn leave_group_out_drops_rows_and_unused_levels() {
     let d = leave_group_out(&design(), "a", 1).unwrap();
     assert_eq!(d.y, vec![1.0, 2.0, 5.0, 6.0]);
     assert_eq!(d.x.col(1), &[0.0, 1.0, 4.0, 5.0]);
-    assert_eq!(d.random[0].levels, vec!["x", "z"]);
+    assert_eq!(*d.random[0].levels, ["x", "z"]);
     assert_eq!(d.random[0].codes, vec![0, 0, 1, 1]);
     // b's level q appeared only in a = y: dropped, r renumbered.
-    assert_eq!(d.random[1].levels, vec!["p", "r"]);
+    assert_eq!(*d.random[1].levels, ["p", "r"]);
     assert_eq!(d.random[1].codes, vec![0, 1, 0, 1]);
     assert_eq!(d.weights, Some(vec![1.0, 2.0, 5.0, 6.0]));
     assert_eq!(d.row_index, vec![10, 11, 14, 15]);

@@ -112,7 +112,7 @@ fn sleepstudy_design(scale: f64) -> Design {
         aliased: vec![],
         random: vec![RandomTermDesign {
             group: "Subject".into(),
-            levels,
+            levels: levels.into(),
             codes,
             names: vec!["(Intercept)".into(), "Days".into()],
             z: xz,

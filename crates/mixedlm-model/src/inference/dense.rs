@@ -18,7 +18,7 @@ pub struct TermLayout {
     /// The term's column names (`(Intercept)`, `Days`).
     pub names: Vec<String>,
     /// Level names of the grouping factor.
-    pub levels: Vec<String>,
+    pub levels: mixedlm_design::Levels,
     /// Number of random effects per level.
     pub k: usize,
     /// First column of this term in Z (level-major: level l, effect c is `offset + l*k + c`).

@@ -113,7 +113,7 @@ pub fn term(csv: &Csv, z: &[&str], group: &[&str], kind: CovarianceKind) -> Rand
         .collect();
     RandomTermDesign {
         group: group.join(":"),
-        levels,
+        levels: levels.into(),
         codes,
         names: z
             .iter()

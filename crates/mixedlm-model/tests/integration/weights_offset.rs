@@ -150,7 +150,7 @@ fn invalid_designs_are_typed_errors() {
         Err(ModelError::NoRandomTerms)
     ));
     let mut one = plain.clone();
-    one.random[0].levels.truncate(1);
+    one.random[0].levels = one.random[0].levels[..1].into();
     one.random[0].codes.fill(0);
     assert!(matches!(
         LinearMixedModel::new(&one, opts),

@@ -77,7 +77,7 @@ pub fn term(group: &str, g: &[String], names: &[&str], z: &[Vec<f64>]) -> Random
     let (levels, codes) = factor(g);
     RandomTermDesign {
         group: group.into(),
-        levels,
+        levels: levels.into(),
         codes,
         names: names.iter().map(|s| s.to_string()).collect(),
         z: dense(z),
