@@ -89,7 +89,9 @@ impl Factor {
             t: terms.iter().map(|t| vec![0.0; t.k * t.k]).collect(),
             lg: vec![0.0; cp.d.len()],
             w: vec![0.0; cp.b.len()],
-            m: vec![0.0; cp.c.len()],
+            // allocated by the first dense factorization: the nested and sparse paths
+            // evaluate without it (sim (d): 1.3 MB a fit need not zero)
+            m: Vec::new(),
             tmp: vec![0.0; cp.k1 * cp.k1],
             lam: Vec::with_capacity(terms.len()),
             lam_r: vec![1.0; cp.mr],
@@ -296,6 +298,9 @@ impl Factor {
     /// Steps 3 and 4: M = Λ_R' C Λ_R + I_z − Σ W_g W_g', then its dense Cholesky factor.
     fn dense_factor(&mut self, cp: &CrossProducts, terms: &[Term]) -> bool {
         let mr = cp.mr;
+        if self.m.len() != cp.c.len() {
+            self.m = vec![0.0; cp.c.len()];
+        }
         // Λ_R diagonal and a Schur update by columns: each column of M is written once,
         // from C scaled, then updated while in cache (sim (e), 3,709 columns: one pass
         // over 110 MB per evaluation instead of three)
