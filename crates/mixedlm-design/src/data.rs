@@ -273,7 +273,11 @@ where
     C: Fn(&K, &K) -> Ordering,
     F: Fn(K) -> String,
 {
-    let mut codes = vec![0u32; n];
+    // every code is written: an ordinary allocation, not a zeroed one (see
+    // `mixedlm_model`'s `written`: a zeroed block leaves each page to fault at its first
+    // write; this one is written at once and may be backed by huge pages)
+    let mut codes = Vec::with_capacity(n);
+    codes.extend(std::iter::repeat_n(0u32, n));
     let uniques = first_seen(&key, &mut codes);
     let (order, rank) = ranks(&uniques, cmp);
     codes.iter_mut().for_each(|c| *c = rank[*c as usize]);
