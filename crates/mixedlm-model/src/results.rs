@@ -319,10 +319,10 @@ pub(crate) fn fitted_values(
 
 /// n zeros, written by the allocating thread: a block every entry of which is written
 /// soon. Not `vec![0.0; n]`, whose zeroed allocation takes fresh pages from the kernel
-/// untouched and leaves each 4 KiB page to fault at its first write (sim (b): 4,000
-/// faults for the fitted values and residuals, about 15 ms of a cold fit on a virtual
-/// machine); an ordinary allocation is the one a program's allocator may back with huge
-/// pages (the CLI's does, for blocks of 2 MiB or more).
+/// untouched and leaves each 4 KiB page to fault at its first write; an ordinary
+/// allocation is the one a program's allocator may back with huge pages (the CLI's does,
+/// for blocks of 2 MiB or more). Sim (b)'s cold CLI fit: about 5,000 faults fewer, 73–94
+/// → 57–87 ms in alternating runs.
 pub(crate) fn written(n: usize) -> Vec<f64> {
     let mut v = Vec::with_capacity(n);
     v.extend(std::iter::repeat_n(0.0, n));
