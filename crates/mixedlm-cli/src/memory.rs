@@ -12,8 +12,8 @@
 //!    mapping threshold at glibc's maximum (32 MiB) and no trimming, later vectors reuse
 //!    freed blocks: the reader's buffers serve the fit, and one fit's serve the next.
 //! 2. [`Allocator`], the program's global allocator, passes large blocks to glibc with
-//!    advice to the kernel that the whole 2 MiB pages inside every block of 2 MiB or more (except zeroed ones)
-//!    may be transparent huge pages (`madvise(MADV_HUGEPAGE)`; the kernel's mode here is
+//!    advice to the kernel that the whole 2 MiB pages inside every block of 2 MiB or more
+//!    (except zeroed ones) may be transparent huge pages (`madvise(MADV_HUGEPAGE)`; the kernel's mode here is
 //!    "madvise", so without advice there are none). One fault then maps 2 MiB instead of
 //!    4 KiB: a first write to 64 MiB took 6–7 ms instead of 36–50 ms. Sim (b): 56,000 →
 //!    23,000 faults, fit 109–133 → 85–89 ms (alternating runs).
@@ -32,6 +32,12 @@
 //! 0.146–0.148 ms, MathAchieve 0.530–0.533 → 0.517–0.521 ms (median fit); the large
 //! simulated sets and InstEval unchanged within noise. Its cost is memory mimalloc commits
 //! up front: peak RSS +6 MiB on sleepstudy (10 → 16 MiB), +8–12 MiB on the others.
+//!
+//! A huge page's first fault is fast only when the host already backs the memory: a test
+//! program's first write to 8 MiB took 0.8 ms or 36 ms with huge pages (5–6 ms without),
+//! and to 64 MiB 173 ms (35 ms without) on a bad run. So the advice shortens the typical
+//! cold fit and lengthens a few: sim (b), six alternating runs, 53–71 ms and one of 135 ms
+//! with it, 68–78 ms without. It stays for the typical case.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 

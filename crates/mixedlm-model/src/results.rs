@@ -89,7 +89,7 @@ impl PerLevel {
     /// One level's values, if there is such a level.
     pub fn get(&self, level: usize) -> Option<&[f64]> {
         let k = self.k;
-        self.values.get(level * k..(level + 1) * k)
+        (level < self.len()).then(|| &self.values[level * k..(level + 1) * k])
     }
 
     /// The levels' values in order.
@@ -111,8 +111,8 @@ impl PerLevel {
 impl std::ops::Index<usize> for PerLevel {
     type Output = [f64];
     fn index(&self, level: usize) -> &[f64] {
-        let k = self.k;
-        &self.values[level * k..(level + 1) * k]
+        self.get(level)
+            .unwrap_or_else(|| panic!("level {level} of {} levels", self.len()))
     }
 }
 
@@ -417,6 +417,7 @@ mod tests {
         assert_eq!((none.len(), none.is_empty(), none.get(0)), (0, true, None));
         assert_eq!(serde_json::to_string(&none).unwrap(), "[]");
         assert_eq!(PerLevel::default().len(), 0);
+        assert_eq!(PerLevel::default().get(0), None);
         assert_eq!(PerLevel::default().iter().count(), 0);
     }
 
