@@ -227,3 +227,83 @@ unsafe impl GlobalAlloc for Allocator {
         unsafe { System.dealloc(ptr, layout) }
     }
 }
+
+#[cfg(all(test, target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+mod tests {
+    use super::{Allocator, HUGE_PAGE, SMALL};
+    use std::alloc::{GlobalAlloc, Layout};
+
+    /// Writes `len` bytes of a pattern, checks `len` bytes of it.
+    fn fill(ptr: *mut u8, len: usize) {
+        for i in 0..len {
+            // SAFETY: the callers pass blocks of at least `len` bytes.
+            unsafe { *ptr.add(i) = (i % 251) as u8 };
+        }
+    }
+    fn check(ptr: *const u8, len: usize) {
+        for i in 0..len {
+            // SAFETY: as for `fill`.
+            assert_eq!(unsafe { *ptr.add(i) }, (i % 251) as u8, "byte {i}");
+        }
+    }
+
+    #[test]
+    fn blocks_keep_their_bytes_across_the_size_classes() {
+        let a = Allocator;
+        // small → small, small → large (mimalloc to glibc), large → large (populated and
+        // huge-page sizes), large → small (back to mimalloc)
+        let sizes = [100, SMALL - 8, SMALL + 8, 300 << 10, HUGE_PAGE + 4096, 5000];
+        let mut layout = Layout::from_size_align(64, 16).unwrap();
+        // SAFETY: a non-zero size and a valid alignment; each block is used within its
+        // size and released once, with the layout it has.
+        unsafe {
+            let mut ptr = a.alloc(layout);
+            assert!(!ptr.is_null());
+            fill(ptr, 64);
+            for &size in &sizes {
+                let kept = layout.size().min(size);
+                ptr = a.realloc(ptr, layout, size);
+                assert!(!ptr.is_null());
+                assert_eq!(ptr as usize % 16, 0, "alignment after growing to {size}");
+                check(ptr, kept);
+                layout = Layout::from_size_align(size, 16).unwrap();
+                fill(ptr, size);
+            }
+            check(ptr, layout.size());
+            a.dealloc(ptr, layout);
+        }
+    }
+
+    #[test]
+    fn zeroed_blocks_are_zero_in_every_size_class() {
+        let a = Allocator;
+        for size in [24, SMALL + 1, 200 << 10, HUGE_PAGE + 1] {
+            let layout = Layout::from_size_align(size, 8).unwrap();
+            // SAFETY: as above.
+            unsafe {
+                let ptr = a.alloc_zeroed(layout);
+                assert!(!ptr.is_null());
+                assert!((0..size).all(|i| *ptr.add(i) == 0), "size {size}");
+                a.dealloc(ptr, layout);
+            }
+        }
+    }
+
+    #[test]
+    fn over_aligned_blocks_keep_their_alignment() {
+        let a = Allocator;
+        for size in [48, SMALL * 2, 1 << 20] {
+            let layout = Layout::from_size_align(size, 4096).unwrap();
+            // SAFETY: as above.
+            unsafe {
+                let ptr = a.alloc(layout);
+                assert!(!ptr.is_null());
+                assert_eq!(ptr as usize % 4096, 0, "size {size}");
+                fill(ptr, size);
+                check(ptr, size);
+                a.dealloc(ptr, layout);
+            }
+        }
+    }
+}
