@@ -55,11 +55,15 @@ fn from_outcome(o: &Outcome, parse: impl Fn(&Value) -> ToolResult) -> ToolResult
     }
 }
 
+/// Data sets with fewer rows are fitted [`reps`] times in one process; larger ones once per
+/// process, in several processes (see the bench's `processes`).
+pub const IN_PROCESS_BELOW: usize = 20_000;
+
 /// How many times each tool fits a data set in one process (the median is kept): enough
 /// that a sub-millisecond fit is not decided by the machine's noise or a tool's first,
 /// cold call, for every tool alike.
 fn reps(n_rows: usize) -> usize {
-    if n_rows < 20_000 {
+    if n_rows < IN_PROCESS_BELOW {
         21
     } else {
         1
