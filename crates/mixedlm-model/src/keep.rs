@@ -65,12 +65,8 @@ impl<'a> KeepingObjective<'a> {
         kept.dense = f.dense;
         match f.sparse.as_mut() {
             Some(sparse) if !f.dense => sparse.swap_values(&mut kept.l_vals, &mut kept.ws),
-            _ => {
-                if kept.m.len() != f.m.len() {
-                    kept.m = vec![0.0; f.m.len()];
-                }
-                std::mem::swap(&mut kept.m, &mut f.m);
-            }
+            // the first swap leaves M empty: the next dense factorization allocates it
+            _ => std::mem::swap(&mut kept.m, &mut f.m),
         }
         kept.logdets = (f.logdet_z, f.logdet_x);
         kept.r2 = f.r2;
