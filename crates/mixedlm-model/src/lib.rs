@@ -22,6 +22,7 @@ pub mod inference;
 mod keep;
 mod model;
 mod nested;
+pub mod pool;
 mod results;
 mod small;
 mod solve;

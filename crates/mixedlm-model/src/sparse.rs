@@ -128,13 +128,23 @@ fn pattern(
     for j in 0..n {
         col.clear();
         col.push(j as u32);
-        for (s, e) in lists.occurrences(j) {
-            col.extend(&lists.rows[s + 1..e]);
-        }
-        extra(j, &mut col);
         mark[j] = j;
-        let mut kept = 1;
-        for q in 1..col.len() {
+        // each list holds distinct rows in increasing order, so rows[s + 1..e] are > j;
+        // a row shared by many levels' lists is kept once (InstEval: 2.1 million Schur
+        // pairs, 142,000 distinct)
+        for (s, e) in lists.occurrences(j) {
+            for &r in &lists.rows[s + 1..e] {
+                let r = r as usize;
+                if r < n && mark[r] != j {
+                    mark[r] = j;
+                    col.push(r as u32);
+                }
+            }
+        }
+        let listed = col.len();
+        extra(j, &mut col);
+        let mut kept = listed;
+        for q in listed..col.len() {
             let r = col[q] as usize;
             if r < n && r > j && mark[r] != j {
                 mark[r] = j;
@@ -257,8 +267,6 @@ pub struct SparseRest {
     l_vals: Vec<f64>,
     l_diag: Vec<usize>,
     stack: MemBuffer,
-    /// Parallelism of the numeric factorization.
-    par: Par,
     /// Flops of the sparse factorization relative to a dense one.
     pub flop_ratio: f64,
 }
@@ -334,12 +342,10 @@ impl SparseRest {
         if flop_ratio > max_flop_ratio {
             return None;
         }
-        // Sequential: measured on a shared 2-core machine, faer's parallel supernodal
-        // kernels lost more to waiting threads than they gained (35 vs 17 ms per InstEval
-        // evaluation).
-        let par = Par::Seq;
         let splits = column_splits(&lists, &col_ptr, mr, rayon::current_num_threads());
-        let scratch = symbolic.factorize_numeric_llt_scratch::<f64>(par, Default::default());
+        let scratch = symbolic
+            .factorize_numeric_llt_scratch::<f64>(Par::Seq, Default::default())
+            .or(symbolic.factorize_numeric_llt_scratch::<f64>(Par::rayon(0), Default::default()));
         Some(SparseRest {
             n: mr,
             qr,
@@ -360,7 +366,6 @@ impl SparseRest {
             symbolic,
             l_diag,
             stack: MemBuffer::try_new(scratch).ok()?,
-            par,
             flop_ratio,
         })
     }
@@ -399,7 +404,7 @@ impl SparseRest {
                 a,
                 Side::Lower,
                 LltRegularization::default(),
-                self.par,
+                factor_par(),
                 MemStack::new(&mut self.stack),
                 Default::default(),
             )
@@ -505,6 +510,19 @@ impl Columns<'_> {
     }
 }
 
+/// The numeric factorization's parallelism: faer's parallel supernodal kernels on a
+/// worker of rayon's pool (where [`crate::pool::run_awake`] keeps the other workers
+/// polling: InstEval, 2 cores, 7.3 against 9.0 ms per factorization, in-process
+/// alternation), sequential elsewhere (called from outside the pool, every parallel
+/// section waited for a sleeping worker: 11.6 ms).
+fn factor_par() -> Par {
+    if rayon::current_num_threads() > 1 && rayon::current_thread_index().is_some() {
+        Par::rayon(0)
+    } else {
+        Par::Seq
+    }
+}
+
 /// Column boundaries splitting columns 0..n into up to `parts` ranges of about equal work
 /// (a column costs its Schur pairs plus its pattern entries); `[0, n]` when the whole
 /// assembly is too small to pay for a fork.
@@ -548,22 +566,24 @@ fn pattern_too_dense(nnz_z: usize, qr: usize, mr: usize, max_flop_ratio: f64) ->
 
 fn symbolic(n: usize, col_ptr: &[u32], row_idx: &[u32]) -> Option<SymbolicCholesky<u32>> {
     // faer's symbolic analysis with the identity order reads the upper triangle: give it
-    // the transpose of the lower pattern.
-    let mut pairs = Vec::with_capacity(row_idx.len());
-    for j in 0..n {
-        for &i in &row_idx[col_ptr[j] as usize..col_ptr[j + 1] as usize] {
-            pairs.push((j as u32, i));
-        }
-    }
-    pairs.sort_unstable_by_key(|&(r, c)| (c, r));
+    // the transpose of the lower pattern (a counting sort: columns j in increasing order
+    // leave every transposed column's rows sorted)
     let mut up_ptr = vec![0u32; n + 1];
-    for &(_, c) in &pairs {
-        up_ptr[c as usize + 1] += 1;
+    for &i in &row_idx[..col_ptr[n] as usize] {
+        up_ptr[i as usize + 1] += 1;
     }
     for j in 0..n {
         up_ptr[j + 1] += up_ptr[j];
     }
-    let up_idx: Vec<u32> = pairs.into_iter().map(|(r, _)| r).collect();
+    let mut next = up_ptr[..n].to_vec();
+    let mut up_idx = vec![0u32; col_ptr[n] as usize];
+    for j in 0..n {
+        for &i in &row_idx[col_ptr[j] as usize..col_ptr[j + 1] as usize] {
+            let k = &mut next[i as usize];
+            up_idx[*k as usize] = j as u32;
+            *k += 1;
+        }
+    }
     let pattern = SymbolicSparseColMatRef::new_checked(n, n, &up_ptr, None, &up_idx);
     let params = CholeskySymbolicParams {
         supernodal_flop_ratio_threshold: SupernodalThreshold::FORCE_SUPERNODAL,
