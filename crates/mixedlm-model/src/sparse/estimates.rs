@@ -215,22 +215,10 @@ impl SparseRest {
             let d = ls.submatrix(0, 0, nc, nc);
             let mut dinv = Mat::<f64>::zeros(nc, nc);
             invert_lower_triangular(dinv.as_mut(), d, Par::Seq);
-            // Z[J, J]'s lower triangle only (it is symmetric), from D⁻¹'s triangles: a
-            // sixth of a full product's flops. The last supernode (InstEval: 570 columns)
-            // dominates the selected inverse: 29-41 → 16-18 ms with the triangular
-            // products below.
-            let mut zjj = Mat::<f64>::zeros(nc, nc);
-            tri::matmul(
-                zjj.as_mut(),
-                Block::TriangularLower,
-                Accum::Replace,
-                dinv.transpose(),
-                Block::TriangularUpper,
-                dinv.as_ref(),
-                Block::TriangularLower,
-                1.0,
-                Par::Seq,
-            );
+            // Z[J, J]'s lower triangle only (it is symmetric). The last supernode (InstEval:
+            // 570 columns) dominates the selected inverse: 29-41 → 16-18 ms with this
+            // triangular product and those below.
+            let mut zjj = crate::solve::rr_inverse(&dinv, Par::Seq);
             let nr = rows.len();
             let mut zrj = Mat::<f64>::zeros(nr, nc);
             if nr > 0 {
