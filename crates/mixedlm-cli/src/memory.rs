@@ -13,8 +13,8 @@
 //!    freed blocks: the reader's buffers serve the fit, and one fit's serve the next.
 //! 2. [`Allocator`], the program's global allocator, passes large blocks to glibc with
 //!    advice to the kernel that the whole 2 MiB pages inside every block of 2 MiB or more
-//!    (except zeroed ones) may be transparent huge pages (`madvise(MADV_HUGEPAGE)`; the kernel's mode here is
-//!    "madvise", so without advice there are none). One fault then maps 2 MiB instead of
+//!    (except zeroed ones) may be transparent huge pages (`madvise(MADV_HUGEPAGE)`; the
+//!    kernel's mode here is "madvise", so without advice there are none). One fault then maps 2 MiB instead of
 //!    4 KiB: a first write to 64 MiB took 6–7 ms instead of 36–50 ms. Sim (b): 56,000 →
 //!    23,000 faults, fit 109–133 → 85–89 ms (alternating runs).
 //!
