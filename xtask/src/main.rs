@@ -49,9 +49,53 @@ pub fn flag_value(args: &[String], flag: &str) -> Option<String> {
         .cloned()
 }
 
+/// Checks that `args` holds only the `switches` (no value) and the `valued` flags (each
+/// followed by its value), so that a mistyped flag is an error, not a silently ignored
+/// word that starts a long run with the defaults.
+pub fn check_flags(args: &[String], switches: &[&str], valued: &[&str]) -> Result<(), String> {
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if valued.contains(&a) {
+            if i + 1 >= args.len() {
+                return Err(format!("{a} expects a value\n{USAGE}"));
+            }
+            i += 2;
+        } else if switches.contains(&a) {
+            i += 1;
+        } else {
+            return Err(format!("unknown argument '{a}'\n{USAGE}"));
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args
+        .iter()
+        .any(|a| a == "--help" || a == "-h" || a == "help")
+    {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     let rest = args.get(1..).unwrap_or(&[]).to_vec();
+    let checked = match args.first().map(String::as_str) {
+        Some("tidy") => check_flags(&rest, &[], &[]),
+        Some("simulate") => check_flags(&rest, &[], &["--out", "--only", "--seed", "--rows"]),
+        Some("bench") => check_flags(
+            &rest,
+            &["--quick", "--peers", "--no-lme-rs"],
+            &["--only", "--timeout"],
+        ),
+        Some("proptest") => check_flags(&rest, &[], &["--cases"]),
+        Some("reference") => check_flags(&rest, &[], &["--out"]),
+        _ => Ok(()),
+    };
+    if let Err(e) = checked {
+        eprintln!("xtask: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match args.first().map(String::as_str) {
         Some("tidy") => tidy::run(),
         Some("simulate") => simulate(&rest),
@@ -105,4 +149,23 @@ fn proptest(args: &[String]) -> Result<(), String> {
     let mut c = cmd::cargo(&["test", "-p", "mixedlm-tests", "::prop_"]);
     c.env("PROPTEST_CASES", &cases);
     cmd::status(&mut c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_flags;
+
+    fn v(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn flags_are_checked() {
+        let (sw, val) = (&["--quick", "--peers"][..], &["--only"][..]);
+        assert!(check_flags(&v(&["--quick", "--only", "a,b"]), sw, val).is_ok());
+        let typo = check_flags(&v(&["--quik"]), sw, val).unwrap_err();
+        assert!(typo.contains("unknown argument '--quik'"), "{typo}");
+        let missing = check_flags(&v(&["--only"]), sw, val).unwrap_err();
+        assert!(missing.contains("--only expects a value"), "{missing}");
+    }
 }
