@@ -1,6 +1,7 @@
 //! The optimizer's path on one model: every evaluation (θ, objective − final objective):
 //! `cargo run --release -p mixedlm-benches --example evallog -- DATA FORMULA [ml|reml] [START] [--summary]`.
-//! START is `default` (the fit's own choice), `lme4` (every T_j = I) or a comma-separated θ.
+//! START is `default` (the fit's own choice), `lme4` (every T_j = I), `moments` (the
+//! intercept variances' moment estimate) or a comma-separated θ.
 //! `--summary` prints only the first line (evaluations, objective, θ).
 
 use mixedlm::model::{FitOptions, LinearMixedModel, ModelOptions};
@@ -19,6 +20,7 @@ fn main() {
     let start = match start_arg {
         "default" => None,
         "lme4" => Some(model.theta_start()),
+        "moments" => Some(model.theta_start_moments().expect("no moment start").0),
         list => Some(
             list.split(',')
                 .map(|v| v.parse().expect("START: comma-separated numbers"))

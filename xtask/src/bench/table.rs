@@ -27,8 +27,14 @@ fn time_cell(tool: &Value, base: Option<f64>) -> String {
     }
 }
 
+/// Seconds with at least two significant digits: µs below 1 ms (sleepstudy's 0.03 ms
+/// fit printed as "0.0ms" before), ms below 0.1 s, else seconds.
 fn fmt_secs(s: f64) -> String {
-    if s < 0.1 {
+    if s < 1e-3 {
+        format!("{:.0}µs", s * 1e6)
+    } else if s < 0.01 {
+        format!("{:.2}ms", s * 1e3)
+    } else if s < 0.1 {
         format!("{:.1}ms", s * 1e3)
     } else {
         format!("{s:.2}s")

@@ -112,7 +112,7 @@ pub fn mixedlm(
             "read_seconds": v.pointer("/timing/read_seconds"),
             "objective": v.get("objective"),
             "evaluations": v.pointer("/optimizer/evaluations"),
-            "converged": v.pointer("/optimizer/converged"),
+            "converged": v.pointer("/converged"),
         })
     })
 }
