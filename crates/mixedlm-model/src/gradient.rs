@@ -71,6 +71,9 @@ pub(crate) struct GradWork {
     sblock: Vec<f64>,
     /// β̂ at the evaluation (dense path).
     beta: Vec<f64>,
+    /// The spherical modes û (dense path) and the later terms' part of them.
+    u: Vec<f64>,
+    ur: Vec<f64>,
 }
 
 /// `sblock` = S on `rows` (the P rows of one level of term 1), unless the last level had
@@ -161,8 +164,11 @@ impl LinearMixedModel {
                 (1, 2) => self.single_term_parts::<2>(&mut work, &beta),
                 (1, 3) => self.single_term_parts::<3>(&mut work, &beta),
                 _ => {
-                    let u = self.spherical_modes();
+                    let (mut ur, mut u) =
+                        (std::mem::take(&mut work.ur), std::mem::take(&mut work.u));
+                    self.dense_spherical_modes_into(&beta, &mut ur, &mut u);
                     self.gradient_parts(&mut work, &beta, &u);
+                    (work.ur, work.u) = (ur, u);
                 }
             }
             work.beta = beta;

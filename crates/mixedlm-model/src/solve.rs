@@ -170,8 +170,22 @@ impl LinearMixedModel {
             return self.first_term_modes(&ur, &beta);
         }
         let beta = self.beta();
-        let mut ur = vec![0.0; qr];
-        let mr = self.cp.mr;
+        let (mut ur, mut u) = (Vec::with_capacity(qr), Vec::new());
+        self.dense_spherical_modes_into(&beta, &mut ur, &mut u);
+        u
+    }
+
+    /// [`Self::spherical_modes`] from the dense factor and β̂ (`beta`), written to `u`
+    /// with `ur` as scratch: the gradient's route, which reuses both allocations.
+    pub(crate) fn dense_spherical_modes_into(
+        &self,
+        beta: &[f64],
+        ur: &mut Vec<f64>,
+        u: &mut Vec<f64>,
+    ) {
+        let (qr, mr) = (self.cp.qr, self.cp.mr);
+        ur.clear();
+        ur.resize(qr, 0.0);
         for i in (0..qr).rev() {
             let mut s = self.l(mr - 1, i);
             for (c, b) in beta.iter().enumerate() {
@@ -182,15 +196,23 @@ impl LinearMixedModel {
             }
             ur[i] = s / self.l(i, i);
         }
-        self.first_term_modes(&ur, &beta)
+        self.first_term_modes_into(ur, beta, u);
     }
 
     /// The spherical modes of every term, given those of terms 2..m (`ur`, in R's row
     /// order) and β̂: each level of term 1 by back-substitution with its L_g and W_g.
     pub(crate) fn first_term_modes(&self, ur: &[f64], beta: &[f64]) -> Vec<f64> {
+        let mut u = Vec::new();
+        self.first_term_modes_into(ur, beta, &mut u);
+        u
+    }
+
+    /// [`Self::first_term_modes`] written to `u` (resized; its allocation reused).
+    fn first_term_modes_into(&self, ur: &[f64], beta: &[f64], u: &mut Vec<f64>) {
         let (qr, k1, g1) = (self.cp.qr, self.cp.k1, self.cp.g1);
         let x = |r: usize| if r < qr { ur[r] } else { beta[r - qr] };
-        let mut u = vec![0.0; g1 * k1 + qr];
+        u.clear();
+        u.resize(g1 * k1 + qr, 0.0);
         if k1 == 1 {
             let (w, rows) = (&self.factor.w, &self.cp.rows);
             for (g, ug) in u[..g1].iter_mut().enumerate() {
@@ -199,7 +221,7 @@ impl LinearMixedModel {
                 *ug = (w[hi - 1] - s) / self.factor.lg[g];
             }
             u[g1..].copy_from_slice(ur);
-            return u;
+            return;
         }
         for g in 0..g1 {
             let (lo, hi) = (self.cp.rows_ptr[g], self.cp.rows_ptr[g + 1]);
@@ -214,7 +236,6 @@ impl LinearMixedModel {
             small::solve_lower_t(ug, &self.factor.lg[g * k1 * k1..(g + 1) * k1 * k1], k1);
         }
         u[g1 * k1..].copy_from_slice(ur);
-        u
     }
 
     /// Conditional modes b̂ = Λû per engine-ordered term: `levels × k` values, level-major.
