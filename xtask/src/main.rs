@@ -72,36 +72,26 @@ pub fn check_flags(args: &[String], switches: &[&str], valued: &[&str]) -> Resul
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args
-        .iter()
-        .any(|a| a == "--help" || a == "-h" || a == "help")
+    if args.first().is_some_and(|a| a == "help") || args.iter().any(|a| a == "--help" || a == "-h")
     {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
     let rest = args.get(1..).unwrap_or(&[]).to_vec();
-    let checked = match args.first().map(String::as_str) {
-        Some("tidy") => check_flags(&rest, &[], &[]),
-        Some("simulate") => check_flags(&rest, &[], &["--out", "--only", "--seed", "--rows"]),
+    let result = match args.first().map(String::as_str) {
+        Some("tidy") => check_flags(&rest, &[], &[]).and_then(|()| tidy::run()),
+        Some("simulate") => check_flags(&rest, &[], &["--out", "--only", "--seed", "--rows"])
+            .and_then(|()| simulate(&rest)),
         Some("bench") => check_flags(
             &rest,
             &["--quick", "--peers", "--no-lme-rs"],
             &["--only", "--timeout"],
-        ),
-        Some("proptest") => check_flags(&rest, &[], &["--cases"]),
-        Some("reference") => check_flags(&rest, &[], &["--out"]),
-        _ => Ok(()),
-    };
-    if let Err(e) = checked {
-        eprintln!("xtask: {e}");
-        return ExitCode::FAILURE;
-    }
-    let result = match args.first().map(String::as_str) {
-        Some("tidy") => tidy::run(),
-        Some("simulate") => simulate(&rest),
-        Some("bench") => bench::run(&rest),
-        Some("proptest") => proptest(&rest),
-        Some("reference") => reference::run(&rest),
+        )
+        .and_then(|()| bench::run(&rest)),
+        Some("proptest") => check_flags(&rest, &[], &["--cases"]).and_then(|()| proptest(&rest)),
+        Some("reference") => {
+            check_flags(&rest, &[], &["--out"]).and_then(|()| reference::run(&rest))
+        }
         _ => Err(USAGE.to_string()),
     };
     match result {

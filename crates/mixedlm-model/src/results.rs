@@ -285,9 +285,10 @@ pub(crate) fn extract(model: &LinearMixedModel, optim: OptimRecord, cond_var: bo
 
 /// Rows per block of [`fitted_values`].
 const FITTED_BLOCK: usize = 1024;
-/// From this many rows the blocks of [`fitted_values`] are filled in parallel (below it
-/// the fill is shorter than a worker's wake-up; see `crossprod::PARALLEL_ROWS`).
-const FITTED_PARALLEL: usize = 200_000;
+/// From this many rows the blocks of [`fitted_values`] are filled in parallel: the
+/// cross-product pass's threshold, for the same reason (below it the fill is shorter than
+/// a worker's wake-up).
+const FITTED_PARALLEL: usize = crate::crossprod::PARALLEL_ROWS;
 
 /// X β + Z b + offset and y − fitted, on the original (unweighted) rows, one O(N) pass in
 /// blocks of rows (each block's sums stay in cache while every column is added); the
