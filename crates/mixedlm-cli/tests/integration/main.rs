@@ -11,3 +11,4 @@ mod cli_fit;
 mod cli_inference;
 mod cli_stream;
 mod errors;
+mod trust;
