@@ -160,7 +160,7 @@ pub fn compare(a: &CompareArgs) -> Result<ExitCode, CliError> {
     let models: Vec<MixedLM> = a
         .formula
         .iter()
-        .map(|f| MixedLM::new(f).reml(!a.ml).method(&a.solver.name))
+        .map(|f| MixedLM::from_formula(f).reml(!a.ml).method(&a.solver.name))
         .collect();
     for m in &models {
         m.validate()?;

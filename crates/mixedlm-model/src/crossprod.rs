@@ -32,7 +32,7 @@ const RUN_MIN: usize = 4;
 /// alternating runs of 30: sim (d) median 9.06 against 9.30 ms, slowest 11.6 against
 /// 19.3 ms, with this and the fitted values' and rank test's thresholds raised alike;
 /// InstEval, 73k rows, unchanged).
-pub const PARALLEL_ROWS: usize = 200_000;
+pub(crate) const PARALLEL_ROWS: usize = 200_000;
 
 /// The row-wise inputs, already weighted: everything the pass reads.
 #[derive(Debug, Clone)]

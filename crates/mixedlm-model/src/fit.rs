@@ -8,7 +8,7 @@ use mixedlm_optim::{minimize, AlternativeStart, Objective, OptimOptions, Optimiz
 /// The widest leading dense block (see [`crate::MAX_GRADIENT_BLOCK`]) on which `auto` runs
 /// BFGS for models with several crossed terms: its inverse then costs well under one
 /// evaluation.
-pub const SMALL_GRADIENT_BLOCK: usize = 64;
+pub(crate) const SMALL_GRADIENT_BLOCK: usize = 64;
 
 /// How to fit.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,7 +49,7 @@ pub struct FitOptions {
 /// crossed 5k × 2k, 22 → 17, 6e-8; sim (e), 1M ratings 6,040 × 3,706, 23 → 17, 1e-9 (each
 /// below 1e-13 relative). The reference models fitted by BOBYQA meet the same criteria
 /// against lme4 as the default fits (`tests/integration/fit.rs`).
-pub const DEFAULT_FINAL_STEP: f64 = 1e-5;
+pub(crate) const DEFAULT_FINAL_STEP: f64 = 1e-5;
 
 impl Default for FitOptions {
     fn default() -> Self {

@@ -36,7 +36,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 /// The widest leading dense block (columns of Z_2 .. Z_m, plus X under REML) for which
 /// [`LinearMixedModel::gradient`] is offered: its inverse costs about two factorizations
 /// of the block, more than a derivative-free step saves on large crossed models.
-pub const MAX_GRADIENT_BLOCK: usize = 512;
+pub(crate) const MAX_GRADIENT_BLOCK: usize = 512;
 
 /// Up to this width the inverse of the dense block is formed by plain loops.
 const SMALL_INVERSE: usize = 32;

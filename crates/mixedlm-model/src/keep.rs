@@ -17,7 +17,7 @@ use crate::LinearMixedModel;
 use mixedlm_optim::Objective;
 
 /// Dense rest blocks of at least this many columns keep the best factor.
-pub const KEEP_BEST_FROM: usize = 1024;
+pub(crate) const KEEP_BEST_FROM: usize = 1024;
 
 /// The factor buffers and values of the best evaluation so far.
 #[derive(Default)]

@@ -8,7 +8,7 @@ use crate::ModelError;
 use mixedlm_design::Design;
 
 /// The largest dense block (columns of Z_2 .. Z_m plus X and y) the engine accepts.
-pub const MAX_DENSE_COLUMNS: usize = 20_000;
+pub(crate) const MAX_DENSE_COLUMNS: usize = 20_000;
 
 /// Options fixed when a model is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

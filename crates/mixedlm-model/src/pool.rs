@@ -34,7 +34,7 @@ const POLL_PAUSES: usize = 64;
 
 /// The environment variable that turns the active wait off: `passive` (as OpenMP's
 /// `OMP_WAIT_POLICY`); any other value, or none, keeps it.
-pub const WAIT_POLICY_VAR: &str = "MIXEDLM_WAIT_POLICY";
+pub(crate) const WAIT_POLICY_VAR: &str = "MIXEDLM_WAIT_POLICY";
 
 fn active_wait() -> bool {
     std::env::var(WAIT_POLICY_VAR).map_or(true, |v| !v.eq_ignore_ascii_case("passive"))
@@ -43,7 +43,7 @@ fn active_wait() -> bool {
 /// Run `f` on a worker of rayon's current pool with the other workers polling for work
 /// until `f` returns (see the module notes). Returns `f`'s result; a panic in `f`
 /// propagates.
-pub fn run_awake<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+pub(crate) fn run_awake<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     let threads = rayon::current_num_threads();
     if threads < 2 || rayon::current_thread_index().is_some() || !active_wait() {
         return f();

@@ -29,7 +29,7 @@ use faer::sparse::{SparseColMatRef, SymbolicSparseColMatRef};
 use faer::{Par, Side};
 
 /// Below this many Z columns in the rest block the dense path is used.
-pub const SPARSE_MIN_COLUMNS: usize = 256;
+pub(crate) const SPARSE_MIN_COLUMNS: usize = 256;
 
 /// The assembly of M runs on rayon's threads from this many Schur pairs and pattern
 /// entries on (InstEval: about 1.5 million, 2.3 ms on one thread).
@@ -37,7 +37,7 @@ const PARALLEL_ASSEMBLY: usize = 200_000;
 
 /// Use the sparse path when its factorization needs at most this fraction of the dense
 /// factorization's flops.
-pub const SPARSE_MAX_FLOP_RATIO: f64 = 0.5;
+pub(crate) const SPARSE_MAX_FLOP_RATIO: f64 = 0.5;
 
 /// The packed rows of B (one list per level g of term 1) sorted by their index in the
 /// sparse order, and for each column j the list entries where j occurs: the Schur pairs

@@ -129,9 +129,9 @@ fn nested_variances(
 
 /// Smallest starting T_j[0,0]: a variance estimated at or below zero starts here, close
 /// to the boundary but not on it.
-pub const MIN_START: f64 = 0.05;
+pub(crate) const MIN_START: f64 = 0.05;
 /// Largest starting T_j[0,0].
-pub const MAX_START: f64 = 10.0;
+pub(crate) const MAX_START: f64 = 10.0;
 
 /// A diagonal entry of T from a variance estimate: the standard deviation relative to the
 /// residual one, √(max(v, 0) / σ²), clamped to [`MIN_START`, `MAX_START`].
@@ -147,7 +147,7 @@ fn start_scale(variance: f64, residual: f64) -> f64 {
 /// Measured (REML, evaluations): InstEval 48 with 0.2, 43 with 0.1, 33 with 0.05, 35 with
 /// 0.02 (θ₃ starts at 0.10); sim (c) 27 with 0.2, 24 with 0.1, 22 with 0.05, 24 with 0.03;
 /// sim (e) 34 with 0.2, 23 with 0.05.
-pub const MOMENT_STEP: f64 = 0.05;
+pub(crate) const MOMENT_STEP: f64 = 0.05;
 
 /// Per level of one term: (n_l, r_l) for the term's first column.
 type LevelSums = Vec<(f64, f64)>;

@@ -19,13 +19,12 @@
 
 use std::collections::HashMap;
 
-use mixedlm_covariance::structure_for;
 use mixedlm_design::{CovarianceKind, DenseMatrix, Design, RandomTermDesign, RANK_TOL};
 
 use crate::crossprod::{CrossProducts, Rows};
 use crate::eval::Factor;
 use crate::model::{LinearMixedModel, ModelOptions, MAX_DENSE_COLUMNS};
-use crate::terms::{kind, lme4_order, Term};
+use crate::terms::{lme4_order, Term};
 use crate::ModelError;
 
 /// One random-effects term of the coding (formula order).
@@ -312,7 +311,7 @@ impl SufficientStats {
         for (pos, &fi) in self.order.iter().enumerate() {
             let t = &self.layout.terms[fi];
             check_levels(t, self.n)?;
-            let structure = structure_for(kind(t.covariance), t.k());
+            let structure = t.covariance.structure(t.k());
             let term = Term {
                 formula_index: fi,
                 group: t.group.clone(),

@@ -5,7 +5,7 @@ use crate::{Error, MixedLMResults};
 use arrow_array::{ArrayRef, Float64Array, RecordBatch};
 use arrow_schema::{Field, Schema};
 use mixedlm_design::DenseMatrix;
-use mixedlm_model::inference::{predict, NewData, NewLevelPolicy, NewTermData, PredictionInput};
+use mixedlm_inference::{predict, NewData, NewLevelPolicy, NewTermData, PredictionInput};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;

@@ -30,7 +30,7 @@ fn check(data: &str, reference_stem: &str) {
         let lme4 = want["objective"].as_f64().expect("objective");
         let lme4_loglik = want["logLik"].as_f64().expect("logLik");
         for name in OPTIMIZERS {
-            let fit = MixedLM::new(formula)
+            let fit = MixedLM::from_formula(formula)
                 .method(name)
                 .reml(criterion == "reml")
                 .fit_batch(&batch)

@@ -86,7 +86,7 @@ fn pastes_variance_component_is_the_nested_term() {
     let l = DesignBuilder::new(&lme4).build(&load("pastes")).unwrap().0;
     same_numbers(&sm, &l);
     assert_eq!(sm.random[1].group, "batch:cask");
-    assert_eq!(sm.random[1].covariance, CovarianceKind::ScalarIdentity);
+    assert_eq!(sm.random[1].covariance, CovarianceKind::Scalar);
     assert_eq!(sm.theta_length(), l.theta_length());
     // re_formula "0" leaves only the variance component (statsmodels' own default with vc)
     let only = build_statsmodels(&fixed, "batch", Some(&rhs(false, &[])), &vc)
@@ -106,7 +106,7 @@ fn numeric_variance_component_shares_one_variance() {
         .0;
     assert_eq!(d.random[1].group, "Subject");
     assert_eq!(d.random[1].names, ["Days"]);
-    assert_eq!(d.random[1].covariance, CovarianceKind::ScalarIdentity);
+    assert_eq!(d.random[1].covariance, CovarianceKind::Scalar);
     assert_eq!(d.theta_length(), 2);
 }
 

@@ -143,7 +143,7 @@ fn with_factor(
 /// sleepstudy with extra crossed terms: vector terms in the dense block, a diagonal
 /// structure, a scalar-identity structure, and prior weights.
 fn sleep_variants() -> Vec<(&'static str, Design)> {
-    use CovarianceKind::{Diagonal, ScalarIdentity, Unstructured};
+    use CovarianceKind::{Diagonal, Scalar, Unstructured};
     let c = Csv::read("sleepstudy.csv");
     let days = c.num("Days");
     let fixed = || {
@@ -161,7 +161,7 @@ fn sleep_variants() -> Vec<(&'static str, Design)> {
     ];
     let structures = vec![
         term(&c, &["1", "Days"], &["Subject"], Diagonal),
-        with_factor(&c, &["1", "Days"], "r11", by_row.clone(), ScalarIdentity),
+        with_factor(&c, &["1", "Days"], "r11", by_row.clone(), Scalar),
     ];
     let mut weighted = design(
         &c,

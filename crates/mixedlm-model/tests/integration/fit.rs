@@ -215,7 +215,7 @@ fit_tests! {
 }
 
 /// Every reference model fitted by BOBYQA at its default stopping rule
-/// ([`mixedlm_model::DEFAULT_FINAL_STEP`], looser than lme4's) meets the same criteria
+/// (`FitOptions::default().final_step`, looser than lme4's) meets the same criteria
 /// against lme4 as the default fits: `auto` runs BFGS on all of them but InstEval, so this
 /// is what checks BOBYQA's stopping rule on models of every kind (slopes, crossed, nested,
 /// singular).
@@ -280,7 +280,7 @@ fn moment_start_is_offered_to_bobyqa_and_kept_only_when_better() {
     for (nn, reml, better) in [(7, true, true), (6, false, false)] {
         let mut model = LinearMixedModel::new(&model_design(nn), ModelOptions { reml }).unwrap();
         let (moments, step) = model.theta_start_moments().expect("moment start");
-        assert_eq!(step, mixedlm_model::MOMENT_STEP);
+        assert_eq!(step, 0.05, "the moment start's trust radius");
         let lme4_start = FitOptions {
             start: Some(model.theta_start()),
             record_log: true,

@@ -34,7 +34,10 @@ fn sleepstudy(scale: f64, keep: impl Fn(usize, u32) -> bool) -> RecordBatch {
 }
 
 fn fit(formula: &str, batch: &RecordBatch, reml: bool) -> MixedLMResults {
-    MixedLM::new(formula).reml(reml).fit_batch(batch).unwrap()
+    MixedLM::from_formula(formula)
+        .reml(reml)
+        .fit_batch(batch)
+        .unwrap()
 }
 
 fn codes(r: &mixedlm::diagnostics::Diagnostics) -> Vec<&'static str> {

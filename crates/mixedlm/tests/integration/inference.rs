@@ -24,7 +24,7 @@ fn reference(file: &str) -> Value {
 }
 
 fn fit(data: &str, formula: &str, reml: bool) -> MixedLMResults {
-    MixedLM::new(formula)
+    MixedLM::from_formula(formula)
         .reml(reml)
         .fit_batch(&batch(data))
         .unwrap()

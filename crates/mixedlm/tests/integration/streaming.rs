@@ -228,7 +228,7 @@ fn aliased_column_is_dropped_as_in_memory() {
 
 #[test]
 fn facade_fit_streaming_reads_csv_in_batches() {
-    let model = mixedlm::MixedLM::new("strength ~ 1 + (1 | batch/cask)").reml(false);
+    let model = mixedlm::MixedLM::from_formula("strength ~ 1 + (1 | batch/cask)").reml(false);
     let opts = StreamOptions {
         batch_rows: 7,
         ..Default::default()
@@ -250,7 +250,7 @@ fn facade_fit_streaming_reads_parquet_in_batches() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("penicillin.parquet");
     mixedlm::write_table(&data("penicillin.csv"), &path).unwrap();
-    let model = mixedlm::MixedLM::new("diameter ~ 1 + (1 | plate) + (1 | sample)");
+    let model = mixedlm::MixedLM::from_formula("diameter ~ 1 + (1 | plate) + (1 | sample)");
     let opts = StreamOptions {
         batch_rows: 11,
         ..Default::default()
@@ -265,7 +265,7 @@ fn facade_fit_streaming_reads_parquet_in_batches() {
 
 #[test]
 fn streamed_results_refuse_inference_that_needs_rows() {
-    let model = mixedlm::MixedLM::new("Reaction ~ Days + (Days | Subject)");
+    let model = mixedlm::MixedLM::from_formula("Reaction ~ Days + (Days | Subject)");
     let streamed = model
         .fit_streaming(data_path("sleepstudy.csv"), &StreamOptions::default())
         .unwrap();
@@ -281,7 +281,7 @@ fn streamed_results_refuse_inference_that_needs_rows() {
 
 #[test]
 fn streamed_results_refuse_diagnostics_and_plots_with_a_hint() {
-    let model = mixedlm::MixedLM::new("Reaction ~ Days + (Days | Subject)");
+    let model = mixedlm::MixedLM::from_formula("Reaction ~ Days + (Days | Subject)");
     let mut streamed = model
         .fit_streaming(data_path("sleepstudy.csv"), &StreamOptions::default())
         .unwrap();

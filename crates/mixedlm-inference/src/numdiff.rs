@@ -1,6 +1,6 @@
 //! Finite-difference derivatives with one step of Richardson extrapolation.
 
-use super::error::InferenceError;
+use crate::error::InferenceError;
 use faer::Mat;
 
 type R<T> = Result<T, InferenceError>;

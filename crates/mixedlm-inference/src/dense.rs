@@ -3,12 +3,13 @@
 //! The data enter once through A = [Z X y]'[Z X y] (with prior weights and offset applied);
 //! every evaluation at θ then costs O(q³ + q²p) and nothing in N.
 
-use super::error::InferenceError;
+use crate::error::InferenceError;
 use faer::linalg::triangular_solve::{
     solve_lower_triangular_in_place, solve_upper_triangular_in_place,
 };
 use faer::{Mat, MatRef, Par, Side};
-use mixedlm_design::{CovarianceKind, Design};
+use mixedlm_covariance::{CovarianceKind, CovarianceStructure};
+use mixedlm_design::Design;
 
 /// One random-effects term laid out in the q-dimensional space (terms in θ order).
 #[derive(Clone, Debug, PartialEq)]
@@ -32,13 +33,14 @@ pub struct TermLayout {
 }
 
 impl TermLayout {
+    /// The term's covariance structure: the owner of its θ layout.
+    pub fn structure(&self) -> Box<dyn CovarianceStructure> {
+        self.kind.structure(self.k)
+    }
+
     /// Number of θ parameters of the term.
     pub fn n_theta(&self) -> usize {
-        match self.kind {
-            CovarianceKind::Unstructured => self.k * (self.k + 1) / 2,
-            CovarianceKind::Diagonal => self.k,
-            CovarianceKind::ScalarIdentity => 1,
-        }
+        self.structure().n_theta()
     }
 
     /// Number of levels.
@@ -46,41 +48,21 @@ impl TermLayout {
         self.levels.len()
     }
 
+    /// The term's part of θ.
+    pub fn own<'a>(&self, theta: &'a [f64]) -> &'a [f64] {
+        &theta[self.theta_offset..self.theta_offset + self.n_theta()]
+    }
+
     /// The relative covariance factor T (k×k lower triangular) for the term's part of θ.
     pub fn factor(&self, theta: &[f64]) -> Mat<f64> {
-        let k = self.k;
-        let th = &theta[self.theta_offset..self.theta_offset + self.n_theta()];
-        let mut t = Mat::zeros(k, k);
-        match self.kind {
-            CovarianceKind::Unstructured => {
-                let mut idx = 0;
-                for j in 0..k {
-                    for i in j..k {
-                        t[(i, j)] = th[idx];
-                        idx += 1;
-                    }
-                }
-            }
-            CovarianceKind::Diagonal => (0..k).for_each(|i| t[(i, i)] = th[i]),
-            CovarianceKind::ScalarIdentity => (0..k).for_each(|i| t[(i, i)] = th[0]),
-        }
+        let mut t = Mat::zeros(self.k, self.k);
+        self.structure().fill_factor(self.own(theta), t.as_mut());
         t
     }
 
     /// Lower bounds of the term's θ (0 on diagonals of T, −∞ elsewhere).
     pub fn lower_bounds(&self) -> Vec<f64> {
-        match self.kind {
-            CovarianceKind::Unstructured => {
-                let mut lb = Vec::with_capacity(self.n_theta());
-                for j in 0..self.k {
-                    for i in j..self.k {
-                        lb.push(if i == j { 0.0 } else { f64::NEG_INFINITY });
-                    }
-                }
-                lb
-            }
-            _ => vec![0.0; self.n_theta()],
-        }
+        self.structure().lower_bounds()
     }
 }
 

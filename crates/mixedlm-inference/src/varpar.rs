@@ -1,10 +1,10 @@
 //! The deviance as a function of the variance parameters, and the σ-scaled SD/correlation
 //! parametrization (lme4's `sd_…`, `cor_…`, `sigma`).
 
-use super::dense::{DenseLmm, TermLayout, ThetaPieces};
-use super::error::InferenceError;
+use crate::dense::{DenseLmm, TermLayout, ThetaPieces};
+use crate::error::InferenceError;
 use faer::Mat;
-use mixedlm_design::CovarianceKind;
+use mixedlm_covariance::Component;
 
 /// Anything that gives the profiled-deviance pieces at θ (the dense evaluator, or an engine
 /// adapter). Implementations must be usable from several threads.
@@ -98,9 +98,12 @@ pub fn lme4_group_labels(terms: &[TermLayout]) -> Vec<Vec<String>> {
     };
     terms
         .iter()
-        .map(|t| match t.kind {
-            CovarianceKind::Diagonal => t.names.iter().map(|_| next(&t.group)).collect(),
-            _ => vec![next(&t.group); t.k.max(1)],
+        .map(|t| {
+            if t.structure().separate_effect_terms() {
+                t.names.iter().map(|_| next(&t.group)).collect()
+            } else {
+                vec![next(&t.group); t.k.max(1)]
+            }
         })
         .collect()
 }
@@ -112,27 +115,16 @@ pub fn parameter_names(terms: &[TermLayout]) -> Vec<String> {
     let labels = lme4_group_labels(terms);
     let mut out = Vec::new();
     for (t, g) in terms.iter().zip(&labels) {
-        match t.kind {
-            CovarianceKind::Unstructured => {
-                for j in 0..t.k {
-                    for i in j..t.k {
-                        out.push(if i == j {
-                            format!("sd_{}|{}", t.names[i], g[0])
-                        } else {
-                            format!("cor_{}.{}|{}", t.names[i], t.names[j], g[0])
-                        });
-                    }
+        for c in t.structure().components() {
+            out.push(match c {
+                Component::Variance(i) => format!("sd_{}|{}", t.names[i], g[i]),
+                Component::Covariance(i, j) => {
+                    format!("cor_{}.{}|{}", t.names[i], t.names[j], g[j])
                 }
-            }
-            CovarianceKind::Diagonal => out.extend(
-                t.names
-                    .iter()
-                    .zip(g)
-                    .map(|(nm, gi)| format!("sd_{nm}|{gi}")),
-            ),
-            CovarianceKind::ScalarIdentity => {
-                out.push(format!("sd_{}|{}", t.names.first().map_or("", |s| s), g[0]))
-            }
+                Component::SharedVariance => {
+                    format!("sd_{}|{}", t.names.first().map_or("", |s| s), g[0])
+                }
+            });
         }
     }
     out.push("sigma".into());
@@ -146,22 +138,15 @@ pub fn sdcor_from_theta(terms: &[TermLayout], theta: &[f64], sigma: f64) -> Vec<
         let f = t.factor(theta);
         let cov = &f * f.transpose();
         let sd = |i: usize| cov[(i, i)].max(0.0).sqrt();
-        match t.kind {
-            CovarianceKind::Unstructured => {
-                for j in 0..t.k {
-                    for i in j..t.k {
-                        out.push(if i == j {
-                            sigma * sd(i)
-                        } else if sd(i) > 0.0 && sd(j) > 0.0 {
-                            cov[(i, j)] / (sd(i) * sd(j))
-                        } else {
-                            0.0
-                        });
-                    }
+        for c in t.structure().components() {
+            out.push(match c {
+                Component::Variance(i) => sigma * sd(i),
+                Component::SharedVariance => sigma * sd(0),
+                Component::Covariance(i, j) if sd(i) > 0.0 && sd(j) > 0.0 => {
+                    cov[(i, j)] / (sd(i) * sd(j))
                 }
-            }
-            CovarianceKind::Diagonal => out.extend((0..t.k).map(|i| sigma * sd(i))),
-            CovarianceKind::ScalarIdentity => out.push(sigma * sd(0)),
+                Component::Covariance(..) => 0.0,
+            });
         }
     }
     out.push(sigma);
@@ -173,67 +158,19 @@ pub fn sdcor_from_theta(terms: &[TermLayout], theta: &[f64], sigma: f64) -> Vec<
 pub fn theta_from_sdcor(terms: &[TermLayout], sdcor: &[f64]) -> Vec<f64> {
     let sigma = sdcor[sdcor.len() - 1];
     let mut theta = Vec::new();
-    let mut pos = 0;
+    let mut values = sdcor.iter();
     for t in terms {
-        match t.kind {
-            CovarianceKind::Unstructured => {
-                let k = t.k;
-                let mut rel = Mat::<f64>::zeros(k, k);
-                let mut sds = vec![0.0; k];
-                let mut idx = pos;
-                for j in 0..k {
-                    for i in j..k {
-                        if i == j {
-                            sds[i] = sdcor[idx] / sigma;
-                        } else {
-                            rel[(i, j)] = sdcor[idx];
-                        }
-                        idx += 1;
-                    }
-                }
-                for j in 0..k {
-                    rel[(j, j)] = sds[j] * sds[j];
-                    for i in j + 1..k {
-                        rel[(i, j)] *= sds[i] * sds[j];
-                    }
-                }
-                let l = semidefinite_cholesky(&rel);
-                for j in 0..k {
-                    for i in j..k {
-                        theta.push(l[(i, j)]);
-                    }
-                }
-                pos = idx;
-            }
-            CovarianceKind::Diagonal => {
-                theta.extend(sdcor[pos..pos + t.k].iter().map(|s| s / sigma));
-                pos += t.k;
-            }
-            CovarianceKind::ScalarIdentity => {
-                theta.push(sdcor[pos] / sigma);
-                pos += 1;
+        let structure = t.structure();
+        let (mut sds, mut cor) = (vec![0.0; t.k], Mat::<f64>::zeros(t.k, t.k));
+        for c in structure.components() {
+            let v = values.next().copied().unwrap_or(f64::NAN);
+            match c {
+                Component::Variance(i) => sds[i] = v / sigma,
+                Component::SharedVariance => sds.iter_mut().for_each(|s| *s = v / sigma),
+                Component::Covariance(i, j) => cor[(i, j)] = v,
             }
         }
+        theta.extend(structure.theta_from_sd_cor(&sds, cor.as_ref()));
     }
     theta
-}
-
-/// Cholesky factor of a symmetric positive semi-definite matrix (lower triangle read);
-/// columns whose pivot is not positive are set to zero.
-pub(super) fn semidefinite_cholesky(a: &Mat<f64>) -> Mat<f64> {
-    let k = a.nrows();
-    let mut l = Mat::<f64>::zeros(k, k);
-    for j in 0..k {
-        let d = a[(j, j)] - (0..j).map(|m| l[(j, m)] * l[(j, m)]).sum::<f64>();
-        if d <= 1e-14 * a[(j, j)].abs().max(f64::MIN_POSITIVE) {
-            continue;
-        }
-        let djj = d.sqrt();
-        l[(j, j)] = djj;
-        for i in j + 1..k {
-            let s = a[(i, j)] - (0..j).map(|m| l[(i, m)] * l[(j, m)]).sum::<f64>();
-            l[(i, j)] = s / djj;
-        }
-    }
-    l
 }

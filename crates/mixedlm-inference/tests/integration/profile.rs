@@ -1,7 +1,7 @@
 //! Profile-likelihood intervals against lme4's `confint(method = "profile")`.
 
-use crate::inference_common::{inference_reference, reference, reference_design, theta};
-use mixedlm_model::inference::{profile_intervals, DenseLmm, ProfileOptions};
+use crate::common::{inference_reference, reference, reference_design, theta};
+use mixedlm_inference::{profile_intervals, DenseLmm, ProfileOptions};
 use serde_json::Value;
 
 fn f64s(v: &Value) -> Vec<f64> {

@@ -5,12 +5,11 @@
 //! deviance (REML criterion for REML fits, β at β̂), Cov(γ̂) ≈ 2 H⁻¹, H = ∂²D/∂γ²
 //! by finite differences. Estimates on the boundary (a zero variance) give NaN.
 
-use super::dense::{DenseLmm, TermLayout};
-use super::error::InferenceError;
-use super::numdiff::{hessian, pinv_symmetric};
-use super::varpar::{lme4_group_labels, semidefinite_cholesky, sigma_hat, varpar_deviance};
+use crate::dense::{DenseLmm, TermLayout};
+use crate::error::InferenceError;
+use crate::numdiff::{hessian, pinv_symmetric};
+use crate::varpar::{lme4_group_labels, sigma_hat, varpar_deviance};
 use faer::Mat;
-use mixedlm_design::CovarianceKind;
 use serde::Serialize;
 
 /// One variance component with its standard error.
@@ -24,15 +23,13 @@ pub struct VarianceComponentSe {
     pub se: f64,
 }
 
-/// (r, s) positions of a term's components.
+/// (r, s) positions in Σ of a term's components.
 fn positions(t: &TermLayout) -> Vec<(usize, usize)> {
-    match t.kind {
-        CovarianceKind::Unstructured => (0..t.k)
-            .flat_map(|s| (s..t.k).map(move |r| (r, s)))
-            .collect(),
-        CovarianceKind::Diagonal => (0..t.k).map(|r| (r, r)).collect(),
-        CovarianceKind::ScalarIdentity => vec![(0, 0)],
-    }
+    t.structure()
+        .components()
+        .into_iter()
+        .map(|c| c.position())
+        .collect()
 }
 
 fn names(terms: &[TermLayout]) -> Vec<String> {
@@ -78,17 +75,7 @@ fn theta_from_gamma(terms: &[TermLayout], gamma: &[f64]) -> Option<(Vec<f64>, f6
             rel[(r, s)] = gamma[pos + idx] / s2;
         }
         pos += ps.len();
-        match t.kind {
-            CovarianceKind::Unstructured => {
-                let l = semidefinite_cholesky(&rel);
-                theta.extend(ps.iter().map(|&(r, s)| l[(r, s)]));
-            }
-            _ => {
-                for &(r, _) in &ps {
-                    theta.push(rel[(r, r)].max(0.0).sqrt());
-                }
-            }
-        }
+        theta.extend(t.structure().theta_from_relative_covariance(rel.as_ref()));
     }
     Some((theta, s2.sqrt()))
 }

@@ -1,9 +1,9 @@
 //! Small wrappers around `mixedlm-optim` for the refits inference needs (ML refits,
 //! profile points).
 
-use super::dense::{pieces_from_crossprod, DenseLmm};
-use super::error::InferenceError;
-use super::varpar::profiled_deviance;
+use crate::dense::{pieces_from_crossprod, DenseLmm};
+use crate::error::InferenceError;
+use crate::varpar::profiled_deviance;
 use faer::Mat;
 use mixedlm_optim::{minimize, Objective, OptimOptions};
 

@@ -3,14 +3,14 @@
 //! SDs, standard errors of the variance components, simulation and likelihood-ratio tests.
 //!
 //! Satterthwaite, Kenward-Roger, profile intervals and the variance-component SEs use the
-//! dense q-space evaluator of [`mixedlm_model::inference`]: its cost grows as q³ (q = the
+//! dense q-space evaluator of [`mixedlm_inference`]: its cost grows as q³ (q = the
 //! number of random effects, Σ levels × effects per term). Above [`DENSE_MAX_Q`] they
 //! return [`Error::TooLarge`] instead of running for a very long time; Wald tests and
 //! intervals, the bootstrap (engine refits), prediction, simulation and likelihood-ratio
 //! tests work at any size.
 
 use crate::{Error, MixedLMResults};
-use mixedlm_model::inference::{
+use mixedlm_inference::{
     bootstrap, fixed_effect_tests, likelihood_ratio_tests, profile_intervals, simulate_responses,
     two_sided_p, variance_component_se, wald_intervals, BootstrapOptions, ConfidenceInterval, Ddf,
     DenseLmm, EngineRefit, FixedEffectTest, LrtModel, LrtRow, ProfileOptions, VarianceComponentSe,

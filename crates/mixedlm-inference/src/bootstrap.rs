@@ -2,11 +2,11 @@
 //! percentile intervals. Replicates run in parallel (rayon), each on its own model clone and
 //! its own seeded RNG, so results do not depend on scheduling.
 
-use super::dense::DenseLmm;
-use super::error::InferenceError;
-use super::fixed::ConfidenceInterval;
-use super::simulate::{checked_layouts, replicate_rng, simulate_one};
-use super::varpar::{parameter_names, sdcor_from_theta, sigma_hat};
+use crate::dense::DenseLmm;
+use crate::error::InferenceError;
+use crate::fixed::ConfidenceInterval;
+use crate::simulate::{checked_layouts, replicate_rng, simulate_one};
+use crate::varpar::{parameter_names, sdcor_from_theta, sigma_hat};
 use mixedlm_design::Design;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,11 +1,11 @@
 //! Tests of the fixed effects (Wald z, t with Satterthwaite or Kenward-Roger df) and Wald
 //! confidence intervals.
 
-use super::dense::DenseLmm;
-use super::error::InferenceError;
-use super::kenward_roger::kenward_roger;
-use super::satterthwaite::satterthwaite;
-use super::varpar::sigma_hat;
+use crate::dense::DenseLmm;
+use crate::error::InferenceError;
+use crate::kenward_roger::kenward_roger;
+use crate::satterthwaite::satterthwaite;
+use crate::varpar::sigma_hat;
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 

@@ -1,8 +1,8 @@
 //! Prediction, simulation, bootstrap and variance-component SEs.
 
-use crate::inference_common::{reference, reference_design, rel, theta};
+use crate::common::{reference, reference_design, rel, theta};
 use mixedlm_design::DenseMatrix;
-use mixedlm_model::inference::{
+use mixedlm_inference::{
     bootstrap, predict, satterthwaite, simulate_responses, variance_component_se, BootstrapOptions,
     DenseLmm, DenseRefit, NewData, NewLevelPolicy, NewTermData, PredictionInput,
 };

@@ -1,7 +1,7 @@
 //! Likelihood-ratio tests between nested models, as lme4's `anova()`.
 
-use super::dense::DenseLmm;
-use super::error::InferenceError;
+use crate::dense::DenseLmm;
+use crate::error::InferenceError;
 use serde::Serialize;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 

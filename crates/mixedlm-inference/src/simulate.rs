@@ -1,7 +1,7 @@
 //! Simulation of responses from a fitted model: b ~ N(0, σ²ΛΛ'), ε ~ N(0, σ²/w).
 
-use super::dense::{term_layouts, TermLayout};
-use super::error::InferenceError;
+use crate::dense::{term_layouts, TermLayout};
+use crate::error::InferenceError;
 use mixedlm_design::Design;
 use rand::rngs::StdRng;
 use rand::SeedableRng;

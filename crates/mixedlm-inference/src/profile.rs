@@ -7,11 +7,11 @@
 //! solved for ζ = ±z_{(1+level)/2}. A limit that lies beyond a bound (SD 0, correlation ±1)
 //! is reported as the bound.
 
-use super::dense::{pieces_from_crossprod, DenseLmm};
-use super::error::InferenceError;
-use super::fixed::ConfidenceInterval;
-use super::optimize::{fit_theta, minimize_box};
-use super::varpar::{
+use crate::dense::{pieces_from_crossprod, DenseLmm};
+use crate::error::InferenceError;
+use crate::fixed::ConfidenceInterval;
+use crate::optimize::{fit_theta, minimize_box};
+use crate::varpar::{
     parameter_names, sdcor_from_theta, sigma_hat, theta_from_sdcor, varpar_deviance,
 };
 use statrs::distribution::{ContinuousCDF, Normal};
@@ -363,7 +363,7 @@ pub fn ml_deviance(model: &DenseLmm, theta: &[f64]) -> Result<f64, InferenceErro
         model.n_fixed(),
         &lambda,
     )?;
-    Ok(super::varpar::profiled_deviance(
+    Ok(crate::varpar::profiled_deviance(
         &pc,
         model.n_obs(),
         model.n_fixed(),

@@ -5,9 +5,9 @@
 //! asymptotic covariance; for a contrast L with C(varpar) = Var(β̂) = σ² (X'V₀⁻¹X)⁻¹,
 //! df = 2 (L'CL)² / (g'Ag), g = ∇ L'C(varpar)L.
 
-use super::error::InferenceError;
-use super::numdiff::{hessian, jacobian, pinv_symmetric};
-use super::varpar::{sigma_hat, varpar_deviance, EvalPieces};
+use crate::error::InferenceError;
+use crate::numdiff::{hessian, jacobian, pinv_symmetric};
+use crate::varpar::{sigma_hat, varpar_deviance, EvalPieces};
 use faer::Mat;
 
 /// Everything Satterthwaite's df needs, computed once per fit.

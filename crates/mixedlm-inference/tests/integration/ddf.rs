@@ -1,7 +1,7 @@
 //! Satterthwaite and Kenward-Roger degrees of freedom against lmerTest / pbkrtest, at lme4's θ̂.
 
-use crate::inference_common::{by_name, reference, reference_design, rel, theta};
-use mixedlm_model::inference::{kenward_roger, satterthwaite, DenseLmm};
+use crate::common::{by_name, reference, reference_design, rel, theta};
+use mixedlm_inference::{kenward_roger, satterthwaite, DenseLmm};
 
 const MODELS: [u32; 9] = [1, 2, 3, 4, 5, 6, 7, 9, 10];
 

@@ -7,12 +7,12 @@
 //! Every product is taken in the q-dimensional random-effects space via
 //! V⁻¹ = (I − ZSZ')/σ², S = Λ(Λ'Z'ZΛ + I)⁻¹Λ' (Woodbury): nothing is N×N.
 
-use super::dense::{chol, symmetrize, DenseLmm};
-use super::error::InferenceError;
-use super::numdiff::pinv_symmetric;
+use crate::dense::{chol, symmetrize, DenseLmm};
+use crate::error::InferenceError;
+use crate::numdiff::pinv_symmetric;
 use faer::linalg::triangular_solve::solve_lower_triangular_in_place;
 use faer::{Mat, Par, Scale};
-use mixedlm_design::CovarianceKind;
+use mixedlm_covariance::Component as Part;
 
 /// One variance component γ_i: an entry (r, s) of a term's covariance, or σ².
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -113,19 +113,11 @@ fn kr_df_from(a1: f64, a2: f64, q: f64) -> f64 {
 fn components(model: &DenseLmm) -> Vec<Component> {
     let mut out = Vec::new();
     for (ti, t) in model.terms().iter().enumerate() {
-        match t.kind {
-            CovarianceKind::Unstructured => {
-                for s in 0..t.k {
-                    for r in s..t.k {
-                        out.push(Component::Entry { term: ti, r, s });
-                    }
-                }
-            }
-            CovarianceKind::Diagonal => {
-                out.extend((0..t.k).map(|r| Component::Entry { term: ti, r, s: r }))
-            }
-            CovarianceKind::ScalarIdentity => out.push(Component::Scalar { term: ti }),
-        }
+        out.extend(t.structure().components().into_iter().map(|c| match c {
+            Part::Variance(r) => Component::Entry { term: ti, r, s: r },
+            Part::Covariance(r, s) => Component::Entry { term: ti, r, s },
+            Part::SharedVariance => Component::Scalar { term: ti },
+        }));
     }
     out.push(Component::Residual);
     out

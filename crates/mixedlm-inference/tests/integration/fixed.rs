@@ -1,7 +1,7 @@
 //! The fixed-effects table (estimates, SEs, statistics, df, p-values) and Wald intervals.
 
-use crate::inference_common::{by_name, reference, reference_design, rel, theta};
-use mixedlm_model::inference::{fixed_effect_tests, two_sided_p, wald_intervals, Ddf, DenseLmm};
+use crate::common::{by_name, reference, reference_design, rel, theta};
+use mixedlm_inference::{fixed_effect_tests, two_sided_p, wald_intervals, Ddf, DenseLmm};
 
 #[test]
 fn satterthwaite_table_matches_lmertest() {

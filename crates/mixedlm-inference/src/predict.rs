@@ -1,9 +1,9 @@
 //! Prediction on new data: population level (Xβ̂, with standard errors) and conditional
 //! on the random effects (Xβ̂ + Zb̂, BLUPs of the levels seen in the fit).
 
-use super::dense::DenseLmm;
-use super::error::InferenceError;
-use super::varpar::sigma_hat;
+use crate::dense::DenseLmm;
+use crate::error::InferenceError;
+use crate::varpar::sigma_hat;
 use faer::Mat;
 use mixedlm_design::DenseMatrix;
 use serde::Serialize;

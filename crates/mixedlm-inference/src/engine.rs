@@ -1,10 +1,10 @@
 //! Bridges from the engine's [`LinearMixedModel`] to inference.
 
-use super::bootstrap::Refit;
-use super::dense::{term_layouts, DenseLmm};
-use super::error::InferenceError;
-use super::varpar::{parameter_names, sdcor_from_theta};
-use crate::{FitOptions, LinearMixedModel};
+use crate::bootstrap::Refit;
+use crate::dense::{term_layouts, DenseLmm};
+use crate::error::InferenceError;
+use crate::varpar::{parameter_names, sdcor_from_theta};
+use mixedlm_model::{FitOptions, LinearMixedModel};
 
 impl DenseLmm {
     /// The dense evaluator of an engine model (same design and criterion, same θ order).

@@ -1,7 +1,7 @@
 //! Likelihood-ratio tests against lme4's `anova()` (both models refitted with ML).
 
-use crate::inference_common::{design, reference, reference_design, rel, term, theta, Data};
-use mixedlm_model::inference::{likelihood_ratio_tests, lrt_model_ml, DenseLmm, LrtModel};
+use crate::common::{design, reference, reference_design, rel, term, theta, Data};
+use mixedlm_inference::{likelihood_ratio_tests, lrt_model_ml, DenseLmm, LrtModel};
 use serde_json::Value;
 
 fn check(entry: &Value, m0: LrtModel, m1: LrtModel) {
@@ -28,7 +28,7 @@ fn check(entry: &Value, m0: LrtModel, m1: LrtModel) {
 }
 
 fn lrt_entry(i: usize) -> Value {
-    crate::inference_common::inference_reference()["lrt"][i].clone()
+    crate::common::inference_reference()["lrt"][i].clone()
 }
 
 #[test]
