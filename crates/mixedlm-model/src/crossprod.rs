@@ -12,8 +12,9 @@
 //! Partial sums over disjoint row chunks simply add, so large inputs are summed in
 //! parallel with rayon.
 
+use crate::kernels::dot;
+use crate::rows::Rows;
 use crate::terms::Term;
-use mixedlm_design::dot;
 use rayon::prelude::*;
 
 /// Column c of a column-major array with n rows, over `range`.
@@ -25,38 +26,10 @@ fn column(data: &[f64], n: usize, c: usize, range: std::ops::Range<usize>) -> &[
 /// run by column dot products (below it, row by row).
 const RUN_MIN: usize = 4;
 
-/// Above this many rows the pass runs in parallel over row chunks. Below it the pass takes
-/// about a millisecond or less (sim (a), 100k rows: 0.6 ms), the time a sleeping rayon
-/// worker can take to wake on a virtual machine (see `crate::pool`): from 20,000 rows, as
-/// before, sim (a)'s and sim (d)'s cold fits had heavier tails for no gain (CLI,
-/// alternating runs of 30: sim (d) median 9.06 against 9.30 ms, slowest 11.6 against
-/// 19.3 ms, with this and the fitted values' and rank test's thresholds raised alike;
-/// InstEval, 73k rows, unchanged).
+/// Above this many rows the pass runs in parallel over row chunks. Below it the pass is
+/// about as short as a sleeping rayon worker's wake-up (see `crate::active_wait`), so a
+/// second thread adds a heavier tail to cold fits and nothing to their median.
 pub(crate) const PARALLEL_ROWS: usize = 200_000;
-
-/// The row-wise inputs, already weighted: everything the pass reads.
-#[derive(Debug, Clone)]
-pub struct Rows {
-    /// Number of rows.
-    pub n: usize,
-    /// Per engine-ordered term: level codes (n).
-    pub codes: Vec<Vec<u32>>,
-    /// Per engine-ordered term: √w-scaled model columns, column-major n × k.
-    pub z: Vec<Vec<f64>>,
-    /// √w-scaled X, column-major n × p.
-    pub x: Vec<f64>,
-    /// Number of X columns.
-    pub p: usize,
-    /// √w-scaled y − offset.
-    pub y: Vec<f64>,
-}
-
-impl Rows {
-    /// Whether rows a and b have the same level of every term.
-    fn same_levels(&self, a: usize, b: usize) -> bool {
-        self.codes.iter().all(|c| c[a] == c[b])
-    }
-}
 
 /// The cross-products and the fixed sparsity pattern of B.
 #[derive(Debug, Clone)]
@@ -96,7 +69,7 @@ struct Partial {
     /// of two different later terms (empty with one later term): column-major, columns
     /// 0..[`Cross::ncols`] (every later term but the last), rows [`Cross::row0`]..q_R
     /// (every later term but the first), so that C's X/y part and the blocks of the
-    /// first later term with itself take no room (InstEval: 1,128 × 14 instead of 1,145²).
+    /// first later term with itself take no room.
     c: Vec<f64>,
     /// General pass, per later term: per level and column a of its block, the block's
     /// column a, then its products with X and y (k + p + 1 values).
@@ -186,27 +159,33 @@ impl CrossProducts {
     /// Analyze the pattern and accumulate all cross-products in one pass.
     pub fn new(rows: &Rows, terms: &[Term]) -> Self {
         let mut cp = Self::pattern(rows, terms);
+        cp.fill(rows, terms);
+        cp
+    }
+
+    /// The values of D, B and C from `rows` (one pass), keeping the pattern: for new
+    /// weights or a new response on the same rows and levels.
+    pub fn fill(&mut self, rows: &Rows, terms: &[Term]) {
         let part = if rows.n > PARALLEL_ROWS {
             let chunk = rows.n.div_ceil(rayon::current_num_threads().max(1));
             (0..rows.n)
                 .into_par_iter()
                 .step_by(chunk)
-                .map(|start| cp.accumulate(rows, terms, start..(start + chunk).min(rows.n)))
+                .map(|start| self.accumulate(rows, terms, start..(start + chunk).min(rows.n)))
                 .reduce_with(Partial::add)
         } else {
             None
         }
-        .unwrap_or_else(|| cp.accumulate(rows, terms, 0..rows.n));
-        cp.d = part.d;
-        cp.b = part.b;
+        .unwrap_or_else(|| self.accumulate(rows, terms, 0..rows.n));
+        self.d = part.d;
+        self.b = part.b;
         // the general pass always has the X/y corner (one term with k1 > 3 takes it too)
         if part.xy.is_empty() {
-            cp.c = part.c;
-            cp.symmetrize();
+            self.c = part.c;
+            self.symmetrize();
         } else {
-            cp.assemble_c(part.c, &part.blocks, &part.xy, terms);
+            self.assemble_c(part.c, &part.blocks, &part.xy, terms);
         }
-        cp
     }
 
     /// Whether every diagonal entry of D and C is finite. Each is a sum of squares of one
@@ -225,8 +204,7 @@ impl CrossProducts {
     /// C from the general pass's parts: the pairs of different later terms (their
     /// rectangle, see [`Cross`]; empty if none), each later term's level blocks with their X and y
     /// products, and the X/y corner; both triangles. With one later term nothing else is
-    /// written, so most of C is never touched (sim (e): 3,709² entries, 14,836 non-zeros
-    /// off the X/y corner).
+    /// written, so most of C is never touched.
     fn assemble_c(&mut self, cross: Vec<f64>, blocks: &[Vec<f64>], xy: &[f64], terms: &[Term]) {
         let (mr, qr, p1) = (self.mr, self.qr, self.p + 1);
         let x = Cross::of(self, terms);
@@ -336,7 +314,7 @@ impl CrossProducts {
         }
     }
 
-    /// Cross-products accumulated elsewhere (see [`crate::stats`]): `d`, the pattern
+    /// Cross-products accumulated elsewhere (see [`crate::sums`]): `d`, the pattern
     /// `rows_ptr`/`rows` with values `b`, and `c` (both triangles), laid out as
     /// [`Self::new`] lays them out for `terms` and p fixed-effects columns.
     pub(crate) fn from_parts(

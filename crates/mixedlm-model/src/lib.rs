@@ -13,21 +13,21 @@
 //! number of levels, see [`terms`]), so θ is exactly lme4's `getME(fit, "theta")`.
 #![warn(missing_docs)]
 
+mod active_wait;
+mod best_factor;
 mod crossprod;
 mod error;
-mod eval;
+mod estimates;
+mod factor;
 mod fit;
 mod gradient;
-mod keep;
+mod kernels;
 mod model;
-mod nested;
-mod pool;
+mod pwls;
 mod results;
-mod small;
-mod solve;
-mod sparse;
+mod rows;
 mod start;
-mod stats;
+mod sums;
 pub mod terms;
 #[cfg(test)]
 mod testing;
@@ -37,4 +37,4 @@ pub use fit::{FitOptions, ProfiledObjective};
 pub use mixedlm_optim::{OptimRecord, OptimizerName};
 pub use model::{LinearMixedModel, ModelOptions};
 pub use results::{Criterion, GroupCount, LmmFit, PerLevel, TermFit, SINGULAR_TOL};
-pub use stats::SufficientStats;
+pub use sums::CrossProductSums;

@@ -299,7 +299,7 @@ pub(crate) fn fitted_values(
     modes: &[Vec<f64>],
 ) -> (Vec<f64>, Vec<f64>) {
     let n = model.design.n_obs();
-    let (mut fitted, mut residuals) = (written(n), written(n));
+    let (mut fitted, mut residuals) = (prefaulted_zeros(n), prefaulted_zeros(n));
     let fill = |(b, (f, e)): (usize, (&mut [f64], &mut [f64]))| {
         fitted_block(model, beta, modes, b * FITTED_BLOCK, f, e);
     };
@@ -319,13 +319,12 @@ pub(crate) fn fitted_values(
     (fitted, residuals)
 }
 
-/// n zeros, written by the allocating thread: a block every entry of which is written
+/// n zeros written by the allocating thread, for a vector every entry of which is written
 /// soon. Not `vec![0.0; n]`, whose zeroed allocation takes fresh pages from the kernel
-/// untouched and leaves each 4 KiB page to fault at its first write; an ordinary
-/// allocation is the one a program's allocator may back with huge pages (the CLI's does,
-/// for blocks of 2 MiB or more). Sim (b)'s cold CLI fit: about 5,000 faults fewer, 73–94
-/// → 57–87 ms in alternating runs.
-pub(crate) fn written(n: usize) -> Vec<f64> {
+/// untouched and leaves each page to fault at its first write inside the fit; an
+/// ordinary allocation is the one a program's allocator may back with huge pages (the
+/// CLI's does for large blocks).
+pub(crate) fn prefaulted_zeros(n: usize) -> Vec<f64> {
     let mut v = Vec::with_capacity(n);
     v.extend(std::iter::repeat_n(0.0, n));
     v

@@ -22,9 +22,8 @@ use serde::Serialize;
 /// (Satterthwaite, Kenward-Roger, profile intervals, variance-component SEs).
 ///
 /// One dense evaluation costs about q³/3 flops and q² doubles of memory; Satterthwaite needs
-/// tens of evaluations and a profile hundreds. Measured: Satterthwaite on a one-term model
-/// with q = 1500 took 7.4 s (dev build), on mathachieve (q = 320) 0.7 s; at the limit
-/// the default tests of `mixedlm fit` stay within seconds.
+/// tens of evaluations and a profile hundreds, so at the limit the default tests of
+/// `mixedlm fit` stay within seconds (benches/README.md).
 pub const DENSE_MAX_Q: usize = 1000;
 
 /// How confidence intervals are computed.

@@ -90,6 +90,11 @@ const RULES: &[Rule] = &[
         forbidden: &[],
     },
     Rule {
+        krate: "mixedlm-fixtures",
+        internal: &["mixedlm-formula", "mixedlm-design"],
+        forbidden: &[],
+    },
+    Rule {
         krate: "mixedlm-benches",
         internal: &["mixedlm"],
         forbidden: &[],

@@ -1,12 +1,22 @@
 //! Satterthwaite and Kenward-Roger degrees of freedom against lmerTest / pbkrtest, at lme4's θ̂.
 
-use crate::common::{by_name, reference, reference_design, rel, theta};
+use crate::common::{by_name, reference_design, rel, result, theta};
 use mixedlm_inference::{kenward_roger, satterthwaite, DenseLmm};
 
-const MODELS: [u32; 9] = [1, 2, 3, 4, 5, 6, 7, 9, 10];
+const MODELS: [&str; 9] = [
+    "sleepstudy",
+    "sleepstudy_intercept",
+    "sleepstudy_uncorrelated",
+    "dyestuff",
+    "dyestuff2",
+    "penicillin",
+    "pastes",
+    "mathachieve",
+    "cake",
+];
 
-fn check_satterthwaite(id: u32) {
-    let r = reference(id, true);
+fn check_satterthwaite(id: &str) {
+    let r = result(id, true);
     let model = DenseLmm::new(&reference_design(id), true).unwrap();
     let s = satterthwaite(&model, &theta(&r), true).unwrap();
     let want = by_name(&r, "satterthwaite_df", model.x_names());
@@ -20,8 +30,8 @@ fn check_satterthwaite(id: u32) {
     }
 }
 
-fn check_kenward_roger(id: u32) {
-    let r = reference(id, true);
+fn check_kenward_roger(id: &str) {
+    let r = result(id, true);
     let model = DenseLmm::new(&reference_design(id), true).unwrap();
     let kr = kenward_roger(&model, &theta(&r)).unwrap();
     let want_df = by_name(&r, "kenward_roger_df", model.x_names());

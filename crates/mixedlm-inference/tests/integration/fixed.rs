@@ -1,12 +1,20 @@
 //! The fixed-effects table (estimates, SEs, statistics, df, p-values) and Wald intervals.
 
-use crate::common::{by_name, reference, reference_design, rel, theta};
+use crate::common::{by_name, reference_design, rel, result, theta};
 use mixedlm_inference::{fixed_effect_tests, two_sided_p, wald_intervals, Ddf, DenseLmm};
 
 #[test]
 fn satterthwaite_table_matches_lmertest() {
-    for id in [1, 2, 3, 4, 6, 7, 10] {
-        let r = reference(id, true);
+    for id in [
+        "sleepstudy",
+        "sleepstudy_intercept",
+        "sleepstudy_uncorrelated",
+        "dyestuff",
+        "penicillin",
+        "pastes",
+        "cake",
+    ] {
+        let r = result(id, true);
         let model = DenseLmm::new(&reference_design(id), true).unwrap();
         let rows = fixed_effect_tests(&model, &theta(&r), true, Ddf::Satterthwaite).unwrap();
         let names = model.x_names().to_vec();
@@ -28,8 +36,8 @@ fn satterthwaite_table_matches_lmertest() {
 
 #[test]
 fn z_and_kenward_roger_tables() {
-    let r = reference(1, true);
-    let model = DenseLmm::new(&reference_design(1), true).unwrap();
+    let r = result("sleepstudy", true);
+    let model = DenseLmm::new(&reference_design("sleepstudy"), true).unwrap();
     let z = fixed_effect_tests(&model, &theta(&r), true, Ddf::Z).unwrap();
     assert!(z.iter().all(|row| row.df.is_none()));
     assert!(rel(z[1].p_value, two_sided_p(z[1].statistic, None)) < 1e-12);

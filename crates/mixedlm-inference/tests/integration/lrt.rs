@@ -1,6 +1,6 @@
 //! Likelihood-ratio tests against lme4's `anova()` (both models refitted with ML).
 
-use crate::common::{design, reference, reference_design, rel, term, theta, Data};
+use crate::common::{design, reference_design, rel, result, theta};
 use mixedlm_inference::{likelihood_ratio_tests, lrt_model_ml, DenseLmm, LrtModel};
 use serde_json::Value;
 
@@ -33,50 +33,30 @@ fn lrt_entry(i: usize) -> Value {
 
 #[test]
 fn lrt_sleepstudy_random_slope() {
-    let m1 = DenseLmm::new(&reference_design(1), true).unwrap();
-    let m0 = DenseLmm::new(&reference_design(2), true).unwrap();
-    let a = lrt_model_ml(&m0, &theta(&reference(2, true)), "m0").unwrap();
-    let b = lrt_model_ml(&m1, &theta(&reference(1, true)), "m1").unwrap();
+    let m1 = DenseLmm::new(&reference_design("sleepstudy"), true).unwrap();
+    let m0 = DenseLmm::new(&reference_design("sleepstudy_intercept"), true).unwrap();
+    let a = lrt_model_ml(&m0, &theta(&result("sleepstudy_intercept", true)), "m0").unwrap();
+    let b = lrt_model_ml(&m1, &theta(&result("sleepstudy", true)), "m1").unwrap();
     check(&lrt_entry(0), a, b);
 }
 
 #[test]
 fn lrt_sleepstudy_fixed_slope() {
-    let d = Data::read("sleepstudy");
-    let (one, days, subj) = (vec![1.0; d.n], d.num("Days"), d.text("Subject"));
-    let random = vec![term(
-        "Subject",
-        &subj,
-        &["(Intercept)", "Days"],
-        &[one.clone(), days],
-    )];
-    let d0 = design(d.num("Reaction"), vec![("(Intercept)", one)], random);
+    let d0 = design("sleepstudy", "Reaction ~ 1 + (1 + Days | Subject)");
     let m0 = DenseLmm::new(&d0, true).unwrap();
-    let m1 = DenseLmm::new(&reference_design(1), true).unwrap();
+    let m1 = DenseLmm::new(&reference_design("sleepstudy"), true).unwrap();
     let a = lrt_model_ml(&m0, &[1.0, 0.0, 1.0], "m0").unwrap();
-    let b = lrt_model_ml(&m1, &theta(&reference(1, true)), "m1").unwrap();
+    let b = lrt_model_ml(&m1, &theta(&result("sleepstudy", true)), "m1").unwrap();
     check(&lrt_entry(1), a, b);
 }
 
 #[test]
 fn lrt_mathachieve() {
-    let d = Data::read("mathachieve");
-    let (one, ses) = (vec![1.0; d.n], d.num("SES"));
-    let random = vec![term(
-        "School",
-        &d.text("School"),
-        &["(Intercept)"],
-        std::slice::from_ref(&one),
-    )];
-    let d0 = design(
-        d.num("MathAch"),
-        vec![("(Intercept)", one), ("SES", ses)],
-        random,
-    );
+    let d0 = design("mathachieve", "MathAch ~ 1 + SES + (1 | School)");
     let m0 = DenseLmm::new(&d0, false).unwrap();
-    let m1 = DenseLmm::new(&reference_design(9), false).unwrap();
+    let m1 = DenseLmm::new(&reference_design("mathachieve"), false).unwrap();
     let a = lrt_model_ml(&m0, &[0.4], "m0").unwrap();
-    let b = lrt_model_ml(&m1, &theta(&reference(9, false)), "m1").unwrap();
+    let b = lrt_model_ml(&m1, &theta(&result("mathachieve", false)), "m1").unwrap();
     check(&lrt_entry(2), a, b);
 }
 

@@ -1,6 +1,6 @@
 //! Prediction, simulation, bootstrap and variance-component SEs.
 
-use crate::common::{reference, reference_design, rel, theta};
+use crate::common::{reference_design, rel, result, theta};
 use mixedlm_design::DenseMatrix;
 use mixedlm_inference::{
     bootstrap, predict, satterthwaite, simulate_responses, variance_component_se, BootstrapOptions,
@@ -17,7 +17,7 @@ fn f64s(v: &serde_json::Value) -> Vec<f64> {
 }
 
 /// The first `n` rows of a design as new data (codes as seen).
-fn head_as_new(id: u32, n: usize) -> NewData {
+fn head_as_new(id: &str, n: usize) -> NewData {
     let d = reference_design(id);
     let sub = |m: &DenseMatrix| DenseMatrix {
         nrows: n,
@@ -43,8 +43,14 @@ fn head_as_new(id: u32, n: usize) -> NewData {
 
 #[test]
 fn conditional_predictions_reproduce_lme4_fitted_values() {
-    for id in [1, 3, 6, 7, 10] {
-        let r = reference(id, true);
+    for id in [
+        "sleepstudy",
+        "sleepstudy_uncorrelated",
+        "penicillin",
+        "pastes",
+        "cake",
+    ] {
+        let r = result(id, true);
         let model = DenseLmm::new(&reference_design(id), true).unwrap();
         let input = PredictionInput::from_dense(&model, &theta(&r)).unwrap();
         let want = f64s(&r["fitted_head"]);
@@ -57,10 +63,10 @@ fn conditional_predictions_reproduce_lme4_fitted_values() {
 
 #[test]
 fn population_se_uses_vcov_of_beta() {
-    let r = reference(1, true);
-    let model = DenseLmm::new(&reference_design(1), true).unwrap();
+    let r = result("sleepstudy", true);
+    let model = DenseLmm::new(&reference_design("sleepstudy"), true).unwrap();
     let input = PredictionInput::from_dense(&model, &theta(&r)).unwrap();
-    let new = head_as_new(1, 10);
+    let new = head_as_new("sleepstudy", 10);
     let pred = predict(&input, &new, NewLevelPolicy::Population).unwrap();
     let v: Vec<Vec<f64>> = r["vcov_fixef"]
         .as_array()
@@ -82,9 +88,9 @@ fn population_se_uses_vcov_of_beta() {
 
 #[test]
 fn unseen_levels_follow_the_policy() {
-    let model = DenseLmm::new(&reference_design(1), true).unwrap();
-    let input = PredictionInput::from_dense(&model, &theta(&reference(1, true))).unwrap();
-    let mut new = head_as_new(1, 3);
+    let model = DenseLmm::new(&reference_design("sleepstudy"), true).unwrap();
+    let input = PredictionInput::from_dense(&model, &theta(&result("sleepstudy", true))).unwrap();
+    let mut new = head_as_new("sleepstudy", 3);
     new.terms[0].codes[1] = None;
     new.terms[0].labels[1] = "999".into();
     let pred = predict(&input, &new, NewLevelPolicy::Population).unwrap();
@@ -96,8 +102,8 @@ fn unseen_levels_follow_the_policy() {
 
 #[test]
 fn simulation_is_reproducible_and_centred() {
-    let design = reference_design(1);
-    let r = reference(1, true);
+    let design = reference_design("sleepstudy");
+    let r = result("sleepstudy", true);
     let beta = [
         r["fixef"]["(Intercept)"].as_f64().unwrap(),
         r["fixef"]["Days"].as_f64().unwrap(),
@@ -116,8 +122,8 @@ fn simulation_is_reproducible_and_centred() {
 
 #[test]
 fn bootstrap_is_deterministic_by_seed() {
-    let design = reference_design(4);
-    let r = reference(4, false);
+    let design = reference_design("dyestuff");
+    let r = result("dyestuff", false);
     let model = DenseLmm::new(&design, false).unwrap();
     let th = theta(&r);
     let refit = DenseRefit::new(model, th.clone());
@@ -176,8 +182,8 @@ fn bootstrap_is_deterministic_by_seed() {
 
 #[test]
 fn variance_component_se_agrees_with_the_delta_method() {
-    let r = reference(1, true);
-    let model = DenseLmm::new(&reference_design(1), true).unwrap();
+    let r = result("sleepstudy", true);
+    let model = DenseLmm::new(&reference_design("sleepstudy"), true).unwrap();
     let th = theta(&r);
     let vc = variance_component_se(&model, &th).unwrap();
     let names: Vec<&str> = vc.iter().map(|v| v.name.as_str()).collect();

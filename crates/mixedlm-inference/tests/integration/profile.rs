@@ -1,6 +1,6 @@
 //! Profile-likelihood intervals against lme4's `confint(method = "profile")`.
 
-use crate::common::{inference_reference, reference, reference_design, theta};
+use crate::common::{inference_reference, reference_design, result, theta};
 use mixedlm_inference::{profile_intervals, DenseLmm, ProfileOptions};
 use serde_json::Value;
 
@@ -12,10 +12,12 @@ fn f64s(v: &Value) -> Vec<f64> {
         .collect()
 }
 
-/// Check one dataset's intervals (REML and ML references) within 1e-3 of each width.
-fn check(dataset: &str, id: u32) {
+/// Check one reference model's intervals (REML and ML references) within 1e-3 of each
+/// width.
+fn check(id: &str) {
     let refs = inference_reference();
     let design = reference_design(id);
+    let dataset = mixedlm_fixtures::reference(id).dataset;
     for reml in [true, false] {
         let entry = refs["profile"]
             .as_array()
@@ -26,7 +28,7 @@ fn check(dataset: &str, id: u32) {
         let model = DenseLmm::new(&design, reml).unwrap();
         let got = profile_intervals(
             &model,
-            &theta(&reference(id, reml)),
+            &theta(&result(id, reml)),
             &ProfileOptions::default(),
         )
         .unwrap();
@@ -65,30 +67,30 @@ fn check(dataset: &str, id: u32) {
 
 #[test]
 fn profile_sleepstudy() {
-    check("sleepstudy", 1);
+    check("sleepstudy");
 }
 
 #[test]
 fn profile_dyestuff() {
-    check("dyestuff", 4);
+    check("dyestuff");
 }
 
 #[test]
 fn profile_penicillin() {
-    check("penicillin", 6);
+    check("penicillin");
 }
 
 #[test]
 fn profile_pastes() {
-    check("pastes", 7);
+    check("pastes");
 }
 
 #[test]
 fn profile_rejects_unknown_parameter() {
-    let model = DenseLmm::new(&reference_design(4), true).unwrap();
+    let model = DenseLmm::new(&reference_design("dyestuff"), true).unwrap();
     let opts = ProfileOptions {
         parameters: Some(vec!["sd_Days|Batch".into()]),
         ..ProfileOptions::default()
     };
-    assert!(profile_intervals(&model, &theta(&reference(4, true)), &opts).is_err());
+    assert!(profile_intervals(&model, &theta(&result("dyestuff", true)), &opts).is_err());
 }

@@ -3,7 +3,7 @@
 //! so that there are many batches and levels first seen in late batches.
 
 use mixedlm::design::{BatchDesigner, Design, DesignBuilder, DesignError, LevelScan};
-use mixedlm::model::{FitOptions, LinearMixedModel, LmmFit, ModelOptions, SufficientStats};
+use mixedlm::model::{CrossProductSums, FitOptions, LinearMixedModel, LmmFit, ModelOptions};
 use mixedlm::{parse_formula, read_table, ModelError, RecordBatch, StreamOptions};
 use std::path::PathBuf;
 
@@ -34,16 +34,16 @@ fn designer(formula: &str, batches: &[RecordBatch]) -> BatchDesigner {
     scan.finish().unwrap()
 }
 
-fn stats_of(designer: &BatchDesigner, batches: &[RecordBatch]) -> SufficientStats {
-    let mut stats = SufficientStats::new(designer.template()).unwrap();
+fn stats_of(designer: &BatchDesigner, batches: &[RecordBatch]) -> CrossProductSums {
+    let mut stats = CrossProductSums::new(designer.template()).unwrap();
     for b in batches {
         stats.accumulate(&designer.design(b).unwrap()).unwrap();
     }
     stats
 }
 
-fn fit_stats(stats: &SufficientStats, reml: bool) -> LmmFit {
-    let mut m = LinearMixedModel::from_stats(stats, ModelOptions { reml }).unwrap();
+fn fit_stats(stats: &CrossProductSums, reml: bool) -> LmmFit {
+    let mut m = LinearMixedModel::from_sums(stats, ModelOptions { reml }).unwrap();
     m.fit(&FitOptions::default()).unwrap()
 }
 
@@ -105,10 +105,10 @@ fn check(file: &str, formula: &str) {
         assert_same_fit(&fit_stats(&stats, reml), &memory);
         // the same objective function: equal at the optimum and away from it
         let mut from_memory = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
-        let mut from_stats = LinearMixedModel::from_stats(&stats, ModelOptions { reml }).unwrap();
+        let mut from_sums = LinearMixedModel::from_sums(&stats, ModelOptions { reml }).unwrap();
         let away: Vec<f64> = memory.theta.iter().map(|t| 0.5 * t + 0.3).collect();
         for theta in [&memory.theta, &away] {
-            let (a, b) = (from_stats.objective(theta), from_memory.objective(theta));
+            let (a, b) = (from_sums.objective(theta), from_memory.objective(theta));
             close(a, b, 1e-11, "objective at one θ");
         }
     }
@@ -169,8 +169,8 @@ fn merge_of_halves_equals_accumulating_everything() {
     let mut merged = stats_of(&d, right);
     merged.merge(&stats_of(&d, left)).unwrap();
     assert_eq!(merged.n_obs(), whole.n_obs());
-    let mut a = LinearMixedModel::from_stats(&whole, ModelOptions::default()).unwrap();
-    let mut b = LinearMixedModel::from_stats(&merged, ModelOptions::default()).unwrap();
+    let mut a = LinearMixedModel::from_sums(&whole, ModelOptions::default()).unwrap();
+    let mut b = LinearMixedModel::from_sums(&merged, ModelOptions::default()).unwrap();
     for theta in [[1.0, 1.0], [0.5, 2.0], [1.5, 0.1]] {
         let (fa, fb) = (a.objective(&theta), b.objective(&theta));
         assert!((fa - fb).abs() <= 1e-12 * fa.abs(), "{fa} vs {fb}");

@@ -2,24 +2,16 @@
 //!
 //! A fit alternates short parallel sections (the cross-products, the sparse path's
 //! assembly) with sequential ones (a factorization, the optimizer's step). Between two
-//! parallel sections rayon's idle workers go to sleep, and on a virtual machine a
-//! sleeping worker's CPU can take a millisecond or more to wake: measured here, a
-//! `rayon::join` of two 0.5 ms halves called after a 10 ms sequential stretch took
-//! 1.0 ms (the halves ran one after the other on one thread), against 0.55 ms when the
-//! other worker was awake. The sparse path's assembly (InstEval: about 2 ms on each of
-//! two threads, between two 7 ms factorizations) ran no faster on two threads than on
-//! one for that reason.
+//! parallel sections rayon's idle workers go to sleep, and on a virtual machine a sleeping
+//! worker's CPU can take longer to wake than a short parallel section takes, so that the
+//! section runs serially.
 //!
 //! [`run_awake`] runs a closure on one of rayon's workers while every other worker waits
 //! for work by polling ([`rayon::yield_now`]) instead of sleeping, the policy OpenMP
 //! runtimes call an active wait. The fit uses it for the optimizer's loop on the sparse
-//! path only, where the evaluations' parallel sections pay (InstEval, 2 cores, in-process
-//! alternation: 9.8 against 12.2 ms per evaluation, with faer's parallel factorization).
-//! Elsewhere it lost: around a whole fit of sim (a) (100k rows, one slope term) the
-//! first fit went from 7.3 to 16.9 ms and warm fits from 6.0 to 11.0 ms: the design's
-//! and cross-products' short parallel sections then ran on two cores, and ran slower
-//! (part of the first fit's loss was the worker's cold allocator heap: with one glibc
-//! arena it took 10-13 ms).
+//! path only, where the evaluations' parallel sections (the assembly, faer's supernodal
+//! factorization) pay; around a whole fit of a one-term model it made the short parallel
+//! sections slower (benches/README.md, "Measurements behind the code").
 //!
 //! The cost is CPU time: while the closure runs, the other cores are busy even when they
 //! have nothing to do. [`run_awake`] does nothing when called from inside a rayon pool

@@ -1,115 +1,88 @@
 //! Keeping the factor of the best point while BOBYQA runs, so that the estimates need no
-//! final factorization on large dense blocks.
+//! final factorization on large rest blocks.
 //!
-//! After the optimizer stops, [`LinearMixedModel::fit`] factors Ω at the best θ once more
-//! for the estimates. BOBYQA's last evaluation is rarely its best, and on a large dense
-//! rest block that extra factorization costs as much as an evaluation (sim (e), 3,706
-//! columns: about 0.5 s; sim (c), 2,000 columns: about 0.1 s). Here each evaluation that
+//! After the optimizer stops, [`LinearMixedModel::fit`] needs the factor at the best θ for
+//! the estimates. BOBYQA's last evaluation is rarely its best, and on a large rest block
+//! one more factorization costs as much as an evaluation. Here each evaluation that
 //! improves on the best so far trades its factor buffers with a kept set (a swap of
 //! vectors, no copy); the fit then takes the kept factor back when it belongs to the
-//! final θ. The cost is one more copy of the dense block in memory, so it is done only
-//! from [`KEEP_BEST_FROM`] columns, and only for BOBYQA: BFGS asks for the gradient at the
-//! point it has just evaluated, which needs the factor in place. On the sparse path the
-//! kept set is the vector of L's non-zeros (InstEval: about 10 ms saved, a tenth of the
-//! estimates' time).
+//! final θ. The cost is one more copy of the factor in memory, so it is done only on the
+//! sparse path (its values are a vector of L's non-zeros) and from [`KEEP_BEST_FROM`]
+//! dense columns, and only for BOBYQA: BFGS asks for the gradient at the point it has
+//! just evaluated, which needs the factor in place.
 
+use crate::factor::KeptValues;
 use crate::LinearMixedModel;
 use mixedlm_optim::Objective;
 
 /// Dense rest blocks of at least this many columns keep the best factor.
 pub(crate) const KEEP_BEST_FROM: usize = 1024;
 
-/// The factor buffers and values of the best evaluation so far.
+/// The factor buffers and value of the best evaluation so far.
 #[derive(Default)]
 struct Kept {
     theta: Vec<f64>,
     value: f64,
-    t: Vec<Vec<f64>>,
-    lg: Vec<f64>,
-    w: Vec<f64>,
-    m: Vec<f64>,
-    /// The sparse path's factor values and list-ordered W (see [`crate::sparse`]).
-    l_vals: Vec<f64>,
-    ws: Vec<f64>,
-    /// Whether the kept factor is the dense one (else the sparse one).
-    dense: bool,
-    logdets: (f64, f64),
-    r2: f64,
+    values: KeptValues,
 }
 
 /// The model as an objective that keeps the factor of its best point (module docs).
-pub(crate) struct KeepingObjective<'a> {
+pub(crate) struct BestFactorObjective<'a> {
     pub(crate) model: &'a mut LinearMixedModel,
     kept: Option<Kept>,
 }
 
-impl<'a> KeepingObjective<'a> {
+impl<'a> BestFactorObjective<'a> {
     pub(crate) fn new(model: &'a mut LinearMixedModel) -> Self {
-        KeepingObjective { model, kept: None }
+        BestFactorObjective { model, kept: None }
     }
 
-    /// Trade the model's factor buffers with the kept ones (allocating them the first
-    /// time), recording θ and the value. The model's factor is then stale: it is marked
-    /// invalid until the next evaluation overwrites it.
+    /// Trade the model's factor buffers with the kept ones (sized the first time),
+    /// recording θ and the value. The model's factor is then stale: it is marked invalid
+    /// until the next evaluation overwrites it.
     fn keep(&mut self, theta: &[f64], value: f64) {
         let f = &mut self.model.factor;
         let kept = self.kept.get_or_insert_with(|| Kept {
-            t: f.t.clone(),
-            lg: vec![0.0; f.lg.len()],
-            w: vec![0.0; f.w.len()],
+            values: KeptValues {
+                t: f.t.clone(),
+                lg: vec![0.0; f.levels.lg.len()],
+                w: vec![0.0; f.levels.w.len()],
+                ..KeptValues::default()
+            },
             ..Kept::default()
         });
-        std::mem::swap(&mut kept.t, &mut f.t);
-        std::mem::swap(&mut kept.lg, &mut f.lg);
-        std::mem::swap(&mut kept.w, &mut f.w);
-        kept.dense = f.dense;
-        match f.sparse.as_mut() {
-            Some(sparse) if !f.dense => sparse.swap_values(&mut kept.l_vals, &mut kept.ws),
-            // the first swap leaves M empty: the next dense factorization allocates it
-            _ => std::mem::swap(&mut kept.m, &mut f.m),
-        }
-        kept.logdets = (f.logdet_z, f.logdet_x);
-        kept.r2 = f.r2;
+        // the first swap leaves the dense M empty: the next factorization allocates it
+        f.swap_values(&mut kept.values);
+        f.pieces = None;
         kept.value = value;
         kept.theta.clear();
         kept.theta.extend_from_slice(theta);
-        f.ok = false;
     }
 
     /// Put the kept factor back into the model when it was computed at `theta`; returns
     /// whether it did (else the model must be evaluated at `theta`).
     pub(crate) fn restore(self, theta: &[f64]) -> bool {
-        let Some(kept) = self.kept else {
+        let Some(mut kept) = self.kept else {
             return false;
         };
         if kept.theta != theta {
             return false;
         }
         let model = self.model;
-        let f = &mut model.factor;
-        (f.t, f.lg, f.w) = (kept.t, kept.lg, kept.w);
-        let (mut l_vals, mut ws) = (kept.l_vals, kept.ws);
-        match f.sparse.as_mut() {
-            Some(sparse) if !kept.dense => sparse.swap_values(&mut l_vals, &mut ws),
-            _ => f.m = kept.m,
-        }
-        (f.logdet_z, f.logdet_x) = kept.logdets;
-        f.r2 = kept.r2;
-        f.ok = true;
-        f.dense = kept.dense;
+        model.factor.swap_values(&mut kept.values);
         model.theta.copy_from_slice(theta);
-        true
+        model.factor.pieces.is_some()
     }
 }
 
-impl Objective for KeepingObjective<'_> {
+impl Objective for BestFactorObjective<'_> {
     fn dim(&self) -> usize {
         self.model.n_theta()
     }
     fn value(&mut self, x: &[f64]) -> f64 {
         let v = self.model.objective(x);
         let better = self.kept.as_ref().is_none_or(|k| v < k.value);
-        if v.is_finite() && better && self.model.factor.ok {
+        if v.is_finite() && better && self.model.factor.pieces.is_some() {
             self.keep(x, v);
         }
         v
@@ -124,8 +97,8 @@ impl Objective for KeepingObjective<'_> {
 
 impl LinearMixedModel {
     /// Whether a fit by `solver` keeps the factor of its best point (module docs): BOBYQA
-    /// on the sparse path (its factor values are a vector of L's non-zeros), or on the
-    /// dense path with a rest block of at least [`KEEP_BEST_FROM`] columns.
+    /// on the sparse path, or on the dense path with a rest block of at least
+    /// [`KEEP_BEST_FROM`] columns.
     pub(crate) fn keeps_best_factor(&self, solver: mixedlm_optim::OptimizerName) -> bool {
         solver == mixedlm_optim::OptimizerName::Bobyqa
             && !self.uses_nested()
@@ -135,7 +108,7 @@ impl LinearMixedModel {
 
 #[cfg(test)]
 mod tests {
-    use super::{KeepingObjective, KEEP_BEST_FROM};
+    use super::{BestFactorObjective, KEEP_BEST_FROM};
     use crate::testing::{design_with_x, random_term, uniform};
     use crate::{FitOptions, LinearMixedModel, ModelOptions, OptimizerName};
     use mixedlm_optim::Objective;
@@ -195,17 +168,17 @@ mod tests {
         let (best, worse) = ([0.8, 0.5], [3.0, 0.1]);
         assert!(model.evaluate(&best));
         let want = estimates(&model);
-        let mut obj = KeepingObjective::new(&mut model);
+        let mut obj = BestFactorObjective::new(&mut model);
         let f_best = obj.value(&best);
         let f_worse = obj.value(&worse);
         assert!(f_best < f_worse, "{f_best} vs {f_worse}");
         assert!(
-            obj.model.factor.ok,
+            obj.model.factor.pieces.is_some(),
             "the worse point's factor stays in place"
         );
         assert!(obj.restore(&best));
         assert_same("restored estimates", &estimates(&model), &want);
-        let mut obj = KeepingObjective::new(&mut model);
+        let mut obj = BestFactorObjective::new(&mut model);
         obj.value(&best);
         assert!(
             !obj.restore(&worse),
@@ -232,11 +205,8 @@ mod tests {
         assert!(fit.converged, "{}", fit.optim.termination);
         let kept = estimates(&model);
         let covs = model.conditional_covariances().concat();
-        assert_eq!(
-            model.sparse_current().is_some(),
-            sparse,
-            "the kept factor's path"
-        );
+        assert_eq!(model.uses_sparse(), sparse, "the kept factor's path");
+        assert!(model.factor.pieces.is_some());
         assert!(model.evaluate(&fit.theta));
         assert_same("estimates", &kept, &estimates(&model));
         assert_same(

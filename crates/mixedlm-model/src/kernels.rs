@@ -1,5 +1,9 @@
-//! Tiny dense kernels on k×k column-major blocks (k is the number of random effects per
-//! level: 1, 2, 3 ... so plain loops beat any blocked kernel).
+//! Dense kernels: tiny ones on k×k column-major blocks (k is the number of random effects
+//! per level: 1, 2, 3 ... so plain loops beat any blocked kernel), the dot product of the
+//! cross-product pass, and the triangular product that turns L⁻¹ into (L L')⁻¹.
+
+use faer::linalg::matmul::triangular::{matmul, BlockStructure};
+use faer::{Accum, Mat, Par};
 
 /// In-place lower Cholesky of the k×k column-major `a` (lower triangle read; the strict
 /// upper triangle is zeroed). Returns false if a pivot is not positive.
@@ -103,6 +107,84 @@ pub fn lower_inverse(l: &[f64], k: usize, out: &mut [f64]) {
             out[c * k + i] = s / l[i * k + i];
         }
     }
+}
+
+/// out = L^{-T} K L⁻¹ for a lower-triangular k×k L and symmetric K, through `linv` = L⁻¹
+/// (written; `tmp` scratch, k² entries each). For k = 1, K / L².
+#[inline(always)]
+pub fn inverse_congruence(
+    l: &[f64],
+    kmat: &[f64],
+    k: usize,
+    linv: &mut [f64],
+    tmp: &mut [f64],
+    out: &mut [f64],
+) {
+    if k == 1 {
+        out[0] = kmat[0] / (l[0] * l[0]);
+        return;
+    }
+    lower_inverse(l, k, linv);
+    congruence(linv, kmat, k, tmp, out);
+}
+
+/// row ← −row L⁻¹ (`linv` = L⁻¹ as [`inverse_congruence`] left it; for k = 1 the
+/// division by −L is direct).
+#[inline(always)]
+pub fn neg_times_lower_inverse(row: &mut [f64], l: &[f64], linv: &[f64], k: usize) {
+    if k == 1 {
+        row[0] /= -l[0];
+        return;
+    }
+    row_times_lower(row, linv, k);
+    row.iter_mut().for_each(|x| *x = -*x);
+}
+
+/// The lower triangle of L^{-T} L⁻¹ = (L L')⁻¹ from L⁻¹ (lower triangular), by a
+/// triangular product (a sixth of a full product's flops); the upper is left zero.
+pub fn lower_inverse_gram(l_inv: &Mat<f64>, par: Par) -> Mat<f64> {
+    let n = l_inv.nrows();
+    let mut out = Mat::<f64>::zeros(n, n);
+    matmul(
+        out.as_mut(),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        l_inv.transpose(),
+        BlockStructure::TriangularUpper,
+        l_inv.as_ref(),
+        BlockStructure::TriangularLower,
+        1.0,
+        par,
+    );
+    out
+}
+
+/// Dot product with sixteen independent sums (vectorizes, with enough chains that the adds
+/// need not wait on each other). The last `len % 16` products go to the first sums; the
+/// sums are added pairwise.
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    const LANES: usize = 16;
+    let mut acc = [0.0; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    for (s, (x, y)) in acc
+        .iter_mut()
+        .zip(ca.remainder().iter().zip(cb.remainder()))
+    {
+        *s = x * y;
+    }
+    for (x, y) in ca.zip(cb) {
+        for k in 0..LANES {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for k in 0..width {
+            acc[k] += acc[k + width];
+        }
+    }
+    acc[0]
 }
 
 /// y = T x for lower-triangular T (k×k column-major).

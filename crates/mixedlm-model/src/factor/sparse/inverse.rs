@@ -1,17 +1,14 @@
 //! The estimates read from the sparse factor of the last [`SparseRest::factor`], so that a
-//! model on the sparse path never needs the dense factor of its rest block:
+//! model on the sparse path never needs a dense factor of its rest block:
 //! - β̂ and the spherical modes of terms 2..m by one back-substitution with L';
 //! - Lxx, the trailing block of L;
 //! - the diagonal blocks of (Lzz Lzz')⁻¹ for the conditional covariances, from the
 //!   selected inverse of Lrr (Takahashi's recurrences, supernode by supernode): the
 //!   entries of (Lrr Lrr')⁻¹ on L's pattern, which holds the diagonal and every pair of
 //!   rows that share a level of term 1 (the Schur pairs of M).
-//!
-//! InstEval: 1,142 columns of Lrr; these replace a dense factorization and a dense
-//! triangular inverse at the end of the fit.
 
 use super::SparseRest;
-use crate::small;
+use crate::kernels;
 use crate::terms::Term;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::matmul::triangular::{self as tri, BlockStructure as Block};
@@ -147,13 +144,44 @@ impl SparseRest {
     /// β̂ and the spherical modes of terms 2..m (in R's row order, as the dense path's) at
     /// the last factorization. With M = L L' and L's last row (l', Lyy), L' x = Lyy e_n
     /// gives x = (−(û_R, β̂), 1) in the sparse order.
-    pub(crate) fn solve(&self) -> (Vec<f64>, Vec<f64>) {
+    pub fn solve(&self) -> (Vec<f64>, Vec<f64>) {
         let n = self.n;
         let mut x = Mat::<f64>::zeros(n, 1);
-        let Some(sn) = self.supernodal() else {
-            return (vec![f64::NAN; self.p], vec![f64::NAN; self.qr]);
-        };
         x[(n - 1, 0)] = self.l_vals[self.l_diag[n - 1]];
+        if !self.transpose_solve(&mut x) {
+            return (vec![f64::NAN; self.p], vec![f64::NAN; self.qr]);
+        }
+        let beta = (0..self.p).map(|c| -x[(self.qr + c, 0)]).collect();
+        (beta, self.rest_modes_from(&x))
+    }
+
+    /// The spherical modes of terms 2..m at a given β (R's row order). The solve of
+    /// L' x = b with b zero on the Z part, b_X = L_yx' − Lxx' β and b_y = Lyy leaves
+    /// x = (−û_R, −β, 1): the Z part is Lzz^{-T} (L_yz' − L_xz' β).
+    pub fn rest_modes(&self, beta: &[f64]) -> Vec<f64> {
+        let (n, qr, p) = (self.n, self.qr, self.p);
+        let Some(sn) = self.supernodal() else {
+            return vec![f64::NAN; qr];
+        };
+        let lay = Layout::new(sn);
+        let at = |i: usize, j: usize| lay.position(i, j).map_or(0.0, |pos| self.l_vals[pos]);
+        let mut x = Mat::<f64>::zeros(n, 1);
+        for c in 0..p {
+            let lxx_beta: f64 = (c..p).map(|r| at(qr + r, qr + c) * beta[r]).sum();
+            x[(qr + c, 0)] = at(n - 1, qr + c) - lxx_beta;
+        }
+        x[(n - 1, 0)] = at(n - 1, n - 1);
+        if !self.transpose_solve(&mut x) {
+            return vec![f64::NAN; qr];
+        }
+        self.rest_modes_from(&x)
+    }
+
+    /// x ← L^{-T} x at the last factorization; false without a supernodal factor.
+    fn transpose_solve(&self, x: &mut Mat<f64>) -> bool {
+        let Some(sn) = self.supernodal() else {
+            return false;
+        };
         let mut mem = MemBuffer::new(sn.solve_in_place_scratch::<f64>(1, Par::Seq));
         SupernodalLltRef::new(sn, &self.l_vals).l_transpose_solve_with_conj(
             Conj::No,
@@ -161,16 +189,20 @@ impl SparseRest {
             Par::Seq,
             MemStack::new(&mut mem),
         );
-        let beta = (0..self.p).map(|c| -x[(self.qr + c, 0)]).collect();
+        true
+    }
+
+    /// −x's Z part in R's row order (x in the sparse order).
+    fn rest_modes_from(&self, x: &Mat<f64>) -> Vec<f64> {
         let mut ur = vec![0.0; self.qr];
         for (new, &old) in self.perm[..self.qr].iter().enumerate() {
             ur[old as usize] = -x[(new, 0)];
         }
-        (beta, ur)
+        ur
     }
 
     /// Lxx (p × p, lower triangular): L's trailing block before the y row.
-    pub(crate) fn lxx(&self) -> Mat<f64> {
+    pub fn lxx(&self) -> Mat<f64> {
         let (p, qr) = (self.p, self.qr);
         let Some(sn) = self.supernodal() else {
             return Mat::from_fn(p, p, |_, _| f64::NAN);
@@ -212,72 +244,14 @@ impl SparseRest {
                 nrows,
                 ncols,
             );
-            let d = ls.submatrix(0, 0, nc, nc);
-            let mut dinv = Mat::<f64>::zeros(nc, nc);
-            invert_lower_triangular(dinv.as_mut(), d, Par::Seq);
-            // Z[J, J]'s lower triangle only (it is symmetric). The last supernode (InstEval:
-            // 570 columns) dominates the selected inverse: 29-41 → 16-18 ms with this
-            // triangular product and those below.
-            let mut zjj = crate::solve::rr_inverse(&dinv, Par::Seq);
-            let nr = rows.len();
-            let mut zrj = Mat::<f64>::zeros(nr, nc);
-            if nr > 0 {
-                let mut u = Mat::<f64>::zeros(nr, nc);
-                tri::matmul(
-                    u.as_mut(),
-                    Block::Rectangular,
-                    Accum::Replace,
-                    ls.submatrix(ncols, 0, nr, nc),
-                    Block::Rectangular,
-                    dinv.as_ref(),
-                    Block::TriangularLower,
-                    1.0,
-                    Par::Seq,
-                );
-                let zrr = gather(lay, &z, rows, &mut pos);
-                // Z[R, J] = −Z[R, R] U from Z[R, R]'s lower triangle: its triangle, then
-                // the transpose of its strict triangle
-                tri::matmul(
-                    zrj.as_mut(),
-                    Block::Rectangular,
-                    Accum::Replace,
-                    zrr.as_ref(),
-                    Block::TriangularLower,
-                    u.as_ref(),
-                    Block::Rectangular,
-                    -1.0,
-                    Par::Seq,
-                );
-                tri::matmul(
-                    zrj.as_mut(),
-                    Block::Rectangular,
-                    Accum::Add,
-                    zrr.transpose(),
-                    Block::StrictTriangularUpper,
-                    u.as_ref(),
-                    Block::Rectangular,
-                    -1.0,
-                    Par::Seq,
-                );
-                tri::matmul(
-                    zjj.as_mut(),
-                    Block::TriangularLower,
-                    Accum::Add,
-                    u.transpose(),
-                    Block::Rectangular,
-                    zrj.as_ref(),
-                    Block::Rectangular,
-                    -1.0,
-                    Par::Seq,
-                );
-            }
+            let (zjj, zrj) = supernode_inverse(ls, nc, lay, &z, rows, &mut pos);
             let off = lay.offset[s];
             for c in 0..nc {
                 let col = &mut z[off + c * nrows..off + (c + 1) * nrows];
                 for r in c..nc {
                     col[r] = zjj[(r, c)];
                 }
-                for r in 0..nr {
+                for r in 0..rows.len() {
                     col[ncols + r] = zrj[(r, c)];
                 }
             }
@@ -289,7 +263,7 @@ impl SparseRest {
     /// V_g = W_g' S W_g over g's rows of R per level g (k1 × k1; the caller turns it into
     /// L_g^{-T} (I + V_g) L_g⁻¹), and for terms 2..m (one column per level) the diagonal
     /// of S: their diagonal blocks of (Lzz Lzz')⁻¹.
-    pub(crate) fn conditional_forms(&self, g1: usize, terms: &[Term]) -> Vec<Vec<f64>> {
+    pub fn conditional_forms(&self, g1: usize, terms: &[Term]) -> Vec<Vec<f64>> {
         let (qr, k1) = (self.qr, self.k1);
         let kk = k1 * k1;
         let Some(sn) = self.supernodal() else {
@@ -331,7 +305,7 @@ impl SparseRest {
                         break;
                     }
                     let wu = &ws[u * k1..(u + 1) * k1];
-                    small::add_pair_form(vg, wj, wu, x[row], u == st);
+                    kernels::add_pair_form(vg, wj, wu, x[row], u == st);
                 }
             }
             for (i, _) in lay.column(j).filter(|&(i, _)| i < qr) {
@@ -354,145 +328,79 @@ impl SparseRest {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::testing::{design_with_x, random_codes, random_term, uniform};
-    use crate::{LinearMixedModel, ModelOptions};
-
-    /// `y ~ 1 + x + (1 [+ x] | a) + (1 | b) + (1 | c)` on random crossed levels: a with a
-    /// slope when `k1 = 2`, b and c scalar (the sparse path's later terms).
-    fn model(k1: usize, n: usize, levels: [usize; 3]) -> LinearMixedModel {
-        let code = |salt: u64, m: usize| random_codes(n, salt, m);
-        let x: Vec<f64> = (0..n).map(|i| 2.0 * uniform(i, 7)).collect();
-        let (a, b, c) = (code(1, levels[0]), code(2, levels[1]), code(3, levels[2]));
-        let y: Vec<f64> = (0..n)
-            .map(|i| {
-                1.0 + 0.5 * x[i]
-                    + 0.8 * uniform(a[i] as usize, 11)
-                    + 0.6 * uniform(b[i] as usize, 12)
-                    + 0.4 * uniform(c[i] as usize, 13)
-                    + uniform(i, 14)
-            })
-            .collect();
-        let first = if k1 == 1 {
-            random_term("a", levels[0], a, vec![1.0; n], &["(Intercept)"])
-        } else {
-            let mut z = vec![1.0; n];
-            z.extend_from_slice(&x);
-            random_term("a", levels[0], a, z, &["(Intercept)", "x"])
-        };
-        let random = vec![
-            first,
-            random_term("b", levels[1], b, vec![1.0; n], &["(Intercept)"]),
-            random_term("c", levels[2], c, vec![1.0; n], &["(Intercept)"]),
-        ];
-        LinearMixedModel::new(
-            &design_with_x(y, &x, random, None),
-            ModelOptions { reml: true },
-        )
-        .unwrap()
+/// One supernode's blocks of Z = (Lrr Lrr')⁻¹ (see [`SparseRest::selected_inverse`]):
+/// Z[J, J]'s lower triangle and Z[R, J], from its values `ls` (its `nc` columns within
+/// Lrr, then the rows below), the rows R below it within Lrr, and the later supernodes'
+/// entries of Z. Triangular products throughout (Z[J, J] is symmetric; Z[R, R] is read
+/// from its lower triangle).
+fn supernode_inverse(
+    ls: MatRef<'_, f64>,
+    nc: usize,
+    lay: &Layout<'_>,
+    z: &[f64],
+    rows: &[u32],
+    pos: &mut Vec<usize>,
+) -> (Mat<f64>, Mat<f64>) {
+    let ncols = ls.ncols();
+    let mut dinv = Mat::<f64>::zeros(nc, nc);
+    invert_lower_triangular(dinv.as_mut(), ls.submatrix(0, 0, nc, nc), Par::Seq);
+    let mut zjj = kernels::lower_inverse_gram(&dinv, Par::Seq);
+    let nr = rows.len();
+    let mut zrj = Mat::<f64>::zeros(nr, nc);
+    if nr == 0 {
+        return (zjj, zrj);
     }
-
-    fn close(what: &str, got: &[f64], want: &[f64]) {
-        assert_eq!(got.len(), want.len(), "{what}: lengths");
-        let scale = want.iter().fold(1e-300_f64, |m, v| m.max(v.abs()));
-        for (i, (g, w)) in got.iter().zip(want).enumerate() {
-            assert!(
-                (g - w).abs() <= 1e-10 * scale,
-                "{what}[{i}]: sparse {g}, dense {w}"
-            );
-        }
-    }
-
-    /// β, σ, Var(β), the modes and the conditional covariances read from the sparse factor
-    /// equal the dense factor's, at several θ.
-    fn check(k1: usize, n: usize, levels: [usize; 3]) {
-        let mut dense = model(k1, n, levels);
-        dense.set_sparse(false);
-        let mut sparse = model(k1, n, levels);
-        assert!(sparse.set_sparse(true));
-        let n_theta = sparse.n_theta();
-        for scale in [0.3, 1.0, 2.5] {
-            let theta: Vec<f64> = (0..n_theta)
-                .map(|i| scale * (0.6 + 0.3 * uniform(i, 21)))
-                .collect();
-            let mut theta = theta;
-            if k1 == 2 {
-                theta[1] = 0.2 * scale; // the correlation part of T1
-            }
-            assert!(dense.evaluate(&theta) && sparse.evaluate(&theta));
-            assert!(
-                sparse.sparse_current().is_some(),
-                "read from the sparse factor"
-            );
-            close("beta", &sparse.beta(), &dense.beta());
-            close("sigma", &[sparse.sigma()], &[dense.sigma()]);
-            let (vs, vd) = (sparse.vcov_beta(), dense.vcov_beta());
-            let flat = |m: &faer::Mat<f64>| -> Vec<f64> {
-                (0..m.ncols())
-                    .flat_map(|j| (0..m.nrows()).map(move |i| (i, j)))
-                    .map(|(i, j)| m[(i, j)])
-                    .collect()
-            };
-            close("vcov", &flat(&vs), &flat(&vd));
-            for (j, (s, d)) in sparse
-                .conditional_modes()
-                .iter()
-                .zip(dense.conditional_modes())
-                .enumerate()
-            {
-                close(&format!("modes of term {j}"), s, &d);
-            }
-            for explicit in [false, true] {
-                let d = dense.conditional_covariances_via(explicit);
-                for (j, (s, d)) in sparse.conditional_covariances().iter().zip(&d).enumerate() {
-                    close(&format!("condcov of term {j}"), s, d);
-                }
-            }
-        }
-    }
-
-    /// The factorization on a worker of rayon's pool (faer's parallel kernels, the other
-    /// workers polling) gives the sequential one's objective.
-    #[test]
-    fn the_parallel_factorization_gives_the_sequential_objective() {
-        let mut m = model(1, 6000, [500, 400, 30]);
-        assert!(m.set_sparse(true));
-        let theta = [0.8, 0.5, 0.3];
-        let seq = m.objective(&theta);
-        let par = crate::pool::run_awake(|| m.objective(&theta));
-        assert!(seq.is_finite());
-        assert!((seq - par).abs() <= 1e-12 * seq.abs(), "{seq} vs {par}");
-    }
-
-    #[test]
-    fn scalar_first_term_estimates_match_the_dense_factor() {
-        check(1, 3000, [300, 120, 40]);
-    }
-
-    #[test]
-    fn slope_first_term_estimates_match_the_dense_factor() {
-        check(2, 3000, [250, 150, 30]);
-    }
-
-    #[test]
-    fn a_fit_on_the_sparse_path_reads_its_estimates_from_the_sparse_factor() {
-        let mut dense = model(1, 4000, [400, 200, 50]);
-        dense.set_sparse(false);
-        let mut sparse = model(1, 4000, [400, 200, 50]);
-        assert!(sparse.set_sparse(true));
-        let opts = crate::FitOptions::default();
-        let (fd, fs) = (dense.fit(&opts).unwrap(), sparse.fit(&opts).unwrap());
-        assert!(sparse.sparse_current().is_some());
-        assert!((fd.objective - fs.objective).abs() < 1e-8 * fd.objective.abs());
-        // θ agrees to the optimizer's accuracy, so the estimates to about 1e-5
-        for (a, b) in fs.fixef.iter().zip(&fd.fixef) {
-            assert!((a - b).abs() < 1e-5 * (1.0 + b.abs()), "β {a} vs {b}");
-        }
-        for (ts, td) in fs.random.iter().zip(&fd.random) {
-            for (a, b) in ts.condsd.iter().flatten().zip(td.condsd.iter().flatten()) {
-                assert!((a - b).abs() < 1e-4 * b.abs(), "cond. SD {a} vs {b}");
-            }
-        }
-    }
+    let mut u = Mat::<f64>::zeros(nr, nc);
+    let (rect, lower) = (Block::Rectangular, Block::TriangularLower);
+    let below = ls.submatrix(ncols, 0, nr, nc);
+    tri::matmul(
+        u.as_mut(),
+        rect,
+        Accum::Replace,
+        below,
+        rect,
+        dinv.as_ref(),
+        lower,
+        1.0,
+        Par::Seq,
+    );
+    let zrr = gather(lay, z, rows, pos);
+    // Z[R, J] = −Z[R, R] U from Z[R, R]'s lower triangle: its triangle, then the transpose
+    // of its strict triangle
+    let strict_upper = Block::StrictTriangularUpper;
+    tri::matmul(
+        zrj.as_mut(),
+        rect,
+        Accum::Replace,
+        zrr.as_ref(),
+        lower,
+        u.as_ref(),
+        rect,
+        -1.0,
+        Par::Seq,
+    );
+    tri::matmul(
+        zrj.as_mut(),
+        rect,
+        Accum::Add,
+        zrr.transpose(),
+        strict_upper,
+        u.as_ref(),
+        rect,
+        -1.0,
+        Par::Seq,
+    );
+    // Z[J, J] −= U' Z[R, J]
+    tri::matmul(
+        zjj.as_mut(),
+        lower,
+        Accum::Add,
+        u.transpose(),
+        rect,
+        zrj.as_ref(),
+        rect,
+        -1.0,
+        Par::Seq,
+    );
+    (zjj, zrj)
 }

@@ -1,52 +1,96 @@
-//! The "rest" block M (terms 2..m, X, y) as a sparse matrix with a supernodal Cholesky
-//! factor: the fast path of an objective evaluation for models whose later terms are
-//! large and crossed (InstEval: 1,128 lecturers after 2,972 students).
-//!
-//! M = Λ_R' C Λ_R + I_z − Σ_g W_g W_g' (see [`crate::eval`]). Its pattern (C's non-zeros
-//! ∪ the pairs of rows that co-occur with one level of term 1) is fixed, so everything
-//! symbolic is done once here: a fill-reducing order of the Z part (approximate minimum
-//! degree; X and y stay last so that Lxx and Lyy are the trailing block), the lower CSC
-//! pattern in that order, the position of every Schur pair in it, and faer's supernodal
-//! symbolic factorization. An evaluation then only fills the values (scale C, add I,
-//! subtract the Schur pairs) and refactors numerically: no allocation.
-//!
-//! Supported when every term after the first has one column per level (Λ_R diagonal);
-//! other models use the dense path only.
-
-mod estimates;
+//! The sparse path's symbolic analysis, done once when the model is built: the pattern of
+//! M (C's non-zeros ∪ the pairs of rows that co-occur with one level of term 1), a
+//! fill-reducing order of its Z part (approximate minimum degree; X and y stay last so
+//! that Lxx and Lyy are the trailing block), the lower CSC pattern in that order, the
+//! position of every Schur pair in it, and faer's supernodal symbolic factorization.
 
 use crate::crossprod::CrossProducts;
-use crate::terms::Term;
 use faer::dyn_stack::{MemBuffer, MemStack};
-use faer::linalg::cholesky::llt::factor::LltRegularization;
 use faer::sparse::linalg::amd;
 use faer::sparse::linalg::cholesky::{
     factorize_symbolic_cholesky, CholeskySymbolicParams, SymbolicCholesky, SymbolicCholeskyRaw,
     SymmetricOrdering,
 };
 use faer::sparse::linalg::SupernodalThreshold;
-use faer::sparse::{SparseColMatRef, SymbolicSparseColMatRef};
-use faer::{Par, Side};
-
-/// Below this many Z columns in the rest block the dense path is used.
-pub(crate) const SPARSE_MIN_COLUMNS: usize = 256;
+use faer::sparse::SymbolicSparseColMatRef;
+use faer::Side;
 
 /// The assembly of M runs on rayon's threads from this many Schur pairs and pattern
-/// entries on (InstEval: about 1.5 million, 2.3 ms on one thread).
+/// entries on (below it one thread is as fast).
 const PARALLEL_ASSEMBLY: usize = 200_000;
 
-/// Use the sparse path when its factorization needs at most this fraction of the dense
-/// factorization's flops.
-pub(crate) const SPARSE_MAX_FLOP_RATIO: f64 = 0.5;
+/// The result of the analysis: everything about M that does not depend on θ.
+pub(crate) struct Analysis {
+    pub lists: Lists,
+    /// The order (new → old index of M's rows).
+    pub perm: Vec<usize>,
+    /// M's lower CSC pattern in the order.
+    pub col_ptr: Vec<u32>,
+    pub row_idx: Vec<u32>,
+    pub symbolic: SymbolicCholesky<u32>,
+    /// Position of each diagonal entry of L in its values.
+    pub l_diag: Vec<usize>,
+    /// Flops of the sparse factorization relative to a dense one.
+    pub flop_ratio: f64,
+    /// Column boundaries of the parallel assembly's ranges (see [`column_splits`]).
+    pub splits: Vec<usize>,
+}
+
+/// The analysis of M for the cross-products `cp`, or `None` when sparsity does not pay:
+/// the factorization would need more than `max_flop_ratio` of the dense flops.
+pub(crate) fn analyze(cp: &CrossProducts, max_flop_ratio: f64) -> Option<Analysis> {
+    let (qr, mr) = (cp.qr, cp.mr);
+    let identity: Vec<usize> = (0..mr).collect();
+    let natural = Lists::new(cp, &identity);
+    // the Schur pairs and C's non-zeros of each Z column
+    let (zp, zi) = pattern(qr, mr, &natural, |j, col| {
+        let c = &cp.c[j * mr..j * mr + qr];
+        col.extend(
+            c.iter()
+                .enumerate()
+                .filter(|x| *x.1 != 0.0)
+                .map(|x| x.0 as u32),
+        );
+    });
+    drop(natural);
+    if pattern_too_dense(zi.len(), qr, mr, max_flop_ratio) {
+        return None;
+    }
+    let mut perm = fill_order(qr, &zp, &zi)?;
+    perm.extend(qr..mr);
+    let mut inv = vec![0usize; mr];
+    for (new, &old) in perm.iter().enumerate() {
+        inv[old] = new;
+    }
+    let lists = Lists::new(cp, &inv);
+    let (col_ptr, row_idx) = permuted_pattern(qr, mr, &zp, &zi, &inv);
+    let symbolic = symbolic(mr, &col_ptr, &row_idx)?;
+    let (l_diag, flops) = factor_layout(&symbolic)?;
+    let flop_ratio = flops / ((mr as f64).powi(3) / 3.0);
+    if flop_ratio > max_flop_ratio {
+        return None;
+    }
+    let splits = column_splits(&lists, &col_ptr, mr, rayon::current_num_threads());
+    Some(Analysis {
+        lists,
+        perm,
+        col_ptr,
+        row_idx,
+        symbolic,
+        l_diag,
+        flop_ratio,
+        splits,
+    })
+}
 
 /// The packed rows of B (one list per level g of term 1) sorted by their index in the
 /// sparse order, and for each column j the list entries where j occurs: the Schur pairs
 /// of column j are (j, every later entry of those lists).
-struct Lists {
+pub(crate) struct Lists {
     /// Order index of each entry.
-    rows: Vec<u32>,
+    pub rows: Vec<u32>,
     /// Packed row of B (and W) of each entry.
-    src: Vec<u32>,
+    pub src: Vec<u32>,
     /// Start of column j's occurrences in `start` / `end`.
     col_ptr: Vec<u32>,
     /// Entry where column j occurs.
@@ -100,13 +144,16 @@ impl Lists {
         }
     }
 
-    fn occurrences(&self, j: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    pub fn occurrences(&self, j: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
         let (lo, hi) = (self.col_ptr[j] as usize, self.col_ptr[j + 1] as usize);
         (lo..hi).map(|k| (self.start[k] as usize, self.end[k] as usize))
     }
 
     /// As [`Self::occurrences`], with the level of term 1 of each.
-    fn occurrences_by_level(&self, j: usize) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+    pub fn occurrences_by_level(
+        &self,
+        j: usize,
+    ) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
         let (lo, hi) = (self.col_ptr[j] as usize, self.col_ptr[j + 1] as usize);
         self.occurrences(j)
             .zip(&self.level[lo..hi])
@@ -130,8 +177,7 @@ fn pattern(
         col.push(j as u32);
         mark[j] = j;
         // each list holds distinct rows in increasing order, so rows[s + 1..e] are > j;
-        // a row shared by many levels' lists is kept once (InstEval: 2.1 million Schur
-        // pairs, 142,000 distinct)
+        // a row shared by many levels' lists is kept once (most Schur pairs repeat)
         for (s, e) in lists.occurrences(j) {
             for &r in &lists.rows[s + 1..e] {
                 let r = r as usize;
@@ -240,293 +286,10 @@ fn fill_order(qr: usize, col_ptr: &[u32], row_idx: &[u32]) -> Option<Vec<usize>>
     Some(fwd.into_iter().map(|v| v as usize).collect())
 }
 
-/// Symbolic structure and numeric workspaces of the sparse rest block.
-pub struct SparseRest {
-    n: usize,
-    qr: usize,
-    p: usize,
-    k1: usize,
-    lists: Lists,
-    col_ptr: Vec<u32>,
-    row_idx: Vec<u32>,
-    /// C's values at the pattern's positions (unscaled).
-    c_vals: Vec<f64>,
-    /// Term (index into `terms`) of each order index of the Z part.
-    term_of: Vec<u32>,
-    /// The order (new → old index of M's rows).
-    perm: Vec<u32>,
-    vals: Vec<f64>,
-    lam: Vec<f64>,
-    /// W's rows in list order (k1 values each).
-    ws: Vec<f64>,
-    /// Column boundaries of the parallel assembly's ranges (see [`column_splits`]).
-    splits: Vec<usize>,
-    /// One accumulator of a column's Schur sums (n) per range of `splits`.
-    xs: Vec<Vec<f64>>,
-    symbolic: SymbolicCholesky<u32>,
-    l_vals: Vec<f64>,
-    l_diag: Vec<usize>,
-    stack: MemBuffer,
-    /// Flops of the sparse factorization relative to a dense one.
-    pub flop_ratio: f64,
-}
-
-impl std::fmt::Debug for SparseRest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SparseRest")
-            .field("n", &self.n)
-            .field("nnz", &self.row_idx.len())
-            .field("l_nnz", &self.l_vals.len())
-            .field("flop_ratio", &self.flop_ratio)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SparseRest {
-    /// The symbolic analysis, or `None` when the model does not qualify (a later term
-    /// with k > 1, a small rest block, or too much fill for sparsity to pay).
-    pub fn new(cp: &CrossProducts, terms: &[Term]) -> Option<Self> {
-        Self::build(cp, terms, SPARSE_MIN_COLUMNS, SPARSE_MAX_FLOP_RATIO)
-    }
-
-    /// As [`Self::new`] with explicit thresholds (tests force the sparse path on small
-    /// models with `min_columns = 1`, `max_flop_ratio = ∞`).
-    pub fn build(
-        cp: &CrossProducts,
-        terms: &[Term],
-        min_columns: usize,
-        max_flop_ratio: f64,
-    ) -> Option<Self> {
-        let (qr, mr, p) = (cp.qr, cp.mr, cp.p);
-        if terms.len() < 2 || terms[1..].iter().any(|t| t.k != 1) || qr < min_columns.max(1) {
-            return None;
-        }
-        let identity: Vec<usize> = (0..mr).collect();
-        let natural = Lists::new(cp, &identity);
-        // the Schur pairs and C's non-zeros of each Z column
-        let (zp, zi) = pattern(qr, mr, &natural, |j, col| {
-            let c = &cp.c[j * mr..j * mr + qr];
-            col.extend(
-                c.iter()
-                    .enumerate()
-                    .filter(|x| *x.1 != 0.0)
-                    .map(|x| x.0 as u32),
-            );
-        });
-        drop(natural);
-        if pattern_too_dense(zi.len(), qr, mr, max_flop_ratio) {
-            return None;
-        }
-        let mut perm = fill_order(qr, &zp, &zi)?;
-        perm.extend(qr..mr);
-        let mut inv = vec![0usize; mr];
-        for (new, &old) in perm.iter().enumerate() {
-            inv[old] = new;
-        }
-        let lists = Lists::new(cp, &inv);
-        let (col_ptr, row_idx) = permuted_pattern(qr, mr, &zp, &zi, &inv);
-        let mut c_vals = vec![0.0; row_idx.len()];
-        for j in 0..mr {
-            for e in col_ptr[j] as usize..col_ptr[j + 1] as usize {
-                c_vals[e] = cp.c[perm[j] * mr + perm[row_idx[e] as usize]];
-            }
-        }
-        let term_of = perm[..qr]
-            .iter()
-            .map(|&old| cp.r_term[old] as u32)
-            .collect();
-        let perm = perm.into_iter().map(|v| v as u32).collect();
-        let symbolic = symbolic(mr, &col_ptr, &row_idx)?;
-        let (l_diag, flops) = factor_layout(&symbolic)?;
-        let flop_ratio = flops / ((mr as f64).powi(3) / 3.0);
-        if flop_ratio > max_flop_ratio {
-            return None;
-        }
-        let splits = column_splits(&lists, &col_ptr, mr, rayon::current_num_threads());
-        let scratch = symbolic
-            .factorize_numeric_llt_scratch::<f64>(Par::Seq, Default::default())
-            .or(symbolic.factorize_numeric_llt_scratch::<f64>(Par::rayon(0), Default::default()));
-        Some(SparseRest {
-            n: mr,
-            qr,
-            p,
-            k1: cp.k1,
-            ws: vec![0.0; lists.rows.len() * cp.k1],
-            xs: vec![vec![0.0; mr]; splits.len() - 1],
-            splits,
-            lists,
-            l_vals: vec![0.0; symbolic.len_val()],
-            vals: vec![0.0; row_idx.len()],
-            col_ptr,
-            row_idx,
-            c_vals,
-            term_of,
-            perm,
-            lam: vec![1.0; mr],
-            symbolic,
-            l_diag,
-            stack: MemBuffer::try_new(scratch).ok()?,
-            flop_ratio,
-        })
-    }
-
-    /// Trade the factor values (and the list-ordered W they were computed with) with
-    /// `l_vals` and `ws`, sized first if they are not (see [`crate::keep`]).
-    pub(crate) fn swap_values(&mut self, l_vals: &mut Vec<f64>, ws: &mut Vec<f64>) {
-        if l_vals.len() != self.l_vals.len() {
-            *l_vals = vec![0.0; self.l_vals.len()];
-        }
-        if ws.len() != self.ws.len() {
-            *ws = vec![0.0; self.ws.len()];
-        }
-        std::mem::swap(l_vals, &mut self.l_vals);
-        std::mem::swap(ws, &mut self.ws);
-    }
-
-    /// Fill M's values for the factors `t` (per term) and the Schur rows `w` (k1 per
-    /// packed row of B), then factor. Returns (log det of the Z part of L squared, log det
-    /// Lxx squared, Lyy²), or `None` if M is not positive definite.
-    pub fn factor(&mut self, t: &[Vec<f64>], w: &[f64]) -> Option<(f64, f64, f64)> {
-        self.assemble(t, w);
-        let a = SparseColMatRef::new(
-            SymbolicSparseColMatRef::new_checked(
-                self.n,
-                self.n,
-                &self.col_ptr,
-                None,
-                &self.row_idx,
-            ),
-            &self.vals,
-        );
-        self.symbolic
-            .factorize_numeric_llt(
-                &mut self.l_vals,
-                a,
-                Side::Lower,
-                LltRegularization::default(),
-                factor_par(),
-                MemStack::new(&mut self.stack),
-                Default::default(),
-            )
-            .ok()?;
-        let d = |j: usize| self.l_vals[self.l_diag[j]];
-        let ld_z = crate::small::sum_ln((0..self.qr).map(d));
-        let ld_x = crate::small::sum_ln((self.qr..self.qr + self.p).map(d));
-        let lyy = d(self.n - 1);
-        Some((2.0 * ld_z, 2.0 * ld_x, lyy * lyy))
-    }
-
-    /// M = Λ_R' C Λ_R + I_z − Σ_g W_g W_g', column by column: the Schur sums of a column
-    /// gather into a dense accumulator (cache-resident), then its pattern reads them. The
-    /// columns are split into [`Self::splits`] ranges of about equal work, assembled in
-    /// parallel, each with its own accumulator; every column is summed by one thread in
-    /// the same order, so the values do not depend on the number of threads.
-    fn assemble(&mut self, t: &[Vec<f64>], w: &[f64]) {
-        let k1 = self.k1;
-        for (d, &a) in self.ws.chunks_exact_mut(k1).zip(&self.lists.src) {
-            let a = a as usize;
-            d.copy_from_slice(&w[a * k1..(a + 1) * k1]);
-        }
-        for (l, &term) in self.lam.iter_mut().zip(&self.term_of) {
-            *l = t[term as usize][0];
-        }
-        let columns = Columns {
-            lists: &self.lists,
-            ws: &self.ws,
-            lam: &self.lam,
-            c_vals: &self.c_vals,
-            col_ptr: &self.col_ptr,
-            row_idx: &self.row_idx,
-            qr: self.qr,
-            k1,
-        };
-        columns.assemble_ranges(&self.splits, &mut self.vals, &mut self.xs);
-    }
-}
-
-/// What [`SparseRest::assemble`] reads, shared by its threads.
-struct Columns<'a> {
-    lists: &'a Lists,
-    ws: &'a [f64],
-    lam: &'a [f64],
-    c_vals: &'a [f64],
-    col_ptr: &'a [u32],
-    row_idx: &'a [u32],
-    qr: usize,
-    k1: usize,
-}
-
-impl Columns<'_> {
-    /// Columns `splits[0]..splits[last]`, whose values start `vals`: the ranges between
-    /// consecutive splits, halved recursively onto rayon, each with one of `xs`.
-    fn assemble_ranges(&self, splits: &[usize], vals: &mut [f64], xs: &mut [Vec<f64>]) {
-        let ranges = splits.len() - 1;
-        if ranges == 1 {
-            let base = self.col_ptr[splits[0]] as usize;
-            self.assemble(splits[0]..splits[1], base, vals, &mut xs[0]);
-            return;
-        }
-        let half = ranges / 2;
-        let cut = (self.col_ptr[splits[half]] - self.col_ptr[splits[0]]) as usize;
-        let (va, vb) = vals.split_at_mut(cut);
-        let (xa, xb) = xs.split_at_mut(half);
-        rayon::join(
-            || self.assemble_ranges(&splits[..=half], va, xa),
-            || self.assemble_ranges(&splits[half..], vb, xb),
-        );
-    }
-
-    /// Columns `cols` into `vals` (which starts at value `base`), with the accumulator `x`
-    /// (all zeros before and after).
-    fn assemble(&self, cols: std::ops::Range<usize>, base: usize, vals: &mut [f64], x: &mut [f64]) {
-        let (l, ws, k1) = (self.lists, self.ws, self.k1);
-        for j in cols {
-            for (s, e) in l.occurrences(j) {
-                if k1 == 1 {
-                    let wj = ws[s];
-                    for (&r, &wu) in l.rows[s..e].iter().zip(&ws[s..e]) {
-                        x[r as usize] += wj * wu;
-                    }
-                } else {
-                    let wj = &ws[s * k1..(s + 1) * k1];
-                    for u in s..e {
-                        let wu = &ws[u * k1..(u + 1) * k1];
-                        let dot: f64 = wj.iter().zip(wu).map(|(a, b)| a * b).sum();
-                        x[l.rows[u] as usize] += dot;
-                    }
-                }
-            }
-            let lj = self.lam[j];
-            let (lo, hi) = (self.col_ptr[j] as usize, self.col_ptr[j + 1] as usize);
-            for e in lo..hi {
-                let i = self.row_idx[e] as usize;
-                vals[e - base] = self.c_vals[e] * lj * self.lam[i] - x[i];
-                x[i] = 0.0;
-            }
-            if j < self.qr {
-                vals[lo - base] += 1.0;
-            }
-        }
-    }
-}
-
-/// The numeric factorization's parallelism: faer's parallel supernodal kernels on a
-/// worker of rayon's pool (where [`crate::pool::run_awake`] keeps the other workers
-/// polling: InstEval, 2 cores, 7.3 against 9.0 ms per factorization, in-process
-/// alternation), sequential elsewhere (called from outside the pool, every parallel
-/// section waited for a sleeping worker: 11.6 ms).
-fn factor_par() -> Par {
-    if rayon::current_num_threads() > 1 && rayon::current_thread_index().is_some() {
-        Par::rayon(0)
-    } else {
-        Par::Seq
-    }
-}
-
 /// Column boundaries splitting columns 0..n into up to `parts` ranges of about equal work
 /// (a column costs its Schur pairs plus its pattern entries); `[0, n]` when the whole
 /// assembly is too small to pay for a fork.
-fn column_splits(lists: &Lists, col_ptr: &[u32], n: usize, parts: usize) -> Vec<usize> {
+pub(crate) fn column_splits(lists: &Lists, col_ptr: &[u32], n: usize, parts: usize) -> Vec<usize> {
     let work = |j: usize| {
         let pairs: usize = lists.occurrences(j).map(|(s, e)| e - s).sum();
         pairs + (col_ptr[j + 1] - col_ptr[j]) as usize
@@ -553,8 +316,8 @@ fn column_splits(lists: &Lists, col_ptr: &[u32], n: usize, parts: usize) -> Vec<
 
 /// Whether M's pattern alone (`nnz_z` lower entries in the Z columns, diagonal included,
 /// plus the dense X and y block) rules the sparse path out, before the fill-reducing order
-/// and the symbolic factorization are paid for (sim (c): a dense 2,000-column Schur
-/// pattern). The flops [`factor_layout`] counts are Σ_j c_j² over L's column counts, and
+/// and the symbolic factorization are paid for (a large crossed design can have a dense
+/// Schur pattern). The flops [`factor_layout`] counts are Σ_j c_j² over L's column counts, and
 /// c_j ≥ the pattern's whatever the order, so by Cauchy-Schwarz they are at least
 /// nnz² / m_r: when that already exceeds `max_flop_ratio` × m_r³ / 3, so does the ratio.
 fn pattern_too_dense(nnz_z: usize, qr: usize, mr: usize, max_flop_ratio: f64) -> bool {

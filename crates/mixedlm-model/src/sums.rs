@@ -1,4 +1,4 @@
-//! [`SufficientStats`]: the cross-products of a model accumulated batch by batch, merged
+//! [`CrossProductSums`]: the cross-products of a model accumulated batch by batch, merged
 //! by addition, and fitted without the rows.
 //!
 //! Everything the fit reads after the model is built (β̂, θ̂, σ̂, the objective, Var(β̂),
@@ -10,7 +10,7 @@
 //! The sparsity pattern of B is not needed up front: the X and y rows of B are dense per
 //! level of the first term, and the level blocks of the later terms are kept in a map keyed
 //! by (level of term 1, first row of the block), created when a row first shows that
-//! pair. The pattern is sorted when the model is built ([`LinearMixedModel::from_stats`]).
+//! pair. The pattern is sorted when the model is built ([`LinearMixedModel::from_sums`]).
 //!
 //! Rank-deficient X: the statistics keep every column of X; when the model is built, a
 //! column whose residual norm after projection on the earlier kept columns is below
@@ -21,8 +21,7 @@ use std::collections::HashMap;
 
 use mixedlm_design::{CovarianceKind, DenseMatrix, Design, RandomTermDesign, RANK_TOL};
 
-use crate::crossprod::{CrossProducts, Rows};
-use crate::eval::Factor;
+use crate::crossprod::CrossProducts;
 use crate::model::{LinearMixedModel, ModelOptions, MAX_DENSE_COLUMNS};
 use crate::terms::{lme4_order, Term};
 use crate::ModelError;
@@ -52,13 +51,13 @@ struct Layout {
 
 /// The cross-products of a linear mixed model and what a fit needs besides them.
 ///
-/// Build with [`SufficientStats::new`] from any design with the model's coding (e.g.
+/// Build with [`CrossProductSums::new`] from any design with the model's coding (e.g.
 /// `BatchDesigner::template()` of `mixedlm-design`), [`accumulate`](Self::accumulate) batch
 /// designs with the same coding, [`merge`](Self::merge) statistics of disjoint chunks
 /// (addition: chunks can be summed in parallel, on other machines), then
-/// [`LinearMixedModel::from_stats`] and [`LinearMixedModel::fit`].
+/// [`LinearMixedModel::from_sums`] and [`LinearMixedModel::fit`].
 #[derive(Debug, Clone)]
-pub struct SufficientStats {
+pub struct CrossProductSums {
     layout: Layout,
     /// Formula indices of the terms in the engine's order.
     order: Vec<usize>,
@@ -84,7 +83,7 @@ pub struct SufficientStats {
     counts: Vec<Vec<usize>>,
 }
 
-impl SufficientStats {
+impl CrossProductSums {
     /// Empty statistics for the coding of `design` (its rows are not accumulated).
     pub fn new(design: &Design) -> Result<Self, ModelError> {
         if design.random.is_empty() {
@@ -270,7 +269,7 @@ impl SufficientStats {
 
     /// Add the statistics of a disjoint set of rows (same coding). Errors when the codings
     /// differ ([`ModelError::StatsMismatch`]).
-    pub fn merge(&mut self, other: &SufficientStats) -> Result<(), ModelError> {
+    pub fn merge(&mut self, other: &CrossProductSums) -> Result<(), ModelError> {
         if self.layout != other.layout {
             return Err(ModelError::StatsMismatch {
                 what: mismatch(&self.layout, &other.layout),
@@ -450,7 +449,7 @@ impl SufficientStats {
     }
 }
 
-/// Reusable row buffers of [`SufficientStats::accumulate`].
+/// Reusable row buffers of [`CrossProductSums::accumulate`].
 #[derive(Default)]
 struct RowBuf {
     z1: Vec<f64>,
@@ -576,12 +575,12 @@ fn check_levels(t: &TermLayout, n: usize) -> Result<(), ModelError> {
 impl LinearMixedModel {
     /// A model from accumulated cross-products: the same objective, estimates and
     /// conditional modes as [`LinearMixedModel::new`] on the design of all the rows.
-    /// Aliased X columns are dropped (see [`SufficientStats::aliased_columns`]).
+    /// Aliased X columns are dropped (see [`CrossProductSums::aliased_columns`]).
     ///
     /// The model has no rows: [`Self::design`] is a design with the coding and no rows,
     /// fitted values and residuals of [`Self::fit`] are empty, and operations that need
     /// the rows (e.g. [`Self::set_response`]) return [`ModelError::RowsUnavailable`].
-    pub fn from_stats(stats: &SufficientStats, opts: ModelOptions) -> Result<Self, ModelError> {
+    pub fn from_sums(stats: &CrossProductSums, opts: ModelOptions) -> Result<Self, ModelError> {
         let terms = stats.terms()?;
         let drop = stats.aliased_columns();
         let p = stats.pf - drop.len();
@@ -589,29 +588,10 @@ impl LinearMixedModel {
             return Err(ModelError::TooFewObservations { n: stats.n, p });
         }
         let cp = stats.cross_products(&terms, &drop);
-        let factor = Factor::new(&cp, &terms);
-        let theta = terms
-            .iter()
-            .flat_map(|t| t.structure.initial_theta())
-            .collect();
-        let rows = Rows {
-            n: stats.n,
-            codes: Vec::new(),
-            z: Vec::new(),
-            x: Vec::new(),
-            p,
-            y: Vec::new(),
-        };
-        Ok(LinearMixedModel {
-            design: stats.skeleton(&drop),
-            terms,
-            rows,
-            cp,
-            factor,
-            reml: opts.reml,
-            sum_log_w: stats.sum_log_w,
-            theta,
-            level_counts: Some(stats.counts.clone()),
-        })
+        let design = stats.skeleton(&drop);
+        let mut model =
+            LinearMixedModel::assemble(design, terms, stats.n, cp, opts, stats.sum_log_w);
+        model.level_counts = Some(stats.counts.clone());
+        Ok(model)
     }
 }
