@@ -107,6 +107,28 @@ impl Cross {
     }
 }
 
+/// One row of the general pass: its later terms' R-rows and values (each term's first in
+/// `first`), term 1's values and the row of [X y].
+struct RowScratch {
+    idx: Vec<usize>,
+    val: Vec<f64>,
+    first: Vec<usize>,
+    z1: Vec<f64>,
+    xy: Vec<f64>,
+}
+
+impl RowScratch {
+    fn new(cp: &CrossProducts, n_terms: usize, p1: usize) -> Self {
+        RowScratch {
+            idx: Vec::with_capacity(cp.mr.min(64)),
+            val: Vec::with_capacity(cp.mr.min(64)),
+            first: Vec::with_capacity(n_terms + 1),
+            z1: vec![0.0; cp.k1],
+            xy: vec![0.0; p1],
+        }
+    }
+}
+
 impl Partial {
     fn zeros(cp: &CrossProducts) -> Self {
         Partial {
@@ -382,17 +404,10 @@ impl CrossProducts {
         range: std::ops::Range<usize>,
     ) -> Partial {
         let mut part = Partial::zeros_general(self, terms);
-        let (k1, n, mr, p) = (self.k1, rows.n, self.mr, rows.p);
-        let p1 = p + 1;
+        let p1 = rows.p + 1;
         add_xy_products(&mut part.xy, 0, p1, rows, range.clone());
-        let cross = !part.c.is_empty();
         let xr = Cross::of(self, terms);
-        let mut idx: Vec<usize> = Vec::with_capacity(mr.min(64));
-        let mut val: Vec<f64> = Vec::with_capacity(mr.min(64));
-        // where each later term's values start in idx / val
-        let mut first: Vec<usize> = Vec::with_capacity(terms.len());
-        let mut z1 = vec![0.0; k1];
-        let mut xy_row = vec![0.0; p1];
+        let mut row = RowScratch::new(self, terms.len(), p1);
         // the packed position of each later term's block for the last (level, block) seen:
         // rows often come grouped, so most lookups skip the binary search
         let mut memo = vec![(usize::MAX, usize::MAX, 0usize); terms.len()];
@@ -412,70 +427,91 @@ impl CrossProducts {
                 i = end;
                 continue;
             }
-            let g = rows.codes[0][i] as usize;
-            for (c, z) in z1.iter_mut().enumerate() {
-                *z = rows.z[0][c * n + i];
-            }
-            for (c, v) in xy_row.iter_mut().enumerate() {
-                *v = if c < p { rows.x[c * n + i] } else { rows.y[i] };
-            }
-            let dg = &mut part.d[g * k1 * k1..(g + 1) * k1 * k1];
-            for a in 0..k1 {
-                for b in 0..k1 {
-                    dg[b * k1 + a] += z1[a] * z1[b];
-                }
-            }
-            idx.clear();
-            val.clear();
-            first.clear();
-            for (j, t) in terms.iter().enumerate().skip(1) {
-                let k = t.k;
-                let level = rows.codes[j][i] as usize;
-                let start = t.r_offset + k * level;
-                let pos = self.memo_position(&mut memo[j], g, start);
-                first.push(val.len());
-                for a in 0..k {
-                    let v = rows.z[j][a * n + i];
-                    idx.push(start + a);
-                    val.push(v);
-                    let row = &mut part.b[(pos + a) * k1..(pos + a + 1) * k1];
-                    row.iter_mut().zip(&z1).for_each(|(r, z)| *r += v * z);
-                }
-                // the level block of C and its X and y products
-                let zj = &val[val.len() - k..];
-                let stride = k + p1;
-                let blk = &mut part.blocks[j - 1][level * k * stride..(level + 1) * k * stride];
-                for (col, &va) in blk.chunks_exact_mut(stride).zip(zj) {
-                    let (within, outer) = col.split_at_mut(k);
-                    within.iter_mut().zip(zj).for_each(|(c, &vb)| *c += va * vb);
-                    outer
-                        .iter_mut()
-                        .zip(&xy_row)
-                        .for_each(|(c, &v)| *c += va * v);
-                }
-            }
-            // X and y: the last p + 1 packed rows of level g
-            let pos = self.rows_ptr[g + 1] - p1;
-            let bx = &mut part.b[pos * k1..(pos + p1) * k1];
-            for (row, &v) in bx.chunks_exact_mut(k1).zip(&xy_row) {
-                row.iter_mut().zip(&z1).for_each(|(r, z)| *r += v * z);
-            }
-            // C: pairs of rows of two different later terms (lower triangle)
-            if cross {
-                first.push(val.len());
-                for t in 0..first.len() - 2 {
-                    for a in first[t]..first[t + 1] {
-                        let col = &mut part.c[xr.at(idx[a], xr.row0)..][..xr.nrows];
-                        let va = val[a];
-                        for b in first[t + 1]..val.len() {
-                            col[idx[b] - xr.row0] += va * val[b];
-                        }
-                    }
-                }
-            }
+            self.add_row(&mut part, rows, terms, i, &mut row, &mut memo, &xr);
             i += 1;
         }
         part
+    }
+
+    /// The general pass's sums of one row `i`: D, its packed rows of B, the level blocks of
+    /// C with their X and y products, and C's pairs of two different later terms.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn add_row(
+        &self,
+        part: &mut Partial,
+        rows: &Rows,
+        terms: &[Term],
+        i: usize,
+        row: &mut RowScratch,
+        memo: &mut [(usize, usize, usize)],
+        xr: &Cross,
+    ) {
+        let (k1, n, p) = (self.k1, rows.n, rows.p);
+        let p1 = p + 1;
+        let g = rows.codes[0][i] as usize;
+        for (c, z) in row.z1.iter_mut().enumerate() {
+            *z = rows.z[0][c * n + i];
+        }
+        for (c, v) in row.xy.iter_mut().enumerate() {
+            *v = if c < p { rows.x[c * n + i] } else { rows.y[i] };
+        }
+        let z1 = &row.z1;
+        let dg = &mut part.d[g * k1 * k1..(g + 1) * k1 * k1];
+        for a in 0..k1 {
+            for b in 0..k1 {
+                dg[b * k1 + a] += z1[a] * z1[b];
+            }
+        }
+        row.idx.clear();
+        row.val.clear();
+        row.first.clear();
+        for (j, t) in terms.iter().enumerate().skip(1) {
+            let k = t.k;
+            let level = rows.codes[j][i] as usize;
+            let start = t.r_offset + k * level;
+            let pos = self.memo_position(&mut memo[j], g, start);
+            row.first.push(row.val.len());
+            for a in 0..k {
+                let v = rows.z[j][a * n + i];
+                row.idx.push(start + a);
+                row.val.push(v);
+                let brow = &mut part.b[(pos + a) * k1..(pos + a + 1) * k1];
+                brow.iter_mut().zip(z1).for_each(|(r, z)| *r += v * z);
+            }
+            // the level block of C and its X and y products
+            let zj = &row.val[row.val.len() - k..];
+            let stride = k + p1;
+            let blk = &mut part.blocks[j - 1][level * k * stride..(level + 1) * k * stride];
+            for (col, &va) in blk.chunks_exact_mut(stride).zip(zj) {
+                let (within, outer) = col.split_at_mut(k);
+                within.iter_mut().zip(zj).for_each(|(c, &vb)| *c += va * vb);
+                outer
+                    .iter_mut()
+                    .zip(&row.xy)
+                    .for_each(|(c, &v)| *c += va * v);
+            }
+        }
+        // X and y: the last p + 1 packed rows of level g
+        let pos = self.rows_ptr[g + 1] - p1;
+        let bx = &mut part.b[pos * k1..(pos + p1) * k1];
+        for (brow, &v) in bx.chunks_exact_mut(k1).zip(&row.xy) {
+            brow.iter_mut().zip(z1).for_each(|(r, z)| *r += v * z);
+        }
+        // C: pairs of rows of two different later terms (lower triangle)
+        if !part.c.is_empty() {
+            let (idx, val, first) = (&row.idx, &row.val, &mut row.first);
+            first.push(val.len());
+            for t in 0..first.len() - 2 {
+                for a in first[t]..first[t + 1] {
+                    let col = &mut part.c[xr.at(idx[a], xr.row0)..][..xr.nrows];
+                    let va = val[a];
+                    for b in first[t + 1]..val.len() {
+                        col[idx[b] - xr.row0] += va * val[b];
+                    }
+                }
+            }
+        }
     }
 
     /// The general pass's sums over a run of rows that share the level of every term:

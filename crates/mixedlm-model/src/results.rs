@@ -209,47 +209,10 @@ pub(crate) fn extract(model: &LinearMixedModel, optim: OptimRecord, cond_var: bo
         Vec::new()
     };
     let (fitted, residuals) = fitted_values(model, &fixef, &modes);
-    let random = model
-        .terms
-        .iter()
-        .enumerate()
-        .map(|(j, term)| {
-            let k = term.k;
-            let t = &model.factor.t[j];
-            let condsd = covs.get(j).map_or_else(
-                || PerLevel::empty(k),
-                |blocks| {
-                    let sd = blocks
-                        .chunks_exact(k * k)
-                        .flat_map(|b| (0..k).map(move |a| b[a * k + a].max(0.0).sqrt()))
-                        .collect();
-                    PerLevel::new(k, sd)
-                },
-            );
-            TermFit {
-                group: term.group.clone(),
-                formula_index: term.formula_index,
-                names: term.names.clone(),
-                structure: term.structure.name().to_string(),
-                theta: term.theta(&theta).to_vec(),
-                covariance: summarize(MatRef::from_column_major_slice(t, k, k), sigma),
-                levels: term.levels.clone(),
-                condval: PerLevel::new(k, std::mem::take(&mut modes[j])),
-                condsd,
-            }
-        })
-        .collect();
+    let random = term_fits(model, &theta, sigma, &mut modes, &covs);
     let npar = p + theta.len() + 1;
     let n = model.n_obs();
-    let mut n_groups: Vec<GroupCount> = Vec::new();
-    for term in &model.terms {
-        if !n_groups.iter().any(|g| g.group == term.group) {
-            n_groups.push(GroupCount {
-                group: term.group.clone(),
-                levels: term.n_levels(),
-            });
-        }
-    }
+    let n_groups = group_counts(model);
     let singular = model
         .terms
         .iter()
@@ -281,6 +244,61 @@ pub(crate) fn extract(model: &LinearMixedModel, optim: OptimRecord, cond_var: bo
         converged: optim.converged,
         optim,
     }
+}
+
+/// Each term's part of the fit, in the engine's order (`modes` are taken, `covs` are the
+/// conditional covariance blocks or empty).
+fn term_fits(
+    model: &LinearMixedModel,
+    theta: &[f64],
+    sigma: f64,
+    modes: &mut [Vec<f64>],
+    covs: &[Vec<f64>],
+) -> Vec<TermFit> {
+    model
+        .terms
+        .iter()
+        .enumerate()
+        .map(|(j, term)| {
+            let k = term.k;
+            let t = &model.factor.t[j];
+            let condsd = covs.get(j).map_or_else(
+                || PerLevel::empty(k),
+                |blocks| {
+                    let sd = blocks
+                        .chunks_exact(k * k)
+                        .flat_map(|b| (0..k).map(move |a| b[a * k + a].max(0.0).sqrt()))
+                        .collect();
+                    PerLevel::new(k, sd)
+                },
+            );
+            TermFit {
+                group: term.group.clone(),
+                formula_index: term.formula_index,
+                names: term.names.clone(),
+                structure: term.structure.name().to_string(),
+                theta: term.theta(theta).to_vec(),
+                covariance: summarize(MatRef::from_column_major_slice(t, k, k), sigma),
+                levels: term.levels.clone(),
+                condval: PerLevel::new(k, std::mem::take(&mut modes[j])),
+                condsd,
+            }
+        })
+        .collect()
+}
+
+/// Levels per grouping factor, each factor once, in the engine's order.
+fn group_counts(model: &LinearMixedModel) -> Vec<GroupCount> {
+    let mut n_groups: Vec<GroupCount> = Vec::new();
+    for term in &model.terms {
+        if !n_groups.iter().any(|g| g.group == term.group) {
+            n_groups.push(GroupCount {
+                group: term.group.clone(),
+                levels: term.n_levels(),
+            });
+        }
+    }
+    n_groups
 }
 
 /// Rows per block of [`fitted_values`].

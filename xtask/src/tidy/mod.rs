@@ -7,8 +7,20 @@
 //!   dependencies count (tests may use anything). Manifests are read line by line, which
 //!   suffices for this workspace's plain `name.workspace = true` / `name = {...}` entries.
 //! - Every crate opens with a `//!` paragraph, and ARCHITECTURE.md names every crate.
+//! - No measurement (a number with a unit of time, memory or page faults) in a source
+//!   comment ([`comments`]).
+//! - In the engine crate: no function over [`functions::MAX_LINES`] lines, and no two
+//!   modules that use each other ([`imports`]).
 
-use std::path::Path;
+mod comments;
+mod functions;
+mod imports;
+mod source;
+
+use std::path::{Path, PathBuf};
+
+/// The crates whose functions are kept short and whose modules form no mutual uses.
+const SHAPED: &[&str] = &["mixedlm-model"];
 
 /// What one crate may depend on.
 struct Rule {
@@ -146,8 +158,63 @@ pub fn check(root: &Path) -> Vec<String> {
     for m in &members {
         out.extend(check_deps(&m.name, &dependencies(&m.manifest), &internal));
         out.extend(check_docs(root, m));
+        if SHAPED.contains(&m.name.as_str()) {
+            out.extend(check_shape(root, m));
+        }
     }
     out.extend(check_architecture_doc(root, &members));
+    for dir in members.iter().map(|m| m.dir.as_str()).chain(["xtask"]) {
+        for file in rust_files(&root.join(dir)) {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            let rel = file
+                .strip_prefix(root)
+                .unwrap_or(&file)
+                .display()
+                .to_string();
+            out.extend(comments::check_file(&rel, &text));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The `.rs` files under `dir` (recursively; `target` and `peers` skipped).
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let name = e.file_name();
+            if p.is_dir() && name != "target" && name != "peers" {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Function lengths and mutual module uses in `src/` of a crate.
+fn check_shape(root: &Path, m: &Member) -> Vec<String> {
+    let src = root.join(&m.dir).join("src");
+    let mut out = Vec::new();
+    for file in rust_files(&src) {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let rel = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        out.extend(functions::check_file(&rel, &text));
+    }
+    out.extend(imports::check(&m.name, &imports::read_modules(&src)));
     out
 }
 

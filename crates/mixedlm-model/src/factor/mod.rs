@@ -14,6 +14,7 @@
 mod dense;
 pub(crate) mod levels;
 mod nested;
+mod pieces;
 mod schur;
 mod sparse;
 
@@ -24,9 +25,8 @@ use dense::DenseRest;
 use faer::{Mat, MatMut};
 use levels::LevelBlocks;
 use nested::NestedRest;
+pub(crate) use pieces::Pieces;
 use sparse::SparseRest;
-
-pub(crate) use dense::MAX_GRADIENT_BLOCK;
 
 /// The rest block's factorization, one variant per path.
 #[derive(Debug)]
@@ -37,28 +37,6 @@ pub(crate) enum Rest {
     Nested(NestedRest),
     /// Large crossed later terms with one column per level: sparse supernodal.
     Sparse(Box<SparseRest>),
-}
-
-/// The rest block's part of the objective's ingredients.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RestPieces {
-    /// log det(L_rr)² (the later terms' part of Lzz).
-    pub logdet_z: f64,
-    /// log det(Lxx)².
-    pub logdet_x: f64,
-    /// r² = Lyy².
-    pub pwrss: f64,
-}
-
-/// The profiled objective's ingredients at the last successful factorization.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Pieces {
-    /// log det(Lzz)² = log det(Λ'Z'WZΛ + I).
-    pub logdet_z: f64,
-    /// log det(Lxx)².
-    pub logdet_x: f64,
-    /// r²: the penalized weighted residual sum of squares at (û, β̂).
-    pub pwrss: f64,
 }
 
 /// The factor of Ω(θ): the T_j, term 1's level blocks and the rest block.

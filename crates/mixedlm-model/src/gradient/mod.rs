@@ -13,9 +13,13 @@
 
 pub(crate) mod parts;
 
-use crate::factor::MAX_GRADIENT_BLOCK;
 use crate::LinearMixedModel;
 use faer::MatMut;
+
+/// The widest leading dense block (columns of Z_2 .. Z_m, plus X under REML) for which the
+/// gradient is offered: its inverse costs about two factorizations of the block, more
+/// than a derivative-free step saves on large crossed models.
+const MAX_GRADIENT_BLOCK: usize = 512;
 
 impl LinearMixedModel {
     /// Whether [`Self::gradient`] is available for this model: the nested path, or the

@@ -17,11 +17,6 @@ use faer::linalg::matmul::matmul;
 use faer::linalg::triangular_solve::solve_lower_triangular_in_place;
 use faer::{Accum, MatMut, MatRef, Par};
 
-/// The widest leading dense block (columns of Z_2 .. Z_m, plus X under REML) for which the
-/// gradient is offered: its inverse costs about two factorizations of the block, more
-/// than a derivative-free step saves on large crossed models.
-pub(crate) const MAX_GRADIENT_BLOCK: usize = 512;
-
 /// Up to this width the inverse of the dense block is formed by plain loops.
 const SMALL_INVERSE: usize = 32;
 

@@ -6,8 +6,8 @@
 mod gradient;
 
 use super::levels::LevelBlocks;
+use super::pieces::RestPieces;
 use super::schur::{subtract_single_term, Scaled, SchurColumns, PARALLEL_DENSE};
-use super::RestPieces;
 use crate::crossprod::CrossProducts;
 use crate::kernels;
 use crate::terms::Term;
@@ -15,8 +15,6 @@ use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
 use faer::linalg::triangular_inverse::invert_lower_triangular;
 use faer::{Mat, MatMut, Par};
-
-pub(crate) use gradient::MAX_GRADIENT_BLOCK;
 
 /// Up to this size the dense block is factored by the plain loops of [`kernels::chol`]
 /// (faer's blocked kernel has a fixed cost that dominates tiny blocks).

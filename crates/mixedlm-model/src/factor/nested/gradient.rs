@@ -6,7 +6,8 @@
 // Index loops over several small arrays at once read as the formulas do.
 #![allow(clippy::needless_range_loop)]
 
-use super::{ArrowInverse, NestedRest};
+use super::arrow::ArrowInverse;
+use super::NestedRest;
 use crate::crossprod::CrossProducts;
 use crate::factor::levels::LevelBlocks;
 use crate::gradient::parts::{first_term_parts, FirstTerm, GradWork};

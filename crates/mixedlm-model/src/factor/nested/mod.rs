@@ -16,10 +16,8 @@ mod gradient;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use arrow::ArrowInverse;
-
 use super::levels::LevelBlocks;
-use super::RestPieces;
+use super::pieces::RestPieces;
 use crate::crossprod::CrossProducts;
 use crate::kernels;
 use crate::terms::Term;

@@ -12,7 +12,7 @@ mod symbolic;
 #[cfg(test)]
 mod tests;
 
-use super::RestPieces;
+use super::pieces::RestPieces;
 use crate::crossprod::CrossProducts;
 use crate::terms::Term;
 use faer::dyn_stack::{MemBuffer, MemStack};
