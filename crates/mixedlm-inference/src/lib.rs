@@ -35,7 +35,7 @@ pub use fixed::{
 };
 pub use kenward_roger::{kenward_roger, KenwardRoger};
 pub use lrt::{likelihood_ratio_tests, lrt_model_ml, LrtModel, LrtRow};
-pub use predict::{predict, NewData, NewLevelPolicy, NewTermData, Prediction, PredictionInput};
+pub use predict::{predict, NewLevelPolicy, NewRows, NewTermRows, Prediction, PredictionInput};
 pub use profile::{ml_deviance, profile_intervals, ProfileOptions};
 pub use satterthwaite::{satterthwaite, Satterthwaite};
 pub use simulate::simulate_responses;

@@ -18,9 +18,9 @@ pub enum NewLevelPolicy {
     Error,
 }
 
-/// New data for one random-effects term, in `Design::random` order.
+/// The new rows' values for one random-effects term, in `Design::random` order.
 #[derive(Clone, Debug, PartialEq)]
-pub struct NewTermData {
+pub struct NewTermRows {
     /// The term's columns for the new rows (n×k).
     pub z: DenseMatrix,
     /// Per row, the index of the level among the fitted levels, or None if unseen.
@@ -29,13 +29,14 @@ pub struct NewTermData {
     pub labels: Vec<String>,
 }
 
-/// New data: fixed-effects rows and the random-effects terms.
+/// The new rows to predict for, as numbers: X and each random-effects term's columns and
+/// level codes (the facade codes a table with the fit's `DesignSpec` into this).
 #[derive(Clone, Debug, PartialEq)]
-pub struct NewData {
+pub struct NewRows {
     /// X for the new rows (n×p, the fit's columns).
     pub x: DenseMatrix,
     /// One entry per random-effects term, in `Design::random` order.
-    pub terms: Vec<NewTermData>,
+    pub terms: Vec<NewTermRows>,
 }
 
 /// What prediction needs from a fit.
@@ -101,7 +102,7 @@ impl PredictionInput {
     }
 }
 
-fn check(input: &PredictionInput, new: &NewData) -> Result<(), InferenceError> {
+fn check(input: &PredictionInput, new: &NewRows) -> Result<(), InferenceError> {
     let (n, p) = (new.x.nrows, input.beta.len());
     if new.x.ncols != p {
         return Err(InferenceError::Dimension {
@@ -132,7 +133,7 @@ fn check(input: &PredictionInput, new: &NewData) -> Result<(), InferenceError> {
 /// Predict for new rows.
 pub fn predict(
     input: &PredictionInput,
-    new: &NewData,
+    new: &NewRows,
     policy: NewLevelPolicy,
 ) -> Result<Prediction, InferenceError> {
     check(input, new)?;

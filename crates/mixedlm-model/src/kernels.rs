@@ -6,7 +6,9 @@ use faer::linalg::matmul::triangular::{matmul, BlockStructure};
 use faer::{Accum, Mat, Par};
 
 /// In-place lower Cholesky of the k×k column-major `a` (lower triangle read; the strict
-/// upper triangle is zeroed). Returns false if a pivot is not positive.
+/// upper triangle is zeroed). Returns false if a pivot is not positive. Inlined, so that
+/// the loops of a constant k unroll.
+#[inline(always)]
 pub fn chol(a: &mut [f64], k: usize) -> bool {
     for j in 0..k {
         let mut d = a[j * k + j];
@@ -71,6 +73,7 @@ pub fn row_times_lower(row: &mut [f64], t: &[f64], k: usize) {
 }
 
 /// row ← row · L^{-T} (solve x L' = row, i.e. L x' = row'), L lower triangular k×k.
+#[inline(always)]
 pub fn row_solve_lower_t(row: &mut [f64], l: &[f64], k: usize) {
     for i in 0..k {
         let mut s = row[i];

@@ -10,9 +10,7 @@ use mixedlm::{read_table, MixedLM, MixedLMResults};
 use std::path::PathBuf;
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("data")
-        .join(name)
+    mixedlm_fixtures::data_dir().join(name)
 }
 
 struct Case {

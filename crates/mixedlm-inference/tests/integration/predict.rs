@@ -4,7 +4,7 @@ use crate::common::{reference_design, rel, result, theta};
 use mixedlm_design::DenseMatrix;
 use mixedlm_inference::{
     bootstrap, predict, satterthwaite, simulate_responses, variance_component_se, BootstrapOptions,
-    DenseLmm, DenseRefit, NewData, NewLevelPolicy, NewTermData, PredictionInput,
+    DenseLmm, DenseRefit, NewLevelPolicy, NewRows, NewTermRows, PredictionInput,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -17,19 +17,19 @@ fn f64s(v: &serde_json::Value) -> Vec<f64> {
 }
 
 /// The first `n` rows of a design as new data (codes as seen).
-fn head_as_new(id: &str, n: usize) -> NewData {
+fn head_as_new(id: &str, n: usize) -> NewRows {
     let d = reference_design(id);
     let sub = |m: &DenseMatrix| DenseMatrix {
         nrows: n,
         ncols: m.ncols,
         data: (0..m.ncols).flat_map(|j| m.col(j)[..n].to_vec()).collect(),
     };
-    NewData {
+    NewRows {
         x: sub(&d.x),
         terms: d
             .random
             .iter()
-            .map(|r| NewTermData {
+            .map(|r| NewTermRows {
                 z: sub(&r.z),
                 codes: r.codes[..n].iter().map(|&c| Some(c)).collect(),
                 labels: r.codes[..n]

@@ -62,14 +62,26 @@ impl LevelBlocks {
             }
             return;
         }
-        let kk = k1 * k1;
-        self.w.copy_from_slice(&cp.b);
-        for row in self.w.chunks_exact_mut(k1) {
-            kernels::row_times_lower(row, &t[0], k1);
+        match k1 {
+            2 => self.fill_w_blocks(2, cp, t),
+            3 => self.fill_w_blocks(3, cp, t),
+            k1 => self.fill_w_blocks(k1, cp, t),
         }
+    }
+
+    /// [`Self::fill_w`] level by level for k1 > 1: W_g = B_g T1, then Λ_R' on the later
+    /// terms' blocks, then L_g^{-T} (`k1` is a constant where inlined: the small loops
+    /// unroll).
+    #[inline(always)]
+    fn fill_w_blocks(&mut self, k1: usize, cp: &CrossProducts, t: &[Vec<f64>]) {
+        let kk = k1 * k1;
         for g in 0..cp.g1 {
             let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
             let wg = &mut self.w[lo * k1..hi * k1];
+            wg.copy_from_slice(&cp.b[lo * k1..hi * k1]);
+            for row in wg.chunks_exact_mut(k1) {
+                kernels::row_times_lower(row, &t[0], k1);
+            }
             if t.len() > 1 {
                 scale_blocks(wg, &cp.rows[lo..hi], cp, t);
             }

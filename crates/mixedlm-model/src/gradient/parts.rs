@@ -188,8 +188,10 @@ fn level_parts(
     let dg = &cp.d[g * kk(k1)..(g + 1) * kk(k1)];
     for r in 0..k1 {
         let own: f64 = (0..k1).map(|m| dg[m * k1 + r] * sc.bg[m]).sum();
-        let rest: f64 = (0..hi - lo)
-            .map(|a| cp.b[(lo + a) * k1 + r] * w.phi[rows[a]])
+        let rest: f64 = cp.b[lo * k1..hi * k1]
+            .chunks_exact(k1)
+            .zip(rows)
+            .map(|(ba, &row)| ba[r] * w.phi[row])
             .sum();
         sc.zs[r] = own + rest;
     }
@@ -227,19 +229,21 @@ fn omega_blocks(
     w.gather_pattern(rows, sel);
     w.v.clear();
     w.v.resize(n_p * k1, 0.0);
-    for b in 0..n_p {
-        let wb = &wg[b * k1..(b + 1) * k1];
-        let scol = &w.sblock[b * n_p..(b + 1) * n_p];
-        for (a, sab) in scol.iter().enumerate() {
-            for c in 0..k1 {
-                w.v[a * k1 + c] += sab * wb[c];
+    for (wb, scol) in wg.chunks_exact(k1).zip(w.sblock.chunks_exact(n_p.max(1))) {
+        for (va, &sab) in w.v.chunks_exact_mut(k1).zip(scol) {
+            for (x, &wbc) in va.iter_mut().zip(wb) {
+                *x += sab * wbc;
             }
         }
     }
     let [linv, kmat, tmp, _] = &mut w.small;
     for c in 0..k1 {
         for r in 0..k1 {
-            let dot: f64 = (0..n_p).map(|a| wg[a * k1 + r] * w.v[a * k1 + c]).sum();
+            let dot: f64 = wg
+                .chunks_exact(k1)
+                .zip(w.v.chunks_exact(k1))
+                .map(|(wa, va)| wa[r] * va[c])
+                .sum();
             kmat[c * k1 + r] = dot + f64::from(u8::from(r == c));
         }
     }
@@ -270,7 +274,12 @@ fn first_term_g(
     for r in 0..k1 {
         for c in 0..k1 {
             let own: f64 = (0..k1).map(|q| sc.zt[q * k1 + c] * dg[r * k1 + q]).sum();
-            let rest: f64 = (0..n_p).map(|a| w.v[a * k1 + c] * w.bb[a * k1 + r]).sum();
+            let rest: f64 =
+                w.v.chunks_exact(k1)
+                    .zip(w.bb.chunks_exact(k1))
+                    .take(n_p)
+                    .map(|(va, ba)| va[c] * ba[r])
+                    .sum();
             w.gm[0][r * k1 + c] += own + rest;
         }
     }
@@ -294,21 +303,20 @@ fn later_term_parts(
         let ba = &b[a * k1..(a + 1) * k1];
         w.ze[rows[a]] -= ba.iter().zip(bg).map(|(x, y)| x * y).sum::<f64>();
     }
-    w.bt.clear();
-    w.bt.extend_from_slice(&b[..n_z * k1]);
-    for row in w.bt.chunks_exact_mut(k1) {
-        kernels::row_times_lower(row, &ft.t[0], k1);
-    }
+    w.bt.resize(k1, 0.0);
     let mut a = 0;
     while a < n_z {
         let j = cp.r_term[rows[a]];
         let k = ft.terms[j].k;
         let gt = &mut w.gm[j];
         for r in 0..k {
-            let btr = &w.bt[(a + r) * k1..(a + r + 1) * k1];
+            // B_{a+r} T1, then Σ_c Ω⁻¹[(a+c), g] · it
+            let btr = &mut w.bt[..k1];
+            btr.copy_from_slice(&b[(a + r) * k1..(a + r + 1) * k1]);
+            kernels::row_times_lower(btr, &ft.t[0], k1);
             for c in 0..k {
                 let zc = &w.v[(a + c) * k1..(a + c + 1) * k1];
-                gt[r * k + c] += zc.iter().zip(btr).map(|(x, y)| x * y).sum::<f64>();
+                gt[r * k + c] += zc.iter().zip(btr.iter()).map(|(x, y)| x * y).sum::<f64>();
             }
         }
         a += k;

@@ -2,12 +2,10 @@
 //! agree with each other and with lme4's reference.
 
 use mixedlm::{lmer, read_table, Error, MixedLM, ModelSpec};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data")
-        .join(name)
+    mixedlm_fixtures::data_dir().join(name)
 }
 
 #[test]

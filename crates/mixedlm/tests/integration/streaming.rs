@@ -8,7 +8,7 @@ use mixedlm::{parse_formula, read_table, ModelError, RecordBatch, StreamOptions}
 use std::path::PathBuf;
 
 fn data_path(name: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data")).join(name)
+    mixedlm_fixtures::data_dir().join(name)
 }
 
 fn data(name: &str) -> RecordBatch {
