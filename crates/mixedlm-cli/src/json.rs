@@ -49,7 +49,7 @@ impl DesignJson {
                 group: t.group.clone(),
                 levels: t.levels.len(),
                 terms: t.names.clone(),
-                covariance: mixedlm::covariance_name(t.covariance),
+                covariance: t.covariance.as_str(),
             })
             .collect();
         Self {

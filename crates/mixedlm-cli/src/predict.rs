@@ -4,7 +4,7 @@ use crate::args::DataArgs;
 use crate::commands::{model, read};
 use crate::error::CliError;
 use clap::{Args, ValueEnum};
-use mixedlm::model::inference::InferenceError;
+use mixedlm::inference::InferenceError;
 use mixedlm::{NewLevelPolicy, PredictLevel, PredictOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -82,9 +82,8 @@ fn back_solve_norm1(l: &[Vec<f64>], v: &[f64]) -> f64 {
 const BLOCK: usize = 4096;
 
 /// From this many rows on, [`gram`]'s blocks are summed on rayon. Below it the pass is
-/// shorter than the time a sleeping worker can take to wake on a virtual machine (sim (a),
-/// 100k rows × 3 columns: about 0.15 ms); parallel from 65,536 rows before, sim (a)'s cold
-/// fits had heavier tails.
+/// shorter than the time a sleeping worker can take to wake on a virtual machine, so a
+/// second thread only gives cold fits a heavier tail.
 const PAR_ROWS: usize = 200_000;
 
 /// X'X (p × p, row-major, both triangles) in one pass over blocks of rows: each block's

@@ -36,7 +36,7 @@ pub use alias::{aliased_columns, dot, drop_columns, RANK_TOL};
 pub use batches::{open_batches, BatchReader, CSV_SAMPLE_BYTES, DEFAULT_BATCH_ROWS};
 pub use builder::{AliasPolicy, DesignBuilder, RandomPlan};
 pub use design::*;
-pub use error::{closest, damerau, DesignError};
+pub use error::DesignError;
 pub use eval::{Learned, Params};
 pub use label::label as variable_label;
 pub use poly::{poly_eval, poly_fit, PolyCoefs};

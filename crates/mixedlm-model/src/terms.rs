@@ -7,8 +7,8 @@
 //! triangle for unstructured terms): the engine's θ is exactly lme4's `getME(m, "theta")`.
 
 use crate::ModelError;
-use mixedlm_covariance::{structure_for, CovarianceKind, CovarianceStructure};
-use mixedlm_design::{CovarianceKind as DesignKind, Design, RandomTermDesign};
+use mixedlm_covariance::CovarianceStructure;
+use mixedlm_design::{Design, RandomTermDesign};
 
 /// One random-effects term, in the engine's (lme4's) order.
 #[derive(Debug)]
@@ -58,14 +58,6 @@ pub fn lme4_order(n_levels: &[usize]) -> Vec<usize> {
     order
 }
 
-pub(crate) fn kind(kind: DesignKind) -> CovarianceKind {
-    match kind {
-        DesignKind::Unstructured => CovarianceKind::Unstructured,
-        DesignKind::Diagonal => CovarianceKind::Diagonal,
-        DesignKind::ScalarIdentity => CovarianceKind::Scalar,
-    }
-}
-
 /// Build the engine's terms from the design, validating levels and codes.
 pub fn build_terms(design: &Design) -> Result<Vec<Term>, ModelError> {
     if design.random.is_empty() {
@@ -81,7 +73,7 @@ pub fn build_terms(design: &Design) -> Result<Vec<Term>, ModelError> {
     for (pos, idx) in lme4_order(&n_levels).into_iter().enumerate() {
         let rt = &design.random[idx];
         let k = rt.z.ncols;
-        let structure = structure_for(kind(rt.covariance), k);
+        let structure = rt.covariance.structure(k);
         let term = Term {
             formula_index: idx,
             group: rt.group.clone(),

@@ -13,9 +13,10 @@ enum Data {
     Path(PathBuf, Option<InputFormat>),
 }
 
-/// A linear mixed model to fit, in the statsmodels idiom
-/// (`MixedLM::new("y ~ x").groups("g").re_formula("~x")`) or the lme4 idiom
-/// (`Lmm::from_formula("y ~ x + (x | g)")`); both build the same model.
+/// A linear mixed model to fit, in statsmodels' idiom
+/// (`MixedLM::from_formula("y ~ x").groups("g").re_formula("~x")`, or a whole lme4
+/// formula `MixedLM::from_formula("y ~ x + (x | g)")`); lme4's idiom is [`lmer`]. All
+/// build the same model.
 ///
 /// Options are checked by [`MixedLM::validate`] and again by every `fit`.
 #[derive(Clone, Debug)]
@@ -26,19 +27,12 @@ pub struct MixedLM {
     data: Option<Data>,
 }
 
-/// The lme4-flavoured name of [`MixedLM`].
-pub type Lmm = MixedLM;
-
 impl MixedLM {
-    /// A model from a formula: a statsmodels fixed-effects formula (then call
-    /// [`groups`](Self::groups)) or a whole lme4 formula with `(... | g)` terms.
-    pub fn new(formula: &str) -> Self {
-        Self::from_spec(ModelSpec::new(formula))
-    }
-
-    /// A model from an lme4 formula, e.g. `"Reaction ~ Days + (Days | Subject)"`.
+    /// A model from a formula (statsmodels' `MixedLM.from_formula`): a fixed-effects
+    /// formula (then call [`groups`](Self::groups)) or a whole lme4 formula with
+    /// `(... | g)` terms, e.g. `"Reaction ~ Days + (Days | Subject)"`.
     pub fn from_formula(formula: &str) -> Self {
-        Self::new(formula)
+        Self::from_spec(ModelSpec::new(formula))
     }
 
     /// A model from a [`ModelSpec`].
@@ -81,11 +75,6 @@ impl MixedLM {
     pub fn method(mut self, name: &str) -> Self {
         self.method = name.to_string();
         self
-    }
-
-    /// Same as [`method`](Self::method).
-    pub fn optimizer(self, name: &str) -> Self {
-        self.method(name)
     }
 
     /// The data, already in memory.
@@ -158,7 +147,7 @@ impl MixedLM {
     /// ```
     /// use mixedlm::{MixedLM, StreamOptions};
     /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/sleepstudy.csv");
-    /// let model = MixedLM::new("Reaction ~ Days + (Days | Subject)");
+    /// let model = MixedLM::from_formula("Reaction ~ Days + (Days | Subject)");
     /// let opts = StreamOptions { batch_rows: 25, ..Default::default() };
     /// let streamed = model.fit_streaming(path, &opts)?;
     /// let in_memory = model.fit_path(path)?;

@@ -426,10 +426,7 @@ impl MixedLMResults {
     }
     /// The printed summary with the fixed-effects tests of `ddf` (t, df and P>|t| for
     /// Satterthwaite or Kenward-Roger; see [`MixedLMResults::fixed_effect_tests`]).
-    pub fn summary_with(
-        &self,
-        ddf: mixedlm_model::inference::Ddf,
-    ) -> Result<Summary<'_>, crate::Error> {
+    pub fn summary_with(&self, ddf: mixedlm_inference::Ddf) -> Result<Summary<'_>, crate::Error> {
         Ok(self.summary().with_tests(self.fixed_effect_tests(ddf)?))
     }
 

@@ -79,7 +79,7 @@ impl ModelSpec {
             let k = usize::from(plan.model.intercept) + plan.model.terms.len();
             let bar = match plan.covariance {
                 CovarianceKind::Unstructured => "|",
-                CovarianceKind::ScalarIdentity if k == 1 => "|",
+                CovarianceKind::Scalar if k == 1 => "|",
                 _ => "||",
             };
             out.push_str(&format!(

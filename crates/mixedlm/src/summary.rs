@@ -2,7 +2,7 @@
 //! random-effects table and information criteria, then plain notes.
 
 use crate::MixedLMResults;
-use mixedlm_model::inference::{Ddf, FixedEffectTest};
+use mixedlm_inference::{Ddf, FixedEffectTest};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 use std::fmt::{self, Write};
 

@@ -6,9 +6,9 @@
 //! objective (-2 log-likelihood or REML criterion, lme4's scale) and its
 //! number of objective evaluations; peak memory is the whole process's.
 //! Small data sets are fitted 21 times in one process and the median kept;
-//! large ones once per process, in five processes per tool (three for a tool whose
-//! first fit took 5 s or more, one for 30 s or more; alternating rounds), and the
-//! median process kept.
+//! large ones once per process, in five processes per tool (fewer for a tool whose
+//! first fit was slow, see [`runs_again`]; alternating rounds), and the median process
+//! kept.
 //! A missing peer is reported in the table, never an error.
 
 mod cases;
@@ -101,9 +101,7 @@ fn count_rows(path: &Path) -> usize {
 /// Processes per tool for data of `n_rows` rows: a large data set is fitted once per
 /// process (the cold fit, as a user's one command), so one process is one sample of the
 /// machine's noise; five, in alternating rounds, give a median that one or two disturbed
-/// processes do not move (sim (a), mixedlm, one bench: 10.7, 5.7 and 15.8 ms in three
-/// processes, where twelve runs of the same binary had a median of 5.4 ms and outliers
-/// of 8–13 ms with 5–46 context switches each).
+/// processes do not move (benches/README.md).
 fn processes(n_rows: usize) -> usize {
     if n_rows < tools::IN_PROCESS_BELOW {
         1

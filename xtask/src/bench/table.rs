@@ -27,8 +27,9 @@ fn time_cell(tool: &Value, base: Option<f64>) -> String {
     }
 }
 
-/// Seconds with at least two significant digits: µs below 1 ms (sleepstudy's 0.03 ms
-/// fit printed as "0.0ms" before), ms below 0.1 s, else seconds.
+/// Seconds with at least two significant digits: µs below a millisecond (a
+/// sub-millisecond fit printed as zero milliseconds before), ms below a tenth of a second,
+/// else seconds.
 fn fmt_secs(s: f64) -> String {
     if s < 1e-3 {
         format!("{:.0}µs", s * 1e6)
