@@ -83,6 +83,8 @@ pub struct MixedLMResults {
     /// Observations per level of statsmodels' `groups` when no random term is on it
     /// (variance components alone): statsmodels still counts its groups.
     pub(crate) groups_sizes: Option<Vec<usize>>,
+    /// Warnings about the data found when the design was built ([`ModelSpec::data_warnings`]).
+    pub(crate) data_warnings: Vec<String>,
 }
 
 impl MixedLMResults {
@@ -100,6 +102,7 @@ impl MixedLMResults {
             spec,
             streaming: None,
             groups_sizes: None,
+            data_warnings: Vec::new(),
         }
     }
 
@@ -365,10 +368,13 @@ impl MixedLMResults {
 
     // ---- bookkeeping ----
 
-    /// Warnings about the model that are not errors (see [`ModelSpec::warnings`]), one
-    /// sentence each: the command line prints them, Python raises them as `UserWarning`.
+    /// Warnings about the model and its data that are not errors ([`ModelSpec::warnings`],
+    /// [`ModelSpec::data_warnings`]), one sentence each: the command line prints them,
+    /// Python raises them as `UserWarning`.
     pub fn warnings(&self) -> Vec<String> {
-        self.spec.warnings()
+        let mut w = self.spec.warnings();
+        w.extend(self.data_warnings.iter().cloned());
+        w
     }
     /// Whether the optimizer converged.
     pub fn converged(&self) -> bool {
