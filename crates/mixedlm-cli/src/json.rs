@@ -82,6 +82,8 @@ pub struct FitJson {
     pub groups: BTreeMap<String, usize>,
     /// Fixed effects.
     pub fixed_effects: Vec<FixedEffectJson>,
+    /// Fixed-effects columns dropped as linear combinations of earlier ones (no estimate).
+    pub aliased: Vec<String>,
     /// Variances and SDs of the random effects.
     pub random_effects: Vec<RandomEffectJson>,
     /// Correlations between random effects of one term.
@@ -247,6 +249,7 @@ impl FitJson {
             lme4_formula: r.spec().lme4_formula(),
             groups: r.n_groups().into_iter().collect(),
             fixed_effects,
+            aliased: r.aliased().to_vec(),
             random_effects,
             correlations,
             residual_variance: r.scale(),

@@ -418,9 +418,22 @@ impl MixedLMResults {
     pub fn optim(&self) -> &OptimRecord {
         &self.fit.optim
     }
+    /// The fixed-effects columns dropped as linear combinations of earlier ones (lme4's
+    /// rank-deficiency drop), by name; they have no coefficient.
+    pub fn aliased(&self) -> &[String] {
+        &self.design_spec.aliased
+    }
     /// lme4's note on dropped aliased columns, if any.
     pub fn rank_message(&self) -> Option<String> {
-        self.design().rank_message()
+        let a = self.aliased();
+        let s = if a.len() == 1 { "" } else { "s" };
+        (!a.is_empty()).then(|| {
+            format!(
+                "fixed-effect model matrix is rank deficient so dropping {} column{s} / coefficient{s}: {}",
+                a.len(),
+                a.join(", ")
+            )
+        })
     }
     /// The printed summary (`Display`).
     pub fn summary(&self) -> Summary<'_> {

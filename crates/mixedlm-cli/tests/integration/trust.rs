@@ -473,3 +473,85 @@ fn trust_cli_quoted_numbers_in_a_covariate_are_noted() {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(json["warnings"][0].as_str().unwrap().contains("`Days`"));
 }
+
+/// sleepstudy with extra columns: `D2` = 2 Days (aliased), `big` = Days × 1e160, `one` =
+/// Days with one value 1e308.
+fn sleepstudy_with_extreme_columns(dir: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(data("sleepstudy.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let days = header
+        .split(',')
+        .position(|h| h.trim_matches('"') == "Days")
+        .unwrap();
+    let mut out = format!("{header},D2,big,one\n");
+    for (i, line) in lines.enumerate() {
+        let d: f64 = line.split(',').nth(days).unwrap().parse().unwrap();
+        let one = if i == 0 { 1e308 } else { d };
+        out.push_str(&format!("{line},{},{:e},{:e}\n", 2.0 * d, d * 1e160, one));
+    }
+    let p = dir.join("s.csv");
+    std::fs::write(&p, out).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn trust_cli_aliased_columns_are_listed_with_a_message_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = sleepstudy_with_extreme_columns(dir.path());
+    let json = ok_json(&[
+        "fit",
+        &p,
+        "-f",
+        "Reaction ~ Days + D2 + (1 | Subject)",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json["aliased"], serde_json::json!(["D2"]));
+    let messages = json["diagnostics"]["messages"].as_array().unwrap();
+    let aliased: Vec<&Value> = messages.iter().filter(|m| m["code"] == "aliased").collect();
+    assert_eq!(aliased.len(), 1, "{messages:?}");
+    assert!(aliased[0]["text"].as_str().unwrap().contains("`D2`"));
+    // Nothing dropped: an empty list.
+    let json = ok_json(&[
+        "fit",
+        &data("sleepstudy.csv"),
+        "-f",
+        "Reaction ~ Days + (1 | Subject)",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json["aliased"], serde_json::json!([]));
+}
+
+#[test]
+fn trust_cli_extreme_columns_are_not_dropped_as_rank_deficient() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = sleepstudy_with_extreme_columns(dir.path());
+    for column in ["big", "one"] {
+        // `mixedlm design` keeps the column (the rank test is scale-free) ...
+        let design = ok_json(&[
+            "design",
+            &p,
+            "-f",
+            &format!("Reaction ~ {column} + (1 | Subject)"),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(design["aliased"], serde_json::json!([]), "{column}");
+        assert_eq!(design["x_columns"][1], column);
+        // ... and the fit says which column is out of range instead of dropping it.
+        let out = run(&[
+            "fit",
+            &p,
+            "-f",
+            &format!("Reaction ~ {column} + (1 | Subject)"),
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("column `{column}`")) && err.contains("rescale"),
+            "{err}"
+        );
+    }
+}
