@@ -153,9 +153,12 @@ fn fit(a: &FitArgs) -> Result<ExitCode, CliError> {
     };
     write_output(a.output.as_deref(), &text)?;
     if a.strict && !results.converged() {
-        crate::error::stderr_line("error: the optimizer did not converge (--strict)");
+        crate::error::stderr_line(format!(
+            "error: the fit did not converge (--strict): {}",
+            results.convergence_failure().unwrap_or("")
+        ));
         crate::error::stderr_line(
-            "hint: try another --optimizer, rescale the predictors, or simplify the random effects",
+            "hint: see the diagnostics' advice: rescale the predictors, try another --optimizer, or simplify the random effects",
         );
         return Ok(ExitCode::from(1));
     }

@@ -106,8 +106,11 @@ pub struct FitJson {
     pub npar: usize,
     /// Warnings about the model that are not errors (also printed on standard error).
     pub warnings: Vec<String>,
-    /// Whether the optimizer converged.
+    /// Whether the fit converged: the optimizer's test and the post-fit check (scaled
+    /// gradient, Hessian) both passed.
     pub converged: bool,
+    /// Why not, when `converged` is false (null otherwise).
+    pub convergence_failure: Option<String>,
     /// Whether the fit is on the boundary (a variance 0 or a correlation ±1).
     pub singular: bool,
     /// The optimizer's record.
@@ -262,6 +265,7 @@ impl FitJson {
             npar: r.npar(),
             warnings: r.warnings(),
             converged: r.converged(),
+            convergence_failure: r.convergence_failure().map(str::to_string),
             singular: r.singular(),
             optimizer: OptimizerJson {
                 name: optim.optimizer.as_str().to_string(),

@@ -98,7 +98,10 @@ pub fn fit(a: &FitArgs, model: MixedLM) -> Result<ExitCode, CliError> {
     };
     write_output(a.output.as_deref(), &text)?;
     if a.strict && !results.converged() {
-        crate::error::stderr_line("error: the optimizer did not converge (--strict)");
+        crate::error::stderr_line(format!(
+            "error: the fit did not converge (--strict): {}",
+            results.convergence_failure().unwrap_or("")
+        ));
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

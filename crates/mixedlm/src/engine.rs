@@ -16,6 +16,9 @@ pub(crate) fn fit_design(
     let mut model = LinearMixedModel::from_design(design, ModelOptions { reml })?;
     let opts = FitOptions {
         optimizer,
+        // A derivative-free optimizer the user chose finishes with BFGS where the model
+        // has an analytic gradient; `auto` is left as it is.
+        polish: optimizer.is_derivative_free(),
         ..FitOptions::default()
     };
     let fit = model.fit(&opts)?;

@@ -136,6 +136,7 @@
 
 mod bse_re;
 mod builder;
+mod convergence;
 pub mod diagnostics;
 mod engine;
 mod error;

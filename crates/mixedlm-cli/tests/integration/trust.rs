@@ -555,3 +555,84 @@ fn trust_cli_extreme_columns_are_not_dropped_as_rank_deficient() {
         );
     }
 }
+
+/// `y ~ secs + (secs | g)` data (a random slope per second instead of per hour), 100
+/// groups of 20, from a fixed seed, as a CSV file.
+fn seconds_csv(dir: &std::path::Path) -> String {
+    let mut state = 0x2028_u64;
+    let mut uniform = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut normal = move || {
+        let (u1, u2) = (uniform().max(1e-300), uniform());
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    };
+    let mut text = String::from("g,secs,y\n");
+    for group in 0..100 {
+        let (b0, b1) = (5.0 * normal(), 0.3 * normal());
+        for _ in 0..20 {
+            let h = 24.0 * (0.5 + 0.5 * normal().tanh());
+            let y = 100.0 + 2.0 * h + b0 + b1 * h + 4.0 * normal();
+            text.push_str(&format!("g{group:03},{},{y}\n", h * 3600.0));
+        }
+    }
+    let p = dir.join("secs.csv");
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn trust_cli_converged_is_checked_and_strict_fails_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = seconds_csv(dir.path());
+    let f = "y ~ secs + (secs | g)";
+    // BFGS stops short on this scaling: converged false with the reason, --strict exits 1.
+    let json = ok_json(&[
+        "fit",
+        &p,
+        "-f",
+        f,
+        "--optimizer",
+        "bfgs",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json["converged"], false);
+    assert!(json["convergence_failure"]
+        .as_str()
+        .unwrap()
+        .contains("bfgs"));
+    let out = run(&["fit", &p, "-f", f, "--optimizer", "bfgs", "--strict"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("did not converge (--strict)"),
+        "{}",
+        stderr(&out)
+    );
+    // The advice of the diagnostics never names the optimizer that just ran.
+    for m in json["diagnostics"]["messages"].as_array().unwrap() {
+        assert!(
+            !m["advice"].as_str().unwrap().contains("--optimizer bfgs`"),
+            "{m}"
+        );
+    }
+    // BOBYQA, polished by BFGS on the gradient, reaches the optimum and says so.
+    let json = ok_json(&[
+        "fit",
+        &p,
+        "-f",
+        f,
+        "--optimizer",
+        "bobyqa",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json["converged"], true, "{}", json["convergence_failure"]);
+    assert!(json["convergence_failure"].is_null());
+    let out = run(&["fit", &p, "-f", f, "--optimizer", "bobyqa", "--strict"]);
+    assert_eq!(out.status.code(), Some(0));
+}
