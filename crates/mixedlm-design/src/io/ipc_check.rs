@@ -92,10 +92,20 @@ fn check_file(src: &dyn Source, budget: u64) -> Result<(), String> {
                 "a block at byte {offset} of {meta} + {body} bytes lies outside the file"
             ));
         };
+        // The arrow reader parses the message from the whole block (metadata and body): a
+        // flatbuffer whose offsets point into the body is valid there, so it is read here
+        // too when the metadata alone does not parse (a valid file needs no more).
         let Some(meta_bytes) = src.read(offset as usize, meta_end) else {
             return Ok(());
         };
         if let Some(message) = parse_message(&meta_bytes) {
+            check_buffers(&message, src, meta_end, body_end, budget)?;
+            continue;
+        }
+        let Some(block_bytes) = src.read(offset as usize, body_end) else {
+            return Ok(());
+        };
+        if let Some(message) = parse_message(&block_bytes) {
             check_buffers(&message, src, meta_end, body_end, budget)?;
         }
     }
@@ -146,7 +156,8 @@ fn span(start: i64, len: i64, n: usize) -> Option<usize> {
     (start >= 0 && len >= 0 && end <= n as i64).then_some(end as usize)
 }
 
-/// A message as the file block holds it (with or without the continuation marker).
+/// A message as the file block holds it (with or without the continuation marker), parsed
+/// as the arrow reader parses it.
 fn parse_message(meta: &[u8]) -> Option<Message<'_>> {
     let skip = if meta.starts_with(&CONTINUATION) {
         8
