@@ -36,6 +36,9 @@ pub struct FitOptions {
     /// Compute the conditional SDs of the random effects (costs one dense triangular
     /// inverse of the non-first terms' block; skip for speed on very large crossed models).
     pub conditional_variances: bool,
+    /// After a derivative-free optimizer, continue with BFGS on the analytic gradient
+    /// where the model has one (see `mixedlm_optim::OptimOptions::polish`). Off by default.
+    pub polish: bool,
 }
 
 /// BOBYQA's default final trust-region radius for model fits (lme4: 2e-7).
@@ -58,6 +61,7 @@ impl Default for FitOptions {
             ftol_rel: optim.ftol_rel,
             final_step: DEFAULT_FINAL_STEP,
             conditional_variances: true,
+            polish: false,
         }
     }
 }
@@ -134,6 +138,7 @@ impl LinearMixedModel {
                 .map(|&l| if l.is_finite() { l } else { f64::NAN })
                 .collect(),
             alternative_start,
+            polish: opts.polish,
             ..OptimOptions::default()
         };
         let optimizer_error = |e: mixedlm_optim::OptimError| ModelError::Optimizer(e.to_string());

@@ -175,6 +175,7 @@ impl MixedLM {
         let mut results =
             crate::engine::fit_design(&self.spec, design, dspec, self.reml, optimizer)?;
         results.groups_sizes = sizes;
+        results.data_warnings = self.spec.data_warnings(batch);
         Ok(results)
     }
 }

@@ -249,12 +249,36 @@ impl MixedLMResults {
         Err(mixedlm_model::ModelError::RowsUnavailable { what: what.into() }.into())
     }
 
+    /// The bootstrap keeps every replicate's estimates (p + θ + σ numbers, and their
+    /// bookkeeping) until the intervals are computed: refuse an `nsim` whose replicates
+    /// would not fit in the memory available, with the largest that would.
+    fn check_replicates_fit_in_memory(&self, nsim: usize) -> Result<(), Error> {
+        let params = self.fe_params().len() + self.theta().len() + 1;
+        // Each estimate vector, its slot in two collections and the allocator's overhead,
+        // plus a copy of one parameter's column while the intervals are computed.
+        let per_replicate = (8 * params + 96) as u64;
+        let budget = mixedlm_design::memory_budget() / 2;
+        let most = budget / per_replicate;
+        if (nsim as u64) <= most {
+            return Ok(());
+        }
+        let gib = |b: f64| b / (1u64 << 30) as f64;
+        Err(Error::InvalidOption(format!(
+            "{nsim} bootstrap replicates would need about {:.1} GiB to hold their estimates, \
+             more than half of the {:.1} GiB of memory available; use at most {most} (lme4's \
+             default is 500; 1,000-10,000 give stable 95% intervals)",
+            gib(nsim as f64 * per_replicate as f64),
+            gib(2.0 * budget as f64),
+        )))
+    }
+
     fn bootstrap_intervals(
         &self,
         opts: &ConfIntOptions,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Vec<ConfidenceInterval>, Error> {
         self.need_rows("the parametric bootstrap")?;
+        self.check_replicates_fit_in_memory(opts.nsim)?;
         let refit = EngineRefit::new(
             self.model.rebuild(self.design())?,
             FitOptions {

@@ -137,6 +137,7 @@
 
 mod bse_re;
 mod builder;
+mod convergence;
 pub mod diagnostics;
 mod engine;
 mod error;
@@ -169,8 +170,8 @@ pub use mixedlm_optim as optim;
 pub use arrow_array;
 pub use arrow_array::RecordBatch;
 pub use mixedlm_design::{
-    read_csv_str, read_from, read_table, CovarianceKind, Design, DesignError, InputFormat,
-    ReadError,
+    read_csv_str, read_from, read_table, read_table_as_written, CovarianceKind, Design,
+    DesignError, InputFormat, ReadError,
 };
 pub use mixedlm_formula::{parse_formula, FormulaError};
 pub use mixedlm_model::{LmmFit, ModelError, OptimizerName};

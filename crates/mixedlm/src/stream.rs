@@ -103,6 +103,7 @@ pub(crate) fn fit(
     let mut model = LinearMixedModel::from_sums(&stats, ModelOptions { reml })?;
     let fit = model.fit(&FitOptions {
         optimizer,
+        polish: optimizer.is_derivative_free(),
         ..FitOptions::default()
     })?;
     let mut results = MixedLMResults::new(model, fit, designer.spec(&aliased), spec.clone());
