@@ -31,9 +31,12 @@ def check(result, ref, se_rel=1e-3):
     assert list(result.params.index) == ref["param_names"]
     assert abs(result.llf - ref["llf"]) <= 1e-6 * abs(ref["llf"]) + 1e-6
     assert result.llf >= ref["llf"] - 1e-7 * abs(ref["llf"])  # never below statsmodels
+    fe = pd.Series(ref["fe_params"])
+    close(result.fe_params, fe, 1e-4, 1e-4 * pd.Series(ref["bse_fe"]), "fe_params")
     params = pd.Series(ref["params"])
-    close(result.params[params.index], params, 1e-4, 1e-6, "params")
-    close(result.fe_params, pd.Series(ref["fe_params"]), 1e-4, 1e-6, "fe_params")
+    psi = params.iloc[len(fe):]
+    floor = 1e-3 * psi[[n for n in psi.index if n.endswith("Var")]].max()
+    close(result.params[psi.index], psi, 2e-3, floor, "variance parameters")
     close(result.scale, ref["scale"], 1e-4, 0, "scale")
     close(result.cov_re, ref["cov_re"], 1e-3, 1e-6, "cov_re")
     assert list(result.cov_re.index) == ref["cov_re_names"]
@@ -193,7 +196,7 @@ def test_convergence_warning_category():
     model = smf.mixedlm("test_score ~ study_hours", data, groups=data["school_id"],
                         re_formula="~study_hours")
     with pytest.warns(smf.ConvergenceWarning):
-        result = model.fit(method="nelder-mead", maxiter=3)
+        result = model.fit(method="nelder-mead", maxiter=12)
     assert not result.converged
     assert issubclass(smf.ConvergenceWarning, UserWarning)
     with warnings.catch_warnings():

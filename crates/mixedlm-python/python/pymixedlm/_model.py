@@ -118,7 +118,8 @@ class MixedLM:
         }
         with engine_errors():
             columns = _core.used_columns(self._model_args)
-            self._term_labels = _core.check_formula(self._model_args)
+            _core.check_formula(self._model_args)
+            self._labels = _engine_labels(self._fixed, self._re, self._vc)
         self.data: Data = prepare(data, columns, extra)
         self._columns = columns
         if missing == "raise":
@@ -256,6 +257,25 @@ class MixedLM:
         assert result is not None
         result._warn()
         return result
+
+
+def _engine_labels(*translations: Any) -> dict[str, str]:
+    """The engine's label of each translated factor -> the user's (patsy's) spelling."""
+    out: dict[str, str] = {}
+    for t in translations:
+        items = t.values() if isinstance(t, dict) else [t]
+        for tr in items:
+            if tr is None:
+                continue
+            for engine, user in tr.factors.items():
+                try:
+                    terms = _core.check_formula(
+                        {"formula": "y ~ " + engine, "groups": None, "re_formula": None, "vc": []})
+                except (ValueError, KeyError):
+                    continue
+                if len(terms) == 1 and len(terms[0]) == 1:
+                    out[terms[0][0]] = user
+    return out
 
 
 def _pa_float64():

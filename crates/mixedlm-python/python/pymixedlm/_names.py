@@ -50,11 +50,7 @@ class Naming:
         self.fit = fit
         self.model = model
         self.terms = fit.random_terms()
-        self.factors = dict(model._fixed.factors)
-        if model._re is not None:
-            self.factors.update(model._re.factors)
-        for t in model._vc.values():
-            self.factors.update(t.factors)
+        self.factors = dict(model._labels)
         self._fe()
         self._random()
 
@@ -277,23 +273,29 @@ class Naming:
 
     def ranef(self) -> dict:
         """lme4's ``ranef()``: {grouping factor: DataFrame levels × effects}."""
-        out = {}
-        for t in self.terms:
-            vals = self._values(t, "condval")
-            out[t["group"]] = _compat.frame(vals, self._levels(t), t["names"])
-        return out
+        merged: dict[str, tuple[list, list[np.ndarray], list[str]]] = {}
+        for t in self.terms:  # terms on one factor ((1 | g) + (0 + x | g)) share a table
+            levels, blocks, names = merged.setdefault(t["group"], (self._levels(t), [], []))
+            blocks.append(self._values(t, "condval"))
+            names += t["names"]
+        return {g: _compat.frame(np.hstack(b), lv, n) for g, (lv, b, n) in merged.items()}
 
     def varcorr(self, results: "MixedLMResults") -> Any:
         """lme4's ``as.data.frame(VarCorr())``."""
         rows = []
+        seen: dict[str, int] = {}
         for t in self.terms:
+            # a factor's second term is `g.1`, as lme4 names it
+            count = seen.get(t["group"], 0)
+            seen[t["group"]] = count + 1
+            grp = t["group"] if count == 0 else f"{t['group']}.{count}"
             names, cov, sd, cor = t["names"], t["covariance"], t["std_devs"], t["correlation"]
             for i, n in enumerate(names):
-                rows.append((t["group"], n, None, cov[i][i], sd[i]))
+                rows.append((grp, n, None, cov[i][i], sd[i]))
             if t["structure"] == "unstructured":
                 for j in range(len(names)):
                     for i in range(j + 1, len(names)):
-                        rows.append((t["group"], names[j], names[i], cov[i][j], cor[i][j]))
+                        rows.append((grp, names[j], names[i], cov[i][j], cor[i][j]))
         rows.append(("Residual", None, None, results.scale, results.sigma()))
         cols = {"grp": [r[0] for r in rows], "var1": [r[1] for r in rows],
                 "var2": [r[2] for r in rows], "vcov": [r[3] for r in rows],
