@@ -38,9 +38,9 @@ fn variable_parts(v: &Variable, levels: Option<&[String]>, full: bool) -> Vec<Pa
     };
     let Some(levels) = levels else {
         return match v {
-            Variable::Poly { degree, .. } => {
-                (1..=*degree).map(|d| part("numeric", &d.to_string())).collect()
-            }
+            Variable::Poly { degree, .. } => (1..=*degree)
+                .map(|d| part("numeric", &d.to_string()))
+                .collect(),
             _ => vec![part("numeric", "")],
         };
     };
@@ -89,7 +89,9 @@ fn full_coding(intercept: bool, terms: &[Vec<usize>], is_factor: &[bool]) -> Vec
                 .map(|&v| {
                     let rest: Vec<usize> = vars.iter().copied().filter(|&w| w != v).collect();
                     !(rest.is_empty()
-                        || terms[..t].iter().any(|p| rest.iter().all(|w| p.contains(w))))
+                        || terms[..t]
+                            .iter()
+                            .any(|p| rest.iter().all(|w| p.contains(w))))
                 })
                 .collect()
         })

@@ -75,7 +75,9 @@ pub(crate) fn column_addresses<'py>(
     let out = PyDict::new(py);
     for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
         let address = match column.data_type() {
-            DataType::Float64 => Some(column.as_primitive::<Float64Type>().values().as_ptr() as usize),
+            DataType::Float64 => {
+                Some(column.as_primitive::<Float64Type>().values().as_ptr() as usize)
+            }
             DataType::Int64 => Some(column.as_primitive::<Int64Type>().values().as_ptr() as usize),
             _ => None,
         };
@@ -90,8 +92,6 @@ pub(crate) fn column_addresses<'py>(
 /// the same column types as fitting from the path.
 #[pyfunction]
 pub(crate) fn read_table<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyAny>> {
-    let batch = py.detach(|| {
-        crate::errors::guarded(|| Ok(mixedlm::read_table(&path, None)?))
-    })?;
+    let batch = py.detach(|| crate::errors::guarded(|| Ok(mixedlm::read_table(&path, None)?)))?;
     batch.to_pyarrow(py)
 }

@@ -6,8 +6,8 @@ use crate::errors::{guarded, guarded_py};
 use arrow_array::{Array, Float64Array, UInt64Array};
 use arrow_pyarrow::ToPyArrow;
 use mixedlm::diagnostics::{DiagnosticsOptions, PlotFormat};
-use mixedlm::{CiMethod, ConfIntOptions, Ddf, MixedLMResults, NewLevelPolicy, PredictLevel};
 use mixedlm::PredictOptions;
+use mixedlm::{CiMethod, ConfIntOptions, Ddf, MixedLMResults, NewLevelPolicy, PredictLevel};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -49,6 +49,9 @@ fn index_array<'py>(py: Python<'py>, values: &[usize]) -> PyResult<Bound<'py, Py
     let array = UInt64Array::from(v).into_data().to_pyarrow(py)?;
     array.call_method0("to_numpy")
 }
+
+/// One fixed effect's test: name, estimate, SE, statistic, df (None for z), p-value.
+type TestRow = (String, f64, f64, f64, Option<f64>, f64);
 
 fn parse_ddf(name: &str) -> PyResult<Ddf> {
     match name.to_ascii_lowercase().replace('_', "-").as_str() {
@@ -286,7 +289,7 @@ impl Fit {
         &self,
         py: Python<'_>,
         ddf: &str,
-    ) -> PyResult<Vec<(String, f64, f64, f64, Option<f64>, f64)>> {
+    ) -> PyResult<Vec<TestRow>> {
         let ddf = parse_ddf(ddf)?;
         let tests = py.detach(|| guarded(|| self.read().fixed_effect_tests(ddf)))?;
         Ok(tests
@@ -405,7 +408,11 @@ impl Fit {
 
     /// The diagnostics: a list of `(severity, code, text, advice)` messages.
     #[pyo3(signature = (influence = false))]
-    fn diagnostics(&self, py: Python<'_>, influence: bool) -> PyResult<Vec<(String, String, String, String)>> {
+    fn diagnostics(
+        &self,
+        py: Python<'_>,
+        influence: bool,
+    ) -> PyResult<Vec<(String, String, String, String)>> {
         let opts = DiagnosticsOptions::default().influence(influence);
         let report = py.detach(|| {
             guarded_py(|| {
@@ -423,7 +430,12 @@ impl Fit {
 
     /// Write the diagnostic plots into `directory`; returns the files written.
     #[pyo3(signature = (directory, format = "svg"))]
-    fn write_plots(&self, py: Python<'_>, directory: PathBuf, format: &str) -> PyResult<Vec<PathBuf>> {
+    fn write_plots(
+        &self,
+        py: Python<'_>,
+        directory: PathBuf,
+        format: &str,
+    ) -> PyResult<Vec<PathBuf>> {
         let format = match format {
             "svg" => PlotFormat::Svg,
             "png" => PlotFormat::Png,

@@ -76,7 +76,9 @@ pub(crate) fn used_columns(model: ModelArgs) -> PyResult<Vec<String>> {
             }
         }
     };
-    add(parse_formula(&model.formula).map_err(|e| to_py(e.into()))?.columns());
+    add(parse_formula(&model.formula)
+        .map_err(|e| to_py(e.into()))?
+        .columns());
     if let Some(g) = &model.groups {
         add(vec![g.clone()]);
     }
@@ -118,7 +120,14 @@ pub(crate) fn anova<'py>(
     let column = |f: &dyn Fn(&mixedlm::LrtRow) -> Option<f64>| -> Vec<Option<f64>> {
         table.rows.iter().map(f).collect()
     };
-    out.set_item("name", table.rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())?;
+    out.set_item(
+        "name",
+        table
+            .rows
+            .iter()
+            .map(|r| r.name.clone())
+            .collect::<Vec<_>>(),
+    )?;
     out.set_item("npar", column(&|r| Some(r.npar as f64)))?;
     out.set_item("AIC", column(&|r| Some(r.aic)))?;
     out.set_item("BIC", column(&|r| Some(r.bic)))?;

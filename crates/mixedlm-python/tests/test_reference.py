@@ -58,7 +58,12 @@ def rel_ok(got, want, rel, floor=0.0):
 def test_reference_model(name: str, kind: str):
     ref = reference(name)
     data = load(ref["dataset"], kind)
-    m = pymixedlm.lmer(ref["formula"], data, REML=ref["reml"])
+    if ref["singular"]:
+        with pytest.warns(pymixedlm.ConvergenceWarning, match="singular"):
+            m = pymixedlm.lmer(ref["formula"], data, REML=ref["reml"])
+    else:
+        m = pymixedlm.lmer(ref["formula"], data, REML=ref["reml"])
+    assert m.singular == ref["singular"]
     assert m.converged
     assert m.nobs == ref["n_obs"]
     obj = ref["objective"]

@@ -192,7 +192,13 @@ impl MixedLM {
         opts: &crate::StreamOptions,
     ) -> Result<MixedLMResults, Error> {
         self.validate()?;
-        crate::stream::fit(&self.spec, self.reml, self.fit_options()?, path.as_ref(), opts)
+        crate::stream::fit(
+            &self.spec,
+            self.reml,
+            self.fit_options()?,
+            path.as_ref(),
+            opts,
+        )
     }
 
     /// Fit to a batch.
