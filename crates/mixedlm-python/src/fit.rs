@@ -22,12 +22,14 @@ use std::sync::{RwLock, RwLockReadGuard};
 #[derive(Debug)]
 pub(crate) struct Fit {
     results: RwLock<MixedLMResults>,
+    engine_seconds: f64,
 }
 
 impl Fit {
-    pub(crate) fn new(results: MixedLMResults) -> Self {
+    pub(crate) fn new(results: MixedLMResults, engine_seconds: f64) -> Self {
         Self {
             results: RwLock::new(results),
+            engine_seconds,
         }
     }
 
@@ -93,6 +95,12 @@ impl Fit {
     #[getter]
     fn endog_name(&self) -> String {
         self.read().endog_name().to_string()
+    }
+    /// Seconds the engine took to build the design and fit (as the CLI's
+    /// `timing.fit_seconds`: the data already in memory).
+    #[getter]
+    fn engine_seconds(&self) -> f64 {
+        self.engine_seconds
     }
     /// Whether the criterion is REML.
     #[getter]
@@ -285,11 +293,7 @@ impl Fit {
 
     /// The fixed-effects tests: `(name, estimate, se, statistic, df, p_value)` per effect.
     #[pyo3(signature = (ddf = "z"))]
-    fn fixed_effect_tests(
-        &self,
-        py: Python<'_>,
-        ddf: &str,
-    ) -> PyResult<Vec<TestRow>> {
+    fn fixed_effect_tests(&self, py: Python<'_>, ddf: &str) -> PyResult<Vec<TestRow>> {
         let ddf = parse_ddf(ddf)?;
         let tests = py.detach(|| guarded(|| self.read().fixed_effect_tests(ddf)))?;
         Ok(tests

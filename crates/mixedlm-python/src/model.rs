@@ -7,6 +7,7 @@ use mixedlm::formula::parse_rhs;
 use mixedlm::{parse_formula, MixedLM};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::time::Instant;
 
 /// The model in the engine's spelling (lme4 syntax; the statsmodels pieces as given).
 #[derive(Debug, Clone, FromPyObject)]
@@ -55,13 +56,16 @@ pub(crate) fn fit(
     if let Some(theta) = start_theta {
         builder = builder.start_theta(theta);
     }
-    let results = py.detach(move || {
+    let (results, seconds) = py.detach(move || {
         guarded(|| {
             builder.validate()?;
-            builder.fit_batch(&source.into_batch()?)
+            let batch = source.into_batch()?;
+            let start = Instant::now();
+            let results = builder.fit_batch(&batch)?;
+            Ok((results, start.elapsed().as_secs_f64()))
         })
     })?;
-    Ok(Fit::new(results))
+    Ok(Fit::new(results, seconds))
 }
 
 /// The data columns a model reads, in order of first appearance (so that only those are

@@ -63,6 +63,7 @@ class Fit:
     lme4_formula: str
     endog_name: str
     reml: bool
+    engine_seconds: float
     fe_names: list[str]
     fe_params: list[float]
     bse_fe: list[float]
