@@ -60,6 +60,7 @@ def main() -> None:
             "bic": jsonable(r.bic),
             "converged": bool(r.converged),
             "nobs": int(r.nobs),
+            "summary": str(r.summary()),
             "random_effects": {str(g): jsonable(r.random_effects[g]) for g in first},
             "random_effects_cov": {str(g): jsonable(np.asarray(r.random_effects_cov[g])) for g in first[:1]},
         }

@@ -77,6 +77,12 @@ def test_random_slopes(tutorial_reference):
     result = model.fit()
     check(result, tutorial_reference["examples"]["random_slopes"])
     assert "Group x study_hours Cov" in result.params.index
+    # the summary prints as statsmodels' does: same lines, digits aside
+    import re
+
+    ours = str(result.summary()).splitlines()
+    theirs = tutorial_reference["examples"]["random_slopes"]["summary"].splitlines()
+    assert [re.sub(r"\d", "0", ln) for ln in ours] == [re.sub(r"\d", "0", ln) for ln in theirs]
     # random_effects: group -> Series, integer school IDs stay integers
     assert all(isinstance(k, int) for k in result.random_effects)
     assert list(result.random_effects[101].index) == ["Group", "study_hours"]
@@ -202,3 +208,15 @@ def test_convergence_warning_category():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.fit()  # a converged, regular fit warns nothing
+
+
+def test_statsmodels_array_interface(sleepstudy):
+    """sm.MixedLM(endog, exog, groups, exog_re), as statsmodels' own examples use it."""
+    data = sleepstudy.assign(Intercept=1.0)
+    exog = data[["Intercept", "Days"]]
+    model = smf.MixedLM(data["Reaction"], exog, groups=data["Subject"], exog_re=exog["Intercept"])
+    result = model.fit()
+    formula = smf.mixedlm("Reaction ~ Days", sleepstudy, groups=sleepstudy["Subject"]).fit()
+    assert abs(result.llf - formula.llf) < 1e-6
+    assert list(result.fe_params.index) == ["Intercept", "Days"]
+    assert list(result.cov_re.index) == ["Intercept"]

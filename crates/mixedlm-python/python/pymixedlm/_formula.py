@@ -106,7 +106,12 @@ class _Parser:
             t = self.peek()
             if t.type == token.OP and t.string in _TERM_OPS:
                 self.i += 1
-                out.append(" ^ " if t.string == "**" else f" {t.string} ")
+                op = t.string
+                nxt = self.peek()
+                if op == "|" and nxt is not None and nxt.string == "|":  # lme4's `||`
+                    self.i += 1
+                    op = "||"
+                out.append(" ^ " if op == "**" else f" {op} ")
             elif t.type == token.OP and t.string == "(":
                 out.append(self.group())
             elif t.type == token.OP and t.string == ")":

@@ -9,8 +9,8 @@ import numpy as np
 
 from . import _core
 from ._data import Data, _is_pandas_series, prepare
-from ._errors import ConvergenceWarning, ModelSpecificationWarning, engine_errors
-from ._formula import Translation, quote, translate, translate_rhs
+from ._errors import ModelSpecificationWarning, engine_errors
+from ._formula import Translation, translate, translate_rhs
 
 # statsmodels' method names -> the engine's optimizers. statsmodels' gradient methods
 # (lbfgs, cg, newton) all become the engine's BFGS on the analytic gradient.
@@ -84,9 +84,15 @@ class MixedLM:
     >>> print(result.summary())
     """
 
-    def __init__(self, formula: str, data: Any, groups: Any = None, re_formula: str | None = None,
+    def __init__(self, formula: Any, data: Any = None, groups: Any = None, re_formula: Any = None,
                  vc_formula: Mapping[str, str] | None = None, missing: str = "drop",
-                 _idiom: str = "statsmodels"):
+                 _idiom: str = "statsmodels", exog_re: Any = None, **kwargs: Any):
+        if not isinstance(formula, str):
+            # statsmodels' array interface: MixedLM(endog, exog, groups, exog_re=None)
+            formula, data, groups, re_formula = _from_arrays(formula, data, groups,
+                                                             exog_re if exog_re is not None else re_formula)
+        if kwargs:
+            raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
         if missing not in ("drop", "raise", "none"):
             raise ValueError(f"missing must be 'drop' or 'raise'; got {missing!r}")
         self.formula = formula
@@ -259,6 +265,40 @@ class MixedLM:
         return result
 
 
+def _from_arrays(endog: Any, exog: Any, groups: Any, exog_re: Any) -> tuple[str, dict, Any, str | None]:
+    """statsmodels' ``MixedLM(endog, exog, groups, exog_re)`` as a formula over named columns:
+    ``y ~ 0 + c1 + c2`` (exog's columns as given, an intercept column included) and
+    ``re_formula = "0 + z1 + ..."``; names are the columns' (``x1``... for bare arrays)."""
+    import keyword
+
+    def quote(name: str) -> str:  # patsy's spelling, translated like any formula
+        return name if name.isidentifier() and not keyword.iskeyword(name) else f"Q({name!r})"
+
+    def columns(values: Any, prefix: str) -> dict[str, np.ndarray]:
+        if values is None:
+            return {}
+        names = getattr(values, "columns", None)
+        arr = np.asarray(values, dtype=float)
+        if arr.ndim == 1:
+            name = getattr(values, "name", None)
+            return {str(name) if name is not None else f"{prefix}1": arr}
+        names = [str(c) for c in names] if names is not None else [f"{prefix}{j + 1}" for j in range(arr.shape[1])]
+        return {n: arr[:, j] for j, n in enumerate(names)}
+
+    y_name = str(getattr(endog, "name", None) or "y")
+    data = {y_name: np.asarray(endog, dtype=float)}
+    fixed = columns(exog, "x")
+    random = columns(exog_re, "z")
+    data.update(fixed)
+    for k, v in random.items():
+        if k in data and not np.array_equal(data[k], v):
+            raise ValueError(f"exog and exog_re both have a column '{k}' with different values")
+        data[k] = v
+    formula = f"{quote(y_name)} ~ 0 + " + " + ".join(quote(c) for c in fixed)
+    re_formula = ("0 + " + " + ".join(quote(c) for c in random)) if random else None
+    return formula, data, np.asarray(groups), re_formula
+
+
 def _engine_labels(*translations: Any) -> dict[str, str]:
     """The engine's label of each translated factor -> the user's (patsy's) spelling."""
     out: dict[str, str] = {}
@@ -312,8 +352,3 @@ def mixedlm(formula: str, data: Any, re_formula: str | None = None,
     """
     return MixedLM.from_formula(formula, data, re_formula, vc_formula, subset, use_sparse,
                                 missing, *args, groups=groups, **kwargs)
-
-
-def quote_column(name: str) -> str:
-    """A column name as written in an engine formula."""
-    return quote(name)

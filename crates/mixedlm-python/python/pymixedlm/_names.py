@@ -124,6 +124,10 @@ class Naming:
             self.vc_names.append(vc_names[pos] if pos < len(vc_names) and groups is not None
                                  else self.terms[i]["group"])
         self.vcomp_values = [float(self.terms[i]["covariance"][0][0]) for i in self.vc_terms]
+        # the grouping column of statsmodels' structure: `groups`, or in an lme4 formula
+        # the first term's single grouping column
+        main_grouping = self.terms[main]["grouping"] if main is not None else []
+        self.group_column = groups or (main_grouping[0] if len(main_grouping) == 1 else None)
 
     @property
     def re_param_names(self) -> list[str]:
@@ -152,7 +156,7 @@ class Naming:
     @cached_property
     def _statsmodels_structure(self) -> bool:
         """One grouping factor, every other term a scalar term nested in it."""
-        g = self.model._group_column
+        g = self.group_column
         if g is None:
             return False
         for i in self.vc_terms:
@@ -165,7 +169,7 @@ class Naming:
     @cached_property
     def _group_codes(self) -> tuple[np.ndarray, list[Any]] | None:
         """Each used row's group (0..G-1) and the group labels, from the data."""
-        g = self.model._group_column
+        g = self.group_column
         values = group_values(self.model.data, g) if g is not None else None
         if values is None:
             return None
@@ -197,9 +201,11 @@ class Naming:
             for lv, row in zip(self._levels(t), vals):
                 names_by_group[lv] = list(self.re_names)
                 values_by_group[lv] = list(row)
-        g = self.model._group_column
+        g = self.group_column
         for name, i in zip(self.vc_names, self.vc_terms):
             t = self.terms[i]
+            if g is None or t["grouping"][0] != g:
+                continue  # a crossed factor: not one of a group's effects
             vals = self._values(t, "condval")
             nested = len(t["grouping"]) == 2 and t["grouping"][0] == g
             convert = level_converter(column_type(self.model.data, g)) if g else str
@@ -247,7 +253,7 @@ class Naming:
             return out
         covs = _information.conditional_covariances(stats, results._psi_unscaled(), results.scale)
         _, labels = self._group_codes
-        convert = level_converter(column_type(self.model.data, self.model._group_column))
+        convert = level_converter(column_type(self.model.data, self.group_column))
         out = {}
         for gi, label in enumerate(labels):
             key = convert(str(label)) if not isinstance(label, (int, np.integer)) else int(label)

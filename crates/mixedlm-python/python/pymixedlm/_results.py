@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from . import _compat, _core, _information, _names
-from ._data import column_type, group_values, prepare
+from ._data import prepare
 from ._errors import ConvergenceWarning, engine_errors
 
 if TYPE_CHECKING:  # pragma: no cover

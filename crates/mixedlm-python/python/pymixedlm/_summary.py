@@ -89,14 +89,17 @@ class Summary:
         widths = [max(len(row[j]) for row in [self.header] + self.rows) for j in range(len(self.header))]
         table = [_row(self.header, widths, header=True)] + [_row(r, widths) for r in self.rows]
         width = max(len(line) for line in table)
+        # the header block, stretched to the table's width as statsmodels does: the extra
+        # width spread over the three separators, the remainder to the first column
         info_w = [max(len(row[j]) for row in self.info) for j in range(4)]
-        gap = max(1, (width - sum(info_w)) // 3)
-        info = []
-        for row in self.info:
-            cells = [row[j].ljust(info_w[j]) for j in range(4)]
-            line = (" " * gap).join(cells)
-            info.append(line)
-        width = max(width, max(len(line) for line in info))
+        extra = max(0, width - (sum(info_w) + 9))
+        sep = " " * (3 + extra // 3)
+        info_w[0] += extra % 3
+        info = [sep.join(row[j].ljust(info_w[j]) for j in range(4)) for row in self.info]
+        if len(info[0]) > width:  # a long header: widen the table's first column instead
+            grow = len(info[0]) - width
+            table = [line[: widths[0]] + " " * grow + line[widths[0]:] for line in table]
+            width = len(info[0])
         out = [self.title.center(width).rstrip(), "=" * width]
         out += [line.ljust(width) for line in info]
         out += ["-" * width, table[0], "-" * width] + table[1:] + ["=" * width]
