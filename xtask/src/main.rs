@@ -25,7 +25,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   tidy                     check crate dependency edges and crate docs
   simulate [--out DIR]     write the simulated benchmark data (default target/sim);
                            --rows N writes only set (b) with N rows, streamed to disk
-  bench [--quick] [--peers [--no-lme-rs]] [--only NAMES] [--timeout SECS]
+  bench [--quick] [--peers [--no-lme-rs]] [--only NAMES] [--tools NAMES] [--timeout SECS]
                            time mixedlm against lme4 / statsmodels / glmm / lme-rs
   proptest [--cases N]     run the property tests with N cases (default 256)
   fuzz [--seconds N] [--seed S]
@@ -90,7 +90,7 @@ fn main() -> ExitCode {
         Some("bench") => check_flags(
             &rest,
             &["--quick", "--peers", "--no-lme-rs"],
-            &["--only", "--timeout"],
+            &["--only", "--timeout", "--tools"],
         )
         .and_then(|()| bench::run(&rest)),
         Some("proptest") => check_flags(&rest, &[], &["--cases"]).and_then(|()| proptest(&rest)),

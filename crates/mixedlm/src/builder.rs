@@ -3,7 +3,7 @@
 use crate::{Error, MixedLMResults, ModelSpec};
 use arrow_array::RecordBatch;
 use mixedlm_design::{read_table, InputFormat};
-use mixedlm_model::OptimizerName;
+use mixedlm_model::{FitOptions, OptimizerName};
 use std::path::{Path, PathBuf};
 
 /// Where the data come from when [`MixedLM::fit`] is called.
@@ -24,6 +24,8 @@ pub struct MixedLM {
     spec: ModelSpec,
     reml: bool,
     method: String,
+    max_evaluations: Option<usize>,
+    start_theta: Option<Vec<f64>>,
     data: Option<Data>,
 }
 
@@ -41,6 +43,8 @@ impl MixedLM {
             spec,
             reml: true,
             method: OptimizerName::default().as_str().to_string(),
+            max_evaluations: None,
+            start_theta: None,
             data: None,
         }
     }
@@ -74,6 +78,20 @@ impl MixedLM {
     /// `bfgs`, `nelder-mead` or `powell` (case and `-`/`_` do not matter).
     pub fn method(mut self, name: &str) -> Self {
         self.method = name.to_string();
+        self
+    }
+
+    /// The optimizer's budget of objective evaluations (statsmodels' `maxiter`); a fit that
+    /// runs out of it is reported as not converged.
+    pub fn max_evaluations(mut self, n: usize) -> Self {
+        self.max_evaluations = Some(n);
+        self
+    }
+
+    /// Start the optimizer from θ (lme4's order, e.g. an earlier fit's
+    /// [`theta`](MixedLMResults::theta)) instead of the default start.
+    pub fn start_theta(mut self, theta: Vec<f64>) -> Self {
+        self.start_theta = Some(theta);
         self
     }
 
@@ -163,20 +181,39 @@ impl MixedLM {
         opts: &crate::StreamOptions,
     ) -> Result<MixedLMResults, Error> {
         self.validate()?;
-        let optimizer = self.optimizer_name()?;
-        crate::stream::fit(&self.spec, self.reml, optimizer, path.as_ref(), opts)
+        crate::stream::fit(
+            &self.spec,
+            self.reml,
+            self.fit_options()?,
+            path.as_ref(),
+            opts,
+        )
     }
 
     /// Fit to a batch.
     pub fn fit_batch(&self, batch: &RecordBatch) -> Result<MixedLMResults, Error> {
-        let optimizer = self.optimizer_name()?;
+        let opts = self.fit_options()?;
         let (design, dspec) = self.spec.build(batch)?;
         let sizes = crate::engine::statsmodels_group_sizes(&self.spec, batch, &design);
-        let mut results =
-            crate::engine::fit_design(&self.spec, design, dspec, self.reml, optimizer)?;
+        let mut results = crate::engine::fit_design(&self.spec, design, dspec, self.reml, opts)?;
         results.groups_sizes = sizes;
         results.data_warnings = self.spec.data_warnings(batch);
         Ok(results)
+    }
+
+    /// The engine's options: the optimizer, its budget and its start.
+    fn fit_options(&self) -> Result<FitOptions, Error> {
+        let defaults = FitOptions::default();
+        let optimizer = self.optimizer_name()?;
+        Ok(FitOptions {
+            optimizer,
+            max_evaluations: self.max_evaluations.unwrap_or(defaults.max_evaluations),
+            start: self.start_theta.clone(),
+            // A derivative-free optimizer the user chose finishes with BFGS where the model
+            // has an analytic gradient; `auto` is left as it is.
+            polish: optimizer.is_derivative_free(),
+            ..defaults
+        })
     }
 }
 

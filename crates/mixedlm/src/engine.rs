@@ -2,25 +2,18 @@
 
 use crate::{Error, MixedLMResults, ModelSpec};
 use mixedlm_design::{Design, DesignSpec};
-use mixedlm_model::{FitOptions, LinearMixedModel, ModelOptions, OptimizerName};
+use mixedlm_model::{FitOptions, LinearMixedModel, ModelOptions};
 
-/// Fit a built design by REML or ML with the named optimizer.
+/// Fit a built design by REML or ML with the given optimizer options.
 pub(crate) fn fit_design(
     spec: &ModelSpec,
     design: Design,
     design_spec: DesignSpec,
     reml: bool,
-    optimizer: OptimizerName,
+    opts: FitOptions,
 ) -> Result<MixedLMResults, Error> {
     check_magnitudes(&design)?;
     let mut model = LinearMixedModel::from_design(design, ModelOptions { reml })?;
-    let opts = FitOptions {
-        optimizer,
-        // A derivative-free optimizer the user chose finishes with BFGS where the model
-        // has an analytic gradient; `auto` is left as it is.
-        polish: optimizer.is_derivative_free(),
-        ..FitOptions::default()
-    };
     let fit = model.fit(&opts)?;
     Ok(MixedLMResults::new(model, fit, design_spec, spec.clone()))
 }

@@ -17,7 +17,7 @@ use mixedlm_design::{
     open_batches, AliasPolicy, BatchDesigner, DesignError, InputFormat, LevelScan,
     DEFAULT_BATCH_ROWS,
 };
-use mixedlm_model::{CrossProductSums, FitOptions, LinearMixedModel, ModelOptions, OptimizerName};
+use mixedlm_model::{CrossProductSums, FitOptions, LinearMixedModel, ModelOptions};
 use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
@@ -83,7 +83,7 @@ fn accumulate(
 pub(crate) fn fit(
     spec: &ModelSpec,
     reml: bool,
-    optimizer: OptimizerName,
+    fit_options: FitOptions,
     path: &Path,
     opts: &StreamOptions,
 ) -> Result<MixedLMResults, Error> {
@@ -101,11 +101,7 @@ pub(crate) fn fit(
         return Err(DesignError::RankDeficient { columns }.into());
     }
     let mut model = LinearMixedModel::from_sums(&stats, ModelOptions { reml })?;
-    let fit = model.fit(&FitOptions {
-        optimizer,
-        polish: optimizer.is_derivative_free(),
-        ..FitOptions::default()
-    })?;
+    let fit = model.fit(&fit_options)?;
     let mut results = MixedLMResults::new(model, fit, designer.spec(&aliased), spec.clone());
     results.streaming = Some(StreamInfo {
         batches,

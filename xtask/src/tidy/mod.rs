@@ -97,6 +97,11 @@ const RULES: &[Rule] = &[
         forbidden: &[],
     },
     Rule {
+        krate: "mixedlm-python",
+        internal: &["mixedlm"],
+        forbidden: &[],
+    },
+    Rule {
         krate: "mixedlm-tests",
         internal: &["mixedlm"],
         forbidden: &[],
