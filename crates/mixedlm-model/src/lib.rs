@@ -26,6 +26,7 @@ mod model;
 mod pwls;
 mod results;
 mod rows;
+mod shift;
 mod start;
 mod sums;
 pub mod terms;

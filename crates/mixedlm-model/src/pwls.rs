@@ -49,7 +49,7 @@ impl LinearMixedModel {
         self.design.weights = Some(weights.to_vec());
         self.design.y.copy_from_slice(response);
         self.design.offset = offset.map(<[f64]>::to_vec);
-        let (rows, sum_log_w) = Rows::weighted(&mut self.design, &self.terms)?;
+        let (rows, sum_log_w) = Rows::weighted(&mut self.design, &self.terms, &self.shift)?;
         self.cp.fill(&rows, &self.terms);
         rows.restore(&mut self.design, &self.terms);
         self.sum_log_w = sum_log_w;
@@ -67,9 +67,11 @@ impl LinearMixedModel {
         if self.factor.pieces.is_none() || beta.len() != cp.p {
             return vec![f64::NAN; cp.g1 * cp.k1 + cp.qr];
         }
-        let ur = self.factor.rest_modes(cp, beta);
+        let mut shifted = beta.to_vec();
+        self.shift.beta_to_shifted(&mut shifted);
+        let ur = self.factor.rest_modes(cp, &shifted);
         let mut u = Vec::new();
-        self.factor.levels.modes_into(cp, &ur, beta, &mut u);
+        self.factor.levels.modes_into(cp, &ur, &shifted, &mut u);
         u
     }
 

@@ -3,8 +3,10 @@
 //!
 //! Without weights the columns (and, without offset, y) are lent by the design, not
 //! copied: [`Rows::weighted`] moves them out and [`Rows::restore`] moves them back once
-//! the cross-products are formed. With weights they are √w-scaled copies.
+//! the cross-products are formed. With weights, or shifted (see [`crate::shift`]), they
+//! are copies.
 
+use crate::shift::Shift;
 use crate::terms::Term;
 use crate::ModelError;
 use mixedlm_design::Design;
@@ -22,8 +24,12 @@ pub(crate) struct Rows {
     pub x: Vec<f64>,
     /// Number of X columns.
     pub p: usize,
-    /// √w-scaled y − offset.
+    /// √w-scaled y − offset − shift.
     pub y: Vec<f64>,
+    /// Whether `x` was moved out of the design (and goes back), not copied.
+    x_lent: bool,
+    /// Whether `y` was moved out of the design (and goes back), not copied.
+    y_lent: bool,
 }
 
 impl Rows {
@@ -34,9 +40,14 @@ impl Rows {
 }
 
 impl Rows {
-    /// The rows of `design` for `terms`, and Σ log w (0 without weights). Errors:
-    /// inconsistent lengths, N ≤ p, non-finite or non-positive weights, non-finite offset.
-    pub fn weighted(design: &mut Design, terms: &[Term]) -> Result<(Rows, f64), ModelError> {
+    /// The rows of `design` for `terms`, minus `shift`, and Σ log w (0 without weights).
+    /// Errors: inconsistent lengths, N ≤ p, non-finite or non-positive weights, non-finite
+    /// offset.
+    pub fn weighted(
+        design: &mut Design,
+        terms: &[Term],
+        shift: &Shift,
+    ) -> Result<(Rows, f64), ModelError> {
         let n = design.n_obs();
         let p = design.x.ncols;
         check_lengths(design, n, p)?;
@@ -48,14 +59,17 @@ impl Rows {
             .weights
             .as_ref()
             .map_or(0.0, |w| w.iter().map(|v| v.ln()).sum());
-        let y: Vec<f64> = match (&design.offset, &sw) {
-            (None, None) => std::mem::take(&mut design.y),
-            (offset, sw) => (0..n)
+        let y_lent = design.offset.is_none() && sw.is_none() && shift.y == 0.0;
+        let y: Vec<f64> = if y_lent {
+            std::mem::take(&mut design.y)
+        } else {
+            let offset = design.offset.as_deref();
+            (0..n)
                 .map(|i| {
                     let s = sw.as_ref().map_or(1.0, |s| s[i]);
-                    s * (design.y[i] - offset.as_ref().map_or(0.0, |o| o[i]))
+                    s * (design.y[i] - offset.map_or(0.0, |o| o[i]) - shift.y)
                 })
-                .collect(),
+                .collect()
         };
         // column-major n-row columns, each multiplied by √w (moved out without weights)
         let take = |data: &mut Vec<f64>| -> Vec<f64> {
@@ -71,7 +85,12 @@ impl Rows {
             .iter()
             .map(|t| take(&mut design.random[t.formula_index].z.data))
             .collect();
-        let x = take(&mut design.x.data);
+        let x_lent = sw.is_none() && !shift.shifts_x();
+        let x = if x_lent {
+            std::mem::take(&mut design.x.data)
+        } else {
+            shifted_columns(&design.x.data, n, &shift.x, sw.as_deref())
+        };
         let codes = terms
             .iter()
             .map(|t| std::mem::take(&mut design.random[t.formula_index].codes))
@@ -83,6 +102,8 @@ impl Rows {
             x,
             p,
             y,
+            x_lent,
+            y_lent,
         };
         Ok((rows, sum_log_w))
     }
@@ -90,7 +111,15 @@ impl Rows {
     /// Return to `design` what [`Self::weighted`] moved out of it: the codes, and the
     /// columns and y where they were moved rather than copied.
     pub fn restore(self, design: &mut Design, terms: &[Term]) {
-        let Rows { codes, z, x, y, .. } = self;
+        let Rows {
+            codes,
+            z,
+            x,
+            y,
+            x_lent,
+            y_lent,
+            ..
+        } = self;
         for (t, c) in terms.iter().zip(codes) {
             design.random[t.formula_index].codes = c;
         }
@@ -98,12 +127,26 @@ impl Rows {
             for (t, zt) in terms.iter().zip(z) {
                 design.random[t.formula_index].z.data = zt;
             }
+        }
+        if x_lent {
             design.x.data = x;
-            if design.offset.is_none() {
-                design.y = y;
-            }
+        }
+        if y_lent {
+            design.y = y;
         }
     }
+}
+
+/// Column-major `n`-row columns minus their `shift`, each multiplied by √w when given.
+fn shifted_columns(data: &[f64], n: usize, shift: &[f64], sw: Option<&[f64]>) -> Vec<f64> {
+    let mut out = Vec::with_capacity(data.len());
+    for (col, &d) in data.chunks_exact(n).zip(shift) {
+        match sw {
+            None => out.extend(col.iter().map(|v| v - d)),
+            Some(sw) => out.extend(col.iter().zip(sw).map(|(v, s)| s * (v - d))),
+        }
+    }
+    out
 }
 
 /// √w per row, or `None` without weights; an error for a non-finite or non-positive one.

@@ -297,3 +297,85 @@ fn trust_converged_derivative_free_optimizers_reach_the_optimum_with_the_polish(
         assert!(fit.optim().termination.contains("then bfgs"), "{method}");
     }
 }
+
+/// The crossed model `y ~ x + (1 | g) + (1 | h)` (5,000 rows, 50 and 40 levels,
+/// SDs 0.5 and 1, residual SD 1), its response shifted by `shift` and its covariate by
+/// `x_shift`, from a fixed seed.
+fn shifted_data(shift: f64, x_shift: f64) -> RecordBatch {
+    use mixedlm::arrow_array::{Float64Array, StringArray};
+    use std::sync::Arc;
+    let mut state = 0x5EED_u64;
+    let mut uniform = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut normal = move || {
+        let (u1, u2) = (uniform().max(1e-300), uniform());
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    };
+    let ug: Vec<f64> = (0..50).map(|_| 0.5 * normal()).collect();
+    let uh: Vec<f64> = (0..40).map(|_| normal()).collect();
+    let (mut g, mut h, mut x, mut y) = (vec![], vec![], vec![], vec![]);
+    for i in 0..5000usize {
+        let (a, b) = ((i * 7) % 50, (i * 13 + i / 50) % 40);
+        let xi = normal();
+        g.push(format!("g{a:02}"));
+        h.push(format!("h{b:02}"));
+        x.push(xi + x_shift);
+        y.push(1.0 + 2.0 * xi + ug[a] + uh[b] + normal() + shift);
+    }
+    RecordBatch::try_from_iter([
+        ("g", Arc::new(StringArray::from(g)) as _),
+        ("h", Arc::new(StringArray::from(h)) as _),
+        ("x", Arc::new(Float64Array::from(x)) as _),
+        ("y", Arc::new(Float64Array::from(y)) as _),
+    ])
+    .unwrap()
+}
+
+/// The random-effect SDs (σ θ for scalar terms) and σ.
+fn sds(fit: &MixedLMResults) -> Vec<f64> {
+    let mut v: Vec<f64> = fit.theta().iter().map(|t| t * fit.sigma()).collect();
+    v.push(fit.sigma());
+    v
+}
+
+#[test]
+fn trust_shifted_response_gives_the_unshifted_fit_with_every_optimizer() {
+    let formula = "y ~ x + (1 | g) + (1 | h)";
+    let unshifted = shifted_data(0.0, 0.0);
+    for method in ["auto", "bfgs", "bobyqa", "nelder-mead", "powell"] {
+        let model = MixedLM::from_formula(formula).method(method);
+        let base = model.fit_batch(&unshifted).unwrap();
+        for (shift, x_shift) in [(1e5, 0.0), (1e7, 0.0), (1e8, 0.0), (0.0, 1e6), (1e7, 1e4)] {
+            let fit = model.fit_batch(&shifted_data(shift, x_shift)).unwrap();
+            let tag = format!("y + {shift:e}, x + {x_shift:e}, {method}");
+            assert!(fit.converged(), "{tag}: {:?}", fit.convergence_failure());
+            assert!(
+                rel(fit.objective(), base.objective()) < 1e-8,
+                "{tag}: criterion {} vs {}",
+                fit.objective(),
+                base.objective()
+            );
+            for (a, b) in sds(&fit).iter().zip(sds(&base)) {
+                assert!((a - b).abs() < 1e-6 * b.max(1.0), "{tag}: SD {a} vs {b}");
+            }
+            let (b0, b1) = (fit.fe_params()[0], fit.fe_params()[1]);
+            let (c0, c1) = (base.fe_params()[0], base.fe_params()[1]);
+            assert!((b1 - c1).abs() < 1e-6, "{tag}: slope {b1} vs {c1}");
+            let want0 = c0 + shift - c1 * x_shift;
+            assert!(
+                (b0 - want0).abs() < 1e-6 * want0.abs().max(1.0),
+                "{tag}: intercept {b0} vs {want0}"
+            );
+            let (se, se_base) = (fit.bse_fe(), base.bse_fe());
+            assert!(rel(se[1], se_base[1]) < 1e-5, "{tag}: slope SE");
+            for (r, q) in fit.resid().iter().zip(base.resid()) {
+                assert!((r - q).abs() < 1e-6, "{tag}: residual {r} vs {q}");
+            }
+        }
+    }
+}
