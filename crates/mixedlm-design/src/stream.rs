@@ -220,6 +220,31 @@ impl LevelScan {
         Ok(out)
     }
 
+    /// The column sets whose distinct values (tuples) give every level the scan collects,
+    /// for an engine that computes them itself (a Spark `distinct`): each grouping factor's
+    /// columns and each `C()`/`factor()` variable's columns with `true` (always levels),
+    /// and every plain column of the model with `false` (levels only when the column is
+    /// text or boolean). Rows holding these distinct values, observed by a scan, give the
+    /// same levels as the scan of all the rows.
+    pub fn level_columns(&self) -> Vec<(Vec<String>, bool)> {
+        let mut out: Vec<(Vec<String>, bool)> = self
+            .groups
+            .iter()
+            .map(|g| (g.grouping.clone(), true))
+            .collect();
+        for v in model_variables(&self.builder) {
+            let entry = match v {
+                Variable::Column(name) => (vec![name.clone()], false),
+                Variable::Categorical { .. } => (v.columns(), true),
+                _ => continue,
+            };
+            if !out.contains(&entry) {
+                out.push(entry);
+            }
+        }
+        out
+    }
+
     /// Rows used so far.
     pub fn rows_used(&self) -> usize {
         self.used

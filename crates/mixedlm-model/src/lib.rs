@@ -38,4 +38,5 @@ pub use fit::{FitOptions, ProfiledObjective};
 pub use mixedlm_optim::{OptimRecord, OptimizerName};
 pub use model::{LinearMixedModel, ModelOptions};
 pub use results::{Criterion, GroupCount, LmmFit, PerLevel, TermFit, SINGULAR_TOL};
-pub use sums::CrossProductSums;
+pub use sums::record::SUMS_FORMAT_VERSION;
+pub use sums::{CrossProductSums, SumsRecordError};

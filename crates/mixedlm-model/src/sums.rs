@@ -26,6 +26,38 @@ use crate::model::{LinearMixedModel, ModelOptions, MAX_DENSE_COLUMNS};
 use crate::terms::{lme4_order, Term};
 use crate::ModelError;
 
+pub(crate) mod record;
+
+/// Why a byte record of [`CrossProductSums`] was refused ([`CrossProductSums::from_bytes`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SumsRecordError {
+    /// The bytes do not start with the record's magic.
+    #[error("not a mixedlm cross-products record (no `MXLMSUMS` header): pass the bytes that CrossProductSums::to_bytes wrote")]
+    NotARecord,
+    /// A record of another format version.
+    #[error("cross-products record of format version {found}; this mixedlm reads version {expected}: accumulate and merge with the same mixedlm version")]
+    Version {
+        /// The record's version.
+        found: u32,
+        /// The version this build reads.
+        expected: u32,
+    },
+    /// A record of another model (formula, columns or levels).
+    #[error("the cross-products record is of another model (layout fingerprint {found:016x}, expected {expected:016x}): accumulate every partition with the same formula and the same frozen levels")]
+    OtherModel {
+        /// The record's fingerprint.
+        found: u64,
+        /// This model's fingerprint.
+        expected: u64,
+    },
+    /// Truncated or corrupt bytes.
+    #[error("truncated or corrupt cross-products record: {what}; send the record whole (as bytes, not text)")]
+    Corrupt {
+        /// What is wrong.
+        what: String,
+    },
+}
+
 /// One random-effects term of the coding (formula order).
 #[derive(Debug, Clone, PartialEq)]
 struct TermLayout {

@@ -202,7 +202,7 @@ impl MixedLM {
     }
 
     /// The engine's options: the optimizer, its budget and its start.
-    fn fit_options(&self) -> Result<FitOptions, Error> {
+    pub(crate) fn fit_options(&self) -> Result<FitOptions, Error> {
         let defaults = FitOptions::default();
         let optimizer = self.optimizer_name()?;
         Ok(FitOptions {

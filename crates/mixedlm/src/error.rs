@@ -21,6 +21,12 @@ pub enum Error {
     /// The model could not be built or fitted.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// A cross-products record could not be read (another version or model, or corrupt).
+    #[error(transparent)]
+    SumsRecord(#[from] mixedlm_model::SumsRecordError),
+    /// A levels record could not be read (another version, or corrupt).
+    #[error("{0}")]
+    LevelsRecord(String),
     /// An unknown optimizer name.
     #[error("unknown optimizer `{name}`; use one of: {}", valid.join(", "))]
     UnknownOptimizer {
@@ -73,6 +79,9 @@ impl Error {
                 "add a term such as (1 | group), or fit a linear model with ordinary least squares (R's lm, statsmodels' OLS)"
             }
             Error::Model(_) => "a grouping factor needs several levels, each with several observations",
+            Error::SumsRecord(_) | Error::LevelsRecord(_) => {
+                "run the driver and the workers with the same mixedlm version and the same model"
+            }
             Error::UnknownOptimizer { .. } => "auto (the default) or bobyqa, the most robust derivative-free choice",
             Error::InvalidOption(_) => "see `mixedlm fit --help`",
             Error::Inference(_) => "see `mixedlm fit --help` for the inference options",

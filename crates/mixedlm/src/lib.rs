@@ -139,6 +139,7 @@ mod bse_re;
 mod builder;
 mod convergence;
 pub mod diagnostics;
+mod distributed;
 mod engine;
 mod error;
 mod fitted_inference;
@@ -149,6 +150,7 @@ mod stream;
 mod summary;
 
 pub use builder::{lmer, MixedLM};
+pub use distributed::{level_columns, Coefficients, Fitted, FrozenLevels, LEVELS_FORMAT_VERSION};
 pub use error::Error;
 pub use fitted_inference::{anova, Anova, CiMethod, ConditionalMode, ConfIntOptions, DENSE_MAX_Q};
 pub use mixedlm_inference::{

@@ -52,6 +52,16 @@ impl ModelSpec {
         &self.formula
     }
 
+    /// statsmodels' `re_formula` as given, if set.
+    pub fn re_formula_text(&self) -> Option<&str> {
+        self.re_formula.as_deref()
+    }
+
+    /// statsmodels' variance components as given: `(name, formula)`.
+    pub fn vc_formulas(&self) -> &[(String, String)] {
+        &self.vc
+    }
+
     /// The grouping column of the statsmodels idiom, if set.
     pub fn groups_column(&self) -> Option<&str> {
         self.groups.as_deref()

@@ -4,6 +4,7 @@
 //! `cargo test -p mixedlm --test integration diagnostics::`.
 
 mod diagnostics;
+mod distributed;
 mod facade;
 mod inference;
 mod streaming;
