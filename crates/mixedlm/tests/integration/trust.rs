@@ -379,3 +379,60 @@ fn trust_shifted_response_gives_the_unshifted_fit_with_every_optimizer() {
         }
     }
 }
+
+/// The shifted data by the streamed route (batches of 700 rows, each worker's shift fixed by
+/// its first batch) and by the distributed one (7 partitions, each with its own shift,
+/// records merged pairwise): the unshifted fit, as in memory.
+#[test]
+fn trust_shifted_response_streamed_and_merged_give_the_unshifted_fit() {
+    use mixedlm::{FrozenLevels, StreamOptions};
+    let formula = "y ~ x + (1 | g) + (1 | h)";
+    let model = MixedLM::from_formula(formula);
+    let base = model.fit_batch(&shifted_data(0.0, 0.0)).unwrap();
+    let dir = std::env::temp_dir().join(format!("mixedlm-shift-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (shift, x_shift) in [(1e7, 0.0), (1e7, 1e4)] {
+        let batch = shifted_data(shift, x_shift);
+        let path = dir.join("shifted.parquet");
+        mixedlm::write_table(&batch, &path).unwrap();
+        let opts = StreamOptions {
+            batch_rows: 700,
+            ..Default::default()
+        };
+        let streamed = model.fit_streaming(&path, &opts).unwrap();
+        let levels =
+            FrozenLevels::from_level_rows(model.spec(), std::slice::from_ref(&batch)).unwrap();
+        let mut merged: Option<mixedlm::model::CrossProductSums> = None;
+        for s in (0..batch.num_rows()).step_by(715) {
+            let mut sums = levels.empty_sums().unwrap();
+            let part = batch.slice(s, 715.min(batch.num_rows() - s));
+            levels.accumulate(&mut sums, &part).unwrap();
+            let sums = levels.read_sums(&sums.to_bytes()).unwrap();
+            match &mut merged {
+                None => merged = Some(sums),
+                Some(m) => m.merge(&sums).unwrap(),
+            }
+        }
+        let distributed = model.fit_sums(&levels, &merged.unwrap()).unwrap();
+        for (route, fit) in [("streamed", &streamed), ("merged", &distributed)] {
+            let tag = format!("y + {shift:e}, x + {x_shift:e}, {route}");
+            assert!(fit.converged(), "{tag}: {:?}", fit.convergence_failure());
+            assert!(
+                rel(fit.objective(), base.objective()) < 1e-8,
+                "{tag}: criterion {} vs {}",
+                fit.objective(),
+                base.objective()
+            );
+            for (a, b) in sds(fit).iter().zip(sds(&base)) {
+                assert!((a - b).abs() < 1e-6 * b.max(1.0), "{tag}: SD {a} vs {b}");
+            }
+            let want0 = base.fe_params()[0] + shift - base.fe_params()[1] * x_shift;
+            let b0 = fit.fe_params()[0];
+            assert!(
+                (b0 - want0).abs() < 1e-6 * want0.abs(),
+                "{tag}: intercept {b0} vs {want0}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
