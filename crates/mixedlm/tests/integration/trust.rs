@@ -171,25 +171,29 @@ fn trust_statsmodels_bse_re_is_not_the_variance_scale_se() {
     assert!(var[0].se > 10.0 * sm[0].se, "{var:?} vs {sm:?}");
 }
 
-/// The badly scaled random slope: `y ~ secs + (secs | g)` where the slope is per
-/// second instead of per hour (100 groups of 20, hours uniform on 0-24, intercept SD 5,
-/// slope SD 0.3 per hour, residual SD 4), from a fixed seed.
-fn seconds_data() -> RecordBatch {
-    use mixedlm::arrow_array::{Float64Array, StringArray};
-    use std::sync::Arc;
-    let mut state = 0x2028_u64;
+/// Standard normal draws (Box-Muller on splitmix64 uniforms) from a fixed seed.
+fn normals(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
     let mut uniform = move || {
-        // splitmix64
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
     };
-    let mut normal = move || {
+    move || {
         let (u1, u2) = (uniform().max(1e-300), uniform());
         (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    };
+    }
+}
+
+/// The badly scaled random slope: `y ~ secs + (secs | g)` where the slope is per
+/// second instead of per hour (100 groups of 20, hours uniform on 0-24, intercept SD 5,
+/// slope SD 0.3 per hour, residual SD 4), from a fixed seed.
+fn seconds_data() -> RecordBatch {
+    use mixedlm::arrow_array::{Float64Array, StringArray};
+    use std::sync::Arc;
+    let mut normal = normals(0x2028);
     let (mut g, mut secs, mut hours, mut y) = (vec![], vec![], vec![], vec![]);
     for group in 0..100 {
         let (b0, b1) = (5.0 * normal(), 0.3 * normal());
@@ -304,18 +308,7 @@ fn trust_converged_derivative_free_optimizers_reach_the_optimum_with_the_polish(
 fn shifted_data(shift: f64, x_shift: f64) -> RecordBatch {
     use mixedlm::arrow_array::{Float64Array, StringArray};
     use std::sync::Arc;
-    let mut state = 0x5EED_u64;
-    let mut uniform = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let mut normal = move || {
-        let (u1, u2) = (uniform().max(1e-300), uniform());
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    };
+    let mut normal = normals(0x5EED);
     let ug: Vec<f64> = (0..50).map(|_| 0.5 * normal()).collect();
     let uh: Vec<f64> = (0..40).map(|_| normal()).collect();
     let (mut g, mut h, mut x, mut y) = (vec![], vec![], vec![], vec![]);
