@@ -29,8 +29,6 @@ mod rows;
 mod start;
 mod sums;
 pub mod terms;
-#[cfg(test)]
-mod testing;
 
 pub use error::ModelError;
 pub use fit::{FitOptions, ProfiledObjective};
