@@ -30,8 +30,6 @@ mod shift;
 mod start;
 mod sums;
 pub mod terms;
-#[cfg(test)]
-mod testing;
 
 pub use error::ModelError;
 pub use fit::{FitOptions, ProfiledObjective};

@@ -187,23 +187,6 @@ impl LinearMixedModel {
         }
     }
 
-    /// The unprofiled objective at the last evaluated θ and a given residual SD σ:
-    /// log|Lzz|² (+ log|Lxx|² under REML) − Σ log w + d·log(2πσ²) + r²/σ², with d = N
-    /// (ML) or N − p (REML). Minimizing over σ gives [`Self::current_objective`].
-    pub fn objective_at_sigma(&self, sigma: f64) -> f64 {
-        let Some(f) = self.factor.pieces else {
-            return f64::NAN;
-        };
-        let s2 = sigma * sigma;
-        let mut v = f.logdet_z - self.sum_log_w
-            + self.residual_dof() * (2.0 * std::f64::consts::PI * s2).ln()
-            + f.pwrss / s2;
-        if self.reml {
-            v += f.logdet_x;
-        }
-        v
-    }
-
     /// N (ML) or N − p (REML): the divisor of r² in σ̂².
     pub fn residual_dof(&self) -> f64 {
         let n = self.n_obs() as f64;

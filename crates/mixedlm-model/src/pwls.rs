@@ -98,9 +98,9 @@ impl LinearMixedModel {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{design_with_x, random_codes, random_term, uniform};
     use crate::{LinearMixedModel, ModelOptions};
     use mixedlm_design::Design;
+    use mixedlm_fixtures::synthetic::{design_with_x, random_codes, random_term, uniform};
 
     /// `y ~ 1 + x + (1 + x | a) + (1 | b)` with a nested in b (`nested`) or crossed.
     fn design(nested: bool) -> Design {

@@ -9,8 +9,6 @@
 
 mod inverse;
 mod symbolic;
-#[cfg(test)]
-mod tests;
 
 use super::pieces::RestPieces;
 use crate::crossprod::CrossProducts;
