@@ -131,8 +131,17 @@ def prepare(data: Any, columns: list[str], extra: dict[str, Any] | None = None) 
         )
     for name, values in extra.items():
         arrays[name] = _extra_column(values, n, name)
-    table = pa.table(arrays)
+    table = pa.table({c: _one_chunk(a) for c, a in arrays.items()})
     return Data(table, index, n, {f.name: f.type for f in table.schema})
+
+
+def _one_chunk(values: Any) -> Any:
+    """A column in one piece. A table whose columns are chunked differently reaches the
+    engine as several record batches, which it must concatenate, copying every column; so
+    the chunked ones (pandas' Arrow-backed strings often are) are joined here, alone."""
+    if isinstance(values, pa.ChunkedArray) and values.num_chunks > 1:
+        return values.combine_chunks()
+    return values
 
 
 def _is_pandas_series(v: Any) -> bool:
