@@ -336,6 +336,19 @@ impl Fit {
         Ok(se.into_iter().map(|v| (v.name, v.estimate, v.se)).collect())
     }
 
+    /// statsmodels' `cov_params()`: `(names, matrix)`, the fixed effects (engine order)
+    /// then the variance parameters (as `variance_se`), from the joint information.
+    fn joint_covariance(&self, py: Python<'_>) -> PyResult<(Vec<String>, Vec<Vec<f64>>)> {
+        let c = py.detach(|| guarded(|| self.read().cov_params_joint()))?;
+        Ok((c.names, c.matrix))
+    }
+
+    /// Warnings about the model and its data (not errors), one sentence each.
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.read().warnings()
+    }
+
     /// The maximized ML log-likelihood (REML fits are refitted by ML).
     fn ml_loglik(&self, py: Python<'_>) -> PyResult<f64> {
         py.detach(|| guarded(|| self.read().ml_loglik()))

@@ -142,6 +142,7 @@ pub mod diagnostics;
 mod engine;
 mod error;
 mod fitted_inference;
+mod joint_information;
 mod predict;
 mod results;
 mod spec;
@@ -151,6 +152,7 @@ mod summary;
 pub use builder::{lmer, MixedLM};
 pub use error::Error;
 pub use fitted_inference::{anova, Anova, CiMethod, ConditionalMode, ConfIntOptions, DENSE_MAX_Q};
+pub use joint_information::JointCovariance;
 pub use mixedlm_inference::{
     ConfidenceInterval, Ddf, FixedEffectTest, LrtRow, NewLevelPolicy, VarianceComponentSe,
 };

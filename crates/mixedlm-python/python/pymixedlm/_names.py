@@ -247,15 +247,17 @@ class Naming:
     def random_effects_cov(self, results: "MixedLMResults") -> dict:
         """statsmodels' ``random_effects_cov``: {group: DataFrame}, from each group's
         cross-products (models with statsmodels' structure), else from the engine's
-        conditional SDs (diagonal only)."""
+        conditional SDs: their squares on the diagonal, NaN off it (the engine computes
+        conditional variances, lme4's ``condVar``, not the covariances between them)."""
         stats = self.group_stats(results)
         effects = self.random_effects()
         if stats is None or self._group_codes is None:
             out = {}
             for key, s in effects.items():
                 index = list(getattr(s, "index", range(len(s))))
-                sd = self._condsd_for(key, len(index))
-                out[key] = _compat.frame(np.diag(sd ** 2), index, index)
+                block = np.full((len(index), len(index)), np.nan)
+                np.fill_diagonal(block, self._condsd_for(key, len(index)) ** 2)
+                out[key] = _compat.frame(block, index, index)
             return out
         covs = _information.conditional_covariances(stats, results._psi_unscaled(), results.scale)
         _, labels = self._group_codes
