@@ -46,7 +46,11 @@ def _column_from_pandas(series: Any) -> pa.Array:
     if isinstance(dtype, pd.CategoricalDtype):
         cats = dtype.categories
         if cats.dtype == object or pd.api.types.is_string_dtype(cats.dtype):
-            return pa.array(series.astype(object).where(series.notna(), None), type=pa.string())
+            # an Arrow dictionary: the engine takes its order as the levels' order (the
+            # first category is the reference level), as patsy does
+            codes = series.cat.codes.to_numpy()
+            values = pa.array(np.asarray(cats, dtype=object).astype(str), type=pa.string())
+            return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), values)
         return pa.array(np.asarray(series.astype(cats.dtype)))
     if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
         # numpy-backed: pyarrow wraps the buffer (NaN stays NaN; the engine reads NaN as
