@@ -143,6 +143,7 @@ mod distributed;
 mod engine;
 mod error;
 mod fitted_inference;
+mod joint_information;
 mod predict;
 mod results;
 mod spec;
@@ -153,6 +154,7 @@ pub use builder::{lmer, MixedLM};
 pub use distributed::{level_columns, Coefficients, Fitted, FrozenLevels, LEVELS_FORMAT_VERSION};
 pub use error::Error;
 pub use fitted_inference::{anova, Anova, CiMethod, ConditionalMode, ConfIntOptions, DENSE_MAX_Q};
+pub use joint_information::JointCovariance;
 pub use mixedlm_inference::{
     ConfidenceInterval, Ddf, FixedEffectTest, LrtRow, NewLevelPolicy, VarianceComponentSe,
 };
