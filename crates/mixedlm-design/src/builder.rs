@@ -57,6 +57,7 @@ pub struct DesignBuilder {
     offset: Option<String>,
     require_random: bool,
     rank_tol: f64,
+    observation_level: bool,
 }
 
 impl DesignBuilder {
@@ -86,6 +87,7 @@ impl DesignBuilder {
             offset: None,
             require_random: true,
             rank_tol: RANK_TOL,
+            observation_level: false,
         }
     }
 
@@ -116,6 +118,14 @@ impl DesignBuilder {
     /// Whether a formula without random-effects terms is an error (default `true`).
     pub fn require_random(mut self, yes: bool) -> Self {
         self.require_random = yes;
+        self
+    }
+
+    /// Whether a grouping factor may have one level per observation (default `false`).
+    /// lme4's `glmer` allows it (an observation-level random effect models
+    /// overdispersion); in a linear model it is confounded with the residual.
+    pub fn observation_level(mut self, yes: bool) -> Self {
+        self.observation_level = yes;
         self
     }
 
@@ -276,7 +286,7 @@ impl DesignBuilder {
             if levels.len() < 2 {
                 return Err(DesignError::OneLevel { group });
             }
-            if levels.len() >= n && plan.model.intercept {
+            if levels.len() >= n && plan.model.intercept && !self.observation_level {
                 return Err(DesignError::LevelsEqualObs {
                     group,
                     levels: levels.len(),

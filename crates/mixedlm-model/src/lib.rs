@@ -17,6 +17,7 @@ mod crossprod;
 mod error;
 mod eval;
 mod fit;
+pub mod glmm;
 mod gradient;
 pub mod inference;
 mod keep;
