@@ -181,6 +181,13 @@ impl MixedLM {
     /// Fit to a batch.
     pub fn fit_batch(&self, batch: &RecordBatch) -> Result<MixedLMResults, Error> {
         let optimizer = self.optimizer_name()?;
+        if crate::glmm::is_counts_response(&self.spec) {
+            return Err(Error::InvalidOption(
+                "cbind(successes, failures) is a binomial response: fit it as a generalized \
+                 linear mixed model (Glmm / glmer; on the command line --family binomial)"
+                    .into(),
+            ));
+        }
         let (design, dspec) = self.spec.build(batch)?;
         crate::engine::fit_design(&self.spec, design, dspec, self.reml, optimizer)
     }

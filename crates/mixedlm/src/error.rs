@@ -21,6 +21,9 @@ pub enum Error {
     /// The model could not be built or fitted.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// A generalized linear mixed model could not be built or fitted.
+    #[error(transparent)]
+    Glmm(#[from] mixedlm_model::glmm::GlmmError),
     /// An unknown optimizer name.
     #[error("unknown optimizer `{name}`; use one of: {}", valid.join(", "))]
     UnknownOptimizer {
@@ -73,6 +76,7 @@ impl Error {
                 "add a term such as (1 | group), or fit a linear model with ordinary least squares (R's lm, statsmodels' OLS)"
             }
             Error::Model(_) => "a grouping factor needs several levels, each with several observations",
+            Error::Glmm(_) => "see `mixedlm fit --help` for --family, --link and --nagq",
             Error::UnknownOptimizer { .. } => "auto (the default) or bobyqa, the most robust derivative-free choice",
             Error::InvalidOption(_) => "see `mixedlm fit --help`",
             Error::Inference(_) => "see `mixedlm fit --help` for the inference options",

@@ -138,6 +138,8 @@ mod builder;
 pub mod diagnostics;
 mod engine;
 mod error;
+mod glmm;
+mod glmm_results;
 mod inference;
 mod predict;
 mod results;
@@ -147,6 +149,10 @@ mod summary;
 
 pub use builder::{lmer, Lmm, MixedLM};
 pub use error::Error;
+pub use glmm::{glmer, Glmm};
+pub use glmm_results::{
+    GlmmLrt, GlmmPredictOptions, GlmmResults, GlmmSummary, PredictScale, ResidualKind,
+};
 pub use inference::{anova, Anova, CiMethod, ConditionalMode, ConfIntOptions, DENSE_MAX_Q};
 pub use mixedlm_model::inference::{
     ConfidenceInterval, Ddf, FixedEffectTest, LrtRow, NewLevelPolicy, VarianceComponentSe,
@@ -170,6 +176,7 @@ pub use mixedlm_design::{
     ReadError,
 };
 pub use mixedlm_formula::{parse_formula, FormulaError};
+pub use mixedlm_model::glmm::{GlmmError, GlmmFit};
 pub use mixedlm_model::{LmmFit, ModelError, OptimizerName};
 
 /// The name of a covariance structure as printed (`unstructured`, `diagonal`, `scalar`).

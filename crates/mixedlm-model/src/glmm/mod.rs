@@ -30,6 +30,7 @@ pub mod quadrature;
 pub mod random;
 pub mod response;
 pub mod results;
+pub mod simulate;
 pub mod system;
 
 pub use error::GlmmError;
