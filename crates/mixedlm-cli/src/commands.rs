@@ -73,6 +73,9 @@ fn design(a: &DesignArgs) -> Result<ExitCode, CliError> {
 }
 
 fn fit(a: &FitArgs) -> Result<ExitCode, CliError> {
+    if a.glmm.family.is_some() {
+        return crate::glmm::fit(a, spec(&a.data)?);
+    }
     let model = MixedLM::from_spec(spec(&a.data)?)
         .reml(!a.ml)
         .method(&a.solver.name);
