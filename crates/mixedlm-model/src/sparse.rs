@@ -370,6 +370,18 @@ impl SparseRest {
         })
     }
 
+    /// Read C's values again at the fixed pattern: for cross-products re-formed from
+    /// reweighted rows (a GLMM's PIRLS steps), whose pattern is unchanged.
+    pub(crate) fn refresh_values(&mut self, cp: &CrossProducts) {
+        let mr = cp.mr;
+        for j in 0..mr {
+            let col = self.perm[j] as usize * mr;
+            for e in self.col_ptr[j] as usize..self.col_ptr[j + 1] as usize {
+                self.c_vals[e] = cp.c[col + self.perm[self.row_idx[e] as usize] as usize];
+            }
+        }
+    }
+
     /// Trade the factor values (and the list-ordered W they were computed with) with
     /// `l_vals` and `ws`, sized first if they are not (see [`crate::keep`]).
     pub(crate) fn swap_values(&mut self, l_vals: &mut Vec<f64>, ws: &mut Vec<f64>) {

@@ -4,20 +4,27 @@
 //!
 //! An adapter onto today's engine, which forms its cross-products once from fixed rows:
 //! each [`PwlsSystem::assemble`] builds the √W-scaled rows and re-forms the engine's
-//! cross-products (its pattern analysis included), and the factor's workspaces are kept.
-//! u alone (β fixed) is the engine's model with no X columns. The sparse supernodal path
-//! caches values of the cross-products at its symbolic analysis, so it is not used here.
+//! cross-products (its pattern analysis included), and the factor's workspaces are kept;
+//! the sparse supernodal path, which copies C's values at its symbolic analysis, reads
+//! them again (`SparseRest::refresh_values`). u alone (β fixed) is the engine's model
+//! with no X columns. The sparse path is taken from [`SPARSE_FROM`] Z columns of the later
+//! terms when it needs at most half the dense flops (the LMM waits for 256 columns: a GLMM
+//! factors several times per evaluation).
 
 use super::system::{PwlsSystem, Unknowns};
 use super::ModelData;
 use crate::crossprod::{CrossProducts, Rows};
 use crate::eval::Factor;
+use crate::sparse::{SparseRest, SPARSE_MAX_FLOP_RATIO};
 use crate::terms::{kind, Term};
 use crate::LinearMixedModel;
 use faer::Mat;
 use mixedlm_covariance::structure_for;
 use mixedlm_design::{DenseMatrix, Design};
 use std::sync::Arc;
+
+/// Z columns of the later terms from which the sparse path is considered.
+const SPARSE_FROM: usize = 64;
 
 /// The engine's model for one kind of solve, built at its first use.
 #[derive(Debug)]
@@ -156,12 +163,18 @@ impl PwlsSystem for EngineSystem {
         };
         match slot {
             Some(s) => {
+                if let Some(sparse) = s.lmm.factor.sparse.as_mut() {
+                    sparse.refresh_values(&cp);
+                }
                 s.lmm.cp = cp;
                 s.lmm.factor.ok = false;
             }
             None => {
                 let mut factor = Factor::new(&cp, &terms);
-                factor.sparse = None;
+                if factor.nested.is_none() && factor.sparse.is_none() {
+                    factor.sparse =
+                        SparseRest::build(&cp, &terms, SPARSE_FROM, SPARSE_MAX_FLOP_RATIO);
+                }
                 let theta = self.data.re.theta_start();
                 let lmm = LinearMixedModel {
                     design: empty_design(),

@@ -44,7 +44,7 @@ impl Default for GlmmOptions {
         GlmmOptions {
             nagq: 1,
             max_evaluations: 10_000,
-            final_step: 1e-7,
+            final_step: 1e-6,
             derivatives: true,
             cond_var: true,
         }
