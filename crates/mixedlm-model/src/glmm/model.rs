@@ -70,6 +70,8 @@ pub struct GlmmModel {
     pub(crate) pirls_iterations: usize,
     /// Evaluations where PIRLS failed (the criterion was +∞ there).
     pub(crate) pirls_failures: usize,
+    /// The penalized deviance of the state PIRLS left.
+    pub(crate) pdev: f64,
 }
 
 impl GlmmModel {
@@ -123,6 +125,7 @@ impl GlmmModel {
             beta_old: vec![0.0; p],
             pirls_iterations: 0,
             pirls_failures: 0,
+            pdev: f64::NAN,
         })
     }
 
@@ -208,11 +211,10 @@ impl GlmmModel {
         self.resp.deviance() + self.u.iter().map(|v| v * v).sum::<f64>()
     }
 
-    /// −2 Σ log p(y | μ) + |u|² + log|L|² at the current state.
+    /// −2 Σ log p(y | μ) + |u|² + log|L|² at the current state, from the penalized
+    /// deviance Σ w d(y, μ) + |u|² (−2 log p = w d − 2 log p(y | y)).
     fn laplace_formula(&self) -> f64 {
-        -2.0 * self.resp.log_likelihood()
-            + self.u.iter().map(|v| v * v).sum::<f64>()
-            + self.system.logdet()
+        self.pdev - 2.0 * self.resp.saturated + self.system.logdet()
     }
 
     /// Record a PIRLS outcome; +∞ (and no warm start) when it failed.

@@ -111,6 +111,7 @@ impl GlmmModel {
                     self.update_eta(joint);
                     let pdev = self.penalized_deviance();
                     if (pdev - pdev_old).abs() <= 1e-10 * pdev.abs().max(1.0) {
+                        self.pdev = pdev;
                         return Ok(it);
                     }
                     self.started = false;
@@ -118,6 +119,7 @@ impl GlmmModel {
                 }
             };
             change = (pdev_old - pdev).abs();
+            self.pdev = pdev;
             if step < STEP_TOL {
                 // this step's factor is at weights within STEP_TOL of the final ones
                 return Ok(it);

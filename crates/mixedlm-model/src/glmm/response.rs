@@ -23,6 +23,9 @@ pub struct GlmResponse {
     pub mu: Vec<f64>,
     /// dμ/dη at the last [`Self::update`].
     pub mu_eta: Vec<f64>,
+    /// Σ log p(y | μ = y): the saturated model's log-likelihood, so that
+    /// Σ log p(y | μ) = saturated − deviance / 2 for any μ.
+    pub saturated: f64,
 }
 
 impl GlmResponse {
@@ -71,7 +74,7 @@ impl GlmResponse {
             }
             .into());
         }
-        Ok(GlmResponse {
+        let mut resp = GlmResponse {
             family,
             link,
             y,
@@ -79,7 +82,12 @@ impl GlmResponse {
             offset,
             mu: vec![0.0; n],
             mu_eta: vec![0.0; n],
-        })
+            saturated: 0.0,
+        };
+        // log p(y | y) = log p(y | μ) + w d(y, μ) / 2 at any μ inside the range
+        resp.update(&resp.initial_eta());
+        resp.saturated = resp.log_likelihood() + 0.5 * resp.deviance();
+        Ok(resp)
     }
 
     /// Number of observations.
