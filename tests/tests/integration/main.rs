@@ -3,6 +3,7 @@
 //! Run one module with a filter:
 //! `cargo test -p mixedlm-tests --test integration idioms_reference::`.
 
+mod glmm_properties;
 mod glmm_reference;
 mod idioms_reference;
 mod optimizers_reference;
