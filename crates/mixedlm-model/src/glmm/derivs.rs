@@ -122,6 +122,7 @@ mod tests {
         for (a, b) in d.hessian.iter().zip(h) {
             assert!((a - b).abs() < 1e-5, "{a} vs {b}");
         }
-        assert_eq!(d.evaluations, 6 + 3);
+        // 6 axis points, one per pair with the bounded x0, two for the interior pair
+        assert_eq!(d.evaluations, 6 + 1 + 1 + 2);
     }
 }

@@ -19,6 +19,11 @@ pub trait Link: Debug + Send + Sync {
     fn inverse(&self, eta: f64) -> f64;
     /// dμ/dη at η, kept away from zero.
     fn mu_eta(&self, eta: f64) -> f64;
+    /// (μ, dμ/dη) at η: what every PIRLS step needs per row (a link may share work
+    /// between the two).
+    fn mu_and_derivative(&self, eta: f64) -> (f64, f64) {
+        (self.inverse(eta), self.mu_eta(eta))
+    }
 }
 
 /// log(μ / (1 − μ)): the binomial family's canonical link.
@@ -64,6 +69,14 @@ impl Link for Logit {
         } else {
             eta.exp() / (opexp * opexp)
         }
+    }
+    fn mu_and_derivative(&self, eta: f64) -> (f64, f64) {
+        if eta.abs() > LOGIT_THRESH {
+            return (self.inverse(eta), EPS);
+        }
+        let e = eta.exp();
+        let opexp = 1.0 + e;
+        (e / opexp, e / (opexp * opexp))
     }
 }
 
@@ -113,6 +126,10 @@ impl Link for Log {
     }
     fn mu_eta(&self, eta: f64) -> f64 {
         eta.exp().max(EPS)
+    }
+    fn mu_and_derivative(&self, eta: f64) -> (f64, f64) {
+        let m = eta.exp().max(EPS);
+        (m, m)
     }
 }
 
@@ -170,6 +187,8 @@ mod tests {
                 let fd = (link.inverse(eta + h) - link.inverse(eta - h)) / (2.0 * h);
                 let d = link.mu_eta(eta);
                 assert!((fd - d).abs() < 1e-7 * d.max(1.0), "{}: {eta}", link.name());
+                let (m2, d2) = link.mu_and_derivative(eta);
+                assert!((m2 - mu).abs() <= 1e-15 && (d2 - d).abs() <= 1e-15 * d.max(1e-300));
             }
         }
     }

@@ -92,8 +92,10 @@ mod tests {
                     .zip(&r.weights)
                     .map(|(z, w)| w * z.powi(2 * m as i32))
                     .sum();
+                // high moments weigh the outermost nodes: rounding grows with m
+                let tol = if m < 10 { 1e-12 } else { 1e-9 };
                 assert!(
-                    (got - exact).abs() < 1e-10 * exact,
+                    (got - exact).abs() < tol * exact,
                     "n {n} m {m}: {got} vs {exact}"
                 );
             }

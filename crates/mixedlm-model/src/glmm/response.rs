@@ -112,8 +112,7 @@ impl GlmResponse {
     /// μ and dμ/dη at the linear predictor η.
     pub fn update(&mut self, eta: &[f64]) {
         for ((m, d), &e) in self.mu.iter_mut().zip(self.mu_eta.iter_mut()).zip(eta) {
-            *m = self.link.inverse(e);
-            *d = self.link.mu_eta(e);
+            (*m, *d) = self.link.mu_and_derivative(e);
         }
     }
 
