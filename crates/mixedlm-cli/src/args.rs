@@ -177,4 +177,49 @@ pub struct SolverArg {
     /// small crossed models, else bobyqa), bobyqa, bfgs, nelder-mead or powell.
     #[arg(long = "optimizer", default_value = "auto", value_name = "NAME")]
     pub name: String,
+    /// statsmodels' `method=` (hidden): answered with the option to use, --optimizer.
+    #[arg(long = "method", hide = true, value_name = "NAME")]
+    pub method: Option<String>,
+    /// statsmodels' `reml=` (hidden): answered with the option to use, --ml.
+    #[arg(long = "reml", hide = true, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub reml: Option<String>,
+}
+
+impl SolverArg {
+    /// statsmodels' spellings (`--method powell`, `--reml false`) get the right option's
+    /// name instead of clap's generic "unexpected argument".
+    pub fn check(&self) -> Result<(), crate::error::CliError> {
+        use crate::error::CliError;
+        if let Some(m) = &self.method {
+            let name = match m.to_ascii_lowercase().as_str() {
+                "nm" | "nelder-mead" | "nelder_mead" | "neldermead" => "nelder-mead",
+                "lbfgs" | "bfgs" | "cg" | "newton" => "bfgs",
+                "powell" => "powell",
+                "bobyqa" => "bobyqa",
+                _ => "auto",
+            };
+            return Err(CliError::usage(
+                format!("--method is statsmodels' name; mixedlm's option is --optimizer (`--method {m}`)"),
+                Some(format!(
+                    "use --optimizer {name} (one of auto, bobyqa, bfgs, nelder-mead, powell)"
+                )),
+            ));
+        }
+        if let Some(r) = &self.reml {
+            let hint = match r.to_ascii_lowercase().as_str() {
+                "false" | "0" | "no" | "f" => {
+                    "fit by maximum likelihood with --ml (REML is the default)"
+                }
+                "true" | "1" | "yes" | "t" => {
+                    "REML is the default: drop --reml (and --ml gives maximum likelihood)"
+                }
+                _ => "REML is the default; --ml fits by maximum likelihood",
+            };
+            return Err(CliError::usage(
+                format!("--reml is statsmodels' name (`--reml {r}`); mixedlm fits by REML unless --ml is given"),
+                Some(hint.to_string()),
+            ));
+        }
+        Ok(())
+    }
 }

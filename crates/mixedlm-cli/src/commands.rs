@@ -21,16 +21,41 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     }
 }
 
-/// The model as the user gave it: one lme4 formula, or statsmodels' pieces.
+/// The model as the user gave it: one lme4 formula, or statsmodels' pieces. Its
+/// warnings (e.g. variance components without a group intercept) go to standard error.
 fn spec(a: &DataArgs) -> Result<ModelSpec, CliError> {
-    let mut spec = ModelSpec::new(&a.formula);
-    if let Some(g) = &a.groups {
+    let spec = statsmodels_spec(
+        &a.formula,
+        a.groups.as_deref(),
+        a.re_formula.as_deref(),
+        &a.vc,
+    )?;
+    print_warnings(&spec.warnings());
+    Ok(spec)
+}
+
+/// `warning: ...` lines on standard error.
+pub(crate) fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+/// A formula with statsmodels' `groups`, `re_formula` and `NAME=FORMULA` components.
+pub(crate) fn statsmodels_spec(
+    formula: &str,
+    groups: Option<&str>,
+    re_formula: Option<&str>,
+    vcs: &[String],
+) -> Result<ModelSpec, CliError> {
+    let mut spec = ModelSpec::new(formula);
+    if let Some(g) = groups {
         spec = spec.groups(g);
     }
-    if let Some(r) = &a.re_formula {
+    if let Some(r) = re_formula {
         spec = spec.re_formula(r);
     }
-    for vc in &a.vc {
+    for vc in vcs {
         let Some((name, formula)) = vc.split_once('=') else {
             return Err(CliError::usage(
                 format!("--vc `{vc}` is not of the form NAME=FORMULA"),
@@ -43,8 +68,13 @@ fn spec(a: &DataArgs) -> Result<ModelSpec, CliError> {
 }
 
 /// The model to fit: the data arguments' model, by REML or ML, with the named optimizer.
-pub(crate) fn model(a: &DataArgs, ml: bool, optimizer: &str) -> Result<MixedLM, CliError> {
-    Ok(MixedLM::from_spec(spec(a)?).reml(!ml).method(optimizer))
+pub(crate) fn model(
+    a: &DataArgs,
+    ml: bool,
+    solver: &crate::args::SolverArg,
+) -> Result<MixedLM, CliError> {
+    solver.check()?;
+    Ok(MixedLM::from_spec(spec(a)?).reml(!ml).method(&solver.name))
 }
 
 /// Read the data, timing it.
@@ -76,9 +106,7 @@ fn fit(a: &FitArgs) -> Result<ExitCode, CliError> {
     if a.glmm.family.is_some() {
         return crate::glmm::fit(a, spec(&a.data)?);
     }
-    let model = MixedLM::from_spec(spec(&a.data)?)
-        .reml(!a.ml)
-        .method(&a.solver.name);
+    let model = model(&a.data, a.ml, &a.solver)?;
     model.validate()?;
     if a.stream {
         return crate::stream::fit(a, model);

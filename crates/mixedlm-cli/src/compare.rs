@@ -19,6 +19,16 @@ pub struct CompareArgs {
     /// A model formula (lme4 syntax); give at least two, e.g. the smaller model first.
     #[arg(short, long, required = true, value_name = "FORMULA")]
     pub formula: Vec<String>,
+    /// The grouping column, statsmodels style, for every model.
+    #[arg(long, value_name = "COLUMN")]
+    pub groups: Option<String>,
+    /// statsmodels' re_formula within --groups: once for every model, or once per
+    /// --formula (paired in order), e.g. --re-formula 1 --re-formula '~Days'.
+    #[arg(long, value_name = "FORMULA", requires = "groups")]
+    pub re_formula: Vec<String>,
+    /// statsmodels' variance component NAME=FORMULA within --groups, for every model.
+    #[arg(long, value_name = "NAME=FORMULA", requires = "groups")]
+    pub vc: Vec<String>,
     /// Fit by ML (no refit needed); by default the models are fitted by REML and refitted
     /// by ML for the comparison, as lme4's anova does.
     #[arg(long)]
@@ -157,13 +167,11 @@ pub fn compare(a: &CompareArgs) -> Result<ExitCode, CliError> {
             Some("give --formula twice, e.g. --formula 'y ~ 1 + (1 | g)' --formula 'y ~ x + (1 | g)'".into()),
         ));
     }
-    let models: Vec<MixedLM> = a
-        .formula
-        .iter()
-        .map(|f| MixedLM::new(f).reml(!a.ml).method(&a.solver.name))
-        .collect();
+    a.solver.check()?;
+    let models = models(a)?;
     for m in &models {
         m.validate()?;
+        crate::commands::print_warnings(&m.spec().warnings());
     }
     let data = DataArgs {
         data: a.data.clone(),
@@ -186,4 +194,32 @@ pub fn compare(a: &CompareArgs) -> Result<ExitCode, CliError> {
     };
     write_output(a.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The models to compare: each formula with the shared statsmodels options (`--re-formula`
+/// once for all, or once per formula).
+fn models(a: &CompareArgs) -> Result<Vec<MixedLM>, CliError> {
+    let n = a.formula.len();
+    if a.re_formula.len() > 1 && a.re_formula.len() != n {
+        return Err(CliError::usage(
+            format!(
+                "{} --re-formula for {n} --formula: give it once (for every model) or once per formula",
+                a.re_formula.len()
+            ),
+            Some("e.g. --formula 'y ~ x' --formula 'y ~ x' --groups g --re-formula 1 --re-formula '~x'".into()),
+        ));
+    }
+    a.formula
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let re = match a.re_formula.as_slice() {
+                [] => None,
+                [one] => Some(one.as_str()),
+                many => Some(many[i].as_str()),
+            };
+            let spec = crate::commands::statsmodels_spec(f, a.groups.as_deref(), re, &a.vc)?;
+            Ok(MixedLM::from_spec(spec).reml(!a.ml).method(&a.solver.name))
+        })
+        .collect()
 }

@@ -44,8 +44,10 @@ pub struct InferenceArgs {
     /// Add the conditional modes (BLUPs) with their conditional SDs.
     #[arg(long)]
     pub ranef: bool,
-    /// Add standard errors of the variance components from the observed information
-    /// (statsmodels' bse_re; at most 1000 random effects).
+    /// Add standard errors of the variance parameters (at most 1000 random effects): as
+    /// statsmodels' bse_re (√scale times the SE of Ψ/σ², what statsmodels prints next to
+    /// each variance; JSON `bse_re`) and on the variance scale with σ² (the SE of each
+    /// variance and covariance; JSON `variance_component_se`).
     #[arg(long)]
     pub bse_re: bool,
     /// Add confidence intervals: wald, profile or bootstrap.
@@ -73,9 +75,14 @@ pub struct InferenceJson {
     /// With --ci: one entry per parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confidence_intervals: Option<Vec<IntervalJson>>,
-    /// With --bse-re: variances, covariances and σ² with standard errors.
+    /// With --bse-re: variances, covariances and σ² with the standard errors of the
+    /// variances themselves (observed information on the variance scale).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variance_component_se: Option<Vec<VarianceSeJson>>,
+    /// With --bse-re: statsmodels' `bse_re` (`Subject Var`, `Subject x Days Cov`, ...,
+    /// then `NAME Var` per variance component), as statsmodels computes and prints it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bse_re: Option<Vec<VarianceSeJson>>,
     /// Notes on the inference (e.g. a fallback from Satterthwaite to z).
     pub inference_notes: Vec<String>,
     /// Seconds spent on the tests, intervals and the rest of the inference.
@@ -239,19 +246,22 @@ pub fn run(r: &MixedLMResults, a: &InferenceArgs) -> Result<Inference, CliError>
     let conditional_modes = a
         .ranef
         .then(|| r.conditional_modes().into_iter().map(Into::into).collect());
-    let variance_component_se = if a.bse_re {
-        let se = r.bse_re()?;
-        Some(
-            se.into_iter()
-                .map(|v| VarianceSeJson {
-                    parameter: v.name,
-                    estimate: v.estimate,
-                    std_error: v.se.is_finite().then_some(v.se),
-                })
-                .collect(),
+    let as_json = |se: Vec<mixedlm::VarianceComponentSe>| -> Vec<VarianceSeJson> {
+        se.into_iter()
+            .map(|v| VarianceSeJson {
+                parameter: v.name,
+                estimate: v.estimate,
+                std_error: v.se.is_finite().then_some(v.se),
+            })
+            .collect()
+    };
+    let (variance_component_se, bse_re) = if a.bse_re {
+        (
+            Some(as_json(r.variance_component_se()?)),
+            Some(as_json(r.bse_re()?)),
         )
     } else {
-        None
+        (None, None)
     };
     Ok(Inference {
         ddf,
@@ -261,6 +271,7 @@ pub fn run(r: &MixedLMResults, a: &InferenceArgs) -> Result<Inference, CliError>
             conditional_modes,
             confidence_intervals,
             variance_component_se,
+            bse_re,
             inference_notes: note.into_iter().collect(),
             inference_seconds: start.elapsed().as_secs_f64(),
         },
@@ -273,23 +284,16 @@ pub fn text(inf: &Inference, level: f64) -> String {
     if let Some(ci) = &inf.json.confidence_intervals {
         s.push_str(&interval_table(ci, level));
     }
+    if let Some(vc) = &inf.json.bse_re {
+        let _ = writeln!(s, "\nVariance parameters, statsmodels' bse_re:");
+        se_table(&mut s, vc);
+    }
     if let Some(vc) = &inf.json.variance_component_se {
-        let _ = writeln!(s, "\nVariance components (observed information):");
-        let w = vc
-            .iter()
-            .map(|c| c.parameter.len())
-            .max()
-            .unwrap_or(9)
-            .max(9);
         let _ = writeln!(
             s,
-            " {:<w$} {:>12} {:>12}",
-            "Parameter", "Estimate", "Std.Err."
+            "\nVariance components (observed information, variance scale):"
         );
-        for c in vc {
-            let se = c.std_error.map_or("NaN".into(), |v| format!("{v:.4}"));
-            let _ = writeln!(s, " {:<w$} {:>12.4} {:>12}", c.parameter, c.estimate, se);
-        }
+        se_table(&mut s, vc);
     }
     if let Some(modes) = &inf.json.conditional_modes {
         let _ = writeln!(s, "\nConditional modes (BLUPs):");
@@ -359,5 +363,24 @@ impl crate::json::FitJson {
             fe.p_value = t.p_value;
         }
         self.inference = inf.json;
+    }
+}
+
+/// A table of parameters, estimates and standard errors.
+fn se_table(s: &mut String, vc: &[VarianceSeJson]) {
+    let w = vc
+        .iter()
+        .map(|c| c.parameter.chars().count())
+        .max()
+        .unwrap_or(9)
+        .max(9);
+    let _ = writeln!(
+        s,
+        " {:<w$} {:>12} {:>12}",
+        "Parameter", "Estimate", "Std.Err."
+    );
+    for c in vc {
+        let se = c.std_error.map_or("NaN".into(), |v| format!("{v:.4}"));
+        let _ = writeln!(s, " {:<w$} {:>12.4} {:>12}", c.parameter, c.estimate, se);
     }
 }

@@ -102,6 +102,8 @@ pub struct FitJson {
     pub bic: f64,
     /// Number of parameters (fixed effects + θ + σ).
     pub npar: usize,
+    /// Warnings about the model that are not errors (also printed on standard error).
+    pub warnings: Vec<String>,
     /// Whether the optimizer converged.
     pub converged: bool,
     /// Whether the fit is on the boundary (a variance 0 or a correlation ±1).
@@ -255,6 +257,7 @@ impl FitJson {
             aic: r.aic(),
             bic: r.bic(),
             npar: r.npar(),
+            warnings: r.warnings(),
             converged: r.converged(),
             singular: r.singular(),
             optimizer: OptimizerJson {

@@ -57,7 +57,7 @@ pub struct PredictArgs {
 
 /// Run `mixedlm predict`.
 pub fn predict(a: &PredictArgs) -> Result<ExitCode, CliError> {
-    let m = model(&a.data, a.ml, &a.solver.name)?;
+    let m = model(&a.data, a.ml, &a.solver)?;
     m.validate()?;
     if let Some(out) = &a.output {
         let ext = out

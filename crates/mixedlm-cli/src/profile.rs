@@ -62,7 +62,7 @@ pub struct IntervalsJson {
 }
 
 fn run(a: &ProfileArgs, method: CiArg, nsim: usize, seed: u64) -> Result<ExitCode, CliError> {
-    let m = model(&a.data, a.ml, &a.solver.name)?;
+    let m = model(&a.data, a.ml, &a.solver)?;
     m.validate()?;
     let (batch, _) = read(&a.data)?;
     let fit = m.fit_batch(&batch)?;

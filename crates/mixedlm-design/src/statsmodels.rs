@@ -1,15 +1,16 @@
 //! The statsmodels idiom (`groups=`, `re_formula=`, `vc_formula=`) as lme4 random-effects terms.
 //!
-//! - `re_formula` (default: intercept only) becomes `(re | groups)`, unstructured; a
-//!   `re_formula` with neither intercept nor terms (`"0"`) adds no term.
+//! - `re_formula` becomes `(re | groups)`, unstructured; a `re_formula` with neither
+//!   intercept nor terms (`"0"`) adds no term. Without `re_formula` the term is a random
+//!   intercept `(1 | groups)` when there are no variance components, and absent when there
+//!   are (statsmodels' own default: `vc_formula` alone gives only the components).
 //! - a variance component `0 + C(class)` becomes `(1 | groups:class)` (group name
 //!   `groups:class`), one variance: the same model as lme4's nested term.
 //! - any other variance component (numeric columns) becomes one term under `groups` whose
 //!   columns share one variance ([`CovarianceKind::ScalarIdentity`]).
 //!
-//! Note: statsmodels itself drops the default random intercept when `vc_formula` is given
-//! and `re_formula` is not; here the default stays (lme4's `(1 | g) + (1 | g:c)`). Pass an
-//! empty `re_formula` (`0`) to get statsmodels' model.
+//! So `vc_formula={"c": "0 + C(c)"}` alone is lme4's `(1 | g:c)`; add `re_formula="1"` for
+//! lme4's nesting `(1 | g) + (1 | g:c)`.
 
 use mixedlm_formula::{ModelFormula, Term, TermList, Variable};
 
@@ -37,9 +38,10 @@ impl DesignBuilder {
         vc: &[(String, ModelFormula)],
     ) -> Self {
         let mut b = DesignBuilder::new(fixed);
+        // statsmodels: the default random intercept only when there are no components.
         let re = re_formula.map_or_else(
             || TermList {
-                intercept: true,
+                intercept: vc.is_empty(),
                 terms: vec![],
             },
             |f| f.fixed.clone(),

@@ -189,7 +189,11 @@ impl MixedLM {
             ));
         }
         let (design, dspec) = self.spec.build(batch)?;
-        crate::engine::fit_design(&self.spec, design, dspec, self.reml, optimizer)
+        let sizes = crate::engine::statsmodels_group_sizes(&self.spec, batch, &design);
+        let mut results =
+            crate::engine::fit_design(&self.spec, design, dspec, self.reml, optimizer)?;
+        results.groups_sizes = sizes;
+        Ok(results)
     }
 }
 

@@ -306,11 +306,13 @@ impl MixedLMResults {
         out
     }
 
-    /// Standard errors of the variance components from the observed information
-    /// (statsmodels' `bse_re`, plus σ²): `var_(Intercept)|Subject`,
-    /// `cov_Days.(Intercept)|Subject`, ..., `var_Residual`. NaN for a variance estimated
-    /// at 0 (and its covariances): the information matrix says nothing there.
-    pub fn bse_re(&self) -> Result<Vec<VarianceComponentSe>, Error> {
+    /// Standard errors of the variance components on the variance scale, from the observed
+    /// information of the criterion in (variances, covariances, σ²), as lmerTest and
+    /// merDeriv compute them: `var_(Intercept)|Subject`, `cov_Days.(Intercept)|Subject`,
+    /// ..., `var_Residual`. NaN for a variance estimated at 0 (and its covariances): the
+    /// information matrix says nothing there. statsmodels reports another quantity under
+    /// the name `bse_re` (on the scale of Ψ/σ², times σ̂): see [`bse_re`](Self::bse_re).
+    pub fn variance_component_se(&self) -> Result<Vec<VarianceComponentSe>, Error> {
         let dense = self.dense_model("variance-component standard errors")?;
         let mut se = variance_component_se(&dense, self.theta())?;
         // A variance at 0 is on the boundary: the observed information says nothing

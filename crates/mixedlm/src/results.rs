@@ -80,6 +80,9 @@ pub struct MixedLMResults {
     pub(crate) design_spec: DesignSpec,
     pub(crate) spec: ModelSpec,
     pub(crate) streaming: Option<crate::StreamInfo>,
+    /// Observations per level of statsmodels' `groups` when no random term is on it
+    /// (variance components alone): statsmodels still counts its groups.
+    pub(crate) groups_sizes: Option<Vec<usize>>,
 }
 
 impl MixedLMResults {
@@ -96,6 +99,7 @@ impl MixedLMResults {
             design_spec,
             spec,
             streaming: None,
+            groups_sizes: None,
         }
     }
 
@@ -206,17 +210,22 @@ impl MixedLMResults {
     pub fn varcorr(&self) -> VarCorr {
         varcorr_of(&self.fit.random, self.scale())
     }
-    /// The main term of the model: the `groups` term of the statsmodels idiom, else the
-    /// first random-effects term of the formula.
-    fn main_term(&self) -> Option<&TermFit> {
-        let by_group = self.spec.groups_column().and_then(|g| {
-            self.fit
+    /// The main term of the model: the `(re | groups)` term of the statsmodels idiom (none
+    /// when variance components stand alone), else the first random-effects term of the
+    /// formula.
+    pub(crate) fn main_term(&self) -> Option<&TermFit> {
+        if let Some(g) = self.spec.groups_column() {
+            if !self.spec.has_group_term() {
+                return None;
+            }
+            return self
+                .fit
                 .random
                 .iter()
                 .filter(|t| t.group == g)
-                .min_by_key(|t| t.formula_index)
-        });
-        by_group.or_else(|| self.fit.random.iter().min_by_key(|t| t.formula_index))
+                .min_by_key(|t| t.formula_index);
+        }
+        self.fit.random.iter().min_by_key(|t| t.formula_index)
     }
     /// statsmodels' `cov_re`: the covariance matrix of the main term's random effects.
     pub fn cov_re(&self) -> Mat<f64> {
@@ -311,6 +320,11 @@ impl MixedLMResults {
 
     // ---- bookkeeping ----
 
+    /// Warnings about the model that are not errors (see [`ModelSpec::warnings`]), one
+    /// sentence each: the command line prints them, Python raises them as `UserWarning`.
+    pub fn warnings(&self) -> Vec<String> {
+        self.spec.warnings()
+    }
     /// Whether the optimizer converged.
     pub fn converged(&self) -> bool {
         self.fit.converged
@@ -337,6 +351,9 @@ impl MixedLMResults {
     }
     /// Observations per level of the main grouping factor.
     pub fn group_sizes(&self) -> Vec<usize> {
+        if let Some(sizes) = &self.groups_sizes {
+            return sizes.clone();
+        }
         let Some(t) = self.main_term() else {
             return Vec::new();
         };

@@ -96,6 +96,67 @@ impl ModelSpec {
         self.builder().map(|_| ())
     }
 
+    /// Whether the statsmodels idiom gives a `(re | groups)` term: `re_formula` with an
+    /// intercept or terms, or no `re_formula` and no variance components (statsmodels'
+    /// default random intercept).
+    pub fn has_group_term(&self) -> bool {
+        if self.groups.is_none() {
+            return false;
+        }
+        match &self.re_formula {
+            None => self.vc.is_empty(),
+            Some(r) => parse_rhs(r).is_ok_and(|f| f.fixed.intercept || !f.fixed.terms.is_empty()),
+        }
+    }
+
+    /// The variance component's name for the design's random term `design_index` (the
+    /// formula's own terms, then the `groups` term, then the components), if it is one.
+    pub(crate) fn vc_name(&self, design_index: usize) -> Option<String> {
+        self.groups.as_ref()?;
+        let own = self.parsed.as_ref().map_or(0, |f| f.random.len());
+        let first = own + usize::from(self.has_group_term());
+        let k = design_index.checked_sub(first)?;
+        self.vc.get(k).map(|(name, _)| name.clone())
+    }
+
+    /// Things about the model worth knowing that are not errors, one sentence each (the
+    /// command line prints them as `warning:`; Python raises them as `UserWarning`).
+    ///
+    /// Variance components without `re_formula` give statsmodels' model, which has no
+    /// random intercept for the groups; the warning says how to add it.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let (Some(g), None, false) = (&self.groups, &self.re_formula, self.vc.is_empty()) {
+            let names: Vec<&str> = self.vc.iter().map(|(n, _)| n.as_str()).collect();
+            out.push(format!(
+                "variance components ({}) without re_formula: as in statsmodels, the model has \
+                 no random intercept for the groups `{g}`, only the components; to add it, pass \
+                 re_formula=\"1\" (--re-formula 1), i.e. lme4's `{}`",
+                names.join(", "),
+                self.clone().re_formula("1").lme4_formula()
+            ));
+        }
+        out
+    }
+
+    /// A random term of the formula on the `groups` factor itself: the statsmodels idiom
+    /// would add a second term on that factor (the intercept fitted twice).
+    fn check_groups_not_in_formula(&self, fixed: &ModelFormula, groups: &str) -> Result<(), Error> {
+        let Some(term) = fixed
+            .random
+            .iter()
+            .find(|r| r.grouping.len() == 1 && r.grouping[0] == groups)
+        else {
+            return Ok(());
+        };
+        Err(Error::InvalidOption(format!(
+            "the formula's random term `{}` and groups `{groups}` (--groups {groups}) both put \
+             random effects on `{groups}`; give the model once: either the lme4 formula alone \
+             (drop groups), or the fixed effects in the formula with groups and re_formula",
+            term
+        )))
+    }
+
     /// The design builder for this model (lme4 or statsmodels route).
     pub fn builder(&self) -> Result<DesignBuilder, Error> {
         let fixed = match &self.parsed {
@@ -111,6 +172,7 @@ impl ModelSpec {
             }
             return Ok(DesignBuilder::new(&fixed));
         };
+        self.check_groups_not_in_formula(&fixed, groups)?;
         let re: Option<ModelFormula> = self.re_formula.as_deref().map(parse_rhs).transpose()?;
         let vc = self
             .vc

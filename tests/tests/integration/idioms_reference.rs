@@ -62,7 +62,7 @@ const CASES: [Case; 6] = [
         lme4: "strength ~ 1 + (1 | batch/cask)",
         fixed: "strength ~ 1",
         groups: "batch",
-        re_formula: None,
+        re_formula: Some("1"),
         vc: Some(("cask", "0 + C(cask)")),
     },
     Case {

@@ -77,7 +77,7 @@ proptest! {
     fn prop_equivalence_statsmodels_idiom_variance_component(spec in nested_spec()) {
         let d = spec.generate();
         let batch = d.to_record_batch().unwrap();
-        let sm = MixedLM::new("y ~ 1").groups("a").vc("b", "0 + C(b)").fit_batch(&batch).expect("statsmodels vc idiom");
+        let sm = MixedLM::new("y ~ 1").groups("a").re_formula("1").vc("b", "0 + C(b)").fit_batch(&batch).expect("statsmodels vc idiom");
         same_optimum(&sm, &fit(&d, "y ~ 1 + (1 | a) + (1 | a:b)"), "groups + vc")?;
     }
 

@@ -12,3 +12,4 @@ mod cli_glmm;
 mod cli_inference;
 mod cli_stream;
 mod errors;
+mod trust;

@@ -71,7 +71,8 @@ fn pastes_variance_component_is_the_nested_term() {
             offsets: vec![],
         },
     )];
-    let sm = build_statsmodels(&fixed, "batch", None, &vc)
+    // re_formula "1" keeps the group intercept: lme4's nesting.
+    let sm = build_statsmodels(&fixed, "batch", Some(&rhs(true, &[])), &vc)
         .build(&load("pastes"))
         .unwrap()
         .0;
@@ -88,19 +89,22 @@ fn pastes_variance_component_is_the_nested_term() {
     assert_eq!(sm.random[1].group, "batch:cask");
     assert_eq!(sm.random[1].covariance, CovarianceKind::ScalarIdentity);
     assert_eq!(sm.theta_length(), l.theta_length());
-    // re_formula "0" leaves only the variance component (statsmodels' own default with vc)
-    let only = build_statsmodels(&fixed, "batch", Some(&rhs(false, &[])), &vc)
-        .build(&load("pastes"))
-        .unwrap()
-        .0;
-    assert_eq!(only.random.len(), 1);
+    // Without re_formula, or with "0", only the variance component (statsmodels' model).
+    for re_formula in [None, Some(rhs(false, &[]))] {
+        let only = build_statsmodels(&fixed, "batch", re_formula.as_ref(), &vc)
+            .build(&load("pastes"))
+            .unwrap()
+            .0;
+        assert_eq!(only.random.len(), 1);
+        assert_eq!(only.random[0].group, "batch:cask");
+    }
 }
 
 #[test]
 fn numeric_variance_component_shares_one_variance() {
     let fixed = formula(col("Reaction"), terms(true, &mains(&["Days"])), vec![]);
     let vc = vec![("days".to_string(), rhs(false, &["Days"]))];
-    let d = build_statsmodels(&fixed, "Subject", None, &vc)
+    let d = build_statsmodels(&fixed, "Subject", Some(&rhs(true, &[])), &vc)
         .build(&load("sleepstudy"))
         .unwrap()
         .0;

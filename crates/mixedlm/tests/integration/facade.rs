@@ -54,6 +54,7 @@ fn statsmodels_variance_component_equals_lme4_nesting() {
     let batch = read_table(&data("pastes.csv"), None).unwrap();
     let sm = MixedLM::new("strength ~ 1")
         .groups("batch")
+        .re_formula("1")
         .vc("cask", "0 + C(cask)")
         .data(batch.clone())
         .fit()

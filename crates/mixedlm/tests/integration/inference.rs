@@ -380,7 +380,7 @@ fn variance_component_ses_match_the_balanced_one_way_formulas() {
     // the ANOVA estimates, and the inverse REML information is
     // Var(σ̂²) = 2σ⁴/(N−a), Var(σ̂_b²) = (2/n²)[(σ² + nσ_b²)²/(a−1) + σ⁴/(N−a)].
     let f = fit("dyestuff", "Yield ~ 1 + (1 | Batch)", true);
-    let se = f.bse_re().unwrap();
+    let se = f.variance_component_se().unwrap();
     assert_eq!(se[0].name, "var_(Intercept)|Batch");
     assert_eq!(se[1].name, "var_Residual");
     let (s2, sb2) = (se[1].estimate, se[0].estimate);
@@ -396,7 +396,7 @@ fn variance_component_ses_match_the_balanced_one_way_formulas() {
 fn variance_component_ses_are_nan_on_the_boundary() {
     let f = fit("dyestuff2", "Yield ~ 1 + (1 | Batch)", true);
     assert!(f.singular());
-    let se = f.bse_re().unwrap();
+    let se = f.variance_component_se().unwrap();
     assert!(se[0].se.is_nan(), "{:?}", se[0]);
     assert!(se[1].se.is_finite() && se[1].se > 0.0);
 }
@@ -506,7 +506,7 @@ fn a_grouping_factor_repeated_over_terms_is_labelled_as_lme4_in_interval_names()
         let ci = f.confint(&ConfIntOptions::new(CiMethod::Profile)).unwrap();
         let names: Vec<&str> = ci.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, want, "{formula}");
-        let se = f.bse_re().unwrap();
+        let se = f.variance_component_se().unwrap();
         assert_eq!(se[1].name, "var_Days|Subject.1", "{formula}");
     }
 }

@@ -8,3 +8,4 @@ mod facade;
 mod inference;
 mod streaming;
 mod summary;
+mod trust;
