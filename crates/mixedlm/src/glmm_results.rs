@@ -404,6 +404,12 @@ impl GlmmResults {
             .collect()
     }
 
+    /// Convergence (lme4's checkConv from the gradient and Hessian at the optimum),
+    /// singularity and overdispersion, each finding with what to do.
+    pub fn checks(&self) -> mixedlm_model::glmm::GlmmChecks {
+        mixedlm_model::glmm::checks::check(&self.model, &self.fit)
+    }
+
     /// The options the model was fitted with.
     pub fn options(&self) -> &GlmmOptions {
         &self.opts

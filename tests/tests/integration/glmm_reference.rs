@@ -314,12 +314,21 @@ fn cbpp_agq25() {
 
 #[test]
 fn grouseticks_three_terms() {
-    check_public("03_grouseticks_poisson_agq1.json", ISSUE.se);
+    let f = check_public("03_grouseticks_poisson_agq1.json", ISSUE.se);
+    // the observation-level term absorbs the overdispersion
+    let c = f.checks();
+    assert!(c.overdispersion.unwrap().ratio < 1.5);
+    assert!(c.messages.is_empty(), "{:?}", c.messages);
 }
 
 #[test]
 fn verbagg_crossed() {
-    check_public("04_verbagg_binomial_agq1.json", ISSUE.se);
+    let f = check_public("04_verbagg_binomial_agq1.json", ISSUE.se);
+    // a converged, regular fit of a 0/1 response: nothing to report
+    let c = f.checks();
+    assert!(c.messages.is_empty(), "{:?}", c.messages);
+    assert!(c.scaled_gradient_max < 2e-3);
+    assert!(c.overdispersion.is_none());
 }
 
 #[test]
@@ -346,11 +355,16 @@ fn bacteria_agq12() {
 fn bacteria_random_slope_singular() {
     let f = check_extra("09_bacteria_binomial_logit_agq1.json");
     assert!(f.singular());
+    assert!(f.checks().messages.iter().any(|m| m.contains("singular")));
 }
 
 #[test]
 fn grouseticks_two_nested_terms() {
-    check_extra("10_grouseticks_poisson_log_agq1.json");
+    // without the observation-level term the ticks are overdispersed, and we say so
+    let f = check_extra("10_grouseticks_poisson_log_agq1.json");
+    let o = f.checks().overdispersion.unwrap();
+    assert!(o.ratio > 1.5 && o.p_value < 1e-6, "{o:?}");
+    assert!(f.checks().messages.iter().any(|m| m.contains("(1 | obs)")));
 }
 
 #[test]

@@ -16,6 +16,7 @@
 //! - [`fit`]: the two optimization stages and the finite-difference derivatives
 //!   ([`derivs`]); [`results`]: the fit as plain data.
 
+pub mod checks;
 pub mod dense;
 pub mod derivs;
 pub mod engine;
@@ -33,6 +34,7 @@ pub mod results;
 pub mod simulate;
 pub mod system;
 
+pub use checks::{GlmmChecks, Overdispersion};
 pub use error::GlmmError;
 pub use family::{family_by_name, Binomial, Family, Poisson, FAMILY_NAMES};
 pub use fit::GlmmOptions;
