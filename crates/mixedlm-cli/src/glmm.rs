@@ -89,6 +89,9 @@ pub struct GlmmFitJson {
     pub optimizer_stage1: OptimizerJson,
     /// Wall-clock times.
     pub timing: TimingJson,
+    /// Convergence (lme4's checkConv), singularity, overdispersion, with messages (null
+    /// with --no-diagnostics).
+    pub diagnostics: Option<mixedlm::model::glmm::GlmmChecks>,
     /// With --ranef: one entry per group, level and term.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conditional_modes: Option<Vec<crate::inference::ConditionalModeJson>>,
@@ -195,6 +198,7 @@ impl GlmmFitJson {
                 fit_seconds,
                 fit_seconds_runs: None,
             },
+            diagnostics: None,
             conditional_modes: None,
             confidence_intervals: None,
         }
@@ -266,6 +270,7 @@ pub fn fit(a: &FitArgs, spec: ModelSpec) -> Result<ExitCode, CliError> {
     };
     let results = results?;
     let level = a.inference.level;
+    let checks = (!a.diagnostics.no_diagnostics).then(|| results.checks());
     let text = match a.format {
         OutputFormat::Json => {
             let mut json = GlmmFitJson::new(&results, read_seconds, runs[0]);
@@ -275,6 +280,7 @@ pub fn fit(a: &FitArgs, spec: ModelSpec) -> Result<ExitCode, CliError> {
             if a.inference.ranef {
                 json.conditional_modes = Some(conditional_modes(&results));
             }
+            json.diagnostics = checks;
             if a.inference.ci.is_some() {
                 json.confidence_intervals = Some(wald_intervals(&results, level));
             }
@@ -282,6 +288,11 @@ pub fn fit(a: &FitArgs, spec: ModelSpec) -> Result<ExitCode, CliError> {
         }
         OutputFormat::Text => {
             let mut s = results.summary().to_string();
+            if let Some(c) = &checks {
+                for m in &c.messages {
+                    s.push_str(&format!("\n\nwarning: {m}"));
+                }
+            }
             if a.inference.ci.is_some() {
                 s.push_str(&format!(
                     "\n\nWald confidence intervals ({:.0}%):\n",

@@ -51,6 +51,7 @@ fn cbpp_json_has_the_lmm_keys_and_the_glmm_ones() {
         "optimizer_stage1",
         "conditional_modes",
         "confidence_intervals",
+        "diagnostics",
     ] {
         assert!(!j[key].is_null(), "missing {key}");
     }
