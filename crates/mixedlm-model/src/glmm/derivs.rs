@@ -116,8 +116,8 @@ mod tests {
         );
         let g = [2.0 * x[0] + 3.0 * x[1], 3.0 * x[0] + 4.0 * x[1] - 1.0, x[2]];
         let h = [2.0, 3.0, 0.0, 3.0, 4.0, 0.0, 0.0, 0.0, 1.0];
-        for i in 0..3 {
-            assert!((d.gradient[i] - g[i]).abs() < 1e-7, "g{i}");
+        for (i, (got, want)) in d.gradient.iter().zip(g).enumerate() {
+            assert!((got - want).abs() < 1e-7, "g{i}");
         }
         for (a, b) in d.hessian.iter().zip(h) {
             assert!((a - b).abs() < 1e-5, "{a} vs {b}");
