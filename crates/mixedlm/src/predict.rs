@@ -190,9 +190,9 @@ pub(crate) fn prediction_input(
 ) -> PredictionInput {
     let p = fixef.len();
     let mut vcov = DenseMatrix::zeros(p, p);
-    for j in 0..p {
-        for i in 0..p {
-            vcov.data[j * p + i] = vcov_fixef[i][j];
+    for (i, row) in vcov_fixef.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            vcov.data[j * p + i] = *v;
         }
     }
     let mut terms: Vec<_> = random.iter().collect();
