@@ -249,6 +249,7 @@ impl GlmmModel {
         });
         // leave the model at the optimum
         let _ = obj.at(&theta, &beta);
+        self.sync_rows();
         let vcov_rx = self.rx_vcov_at_state().map(flatten).unwrap_or_default();
         Ok(Stages {
             stage1,

@@ -26,6 +26,7 @@ pub mod fit;
 pub mod grouped;
 pub mod link;
 pub mod model;
+mod onefactor;
 pub mod pirls;
 pub mod quadrature;
 pub mod random;

@@ -72,6 +72,13 @@ pub struct GlmmModel {
     pub(crate) pirls_failures: usize,
     /// The penalized deviance of the state PIRLS left.
     pub(crate) pdev: f64,
+    /// log|L|² of the state PIRLS left.
+    pub(crate) logdet: f64,
+    /// One grouping factor: u given β level by level (see `onefactor.rs`).
+    pub(crate) one: Option<super::onefactor::OneFactor>,
+    /// Whether η and μ (row order) describe the state; the level-by-level path leaves
+    /// them stale until [`Self::sync_rows`].
+    pub(crate) rows_synced: bool,
 }
 
 impl GlmmModel {
@@ -105,6 +112,8 @@ impl GlmmModel {
         let (n, p, q) = (design.n_obs(), design.x.ncols, re.q);
         let theta = re.theta_start();
         let t = re.factors(&theta);
+        let one = (system == SystemChoice::Auto && data_terms(&design) == 1)
+            .then(|| super::onefactor::OneFactor::new(&design, &resp));
         let data = Arc::new(ModelData { design, re });
         let system = super::choose_system(&data, system);
         Ok(GlmmModel {
@@ -126,6 +135,9 @@ impl GlmmModel {
             pirls_iterations: 0,
             pirls_failures: 0,
             pdev: f64::NAN,
+            logdet: f64::NAN,
+            one,
+            rows_synced: true,
         })
     }
 
@@ -214,7 +226,7 @@ impl GlmmModel {
     /// −2 Σ log p(y | μ) + |u|² + log|L|² at the current state, from the penalized
     /// deviance Σ w d(y, μ) + |u|² (−2 log p = w d − 2 log p(y | y)).
     fn laplace_formula(&self) -> f64 {
-        self.pdev - 2.0 * self.resp.saturated + self.system.logdet()
+        self.pdev - 2.0 * self.resp.saturated + self.logdet
     }
 
     /// Record a PIRLS outcome; +∞ (and no warm start) when it failed.
@@ -223,6 +235,8 @@ impl GlmmModel {
             Ok(it) => {
                 self.pirls_iterations += it;
                 self.started = true;
+                self.logdet = self.system.logdet();
+                self.rows_synced = true;
                 Ok(())
             }
             Err(e) => {
@@ -270,8 +284,48 @@ impl GlmmModel {
             return false;
         }
         self.beta.copy_from_slice(beta);
+        if let Some(one) = self.one.as_mut() {
+            if !self.started {
+                self.u.iter_mut().for_each(|v| *v = 0.0);
+            }
+            let r = one.modes(
+                &self.t[0],
+                &self.beta,
+                &mut self.u,
+                self.resp.family.as_ref(),
+                self.resp.link.as_ref(),
+            );
+            return match r {
+                Ok(m) => {
+                    self.pdev = m.pdev;
+                    self.logdet = m.logdet;
+                    self.pirls_iterations += m.iterations;
+                    self.started = true;
+                    self.rows_synced = false;
+                    true
+                }
+                Err(_) => {
+                    self.pirls_failures += 1;
+                    self.started = false;
+                    false
+                }
+            };
+        }
         let outcome = self.pirls(Unknowns::Modes);
         self.finish(outcome).is_ok()
+    }
+
+    /// η, μ and X β in row order for the current state (after the level-by-level path).
+    pub(crate) fn sync_rows(&mut self) {
+        if self.rows_synced {
+            return;
+        }
+        if let Some(one) = self.one.as_ref() {
+            one.eta(&self.t[0], &self.u, &mut self.eta);
+            self.resp.update(&self.eta);
+            self.update_xb_if(true);
+        }
+        self.rows_synced = true;
     }
 
     /// The adaptive Gauss-Hermite criterion at (θ, β) with the rule `rule` (one scalar
@@ -282,6 +336,7 @@ impl GlmmModel {
         if !self.data.re.is_single_scalar() || !self.modes_at(theta, beta) {
             return f64::INFINITY;
         }
+        self.sync_rows();
         let term = &self.data.re.terms[0];
         let rt = &self.data.design.random[term.formula_index];
         let (n, g) = (self.n_obs(), term.n_levels());
@@ -429,4 +484,9 @@ fn check_design(design: &Design) -> Result<(), ModelError> {
         }
     }
     Ok(())
+}
+
+/// Number of random-effects terms of a design.
+fn data_terms(design: &Design) -> usize {
+    design.random.len()
 }
