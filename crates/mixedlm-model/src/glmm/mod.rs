@@ -34,6 +34,8 @@ pub mod response;
 pub mod results;
 pub mod simulate;
 pub mod system;
+#[cfg(test)]
+mod tests;
 
 pub use checks::{GlmmChecks, Overdispersion};
 pub use error::GlmmError;
