@@ -21,6 +21,12 @@ pub trait Family: Debug + Send + Sync {
     fn accepts_link(&self, link: &dyn Link) -> bool;
     /// The variance function V(μ).
     fn variance(&self, mu: f64) -> f64;
+    /// V'(μ), for the analytic gradient of the Laplace criterion (a central difference
+    /// unless the family knows it).
+    fn variance_derivative(&self, mu: f64) -> f64 {
+        let h = 1e-6 * mu.abs().max(1e-3);
+        (self.variance(mu + h) - self.variance(mu - h)) / (2.0 * h)
+    }
     /// The unit deviance 2 [ℓ(y; y) − ℓ(y; μ)] of one observation of prior weight 1.
     fn unit_deviance(&self, y: f64, mu: f64) -> f64;
     /// log p(y | μ) of one observation with prior weight `weight`, constants included:
@@ -71,6 +77,9 @@ impl Family for Binomial {
     }
     fn variance(&self, mu: f64) -> f64 {
         mu * (1.0 - mu)
+    }
+    fn variance_derivative(&self, mu: f64) -> f64 {
+        1.0 - 2.0 * mu
     }
     fn unit_deviance(&self, y: f64, mu: f64) -> f64 {
         2.0 * (y_log_y_over(y, mu) + y_log_y_over(1.0 - y, 1.0 - mu))
@@ -143,6 +152,9 @@ impl Family for Poisson {
     }
     fn variance(&self, mu: f64) -> f64 {
         mu
+    }
+    fn variance_derivative(&self, _mu: f64) -> f64 {
+        1.0
     }
     fn unit_deviance(&self, y: f64, mu: f64) -> f64 {
         2.0 * (y_log_y_over(y, mu) - (y - mu))

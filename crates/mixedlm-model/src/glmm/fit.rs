@@ -117,6 +117,23 @@ impl Objective for FullObjective<'_> {
     fn dim(&self) -> usize {
         self.model.n_theta() + self.center.len()
     }
+    fn has_gradient(&self) -> bool {
+        self.rule.is_none() && self.model.has_laplace_gradient()
+    }
+    fn gradient(&mut self, x: &[f64], grad: &mut [f64]) -> bool {
+        if !self.has_gradient() {
+            return false;
+        }
+        let nt = self.model.n_theta();
+        let (theta, beta) = self.unscale(x);
+        if !self.model.laplace_gradient(&theta, &beta, grad) {
+            return false;
+        }
+        for (j, s) in self.scale.iter().enumerate() {
+            grad[nt + j] *= s;
+        }
+        true
+    }
     fn value(&mut self, x: &[f64]) -> f64 {
         let nt = self.model.n_theta();
         for (i, b) in self.beta.iter_mut().enumerate() {

@@ -315,6 +315,45 @@ impl GlmmModel {
         self.finish(outcome).is_ok()
     }
 
+    /// Whether [`Self::laplace_gradient`] is available: one grouping factor and the
+    /// family's canonical link (where Fisher scoring is Newton's method).
+    pub fn has_laplace_gradient(&self) -> bool {
+        self.one.is_some() && self.resp.family.default_link().name() == self.resp.link.name()
+    }
+
+    /// The gradient of the Laplace criterion over (θ, β) into `out` (length θ + β); false
+    /// where it is not available or PIRLS fails.
+    pub fn laplace_gradient(&mut self, theta: &[f64], beta: &[f64], out: &mut [f64]) -> bool {
+        if !self.has_laplace_gradient() || !self.modes_at(theta, beta) {
+            return false;
+        }
+        let term = &self.data.re.terms[0];
+        let k = term.k;
+        let dt: Vec<Vec<f64>> = (0..term.n_theta())
+            .map(|m| {
+                let mut g = vec![0.0; k * k];
+                term.structure.fill_factor_derivative(
+                    m,
+                    theta,
+                    faer::MatMut::from_column_major_slice_mut(&mut g, k, k),
+                );
+                g
+            })
+            .collect();
+        let Some(one) = self.one.as_ref() else {
+            return false;
+        };
+        one.gradient(
+            &self.t[0],
+            &dt,
+            &self.u,
+            self.resp.family.as_ref(),
+            self.resp.link.as_ref(),
+            out,
+        );
+        out.iter().all(|v| v.is_finite())
+    }
+
     /// η, μ and X β in row order for the current state (after the level-by-level path).
     pub(crate) fn sync_rows(&mut self) {
         if self.rows_synced {

@@ -337,3 +337,166 @@ impl OneFactor {
         }
     }
 }
+
+/// Per-level sums of the gradient pass.
+struct GradSums {
+    /// Z'WZ (k × k, full, column-major).
+    a: Vec<f64>,
+    /// Σ w (y − μ) z (k).
+    rho: Vec<f64>,
+    /// Σ W' a_i z, a_i the leverage z'T H⁻¹ T'z (k).
+    e: Vec<f64>,
+    /// Z'WX (k × p column-major).
+    c: Vec<f64>,
+}
+
+impl OneFactor {
+    /// The gradient of the Laplace criterion over (θ, β) at the state the last
+    /// [`Self::modes`] left (canonical links, where Fisher scoring is Newton's method):
+    /// the envelope theorem for Σ w d + |u|² and d log|H| / dφ with the modes' implicit
+    /// derivative du/dφ = −H⁻¹ ∂(½∂f/∂u)/∂φ. `dt[m]` is ∂T/∂θ_m (k × k column-major).
+    pub(crate) fn gradient(
+        &self,
+        t: &[f64],
+        dt: &[Vec<f64>],
+        u: &[f64],
+        family: &dyn Family,
+        link: &dyn Link,
+        out: &mut [f64],
+    ) {
+        let (k, p, kk) = (self.k, self.p, self.k * self.k);
+        let nt = dt.len();
+        let g_count = self.ptr.len() - 1;
+        let per_level = |g: usize| -> Vec<f64> {
+            let mut grad = vec![0.0; nt + p];
+            let lg = &self.l[g * kk..(g + 1) * kk];
+            let ug = &u[g * k..(g + 1) * k];
+            let mut b = vec![0.0; k];
+            small::lower_times(t, ug, k, &mut b);
+            let mut s = GradSums {
+                a: vec![0.0; kk],
+                rho: vec![0.0; k],
+                e: vec![0.0; k],
+                c: vec![0.0; k * p],
+            };
+            let mut v = vec![0.0; k];
+            for pos in self.ptr[g]..self.ptr[g + 1] {
+                let w = self.w[pos];
+                if w <= 0.0 {
+                    continue;
+                }
+                let zi = &self.z[pos * k..(pos + 1) * k];
+                let xi = &self.x[pos * p..(pos + 1) * p];
+                let eta = self.base[pos] + zi.iter().zip(&b).map(|(a, c)| a * c).sum::<f64>();
+                let (mu, d) = link.mu_and_derivative(eta);
+                let var = family.variance(mu);
+                let wt = w * d * d / var;
+                let dw = w * family.variance_derivative(mu) * d;
+                let r = w * (self.y[pos] - mu);
+                // leverage z'T H⁻¹ T'z = |L⁻¹ T'z|²
+                for (a, va) in v.iter_mut().enumerate() {
+                    *va = (a..k).map(|m| t[a * k + m] * zi[m]).sum();
+                }
+                for i in 0..k {
+                    let mut acc = v[i];
+                    for m in 0..i {
+                        acc -= lg[m * k + i] * v[m];
+                    }
+                    v[i] = acc / lg[i * k + i];
+                }
+                let lev: f64 = v.iter().map(|x| x * x).sum();
+                let si = dw * lev;
+                for a in 0..k {
+                    for c in 0..k {
+                        s.a[c * k + a] += wt * zi[a] * zi[c];
+                    }
+                    s.rho[a] += r * zi[a];
+                    s.e[a] += si * zi[a];
+                    for j in 0..p {
+                        s.c[j * k + a] += wt * zi[a] * xi[j];
+                    }
+                }
+                for j in 0..p {
+                    grad[nt + j] += xi[j] * (-2.0 * r + si);
+                }
+            }
+            // q = H⁻¹ T'e
+            let mut q = vec![0.0; k];
+            for (a, qa) in q.iter_mut().enumerate() {
+                *qa = (a..k).map(|m| t[a * k + m] * s.e[m]).sum();
+            }
+            solve_llt(lg, &mut q, k);
+            // β: − q' T' C[:, j]
+            for j in 0..p {
+                let cj = &s.c[j * k..(j + 1) * k];
+                let tc: Vec<f64> = (0..k)
+                    .map(|a| (a..k).map(|m| t[a * k + m] * cj[m]).sum())
+                    .collect();
+                grad[nt + j] -= q.iter().zip(&tc).map(|(x, y)| x * y).sum::<f64>();
+            }
+            // θ_m
+            let mut hinv_ta = vec![0.0; kk];
+            // H⁻¹ T'A, column by column
+            for c in 0..k {
+                let col: Vec<f64> = (0..k).map(|r| s.a[c * k + r]).collect();
+                let mut x: Vec<f64> = (0..k)
+                    .map(|a| (a..k).map(|m| t[a * k + m] * col[m]).sum())
+                    .collect();
+                solve_llt(lg, &mut x, k);
+                hinv_ta[c * k..(c + 1) * k].copy_from_slice(&x);
+            }
+            for (m, gm) in dt.iter().enumerate() {
+                let mut gu = vec![0.0; k];
+                small::lower_times(gm, ug, k, &mut gu);
+                // −2 ρ'Gû + e'Gû
+                let mut val: f64 = (0..k).map(|a| (s.e[a] - 2.0 * s.rho[a]) * gu[a]).sum();
+                // 2 tr(H⁻¹ T'A G)
+                let mut tr = 0.0;
+                for c in 0..k {
+                    for r in 0..k {
+                        tr += hinv_ta[r * k + c] * gm[c * k + r];
+                    }
+                }
+                val += 2.0 * tr;
+                // − q'(T'A G û − G'ρ)
+                let agu: Vec<f64> = (0..k)
+                    .map(|r| (0..k).map(|c| s.a[c * k + r] * gu[c]).sum())
+                    .collect();
+                for a in 0..k {
+                    let tagu: f64 = (a..k).map(|m| t[a * k + m] * agu[m]).sum();
+                    let grho: f64 = (a..k).map(|m| gm[a * k + m] * s.rho[m]).sum();
+                    val -= q[a] * (tagu - grho);
+                }
+                grad[m] += val;
+            }
+            grad
+        };
+        let n = self.y.len();
+        let total = if n >= PARALLEL_ROWS {
+            (0..g_count)
+                .into_par_iter()
+                .map(per_level)
+                .reduce(|| vec![0.0; nt + p], add)
+        } else {
+            (0..g_count).map(per_level).fold(vec![0.0; nt + p], add)
+        };
+        out.copy_from_slice(&total);
+    }
+}
+
+fn add(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
+    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+    a
+}
+
+/// x ← (L L')⁻¹ x.
+fn solve_llt(l: &[f64], x: &mut [f64], k: usize) {
+    for i in 0..k {
+        let mut s = x[i];
+        for m in 0..i {
+            s -= l[m * k + i] * x[m];
+        }
+        x[i] = s / l[i * k + i];
+    }
+    small::solve_lower_t(x, l, k);
+}

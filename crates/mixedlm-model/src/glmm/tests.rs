@@ -141,3 +141,32 @@ fn the_level_path_and_the_global_pirls_agree_on_quadrature() {
         close("agq", a, b, 1e-10);
     }
 }
+
+/// The analytic gradient of the Laplace criterion (one factor, canonical links) equals
+/// central differences of the criterion.
+#[test]
+fn the_laplace_gradient_matches_finite_differences() {
+    for poisson in [false, true] {
+        let d = design(poisson, None);
+        let mut m = model(&d, poisson, SystemChoice::Auto);
+        assert!(m.has_laplace_gradient());
+        let theta = [0.8, -0.2, 0.5];
+        let beta = [0.2, 0.7];
+        let mut g = vec![0.0; 5];
+        assert!(m.laplace_gradient(&theta, &beta, &mut g));
+        let f = |m: &mut GlmmModel, x: &[f64]| m.laplace_deviance(&x[..3], &x[3..]);
+        let x0: Vec<f64> = theta.iter().chain(&beta).copied().collect();
+        for i in 0..5 {
+            let h = 1e-5;
+            let (mut xp, mut xm) = (x0.clone(), x0.clone());
+            xp[i] += h;
+            xm[i] -= h;
+            let fd = (f(&mut m, &xp) - f(&mut m, &xm)) / (2.0 * h);
+            assert!(
+                (g[i] - fd).abs() < 1e-5 * fd.abs().max(1.0),
+                "poisson {poisson} component {i}: {} vs {fd}",
+                g[i]
+            );
+        }
+    }
+}
