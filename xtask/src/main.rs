@@ -6,6 +6,8 @@
 //! - `bench [--quick] [--peers]`: times mixedlm against lme4, statsmodels and
 //!   (with `--peers`) the Rust crates glmm and lme-rs on the same files.
 //! - `proptest --cases N`: runs the property tests with N cases each.
+//! - `fuzz [--seconds N] [--seed S]`: mutated data files and formulas for N seconds (600 by
+//!   default), in release, from a fresh seed; no input may panic.
 //! - `reference`: regenerates the reference JSON with R, if installed.
 //!
 //! xtask is a workspace member but not a default one: run its unit tests with
@@ -23,9 +25,12 @@ const USAGE: &str = "usage: cargo xtask <command>
   tidy                     check crate dependency edges and crate docs
   simulate [--out DIR]     write the simulated benchmark data (default target/sim);
                            --rows N writes only set (b) with N rows, streamed to disk
-  bench [--quick] [--peers [--no-lme-rs]] [--only NAMES] [--timeout SECS]
+  bench [--quick] [--peers [--no-lme-rs]] [--only NAMES] [--tools NAMES] [--timeout SECS]
                            time mixedlm against lme4 / statsmodels / glmm / lme-rs
   proptest [--cases N]     run the property tests with N cases (default 256)
+  fuzz [--seconds N] [--seed S]
+                           mutated Parquet/Arrow/CSV files and formulas for N seconds
+                           (default 600, release build, fresh seed unless --seed)
   reference [--out DIR]    regenerate reference JSON with R (lme4)";
 
 /// The workspace root (the parent of this crate's directory).
@@ -85,10 +90,13 @@ fn main() -> ExitCode {
         Some("bench") => check_flags(
             &rest,
             &["--quick", "--peers", "--no-lme-rs"],
-            &["--only", "--timeout"],
+            &["--only", "--timeout", "--tools"],
         )
         .and_then(|()| bench::run(&rest)),
         Some("proptest") => check_flags(&rest, &[], &["--cases"]).and_then(|()| proptest(&rest)),
+        Some("fuzz") => {
+            check_flags(&rest, &[], &["--seconds", "--seed"]).and_then(|()| fuzz(&rest))
+        }
         Some("reference") => {
             check_flags(&rest, &[], &["--out"]).and_then(|()| reference::run(&rest))
         }
@@ -138,6 +146,37 @@ fn proptest(args: &[String]) -> Result<(), String> {
         .map_err(|_| format!("--cases expects a number, got {cases}"))?;
     let mut c = cmd::cargo(&["test", "-p", "mixedlm-tests", "::prop_"]);
     c.env("PROPTEST_CASES", &cases);
+    cmd::status(&mut c)
+}
+
+/// Runs the fuzz test of `mixedlm-tests` (release build) for `--seconds` (default 600)
+/// from `--seed` (default: the clock), so that each run explores new inputs.
+fn fuzz(args: &[String]) -> Result<(), String> {
+    let seconds = flag_value(args, "--seconds").unwrap_or_else(|| "600".into());
+    seconds
+        .parse::<u64>()
+        .map_err(|_| format!("--seconds expects a number, got {seconds}"))?;
+    let seed = match flag_value(args, "--seed") {
+        Some(s) => s
+            .parse::<u64>()
+            .map_err(|_| format!("--seed expects a number, got {s}"))?,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(28, |d| d.as_nanos() as u64),
+    };
+    let mut c = cmd::cargo(&[
+        "test",
+        "--release",
+        "-p",
+        "mixedlm-tests",
+        "--test",
+        "integration",
+        "fuzz_",
+        "--",
+        "--nocapture",
+    ]);
+    c.env("MIXEDLM_FUZZ_SECONDS", &seconds);
+    c.env("MIXEDLM_FUZZ_SEED", seed.to_string());
     cmd::status(&mut c)
 }
 

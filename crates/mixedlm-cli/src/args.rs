@@ -69,13 +69,15 @@ pub struct DataArgs {
     /// The model formula in lme4 syntax, e.g. 'Reaction ~ Days + (Days | Subject)'.
     #[arg(short, long)]
     pub formula: String,
-    /// The grouping column, statsmodels style (random intercept per group, plus --re-formula).
+    /// The grouping column, statsmodels style: a random intercept per group (or the model of
+    /// --re-formula); with --vc and no --re-formula, as statsmodels, only the components.
     #[arg(long, value_name = "COLUMN")]
     pub groups: Option<String>,
     /// statsmodels' re_formula: the random-effects model within --groups, e.g. '~Days'.
     #[arg(long, value_name = "FORMULA", requires = "groups")]
     pub re_formula: Option<String>,
-    /// statsmodels' variance component NAME=FORMULA within --groups, e.g. class='0 + C(class_id)'.
+    /// statsmodels' variance component NAME=FORMULA within --groups, e.g. class='0 + C(class_id)'
+    /// (add --re-formula 1 to keep the groups' random intercept, as lme4's (1 | g/class)).
     #[arg(long, value_name = "NAME=FORMULA", requires = "groups")]
     pub vc: Vec<String>,
     /// Read DATA as this format whatever its extension.

@@ -21,23 +21,20 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     }
 }
 
-/// The model as the user gave it: one lme4 formula, or statsmodels' pieces. Its
-/// warnings (e.g. variance components without a group intercept) go to standard error.
+/// The model as the user gave it: one lme4 formula, or statsmodels' pieces.
 fn spec(a: &DataArgs) -> Result<ModelSpec, CliError> {
-    let spec = statsmodels_spec(
+    statsmodels_spec(
         &a.formula,
         a.groups.as_deref(),
         a.re_formula.as_deref(),
         &a.vc,
-    )?;
-    print_warnings(&spec.warnings());
-    Ok(spec)
+    )
 }
 
 /// `warning: ...` lines on standard error.
 pub(crate) fn print_warnings(warnings: &[String]) {
     for w in warnings {
-        eprintln!("warning: {w}");
+        crate::error::stderr_line(format!("warning: {w}"));
     }
 }
 
@@ -92,7 +89,12 @@ pub(crate) fn read(a: &DataArgs) -> Result<(RecordBatch, f64), CliError> {
 fn design(a: &DesignArgs) -> Result<ExitCode, CliError> {
     let spec = spec(&a.data)?;
     spec.validate()?;
+    if let Some(out) = &a.output {
+        refuse_overwrite(out, &[&a.data.data])?;
+    }
     let (batch, read_seconds) = read(&a.data)?;
+    print_warnings(&spec.warnings());
+    print_warnings(&spec.data_warnings(&batch));
     let design = spec.design(&batch)?;
     let text = match a.format {
         OutputFormat::Json => to_json(&DesignJson::new(&a.data.formula, &design, read_seconds))?,
@@ -108,6 +110,9 @@ fn fit(a: &FitArgs) -> Result<ExitCode, CliError> {
     }
     let model = model(&a.data, a.ml, &a.solver)?;
     model.validate()?;
+    if let Some(out) = &a.output {
+        refuse_overwrite(out, &[&a.data.data])?;
+    }
     if a.stream {
         return crate::stream::fit(a, model);
     }
@@ -127,6 +132,7 @@ fn fit(a: &FitArgs) -> Result<ExitCode, CliError> {
         p.finish_and_clear();
     }
     let mut results = results?;
+    print_warnings(&results.warnings());
     let inf = crate::inference::run(&results, &a.inference)?;
     let diagnostics = crate::diagnostics::run(&mut results, &a.diagnostics)?;
     let text = match a.format {
@@ -150,9 +156,12 @@ fn fit(a: &FitArgs) -> Result<ExitCode, CliError> {
     };
     write_output(a.output.as_deref(), &text)?;
     if a.strict && !results.converged() {
-        eprintln!("error: the optimizer did not converge (--strict)");
-        eprintln!(
-            "hint: try another --optimizer, rescale the predictors, or simplify the random effects"
+        crate::error::stderr_line(format!(
+            "error: the fit did not converge (--strict): {}",
+            results.convergence_failure().unwrap_or("")
+        ));
+        crate::error::stderr_line(
+            "hint: see the diagnostics' advice: rescale the predictors, try another --optimizer, or simplify the random effects",
         );
         return Ok(ExitCode::from(1));
     }
@@ -164,6 +173,46 @@ fn spinner() -> indicatif::ProgressBar {
     p.set_message("fitting");
     p.enable_steady_tick(std::time::Duration::from_millis(100));
     p
+}
+
+/// Refuse an output path that is one of the input files (the same file by another name
+/// too): writing it would destroy the data before or while they are read.
+pub(crate) fn refuse_overwrite(output: &Path, inputs: &[&Path]) -> Result<(), CliError> {
+    let Ok(out) = std::fs::metadata(output) else {
+        return Ok(()); // a new file
+    };
+    for input in inputs {
+        if input.as_os_str() == "-" {
+            continue;
+        }
+        let Ok(inp) = std::fs::metadata(input) else {
+            continue;
+        };
+        if same_file(&out, &inp)
+            || std::fs::canonicalize(output).ok() == std::fs::canonicalize(input).ok()
+        {
+            return Err(CliError::usage(
+                format!(
+                    "--output `{}` is the input file `{}`; writing it would overwrite the data",
+                    output.display(),
+                    input.display()
+                ),
+                Some("give --output another file name".into()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
 }
 
 pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<String, CliError> {

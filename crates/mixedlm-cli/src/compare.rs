@@ -168,10 +168,12 @@ pub fn compare(a: &CompareArgs) -> Result<ExitCode, CliError> {
         ));
     }
     a.solver.check()?;
+    if let Some(out) = &a.output {
+        crate::commands::refuse_overwrite(out, &[&a.data])?;
+    }
     let models = models(a)?;
     for m in &models {
         m.validate()?;
-        crate::commands::print_warnings(&m.spec().warnings());
     }
     let data = DataArgs {
         data: a.data.clone(),
@@ -186,6 +188,9 @@ pub fn compare(a: &CompareArgs) -> Result<ExitCode, CliError> {
         .iter()
         .map(|m| m.fit_batch(&batch))
         .collect::<Result<Vec<_>, _>>()?;
+    for f in &fits {
+        crate::commands::print_warnings(&f.warnings());
+    }
     let refs: Vec<_> = fits.iter().collect();
     let json = CompareJson::new(&anova(&refs)?);
     let text = match a.format {

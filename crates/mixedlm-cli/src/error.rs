@@ -30,7 +30,7 @@ impl CliError {
 
     /// Print to standard error.
     pub fn print(&self) {
-        eprintln!("{self}");
+        stderr_line(self);
     }
 }
 
@@ -49,4 +49,11 @@ impl From<mixedlm::Error> for CliError {
         let hint = e.hint();
         Self::usage(e.to_string(), hint)
     }
+}
+
+/// Write one line to standard error. A closed standard error (e.g. `2>&-`, or a pipe whose
+/// reader exited) is ignored: `eprintln!` would panic there.
+pub fn stderr_line(line: impl fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }

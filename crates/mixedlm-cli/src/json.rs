@@ -49,7 +49,7 @@ impl DesignJson {
                 group: t.group.clone(),
                 levels: t.levels.len(),
                 terms: t.names.clone(),
-                covariance: mixedlm::covariance_name(t.covariance),
+                covariance: t.covariance.as_str(),
             })
             .collect();
         Self {
@@ -82,6 +82,8 @@ pub struct FitJson {
     pub groups: BTreeMap<String, usize>,
     /// Fixed effects.
     pub fixed_effects: Vec<FixedEffectJson>,
+    /// Fixed-effects columns dropped as linear combinations of earlier ones (no estimate).
+    pub aliased: Vec<String>,
     /// Variances and SDs of the random effects.
     pub random_effects: Vec<RandomEffectJson>,
     /// Correlations between random effects of one term.
@@ -104,8 +106,11 @@ pub struct FitJson {
     pub npar: usize,
     /// Warnings about the model that are not errors (also printed on standard error).
     pub warnings: Vec<String>,
-    /// Whether the optimizer converged.
+    /// Whether the fit converged: the optimizer's test and the post-fit check (scaled
+    /// gradient, Hessian) both passed.
     pub converged: bool,
+    /// Why not, when `converged` is false (null otherwise).
+    pub convergence_failure: Option<String>,
     /// Whether the fit is on the boundary (a variance 0 or a correlation ±1).
     pub singular: bool,
     /// The optimizer's record.
@@ -247,6 +252,7 @@ impl FitJson {
             lme4_formula: r.spec().lme4_formula(),
             groups: r.n_groups().into_iter().collect(),
             fixed_effects,
+            aliased: r.aliased().to_vec(),
             random_effects,
             correlations,
             residual_variance: r.scale(),
@@ -259,6 +265,7 @@ impl FitJson {
             npar: r.npar(),
             warnings: r.warnings(),
             converged: r.converged(),
+            convergence_failure: r.convergence_failure().map(str::to_string),
             singular: r.singular(),
             optimizer: OptimizerJson {
                 name: optim.optimizer.as_str().to_string(),

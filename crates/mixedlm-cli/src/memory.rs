@@ -1,10 +1,9 @@
 //! How the program asks the allocator and the kernel for memory. Library users are not
 //! affected: they keep their own allocator and settings.
 //!
-//! On a virtual machine the first write to a new 4 KiB page costs about 3 µs (measured
-//! 2.2–3.9 µs here, against 0.2–0.3 µs for writing a page already mapped), which made page
-//! faults a large part of a cold fit: sim (b), 1M rows, took 56,000 of them. Two settings
-//! cut them:
+//! On a virtual machine the first write to a fresh page costs several times a write to a
+//! mapped one, so page faults were a large part of a cold fit. Four settings cut them
+//! (their measurements are in benches/README.md, "Measurements behind the code"):
 //!
 //! 1. Freed memory stays in the heap ([`keep_freed_memory`]). By default glibc gives every
 //!    block of 128 KiB or more its own mapping and returns it to the kernel when freed, so
@@ -13,38 +12,19 @@
 //!    freed blocks: the reader's buffers serve the fit, and one fit's serve the next.
 //! 2. [`Allocator`], the program's global allocator, passes large blocks to glibc with
 //!    advice to the kernel that the whole 2 MiB pages inside every block of 2 MiB or more
-//!    (except zeroed ones) may be transparent huge pages (`madvise(MADV_HUGEPAGE)`; the
-//!    kernel's mode here is "madvise", so without advice there are none). One fault then maps 2 MiB instead of
-//!    4 KiB: a first write to 64 MiB took 6–7 ms instead of 36–50 ms. Sim (b): 56,000 →
-//!    23,000 faults, fit 109–133 → 85–89 ms (alternating runs).
-//!
-//! Tried and dropped: advising zeroed blocks too, and the whole heap as it grows (as
-//! glibc's `glibc.malloc.hugetlb=1` does). Both helped sim (b) further (65–78 ms), but a
-//! huge page is zeroed and kept whole, and its first touch can wait for the kernel or the
-//! host to find 2 MiB: the mostly untouched dense cross-product matrix of sims (d) and (e)
-//! became resident in full (sim (e) peak RSS 534 → 615 MiB) and sim (d)'s fit took
-//! 13–36 ms instead of 9–15.
-//!
-//! Small blocks (under 32 KiB) go to mimalloc instead. A fit makes a few hundred of them
-//! (sleepstudy: 359 per fit), and glibc's malloc and free with their helpers took about a
-//! fifth of a small fit's time. With mimalloc for them, alternating runs of 2,000 fits per
-//! process: sleepstudy 0.0463–0.0467 → 0.0409–0.0415 ms, Penicillin 0.154–0.156 →
-//! 0.146–0.148 ms, MathAchieve 0.530–0.533 → 0.517–0.521 ms (median fit); the large
-//! simulated sets and InstEval unchanged within noise. Its cost is memory mimalloc commits
-//! up front: peak RSS +6 MiB on sleepstudy (10 → 16 MiB), +8–12 MiB on the others.
-//!
-//! A huge page's first fault is fast only when the host already backs the memory: a test
-//! program's first write to 8 MiB took 0.8 ms or 36 ms with huge pages (5–6 ms without),
-//! and to 64 MiB 173 ms (35 ms without) on a bad run. So the advice shortens the typical
-//! cold fit and lengthens a few: sim (b), six alternating runs, 53–71 ms and one of 135 ms
-//! with it, 68–78 ms without. It stays for the typical case.
-//!
-//! Blocks from 64 KiB to 2 MiB that are not zeroed have their fresh pages populated in one
-//! call when allocated ([`populate_if_fresh`]). First fit of the process, eight
-//! alternating pairs: sim (a) 6.44–8.71 ms (median 6.8) → 4.64–5.16 ms and one of 11.1
-//! (median 4.9); sim (d) 8.8–9.7 → 8.1–8.3 ms (three pairs); sim (b), InstEval and
-//! MathAchieve unchanged within noise. Zeroed blocks are left alone (often touched
-//! sparsely; populating them too gained nothing measurable on sims (a) and (d)).
+//!    (except zeroed ones) may be transparent huge pages (`madvise(MADV_HUGEPAGE)`; in the
+//!    kernel's "madvise" mode there are none without advice): one fault then maps a huge
+//!    page. Zeroed blocks and the whole heap are not advised: a huge page is zeroed and kept
+//!    whole, so a mostly untouched dense matrix would become resident in full. A huge
+//!    page's first fault is fast only when the host already backs the memory, so the
+//!    advice shortens the typical cold fit and lengthens a few; it stays for the typical
+//!    case.
+//! 3. Small blocks (under 32 KiB) go to mimalloc: a fit makes a few hundred of them, and
+//!    glibc's malloc and free took a noticeable share of a small fit. The cost is the
+//!    memory mimalloc commits up front.
+//! 4. Blocks from 64 KiB to 2 MiB that are not zeroed have their fresh pages populated in
+//!    one call when allocated ([`populate_if_fresh`]). Zeroed blocks are left alone (often
+//!    touched sparsely).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
@@ -79,11 +59,11 @@ pub(crate) struct Allocator;
 const POPULATE_FROM: usize = 64 << 10;
 
 /// Map the fresh pages of a block that is about to be written, in one call
-/// (`madvise(MADV_POPULATE_WRITE)`), instead of one fault per page at its first write:
-/// 1.5–1.6 µs a page here instead of 2–4 µs. Only when the block's first or last whole page
-/// is not resident (`mincore`): populating pages already mapped walks them for nothing
-/// (38 µs a MiB), which a warm process, reusing freed blocks, would pay at every
-/// allocation. Advice only: errors are ignored (the pages then fault as before).
+/// (`madvise(MADV_POPULATE_WRITE)`), instead of one fault per page at its first write.
+/// Only when the block's first or last whole page is not resident (`mincore`): populating
+/// pages already mapped walks them for nothing, which a warm process, reusing freed
+/// blocks, would pay at every allocation. Advice only: errors are ignored (the pages then
+/// fault as before).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 fn populate_if_fresh(ptr: *mut u8, size: usize) {

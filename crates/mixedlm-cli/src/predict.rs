@@ -4,7 +4,7 @@ use crate::args::DataArgs;
 use crate::commands::{model, read};
 use crate::error::CliError;
 use clap::{Args, ValueEnum};
-use mixedlm::model::inference::InferenceError;
+use mixedlm::inference::InferenceError;
 use mixedlm::{NewLevelPolicy, PredictLevel, PredictOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,9 +71,17 @@ pub fn predict(a: &PredictArgs) -> Result<ExitCode, CliError> {
             ));
         }
     }
+    if let Some(out) = &a.output {
+        crate::commands::refuse_overwrite(out, &[&a.data.data, &a.newdata])?;
+    }
     let newdata = mixedlm::read_table(&a.newdata, None).map_err(mixedlm::Error::from)?;
+    // The output repeats the new data's columns with their types as written (an int64 ID
+    // stays exact, a zip code `02134` stays text), not as the model reads them.
+    let as_written =
+        mixedlm::read_table_as_written(&a.newdata, None).map_err(mixedlm::Error::from)?;
     let (batch, _) = read(&a.data)?;
     let fit = m.fit_batch(&batch)?;
+    crate::commands::print_warnings(&fit.warnings());
     let opts = PredictOptions {
         level: match a.level {
             LevelArg::Population => PredictLevel::Population,
@@ -100,18 +108,18 @@ pub fn predict(a: &PredictArgs) -> Result<ExitCode, CliError> {
         e => e.into(),
     })?;
     if !pred.unseen_levels.is_empty() && a.new_levels == NewLevelsArg::Population {
-        eprintln!(
+        crate::error::stderr_line(format!(
             "note: levels not seen in fitting get the population prediction: {}",
             pred.unseen_levels.join(", ")
-        );
+        ));
     }
     if pred.n_dropped > 0 {
-        eprintln!(
+        crate::error::stderr_line(format!(
             "note: {} row(s) of the new data have missing values and no prediction",
             pred.n_dropped
-        );
+        ));
     }
-    let table = pred.append_to(&newdata)?;
+    let table = pred.append_to(&as_written)?;
     match &a.output {
         Some(path) => mixedlm::write_table(&table, path)?,
         None => {

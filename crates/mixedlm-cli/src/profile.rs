@@ -64,8 +64,12 @@ pub struct IntervalsJson {
 fn run(a: &ProfileArgs, method: CiArg, nsim: usize, seed: u64) -> Result<ExitCode, CliError> {
     let m = model(&a.data, a.ml, &a.solver)?;
     m.validate()?;
+    if let Some(out) = &a.output {
+        crate::commands::refuse_overwrite(out, &[&a.data.data])?;
+    }
     let (batch, _) = read(&a.data)?;
     let fit = m.fit_batch(&batch)?;
+    crate::commands::print_warnings(&fit.warnings());
     let ia = InferenceArgs {
         ddf: None,
         ranef: false,

@@ -61,6 +61,7 @@ pub fn fit(a: &FitArgs, model: MixedLM) -> Result<ExitCode, CliError> {
     let start = Instant::now();
     let results = model.fit_streaming(&a.data.data, &opts)?;
     let fit_seconds = start.elapsed().as_secs_f64();
+    crate::commands::print_warnings(&results.warnings());
     let info = results.streaming().cloned();
     let inf_args = InferenceArgs {
         ddf: Some(DdfArg::Z),
@@ -97,7 +98,10 @@ pub fn fit(a: &FitArgs, model: MixedLM) -> Result<ExitCode, CliError> {
     };
     write_output(a.output.as_deref(), &text)?;
     if a.strict && !results.converged() {
-        eprintln!("error: the optimizer did not converge (--strict)");
+        crate::error::stderr_line(format!(
+            "error: the fit did not converge (--strict): {}",
+            results.convergence_failure().unwrap_or("")
+        ));
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

@@ -13,13 +13,19 @@
 //!
 //! Conversions from (T, σ) to covariance, variances, SDs and correlations live in
 //! [`summarize`] and [`CovarianceSummary`]; the way back (a covariance matrix to θ, for
-//! starting values and tests) in [`CovarianceStructure::theta_from_covariance`].
+//! starting values and tests) in [`CovarianceStructure::theta_from_covariance`]. The free
+//! entries of Σ ([`CovarianceStructure::components`]) and the conversions inference needs
+//! ([`CovarianceStructure::theta_from_relative_covariance`],
+//! [`CovarianceStructure::theta_from_sd_cor`]) are the structure's too: it is the only
+//! owner of a term's θ layout, and neither the engine nor inference matches on its kind.
 #![warn(missing_docs)]
 
+mod components;
 mod convert;
 mod error;
 mod structures;
 
+pub use components::{semidefinite_cholesky, Component};
 pub use convert::{covariance_from_factor, lower_cholesky, summarize, CovarianceSummary};
 pub use error::CovarianceError;
 pub use structures::{structure_for, CovarianceKind, Diagonal, ScalarIdentity, Unstructured};
@@ -143,6 +149,40 @@ pub trait CovarianceStructure: Debug + Send + Sync {
             .iter()
             .zip(theta)
             .any(|(lb, th)| *lb == 0.0 && th.abs() < tol)
+    }
+
+    /// The free parameters of Σ = σ² T T', one per θ entry and in θ's order (see
+    /// [`Component`]). Derived from the factor derivatives; structures whose parameters
+    /// are not single entries or one shared variance override it.
+    fn components(&self) -> Vec<Component> {
+        let zero = vec![0.0; self.n_theta()];
+        components::from_derivatives(self.dim(), self.n_theta(), |i, dt| {
+            self.fill_factor_derivative(i, &zero, dt.as_mut())
+        })
+    }
+
+    /// θ from a relative covariance Σ/σ² given on the lower triangle (a positive
+    /// semi-definite one gives zero columns where it is singular; a negative variance is
+    /// taken as 0). Only the entries of the structure's [`components`](Self::components)
+    /// are read. For inference, which moves along the variance components.
+    fn theta_from_relative_covariance(&self, rel: MatRef<'_, f64>) -> Vec<f64> {
+        let l = semidefinite_cholesky(rel);
+        self.theta_from_factor(l.as_ref())
+            .unwrap_or_else(|_| vec![f64::NAN; self.n_theta()])
+    }
+
+    /// θ from relative standard deviations (SD / σ, one per effect) and correlations (lower
+    /// triangle read), lme4's `sd_`/`cor_` scale. A correlation matrix that is only
+    /// semi-definite gives a semi-definite factor.
+    fn theta_from_sd_cor(&self, sd: &[f64], cor: MatRef<'_, f64>) -> Vec<f64> {
+        self.theta_from_relative_covariance(components::from_sd_cor(sd, cor).as_ref())
+    }
+
+    /// Whether lme4 lists each effect of the term as a term of its own (it expands
+    /// `(x || g)` to `(1 | g) + (0 + x | g)`), so that each effect gets its own group
+    /// label (`g`, `g.1`) in `VarCorr` and `confint`.
+    fn separate_effect_terms(&self) -> bool {
+        false
     }
 
     /// lme4-style names of the θ entries: `group.name_i` for a diagonal entry (i, i) of T,

@@ -1,7 +1,8 @@
 //! The built-in structures and the by-kind constructor.
 
+use crate::components::semidefinite_cholesky;
 use crate::{CovarianceError, CovarianceStructure};
-use faer::MatMut;
+use faer::{MatMut, MatRef};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -21,6 +22,11 @@ pub enum CovarianceKind {
 impl CovarianceKind {
     /// Every kind, in display order.
     pub const ALL: [CovarianceKind; 3] = [Self::Unstructured, Self::Diagonal, Self::Scalar];
+
+    /// The structure of this kind for k effects per level.
+    pub fn structure(self, k: usize) -> Box<dyn CovarianceStructure> {
+        structure_for(self, k)
+    }
 
     /// The kind's name: `unstructured`, `diagonal` or `scalar`.
     pub fn as_str(self) -> &'static str {
@@ -127,6 +133,10 @@ impl CovarianceStructure for Unstructured {
         let (r, c) = self.position(i);
         dt[(r, c)] = 1.0;
     }
+    fn theta_from_relative_covariance(&self, rel: MatRef<'_, f64>) -> Vec<f64> {
+        let l = semidefinite_cholesky(rel);
+        (0..self.n_theta()).map(|i| l[self.position(i)]).collect()
+    }
 }
 
 /// A diagonal T; θ = diag(T).
@@ -161,6 +171,15 @@ impl CovarianceStructure for Diagonal {
     fn fill_factor_derivative(&self, i: usize, _theta: &[f64], mut dt: MatMut<'_, f64>) {
         dt.fill(0.0);
         dt[(i, i)] = 1.0;
+    }
+    fn theta_from_relative_covariance(&self, rel: MatRef<'_, f64>) -> Vec<f64> {
+        (0..self.k).map(|i| rel[(i, i)].max(0.0).sqrt()).collect()
+    }
+    fn theta_from_sd_cor(&self, sd: &[f64], _cor: MatRef<'_, f64>) -> Vec<f64> {
+        sd.to_vec()
+    }
+    fn separate_effect_terms(&self) -> bool {
+        true
     }
 }
 
@@ -198,5 +217,11 @@ impl CovarianceStructure for ScalarIdentity {
         for j in 0..self.k {
             dt[(j, j)] = 1.0;
         }
+    }
+    fn theta_from_relative_covariance(&self, rel: MatRef<'_, f64>) -> Vec<f64> {
+        vec![rel[(0, 0)].max(0.0).sqrt()]
+    }
+    fn theta_from_sd_cor(&self, sd: &[f64], _cor: MatRef<'_, f64>) -> Vec<f64> {
+        vec![sd[0]]
     }
 }

@@ -286,3 +286,68 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn components_follow_theta_order_and_name_the_free_entries_of_sigma() {
+    use mixedlm_covariance::Component::{Covariance, SharedVariance, Variance};
+    assert_eq!(
+        Unstructured { k: 2 }.components(),
+        [Variance(0), Covariance(1, 0), Variance(1)]
+    );
+    assert_eq!(
+        Diagonal { k: 3 }.components(),
+        [Variance(0), Variance(1), Variance(2)]
+    );
+    assert_eq!(ScalarIdentity { k: 2 }.components(), [SharedVariance]);
+    assert_eq!(Covariance(1, 0).position(), (1, 0));
+    let e = SharedVariance.pattern(2);
+    assert_eq!((e[(0, 0)], e[(1, 1)], e[(1, 0)]), (1.0, 1.0, 0.0));
+    let e = Covariance(1, 0).pattern(2);
+    assert_eq!((e[(0, 1)], e[(1, 0)], e[(0, 0)]), (1.0, 1.0, 0.0));
+    assert!(Diagonal { k: 2 }.separate_effect_terms());
+    assert!(!Unstructured { k: 2 }.separate_effect_terms());
+}
+
+#[test]
+fn relative_covariance_and_sd_cor_give_back_theta() {
+    let un = Unstructured { k: 2 };
+    let theta = [0.9, -0.3, 0.4];
+    let t = un.factor(&theta).unwrap();
+    let rel = &t * t.transpose();
+    let back = un.theta_from_relative_covariance(rel.as_ref());
+    for (a, b) in back.iter().zip(&theta) {
+        assert!((a - b).abs() < 1e-12, "{back:?}");
+    }
+    let sd = [rel[(0, 0)].sqrt(), rel[(1, 1)].sqrt()];
+    let mut cor = Mat::<f64>::zeros(2, 2);
+    cor[(1, 0)] = rel[(1, 0)] / (sd[0] * sd[1]);
+    let back = un.theta_from_sd_cor(&sd, cor.as_ref());
+    for (a, b) in back.iter().zip(&theta) {
+        assert!((a - b).abs() < 1e-12, "{back:?}");
+    }
+    // a singular covariance gives a zero column; a negative variance counts as zero
+    let mut singular = Mat::<f64>::zeros(2, 2);
+    singular[(0, 0)] = 4.0;
+    singular[(1, 0)] = 2.0;
+    singular[(1, 1)] = 1.0;
+    assert_eq!(
+        un.theta_from_relative_covariance(singular.as_ref()),
+        [2.0, 1.0, 0.0]
+    );
+    let mut diag = Mat::<f64>::zeros(2, 2);
+    diag[(0, 0)] = 0.25;
+    diag[(1, 1)] = -1.0;
+    assert_eq!(
+        Diagonal { k: 2 }.theta_from_relative_covariance(diag.as_ref()),
+        [0.5, 0.0]
+    );
+    assert_eq!(
+        ScalarIdentity { k: 2 }.theta_from_relative_covariance(diag.as_ref()),
+        [0.5]
+    );
+    assert_eq!(
+        Diagonal { k: 2 }.theta_from_sd_cor(&[0.5, 2.0], cor.as_ref()),
+        [0.5, 2.0]
+    );
+    assert_eq!(CovarianceKind::Diagonal.structure(3).n_theta(), 3);
+}

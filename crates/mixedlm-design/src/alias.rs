@@ -22,11 +22,73 @@ pub const RANK_TOL: f64 = 1e-7;
 const GRAM_SAFE: f64 = 1e-8;
 
 /// Indices of the columns of `x` that are (numerically) linear combinations of earlier kept ones.
+///
+/// The test is scale-free: a column whose magnitudes would overflow or underflow when
+/// squared (a predictor in units of 1e160, or holding one 1e308) is first scaled by a power
+/// of two, which is exact and changes no decision.
 pub fn aliased_columns(x: &DenseMatrix, tol: f64) -> Vec<usize> {
+    let scaled = power_of_two_scaled(x);
+    let x = scaled.as_ref().unwrap_or(x);
     if gram_all_independent(x, tol) {
         return Vec::new();
     }
     aliased_exact(x, tol)
+}
+
+/// Magnitudes whose squares, summed over any number of rows, neither overflow nor
+/// underflow: 2^-400 to 2^400 (about 1e-120 to 1e120).
+const SAFE_EXPONENT: i32 = 400;
+
+/// A copy of `x` with each column whose largest magnitude is outside the safe range scaled
+/// by a power of two into [0.5, 1); `None` when every column is in range (the usual case:
+/// no copy).
+fn power_of_two_scaled(x: &DenseMatrix) -> Option<DenseMatrix> {
+    let exponents: Vec<Option<i32>> = (0..x.ncols)
+        .map(|j| {
+            let max = x.col(j).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let e = binary_exponent(max)?;
+            (e.abs() > SAFE_EXPONENT).then_some(e)
+        })
+        .collect();
+    if exponents.iter().all(Option::is_none) {
+        return None;
+    }
+    let mut out = x.clone();
+    for (j, e) in exponents.iter().enumerate() {
+        if let Some(e) = *e {
+            let col = &mut out.data[j * x.nrows..(j + 1) * x.nrows];
+            col.iter_mut()
+                .for_each(|v| *v = scale_by_power_of_two(*v, -e));
+        }
+    }
+    Some(out)
+}
+
+/// e with 2^(e-1) ≤ |v| < 2^e, for finite non-zero v.
+fn binary_exponent(v: f64) -> Option<i32> {
+    if v == 0.0 || !v.is_finite() {
+        return None;
+    }
+    // log2 is exact enough to land within one of e; the loop settles it.
+    let mut e = v.abs().log2().floor() as i32 + 1;
+    while scale_by_power_of_two(v.abs(), -e) >= 1.0 {
+        e += 1;
+    }
+    while scale_by_power_of_two(v.abs(), -e) < 0.5 {
+        e -= 1;
+    }
+    Some(e)
+}
+
+/// v · 2^k, in steps that stay within the exponent range (exact unless the result is
+/// subnormal).
+fn scale_by_power_of_two(mut v: f64, mut k: i32) -> f64 {
+    while k != 0 {
+        let step = k.clamp(-1000, 1000);
+        v *= f64::from_bits(((1023 + step) as u64) << 52);
+        k -= step;
+    }
+    v
 }
 
 /// Whether the Gram route shows every column clearly independent of the earlier ones.
@@ -82,9 +144,8 @@ fn back_solve_norm1(l: &[Vec<f64>], v: &[f64]) -> f64 {
 const BLOCK: usize = 4096;
 
 /// From this many rows on, [`gram`]'s blocks are summed on rayon. Below it the pass is
-/// shorter than the time a sleeping worker can take to wake on a virtual machine (sim (a),
-/// 100k rows × 3 columns: about 0.15 ms); parallel from 65,536 rows before, sim (a)'s cold
-/// fits had heavier tails.
+/// shorter than the time a sleeping worker can take to wake on a virtual machine, so a
+/// second thread only gives cold fits a heavier tail.
 const PAR_ROWS: usize = 200_000;
 
 /// X'X (p × p, row-major, both triangles) in one pass over blocks of rows: each block's
@@ -276,6 +337,41 @@ mod tests {
             aliased_exact(&offset, RANK_TOL)
         );
         assert_eq!(aliased_columns(&offset, RANK_TOL), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn trust_rank_test_is_scale_free() {
+        // x scaled by 1e160 (squares overflow), by 1e-160 (squares underflow), and a column
+        // holding one 1e308: none is a combination of the others, none is dropped; the
+        // scaled copies of the same column are.
+        let base = design(|_, w| w);
+        for factor in [1e160, 1e-160, 1e300, 1.0] {
+            let mut x = base.clone();
+            x.data[200..400].iter_mut().for_each(|v| *v *= factor);
+            assert_eq!(
+                aliased_columns(&x, RANK_TOL),
+                Vec::<usize>::new(),
+                "{factor}"
+            );
+            // a fourth column, 3 × the scaled x: aliased
+            let dup: Vec<f64> = x.col(1).iter().map(|v| 3.0 * v).collect();
+            x.data.extend(dup);
+            x.ncols += 1;
+            assert_eq!(aliased_columns(&x, RANK_TOL), vec![3], "{factor}");
+        }
+        let mut big = base.clone();
+        big.data[200 + 17] = 1e308;
+        assert_eq!(aliased_columns(&big, RANK_TOL), Vec::<usize>::new());
+        // The same decisions as without scaling when nothing is extreme.
+        assert!(power_of_two_scaled(&base).is_none());
+        assert_eq!(binary_exponent(1.0), Some(1));
+        assert_eq!(binary_exponent(0.75), Some(0));
+        assert_eq!(binary_exponent(f64::MAX), Some(1024));
+        assert_eq!(binary_exponent(f64::MIN_POSITIVE), Some(-1021));
+        assert_eq!(
+            scale_by_power_of_two(f64::MAX, -1024),
+            f64::MAX / 2f64.powi(1023) / 2.0
+        );
     }
 
     #[test]

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::io::{
-    csv::scan, io_error, malformed, normalize, text_na_to_null, text_to_number, InputFormat,
-    ReadError,
+    catch_decoder_panic, check_declared_sizes, csv::scan, io_error, malformed, normalize,
+    text_na_to_null, text_to_number, FileSource, InputFormat, ReadError,
 };
 
 /// Bytes of a CSV file read to decide its column types.
@@ -77,8 +77,10 @@ pub fn open_batches(
     let batch_rows = batch_rows.max(1);
     let inner = match format {
         InputFormat::Csv => open_csv(path, batch_rows)?,
-        InputFormat::Parquet => open_parquet(path, batch_rows)?,
-        InputFormat::Arrow => open_ipc(path)?,
+        InputFormat::Parquet => {
+            catch_decoder_panic(path, format, || open_parquet(path, batch_rows))?
+        }
+        InputFormat::Arrow => catch_decoder_panic(path, format, || open_ipc(path))?,
     };
     Ok(BatchReader {
         path: path.to_path_buf(),
@@ -173,6 +175,12 @@ fn open_ipc(path: &Path) -> Result<Inner, ReadError> {
     let n = open_file(path)?
         .read(&mut magic)
         .map_err(|e| io_error(path, e))?;
+    let len = open_file(path)?
+        .metadata()
+        .map_err(|e| io_error(path, e))?
+        .len() as usize;
+    let source = FileSource(std::cell::RefCell::new(open_file(path)?), len);
+    check_declared_sizes(&source, crate::memory_budget()).map_err(|e| bad(&e))?;
     let file = BufReader::new(open_file(path)?);
     if n == 6 && &magic == b"ARROW1" {
         let r = FileReader::try_new(file, None).map_err(|e| bad(&e))?;
@@ -198,8 +206,14 @@ impl BatchReader {
                     .map_err(bad)
                     .and_then(|b| type_csv(b, numeric, schema, path)),
             ),
-            Inner::Parquet(r) => Some(r.next()?.map_err(bad)),
-            Inner::Ipc(r) => Some(r.next()?.map_err(bad)),
+            Inner::Parquet(r) => {
+                let next = catch_decoder_panic(path, format, || Ok(r.next()));
+                Some(next.transpose()?.and_then(|b| b.map_err(bad)))
+            }
+            Inner::Ipc(r) => {
+                let next = catch_decoder_panic(path, format, || Ok(r.next()));
+                Some(next.transpose()?.and_then(|b| b.map_err(bad)))
+            }
         }
     }
 }

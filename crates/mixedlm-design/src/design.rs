@@ -36,17 +36,9 @@ impl DenseMatrix {
     }
 }
 
-/// Covariance structure requested for a random-effects term (mapped to a
-/// `mixedlm-covariance` structure by the engine).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum CovarianceKind {
-    /// `(x | g)`: unstructured, k(k+1)/2 parameters.
-    Unstructured,
-    /// `(x || g)`: diagonal, k parameters.
-    Diagonal,
-    /// One variance shared by all k columns (statsmodels' variance components).
-    ScalarIdentity,
-}
+/// The covariance structure of a random-effects term (`|`: unstructured, `||`: diagonal,
+/// a statsmodels variance component: scalar). `mixedlm-covariance` owns what each means.
+pub use mixedlm_covariance::CovarianceKind;
 
 /// The level names of a grouping factor, in level order: one allocation shared by the
 /// design, its spec, the model and the fit (cloning it copies a pointer).
@@ -110,11 +102,7 @@ impl RandomTermDesign {
 
     /// Number of covariance parameters (θ's length) of the term.
     pub fn theta_len(&self) -> usize {
-        match self.covariance {
-            CovarianceKind::Unstructured => self.k() * (self.k() + 1) / 2,
-            CovarianceKind::Diagonal => self.k(),
-            CovarianceKind::ScalarIdentity => 1,
-        }
+        self.covariance.structure(self.k()).n_theta()
     }
 
     /// Number of observations in each level.

@@ -191,50 +191,9 @@ pub enum DesignError {
     },
 }
 
-/// The closest name to `name` among `candidates`, if close enough to be a plausible typo.
-pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let lower = name.to_lowercase();
-    let mut best: Option<(usize, &str)> = None;
-    for c in candidates {
-        let d = damerau(&lower, &c.to_lowercase());
-        if best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, c));
-        }
-    }
-    let limit = (name.chars().count() / 3).max(2);
-    best.filter(|(d, _)| *d <= limit).map(|(_, c)| c)
-}
-
-/// Optimal-string-alignment (restricted Damerau-Levenshtein) distance.
-pub fn damerau(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let w = b.len() + 1;
-    let mut d = vec![0usize; (a.len() + 1) * w];
-    for i in 0..=a.len() {
-        d[i * w] = i;
-    }
-    for (j, v) in d.iter_mut().enumerate().take(w) {
-        *v = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[(i - 1) * w + j] + 1)
-                .min(d[i * w + j - 1] + 1)
-                .min(d[(i - 1) * w + j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[(i - 2) * w + j - 2] + 1);
-            }
-            d[i * w + j] = v;
-        }
-    }
-    d[a.len() * w + b.len()]
-}
-
 /// The `UnknownColumn` error for `name` given the available columns.
 pub fn unknown_column(name: &str, columns: &[&str]) -> DesignError {
-    let suggestion = closest(name, columns.iter().copied())
+    let suggestion = mixedlm_formula::closest(name, columns.iter().copied())
         .map(|c| format!("; did you mean '{c}'?"))
         .unwrap_or_default();
     DesignError::UnknownColumn {
@@ -247,13 +206,6 @@ pub fn unknown_column(name: &str, columns: &[&str]) -> DesignError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn distance_counts_transpositions_once() {
-        assert_eq!(damerau("Reacton", "Reaction"), 1);
-        assert_eq!(damerau("Reactoin", "Reaction"), 1);
-        assert_eq!(damerau("", "abc"), 3);
-    }
 
     #[test]
     fn suggestion_names_the_close_column() {

@@ -7,12 +7,22 @@
 //! CSV typing follows the convention of R's `write.csv`: a column whose fields are quoted
 //! in the file is text (`"308"` is a factor level, not the number 308); an unquoted column
 //! whose fields all parse as numbers is `Float64`; anything else is text. `NA` and empty
-//! fields are missing. When *every* column of the file is quoted (a writer that quotes
-//! everything, such as Python's `csv.QUOTE_ALL`), quoting carries no information and the
-//! types are inferred from the contents instead.
+//! fields are missing. Numbers are read as R, pandas and polars write them: `Inf`, `-Inf`,
+//! `inf`, `-inf`, `Infinity` are infinities, `NaN` and `nan` are NaN (missing for the
+//! model). When *every* column of the file is quoted (a writer that quotes everything, such
+//! as Python's `csv.QUOTE_ALL`), quoting carries no information and the types are inferred
+//! from the contents instead. A column made text by quotes although its values are all
+//! numbers carries the field metadata [`QUOTED_NUMBERS_KEY`], so that the model can say so.
+//!
+//! Parquet and Arrow IPC are decoded by the arrow and parquet crates, with every
+//! compression codec pandas, polars and pyarrow write (Parquet: snappy, gzip, brotli, lz4,
+//! zstd; IPC: lz4, zstd). A corrupt file is an error, never a crash: a panic inside the
+//! decoders is caught ([`decoding_untrusted`] tells a panic hook to stay quiet meanwhile).
+//! Column names must be unique in every format.
 
 use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
@@ -215,6 +225,66 @@ pub fn read_csv_str(text: &str) -> Result<RecordBatch, ReadError> {
     )
 }
 
+/// Read a table keeping its columns as written, to pass them through to an output (the
+/// new data of a prediction): Parquet and Arrow columns keep their types (an int64 stays
+/// int64); in CSV, a numeric column of integers is `Int64`, one holding an integer with a
+/// leading zero (a zip code `02134`) stays text, other numbers are `Float64`, text stays
+/// text (`NA` and empty fields missing). [`read_table`] gives the same rows, typed for the
+/// model.
+pub fn read_table_as_written(
+    path: &Path,
+    format: Option<InputFormat>,
+) -> Result<RecordBatch, ReadError> {
+    let (bytes, format) = if path.as_os_str() == "-" {
+        let format = format.unwrap_or(InputFormat::Csv);
+        if format == InputFormat::Parquet {
+            return Err(ReadError::ParquetFromStdin);
+        }
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .map_err(|e| io_error(path, e))?;
+        (bytes, format)
+    } else {
+        let format = format
+            .or_else(|| InputFormat::from_path(path))
+            .ok_or_else(|| ReadError::UnsupportedExtension {
+                path: path.to_path_buf(),
+            })?;
+        (std::fs::read(path).map_err(|e| io_error(path, e))?, format)
+    };
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ReadError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let batch = match format {
+        InputFormat::Csv => csv::read_as_written(&bytes, path)?,
+        InputFormat::Parquet => read_parquet(bytes, path)?,
+        InputFormat::Arrow => read_ipc(bytes, path)?,
+    };
+    unique_names(
+        batch.schema().fields().iter().map(|f| f.name().as_str()),
+        path,
+    )?;
+    if batch.num_rows() == 0 {
+        return Err(ReadError::NoRows {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(batch)
+}
+
+/// Read a table from bytes already in memory (`label` names it in error messages).
+pub fn read_table_bytes(
+    bytes: Vec<u8>,
+    label: &Path,
+    format: InputFormat,
+) -> Result<RecordBatch, ReadError> {
+    read_bytes(bytes, label, format)
+}
+
 pub(crate) fn io_error(path: &Path, e: std::io::Error) -> ReadError {
     if e.kind() == std::io::ErrorKind::NotFound {
         ReadError::NotFound {
@@ -256,6 +326,10 @@ pub(crate) fn malformed(path: &Path, format: InputFormat, e: impl fmt::Display) 
 }
 
 fn read_parquet(bytes: Vec<u8>, path: &Path) -> Result<RecordBatch, ReadError> {
+    catch_decoder_panic(path, InputFormat::Parquet, || decode_parquet(bytes, path))
+}
+
+fn decode_parquet(bytes: Vec<u8>, path: &Path) -> Result<RecordBatch, ReadError> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let bad = |e: &dyn fmt::Display| malformed(path, InputFormat::Parquet, e);
     if !bytes.starts_with(b"PAR1") {
@@ -275,8 +349,13 @@ fn read_parquet(bytes: Vec<u8>, path: &Path) -> Result<RecordBatch, ReadError> {
 }
 
 fn read_ipc(bytes: Vec<u8>, path: &Path) -> Result<RecordBatch, ReadError> {
+    catch_decoder_panic(path, InputFormat::Arrow, || decode_ipc(bytes, path))
+}
+
+fn decode_ipc(bytes: Vec<u8>, path: &Path) -> Result<RecordBatch, ReadError> {
     use arrow_ipc::reader::{FileReader, StreamReader};
     let bad = |e: &dyn fmt::Display| malformed(path, InputFormat::Arrow, e);
+    ipc_check::check_declared_sizes(&bytes, crate::memory_budget()).map_err(|e| bad(&e))?;
     let (schema, batches) = if bytes.starts_with(b"ARROW1") {
         let reader = FileReader::try_new(Cursor::new(bytes), None).map_err(|e| bad(&e))?;
         let schema = reader.schema();
@@ -304,13 +383,15 @@ pub(crate) fn concat(
     arrow_select::concat::concat_batches(schema, batches).map_err(|e| malformed(path, format, e))
 }
 
-/// Bring every column to Float64 (numbers), Utf8 (text) or Boolean.
+/// Bring every column to Float64 (numbers), Utf8 (text) or Boolean; refuse duplicate
+/// column names. Field metadata is kept.
 pub(crate) fn normalize(
     batch: RecordBatch,
     path: &Path,
     format: InputFormat,
 ) -> Result<RecordBatch, ReadError> {
     let schema = batch.schema();
+    unique_names(schema.fields().iter().map(|f| f.name().as_str()), path)?;
     let mut fields = Vec::with_capacity(schema.fields().len());
     let mut columns = Vec::with_capacity(schema.fields().len());
     for (field, column) in schema.fields().iter().zip(batch.columns()) {
@@ -320,11 +401,60 @@ pub(crate) fn normalize(
                 .map_err(|e| cast_error(path, format, field.name(), e))?,
             _ => column.clone(),
         };
-        fields.push(Field::new(field.name(), column.data_type().clone(), true));
+        fields.push(
+            Field::new(field.name(), column.data_type().clone(), true)
+                .with_metadata(field.metadata().clone()),
+        );
         columns.push(column);
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
         .map_err(|e| malformed(path, format, e))
+}
+
+/// The first repeated name is an error (hashing: a header of a million columns is checked
+/// in linear time).
+pub(crate) fn unique_names<'a>(
+    names: impl Iterator<Item = &'a str>,
+    path: &Path,
+) -> Result<(), ReadError> {
+    let mut seen = HashSet::new();
+    for name in names {
+        if !seen.insert(name) {
+            return Err(ReadError::DuplicateColumn {
+                path: path.to_path_buf(),
+                name: name.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Field metadata key of a CSV column read as text although every value in it is a number:
+/// value `all` when every value is quoted (as R's `write.csv` marks a factor), `some` when
+/// only some are (often a writer's accident).
+pub const QUOTED_NUMBERS_KEY: &str = "mixedlm:quoted_numbers";
+
+/// The [`QUOTED_NUMBERS_KEY`] value of a column: typed as a number or not, whether its
+/// values all look like numbers, and whether some value was written without quotes.
+pub(crate) fn quoted_numbers_note(
+    numeric: bool,
+    looks_numeric: bool,
+    unquoted: bool,
+) -> Option<&'static str> {
+    match (numeric, looks_numeric, unquoted) {
+        (false, true, false) => Some("all"),
+        (false, true, true) => Some("some"),
+        _ => None,
+    }
+}
+
+/// A CSV field with the [`QUOTED_NUMBERS_KEY`] note, if any.
+pub(crate) fn csv_field(name: &str, data_type: DataType, note: Option<&str>) -> Field {
+    let field = Field::new(name, data_type, true);
+    match note {
+        Some(v) => field.with_metadata(HashMap::from([(QUOTED_NUMBERS_KEY.into(), v.into())])),
+        None => field,
+    }
 }
 
 fn cast_error(path: &Path, format: InputFormat, name: &str, e: ArrowError) -> ReadError {
@@ -355,12 +485,14 @@ fn target_type(dt: &DataType) -> Option<DataType> {
     }
 }
 
-/// Parse a CSV text field as a number the way R writes them (`NA` handled by the caller).
+/// Parse a CSV text field as a number the way R, pandas and polars write them (`NA` handled
+/// by the caller): decimal numbers, and `Inf`/`inf`/`Infinity` and `NaN`/`nan` in any case,
+/// with an optional sign.
 pub(crate) fn parse_number(s: &str) -> Option<f64> {
     match s {
-        "Inf" => Some(f64::INFINITY),
-        "-Inf" => Some(f64::NEG_INFINITY),
-        "NaN" => Some(f64::NAN),
+        "Inf" | "inf" => Some(f64::INFINITY),
+        "-Inf" | "-inf" => Some(f64::NEG_INFINITY),
+        "NaN" | "nan" => Some(f64::NAN),
         _ => {
             // Trimming costs a tenth of the CSV read; an ASCII letter, digit or sign at
             // both ends (the usual case) means there is nothing to trim.
@@ -368,10 +500,12 @@ pub(crate) fn parse_number(s: &str) -> Option<f64> {
             let clean = b.first().is_some_and(u8::is_ascii_graphic)
                 && b.last().is_some_and(u8::is_ascii_graphic);
             let t = if clean { s } else { s.trim() };
-            // Rust's parser also accepts words ("inf", "nan"); require a digit or '.' first.
+            // Rust's parser accepts the words "inf", "infinity" and "nan" in any case, which
+            // are numbers here too; other words are not.
             let body = t.strip_prefix(['-', '+']).unwrap_or(t);
             match body.bytes().next() {
                 Some(c) if c.is_ascii_digit() || c == b'.' => t.parse::<f64>().ok(),
+                Some(b'i' | b'I' | b'n' | b'N') => t.parse::<f64>().ok(),
                 _ => None,
             }
         }
@@ -410,29 +544,40 @@ pub(crate) fn text_na_to_null(col: &StringArray) -> ArrayRef {
 }
 
 mod chunks;
+mod guard;
+mod ipc_check;
+pub(crate) use guard::catch_decoder_panic;
+pub use guard::decoding_untrusted;
+pub(crate) use ipc_check::{check_declared_sizes, FileSource};
 
 /// The CSV reader: the header, then the rows in parallel chunks (`chunks`), or in one
 /// thread (a quote-aware pre-scan decides column types, arrow-csv parses) when the chunked
 /// path leaves a file (an error to report) to it.
 pub(crate) mod csv {
-    use super::{chunks, malformed, text_na_to_null, text_to_number, InputFormat, ReadError};
+    use super::{
+        chunks, csv_field, malformed, quoted_numbers_note, text_na_to_null, text_to_number,
+        InputFormat, ReadError,
+    };
     use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
     use arrow_schema::{DataType, Field, Schema};
     use std::io::Cursor;
     use std::path::Path;
     use std::sync::Arc;
 
-    /// What the pre-scan learns: column names, which columns are quoted, row count.
+    /// What the pre-scan learns: column names, which columns are quoted (anywhere), which
+    /// hold a value written without quotes, row count.
     #[derive(Debug)]
     pub(crate) struct Scan {
         pub(crate) names: Vec<String>,
         pub(crate) quoted: Vec<bool>,
+        pub(crate) unquoted: Vec<bool>,
         pub(crate) rows: usize,
     }
 
-    /// One field as the scanner sees it.
+    /// One field as the scanner sees it (`missing`: unquoted and empty or `NA`).
     struct FieldInfo {
         quoted: bool,
+        missing: bool,
         text: String,
     }
 
@@ -475,11 +620,13 @@ pub(crate) mod csv {
                     }
                     self.pos += 1;
                 }
+                let raw = &self.b[start..self.pos];
                 if keep {
-                    text.extend_from_slice(&self.b[start..self.pos]);
+                    text.extend_from_slice(raw);
                 }
                 return Ok(FieldInfo {
                     quoted: false,
+                    missing: raw.is_empty() || raw == b"NA",
                     text: lossy(text),
                 });
             }
@@ -519,6 +666,7 @@ pub(crate) mod csv {
             }
             Ok(FieldInfo {
                 quoted: true,
+                missing: false,
                 text: if keep { lossy(text) } else { String::new() },
             })
         }
@@ -552,6 +700,7 @@ pub(crate) mod csv {
         };
         let names = header(&mut cur, path)?;
         let mut quoted = vec![false; names.len()];
+        let mut unquoted = vec![false; names.len()];
         let mut rows = 0;
         loop {
             while cur.eat_newline() {}
@@ -568,14 +717,16 @@ pub(crate) mod csv {
                     found,
                 });
             }
-            for (q, f) in quoted.iter_mut().zip(&fields) {
+            for ((q, u), f) in quoted.iter_mut().zip(&mut unquoted).zip(&fields) {
                 *q |= f.quoted;
+                *u |= !f.quoted && !f.missing;
             }
             rows += 1;
         }
         Ok(Scan {
             names,
             quoted,
+            unquoted,
             rows,
         })
     }
@@ -591,24 +742,16 @@ pub(crate) mod csv {
 
     /// Header names: trimmed; an empty name (R's row-names column) becomes `X`; no duplicates.
     fn column_names(raw: Vec<String>, path: &Path) -> Result<Vec<String>, ReadError> {
-        let mut names: Vec<String> = Vec::with_capacity(raw.len());
-        for (i, name) in raw.into_iter().enumerate() {
-            let mut name = name.trim().to_string();
-            if name.is_empty() {
-                name = if i == 0 {
-                    "X".to_string()
-                } else {
-                    format!("X{}", i + 1)
-                };
-            }
-            if names.contains(&name) {
-                return Err(ReadError::DuplicateColumn {
-                    path: path.into(),
-                    name,
-                });
-            }
-            names.push(name);
-        }
+        let names: Vec<String> = raw
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| match name.trim() {
+                "" if i == 0 => "X".to_string(),
+                "" => format!("X{}", i + 1),
+                t => t.to_string(),
+            })
+            .collect();
+        super::unique_names(names.iter().map(String::as_str), path)?;
         Ok(names)
     }
 
@@ -643,8 +786,9 @@ pub(crate) mod csv {
         let fields: Vec<Field> = names
             .iter()
             .zip(&columns)
-            .map(|(name, c)| Field::new(name, c.data_type().clone(), true))
+            .map(|(name, (c, note))| csv_field(name, c.data_type().clone(), *note))
             .collect();
+        let columns = columns.into_iter().map(|(c, _)| c).collect();
         RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
             .map_err(|e| malformed(path, InputFormat::Csv, e))
     }
@@ -699,17 +843,85 @@ pub(crate) mod csv {
                 .downcast_ref::<StringArray>()
                 .ok_or_else(|| malformed(path, InputFormat::Csv, "expected a text column"))?;
             let treat_as_text = scan.quoted[i] && !all_quoted;
-            let column = if treat_as_text {
+            let number = text_to_number(col);
+            let looks_numeric = number.is_some();
+            let column = if treat_as_text { None } else { number };
+            let numeric = column.is_some();
+            let column = column.unwrap_or_else(|| text_na_to_null(col));
+            let note = quoted_numbers_note(numeric, looks_numeric, scan.unquoted[i]);
+            fields.push(csv_field(name, column.data_type().clone(), note));
+            columns.push(column);
+        }
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+            .map_err(|e| malformed(path, InputFormat::Csv, e))
+    }
+
+    /// The CSV reader of [`super::read_table_as_written`]: the sequential reader's typing,
+    /// except that integer columns are `Int64` and a column with a leading-zero integer
+    /// stays text.
+    pub(crate) fn read_as_written(bytes: &[u8], path: &Path) -> Result<RecordBatch, ReadError> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        check_utf8(bytes, path)?;
+        let scan = scan(bytes, path)?;
+        if scan.rows == 0 {
+            return Err(ReadError::NoRows { path: path.into() });
+        }
+        let text = parse_as_text(bytes, &scan, path)?;
+        let all_quoted = scan.quoted.iter().all(|&q| q);
+        let mut fields = Vec::with_capacity(scan.names.len());
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(scan.names.len());
+        for (i, name) in scan.names.iter().enumerate() {
+            let col = text
+                .column(i)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| malformed(path, InputFormat::Csv, "expected a text column"))?;
+            let number = if scan.quoted[i] && !all_quoted {
                 None
             } else {
                 text_to_number(col)
             };
-            let column = column.unwrap_or_else(|| text_na_to_null(col));
+            let column = match (number, integers(col)) {
+                (Some(_), Integers::Yes(ints)) => ints,
+                (Some(n), Integers::No) => n,
+                _ => text_na_to_null(col),
+            };
             fields.push(Field::new(name, column.data_type().clone(), true));
             columns.push(column);
         }
         RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
             .map_err(|e| malformed(path, InputFormat::Csv, e))
+    }
+
+    /// Whether a column's fields are integers (`Yes`, as an `Int64` array), hold one written
+    /// with a leading zero (`LeadingZero`: an identifier such as a zip code), or neither.
+    enum Integers {
+        Yes(ArrayRef),
+        LeadingZero,
+        No,
+    }
+
+    fn integers(col: &StringArray) -> Integers {
+        let mut values = Vec::with_capacity(col.len());
+        for v in col.iter() {
+            let Some(s) = v.filter(|s| !super::is_na(s)) else {
+                values.push(None);
+                continue;
+            };
+            let t = s.trim();
+            let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+            if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+                return Integers::No;
+            }
+            if digits.len() > 1 && digits.starts_with('0') {
+                return Integers::LeadingZero;
+            }
+            match t.parse::<i64>() {
+                Ok(x) => values.push(Some(x)),
+                Err(_) => return Integers::No,
+            }
+        }
+        Integers::Yes(Arc::new(arrow_array::Int64Array::from(values)))
     }
 
     /// arrow-csv with every column as Utf8 (empty fields null).

@@ -7,7 +7,7 @@
 //! - a variance component `0 + C(class)` becomes `(1 | groups:class)` (group name
 //!   `groups:class`), one variance: the same model as lme4's nested term.
 //! - any other variance component (numeric columns) becomes one term under `groups` whose
-//!   columns share one variance ([`CovarianceKind::ScalarIdentity`]).
+//!   columns share one variance ([`CovarianceKind::Scalar`]).
 //!
 //! So `vc_formula={"c": "0 + C(c)"}` alone is lme4's `(1 | g:c)`; add `re_formula="1"` for
 //! lme4's nesting `(1 | g) + (1 | g:c)`.
@@ -69,13 +69,13 @@ fn vc_plan(groups: &str, tl: &TermList) -> RandomPlan {
                 terms: vec![],
             },
             grouping: vec![groups.to_string(), class],
-            covariance: CovarianceKind::ScalarIdentity,
+            covariance: CovarianceKind::Scalar,
         };
     }
     RandomPlan {
         model: tl.clone(),
         grouping: vec![groups.to_string()],
-        covariance: CovarianceKind::ScalarIdentity,
+        covariance: CovarianceKind::Scalar,
     }
 }
 

@@ -6,8 +6,19 @@ use crate::{Message, MessageKind};
 /// Eigenvalues below `-NEGATIVE_TOL` count as negative (finite-difference noise aside).
 const NEGATIVE_TOL: f64 = 1e-6;
 
-pub(crate) const OPTIMIZER_ADVICE: &str = "try another optimizer (`--optimizer bobyqa` or \
-     `--optimizer nelder-mead`) and compare the estimates";
+/// Advice to refit with other optimizers: two of bobyqa, bfgs and nelder-mead, never the
+/// one that just ran (`ran`, as the fit names it; empty when unknown).
+pub fn optimizer_advice(ran: &str) -> String {
+    let others: Vec<&str> = ["bobyqa", "bfgs", "nelder-mead"]
+        .into_iter()
+        .filter(|o| !ran.eq_ignore_ascii_case(o))
+        .take(2)
+        .collect();
+    format!(
+        "try another optimizer (`--optimizer {}` or `--optimizer {}`) and compare the estimates",
+        others[0], others[1]
+    )
+}
 
 pub(crate) const SIMPLIFY_ADVICE: &str = "simplify the random-effects structure: drop the term \
      with zero variance or its random slope, or use uncorrelated slopes `(x || g)`";
@@ -28,7 +39,7 @@ pub(crate) fn convergence_messages(
     let mut out = Vec::new();
     out.extend(singular_message(check, input));
     out.extend(gradient_message(check, input, settings));
-    out.extend(hessian_message(check, settings));
+    out.extend(hessian_message(check, input, settings));
     out.extend(max_eval_message(input));
     out
 }
@@ -77,20 +88,26 @@ fn gradient_message(
             name(input, worst)
         ),
         format!(
-            "Rescale or center predictors with large values, {OPTIMIZER_ADVICE}; if the \
-             problem persists, {SIMPLIFY_ADVICE}."
+            "Rescale or center predictors with large values, {}; if the problem persists, \
+             {SIMPLIFY_ADVICE}.",
+            optimizer_advice(&input.optimizer)
         ),
     ))
 }
 
-fn hessian_message(check: &ConvergenceCheck, settings: &ConvergenceSettings) -> Option<Message> {
+fn hessian_message(
+    check: &ConvergenceCheck,
+    input: &ConvergenceInput,
+    settings: &ConvergenceSettings,
+) -> Option<Message> {
+    let advice = optimizer_advice(&input.optimizer);
     let ev = &check.hessian_eigenvalues;
     let (min, max) = (ev.first().copied()?, ev.last().copied()?);
     if ev.iter().any(|e| e.is_nan()) {
         return Some(Message::new(
             MessageKind::Hessian,
             "The Hessian of the objective could not be computed at the optimum.",
-            format!("Check the data for extreme values, {OPTIMIZER_ADVICE}."),
+            format!("Check the data for extreme values, {advice}."),
         ));
     }
     let negative = ev.iter().filter(|&&e| e < -NEGATIVE_TOL).count();
@@ -101,7 +118,7 @@ fn hessian_message(check: &ConvergenceCheck, settings: &ConvergenceSettings) -> 
                 "The Hessian has {negative} negative eigenvalue(s) (smallest {min:.3e}): the \
                  optimum found is not a minimum."
             ),
-            format!("Refit: {OPTIMIZER_ADVICE}; if it persists, {SIMPLIFY_ADVICE}."),
+            format!("Refit: {advice}; if it persists, {SIMPLIFY_ADVICE}."),
         ));
     }
     if max > 0.0 && min / max < 1.0 / settings.max_eigen_ratio {
@@ -138,8 +155,9 @@ fn max_eval_message(input: &ConvergenceInput) -> Option<Message> {
              its convergence criterion."
         ),
         format!(
-            "Raise the evaluation limit, or {OPTIMIZER_ADVICE}; rescaling predictors and \
-             simplifying the random effects also speed up convergence."
+            "Raise the evaluation limit, or {}; rescaling predictors and \
+             simplifying the random effects also speed up convergence.",
+            optimizer_advice(&input.optimizer)
         ),
     ))
 }

@@ -1,10 +1,13 @@
 //! Checks of the design before (or after) fitting: is the model supported by the data?
 //!
 //! - group sizes per grouping factor (min, median, max, number of singletons);
-//! - a grouping factor with fewer than 5 levels (its variance is poorly estimated);
-//! - many groups of size 1 under a random slope;
+//! - a grouping factor with fewer than 5 levels (its variance is poorly estimated), or
+//!   fewer than about 20 (the usual advice for a variance estimate: imprecise);
+//! - a random slope on a factor whose levels have fewer than about 5 observations each
+//!   (median), and many groups of size 1 under a random slope;
 //! - more random effects than the data support (per level, or q ≥ n overall);
-//! - fixed-effects columns with wildly different scales (ratio of spreads above 10⁴).
+//! - fixed-effects columns with wildly different scales (ratio of spreads above 10⁴);
+//! - fixed-effects columns dropped as linear combinations of earlier ones, one each.
 
 use crate::convergence_messages::SIMPLIFY_ADVICE;
 use crate::{Message, MessageKind};
@@ -13,6 +16,11 @@ use serde::Serialize;
 
 /// Fewer levels than this make a variance component unreliable.
 pub const MIN_LEVELS: usize = 5;
+/// Fewer levels than this make a variance estimate imprecise (the usual advice: at least
+/// about 20 groups, better 30 or more).
+pub const ADVISED_LEVELS: usize = 20;
+/// A random slope needs about this many observations per level (median) to be estimated.
+pub const ADVISED_SLOPE_OBS: f64 = 5.0;
 /// Column spreads differing by more than this factor call for rescaling.
 pub const MAX_SCALE_RATIO: f64 = 1e4;
 
@@ -88,9 +96,11 @@ pub fn check_design(design: &Design) -> DesignReport {
     for term in &design.random {
         if let Some(sizes) = groups.iter().find(|g| g.group == term.group) {
             messages.extend(small_groups(term, sizes));
+            messages.extend(few_observations_for_slopes(term, sizes));
             messages.extend(per_level_overparameterized(term, sizes));
         }
     }
+    messages.extend(design.aliased.iter().map(|c| aliased(c)));
     messages.extend(total_overparameterized(design));
     let columns: Vec<(&str, &[f64])> = design
         .x_names
@@ -102,8 +112,42 @@ pub fn check_design(design: &Design) -> DesignReport {
     DesignReport { groups, messages }
 }
 
-/// A grouping factor with fewer than [`MIN_LEVELS`] levels.
+/// A fixed-effects column dropped because it is a combination of earlier columns.
+pub fn aliased(column: &str) -> Message {
+    Message::new(
+        MessageKind::Aliased,
+        format!(
+            "The fixed-effects column `{column}` is a linear combination of earlier columns \
+             (X is rank deficient), so it was dropped: the model has no coefficient for it."
+        ),
+        format!(
+            "Check why `{column}` repeats the information of other columns (a dummy together \
+             with its complement, a total next to its parts, a variable constant within \
+             another's levels), and remove it or the columns it repeats from the formula."
+        ),
+    )
+}
+
+/// A grouping factor with fewer than [`MIN_LEVELS`] levels, or fewer than
+/// [`ADVISED_LEVELS`].
 pub fn few_levels(sizes: &GroupSizes) -> Option<Message> {
+    if (MIN_LEVELS..ADVISED_LEVELS).contains(&sizes.n_levels) {
+        return Some(Message::new(
+            MessageKind::FewLevels,
+            format!(
+                "Grouping factor `{}` has {} levels: a variance estimated from fewer than \
+                 about {ADVISED_LEVELS} groups is imprecise (its standard error and interval \
+                 are wide, and it may be estimated as 0).",
+                sizes.group, sizes.n_levels
+            ),
+            format!(
+                "Read its variance with its confidence interval (`--ci profile`); with few \
+                 groups a fixed effect for `{0}` (add `{0}` to the fixed part) is an \
+                 alternative when the groups themselves are of interest.",
+                sizes.group
+            ),
+        ));
+    }
     (sizes.n_levels < MIN_LEVELS).then(|| {
         Message::new(
             MessageKind::FewLevels,
@@ -148,6 +192,44 @@ fn small_groups(term: &RandomTermDesign, sizes: &GroupSizes) -> Option<Message> 
         format!(
             "Check that `{}` identifies the intended clusters; if most clusters are this \
              small, drop the random slope (keep `(1 | {0})`).",
+            sizes.group
+        ),
+    ))
+}
+
+/// A random slope on a factor whose median level has fewer than [`ADVISED_SLOPE_OBS`]
+/// observations: each level's slope rests on a handful of points.
+fn few_observations_for_slopes(term: &RandomTermDesign, sizes: &GroupSizes) -> Option<Message> {
+    if !has_slope(term) || sizes.n_levels == 0 || sizes.median >= ADVISED_SLOPE_OBS {
+        return None;
+    }
+    // Many singletons, or no more observations than effects per level, get their own
+    // (stronger) message.
+    if sizes.singletons * 10 >= sizes.n_levels || term.names.len() as f64 >= sizes.median {
+        return None;
+    }
+    let slopes: Vec<&str> = term
+        .names
+        .iter()
+        .filter(|n| *n != "(Intercept)")
+        .map(String::as_str)
+        .collect();
+    Some(Message::new(
+        MessageKind::SmallGroups,
+        format!(
+            "The random slope(s) {} vary over `{}`, whose levels have a median of {} \
+             observations (smallest {}, largest {}): a slope per group needs about {} \
+             observations per group to be estimated.",
+            slopes.join(", "),
+            sizes.group,
+            sizes.median,
+            sizes.min,
+            sizes.max,
+            ADVISED_SLOPE_OBS
+        ),
+        format!(
+            "Expect the slope variance to be imprecise or estimated as 0; if it is, keep the \
+             random intercept only (`(1 | {})`) or collect more observations per group.",
             sizes.group
         ),
     ))

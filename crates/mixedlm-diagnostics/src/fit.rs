@@ -6,7 +6,7 @@ mod subset;
 pub use subset::{leave_group_out, subset_rows};
 
 use crate::convergence::{check_convergence, ConvergenceCheck, ConvergenceInput};
-use crate::convergence_messages::OPTIMIZER_ADVICE;
+use crate::convergence_messages::optimizer_advice;
 use crate::design_checks::check_design;
 use crate::influence::{cooks_distance, GroupInfluence};
 use crate::plots::{PlotInput, PlotSource, RanefGroup, RanefTerm};
@@ -118,7 +118,10 @@ pub fn check_fit_convergence(
                 "The optimizer ({}) did not report convergence: {}.",
                 fit.optim.optimizer, fit.optim.termination
             ),
-            format!("Rescale or center predictors with large values, or {OPTIMIZER_ADVICE}."),
+            format!(
+                "Rescale or center predictors with large values, or {}.",
+                optimizer_advice(fit.optim.optimizer.as_str())
+            ),
         ));
     }
     check
@@ -169,6 +172,9 @@ pub fn influence(
 /// What [`diagnose`] should do beyond the default checks.
 #[derive(Clone, Debug, Default)]
 pub struct DiagnoseOptions {
+    /// The convergence check of this fit, already computed by [`check_fit_convergence`]
+    /// (it is then not computed again).
+    pub convergence: Option<ConvergenceCheck>,
     /// The optimizer's evaluation budget, to report exhausted evaluations.
     pub max_evaluations: Option<usize>,
     /// Compute Cook's distances for this grouping factor (one refit per level).
@@ -186,7 +192,11 @@ pub fn diagnose(
 ) -> Result<Diagnostics, DiagError> {
     let mut report = Diagnostics::default();
     report.add_design(&check_design(model.design()));
-    report.add_convergence(&check_fit_convergence(model, fit, options.max_evaluations)?);
+    let convergence = match &options.convergence {
+        Some(c) => c.clone(),
+        None => check_fit_convergence(model, fit, options.max_evaluations)?,
+    };
+    report.add_convergence(&convergence);
     let input = plot_input(fit, model.design())?;
     report.add_normality(&input.pearson, &input.random_effects);
     if let Some(group) = &options.influence_group {

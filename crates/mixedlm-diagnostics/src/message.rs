@@ -24,6 +24,8 @@ pub enum MessageKind {
     Overparameterized,
     /// The residuals or random effects depart from normality.
     Normality,
+    /// A fixed-effects column was dropped as a linear combination of earlier ones.
+    Aliased,
     /// A group changes the fixed effects strongly when left out.
     Influence,
 }
@@ -41,6 +43,7 @@ impl MessageKind {
             MessageKind::FewLevels => "few_levels",
             MessageKind::Overparameterized => "overparameterized",
             MessageKind::Normality => "normality",
+            MessageKind::Aliased => "aliased",
             MessageKind::Influence => "influence",
         }
     }
@@ -54,7 +57,8 @@ impl MessageKind {
             | MessageKind::Hessian
             | MessageKind::MaxEval
             | MessageKind::Scale
-            | MessageKind::Overparameterized => Severity::Warning,
+            | MessageKind::Overparameterized
+            | MessageKind::Aliased => Severity::Warning,
             MessageKind::SmallGroups
             | MessageKind::FewLevels
             | MessageKind::Normality

@@ -4,9 +4,10 @@
 use pest::iterators::Pair;
 
 use crate::build::{malformed, name, next, parse_number, pos, unescape, Builder};
-use crate::error::{closest, ErrorKind, Located};
+use crate::error::{ErrorKind, Located};
 use crate::label::format_number;
 use crate::parser::Rule;
+use crate::suggest::closest;
 use crate::terms::{ArithExpr, CategoricalStyle, Contrast, Func, Variable};
 
 type Res<T> = Result<T, Located>;
@@ -127,7 +128,7 @@ fn dispatch(
             None => {
                 let kind = ErrorKind::UnknownFunction {
                     name: fname.to_string(),
-                    suggestion: closest(fname, &KNOWN).map(str::to_string),
+                    suggestion: closest(fname, KNOWN).map(str::to_string),
                 };
                 return Err(Located::new(kind, at));
             }
@@ -304,7 +305,7 @@ fn lone_atom<'i>(p: &Pair<'i, Rule>) -> Option<Pair<'i, Rule>> {
 fn unknown_contrast(text: &str, at: usize) -> Located {
     let kind = ErrorKind::UnknownContrast {
         name: text.to_string(),
-        suggestion: closest(text, &["Treatment", "Sum"]).map(str::to_string),
+        suggestion: closest(text, ["Treatment", "Sum"]).map(str::to_string),
     };
     Located::new(kind, at)
 }

@@ -276,60 +276,9 @@ impl Located {
     }
 }
 
-/// The known name closest to `name` (optimal string alignment distance at most 2,
-/// or 1 for names of up to 3 characters), if any.
-pub(crate) fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
-    let limit = if name.chars().count() <= 3 { 1 } else { 2 };
-    known
-        .iter()
-        .map(|k| (osa_distance(&name.to_lowercase(), &k.to_lowercase()), *k))
-        .filter(|&(d, _)| d <= limit)
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, k)| k)
-}
-
-fn osa_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = best;
-        }
-    }
-    d[a.len()][b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suggestions_need_a_close_name() {
-        let known = ["log", "log2", "sqrt", "scale", "poly"];
-        assert_eq!(closest("lgo", &known), Some("log"));
-        assert_eq!(closest("Log", &known), Some("log"));
-        assert_eq!(closest("sqr", &known), Some("sqrt"));
-        assert_eq!(closest("scael", &known), Some("scale"));
-        assert_eq!(closest("pol", &known), Some("poly"));
-        assert_eq!(closest("xyz", &known), None);
-        assert_eq!(closest("frobnicate", &known), None);
-        assert_eq!(osa_distance("ab", "ba"), 1);
-        assert_eq!(osa_distance("", "abc"), 3);
-    }
 
     #[test]
     fn positions_count_characters_not_bytes() {

@@ -12,8 +12,9 @@
 //! Partial sums over disjoint row chunks simply add, so large inputs are summed in
 //! parallel with rayon.
 
+use crate::kernels::dot;
+use crate::rows::Rows;
 use crate::terms::Term;
-use mixedlm_design::dot;
 use rayon::prelude::*;
 
 /// Column c of a column-major array with n rows, over `range`.
@@ -25,38 +26,10 @@ fn column(data: &[f64], n: usize, c: usize, range: std::ops::Range<usize>) -> &[
 /// run by column dot products (below it, row by row).
 const RUN_MIN: usize = 4;
 
-/// Above this many rows the pass runs in parallel over row chunks. Below it the pass takes
-/// about a millisecond or less (sim (a), 100k rows: 0.6 ms), the time a sleeping rayon
-/// worker can take to wake on a virtual machine (see `crate::pool`): from 20,000 rows, as
-/// before, sim (a)'s and sim (d)'s cold fits had heavier tails for no gain (CLI,
-/// alternating runs of 30: sim (d) median 9.06 against 9.30 ms, slowest 11.6 against
-/// 19.3 ms, with this and the fitted values' and rank test's thresholds raised alike;
-/// InstEval, 73k rows, unchanged).
-pub const PARALLEL_ROWS: usize = 200_000;
-
-/// The row-wise inputs, already weighted: everything the pass reads.
-#[derive(Debug, Clone)]
-pub struct Rows {
-    /// Number of rows.
-    pub n: usize,
-    /// Per engine-ordered term: level codes (n).
-    pub codes: Vec<Vec<u32>>,
-    /// Per engine-ordered term: √w-scaled model columns, column-major n × k.
-    pub z: Vec<Vec<f64>>,
-    /// √w-scaled X, column-major n × p.
-    pub x: Vec<f64>,
-    /// Number of X columns.
-    pub p: usize,
-    /// √w-scaled y − offset.
-    pub y: Vec<f64>,
-}
-
-impl Rows {
-    /// Whether rows a and b have the same level of every term.
-    fn same_levels(&self, a: usize, b: usize) -> bool {
-        self.codes.iter().all(|c| c[a] == c[b])
-    }
-}
+/// Above this many rows the pass runs in parallel over row chunks. Below it the pass is
+/// about as short as a sleeping rayon worker's wake-up (see `crate::active_wait`), so a
+/// second thread adds a heavier tail to cold fits and nothing to their median.
+pub(crate) const PARALLEL_ROWS: usize = 200_000;
 
 /// The cross-products and the fixed sparsity pattern of B.
 #[derive(Debug, Clone)]
@@ -96,7 +69,7 @@ struct Partial {
     /// of two different later terms (empty with one later term): column-major, columns
     /// 0..[`Cross::ncols`] (every later term but the last), rows [`Cross::row0`]..q_R
     /// (every later term but the first), so that C's X/y part and the blocks of the
-    /// first later term with itself take no room (InstEval: 1,128 × 14 instead of 1,145²).
+    /// first later term with itself take no room.
     c: Vec<f64>,
     /// General pass, per later term: per level and column a of its block, the block's
     /// column a, then its products with X and y (k + p + 1 values).
@@ -131,6 +104,28 @@ impl Cross {
     #[inline]
     fn at(&self, col: usize, row: usize) -> usize {
         col * self.nrows + row - self.row0
+    }
+}
+
+/// One row of the general pass: its later terms' R-rows and values (each term's first in
+/// `first`), term 1's values and the row of [X y].
+struct RowScratch {
+    idx: Vec<usize>,
+    val: Vec<f64>,
+    first: Vec<usize>,
+    z1: Vec<f64>,
+    xy: Vec<f64>,
+}
+
+impl RowScratch {
+    fn new(cp: &CrossProducts, n_terms: usize, p1: usize) -> Self {
+        RowScratch {
+            idx: Vec::with_capacity(cp.mr.min(64)),
+            val: Vec::with_capacity(cp.mr.min(64)),
+            first: Vec::with_capacity(n_terms + 1),
+            z1: vec![0.0; cp.k1],
+            xy: vec![0.0; p1],
+        }
     }
 }
 
@@ -186,27 +181,33 @@ impl CrossProducts {
     /// Analyze the pattern and accumulate all cross-products in one pass.
     pub fn new(rows: &Rows, terms: &[Term]) -> Self {
         let mut cp = Self::pattern(rows, terms);
+        cp.fill(rows, terms);
+        cp
+    }
+
+    /// The values of D, B and C from `rows` (one pass), keeping the pattern: for new
+    /// weights or a new response on the same rows and levels.
+    pub fn fill(&mut self, rows: &Rows, terms: &[Term]) {
         let part = if rows.n > PARALLEL_ROWS {
             let chunk = rows.n.div_ceil(rayon::current_num_threads().max(1));
             (0..rows.n)
                 .into_par_iter()
                 .step_by(chunk)
-                .map(|start| cp.accumulate(rows, terms, start..(start + chunk).min(rows.n)))
+                .map(|start| self.accumulate(rows, terms, start..(start + chunk).min(rows.n)))
                 .reduce_with(Partial::add)
         } else {
             None
         }
-        .unwrap_or_else(|| cp.accumulate(rows, terms, 0..rows.n));
-        cp.d = part.d;
-        cp.b = part.b;
+        .unwrap_or_else(|| self.accumulate(rows, terms, 0..rows.n));
+        self.d = part.d;
+        self.b = part.b;
         // the general pass always has the X/y corner (one term with k1 > 3 takes it too)
         if part.xy.is_empty() {
-            cp.c = part.c;
-            cp.symmetrize();
+            self.c = part.c;
+            self.symmetrize();
         } else {
-            cp.assemble_c(part.c, &part.blocks, &part.xy, terms);
+            self.assemble_c(part.c, &part.blocks, &part.xy, terms);
         }
-        cp
     }
 
     /// Whether every diagonal entry of D and C is finite. Each is a sum of squares of one
@@ -225,8 +226,7 @@ impl CrossProducts {
     /// C from the general pass's parts: the pairs of different later terms (their
     /// rectangle, see [`Cross`]; empty if none), each later term's level blocks with their X and y
     /// products, and the X/y corner; both triangles. With one later term nothing else is
-    /// written, so most of C is never touched (sim (e): 3,709² entries, 14,836 non-zeros
-    /// off the X/y corner).
+    /// written, so most of C is never touched.
     fn assemble_c(&mut self, cross: Vec<f64>, blocks: &[Vec<f64>], xy: &[f64], terms: &[Term]) {
         let (mr, qr, p1) = (self.mr, self.qr, self.p + 1);
         let x = Cross::of(self, terms);
@@ -336,7 +336,7 @@ impl CrossProducts {
         }
     }
 
-    /// Cross-products accumulated elsewhere (see [`crate::stats`]): `d`, the pattern
+    /// Cross-products accumulated elsewhere (see [`crate::sums`]): `d`, the pattern
     /// `rows_ptr`/`rows` with values `b`, and `c` (both triangles), laid out as
     /// [`Self::new`] lays them out for `terms` and p fixed-effects columns.
     pub(crate) fn from_parts(
@@ -404,17 +404,10 @@ impl CrossProducts {
         range: std::ops::Range<usize>,
     ) -> Partial {
         let mut part = Partial::zeros_general(self, terms);
-        let (k1, n, mr, p) = (self.k1, rows.n, self.mr, rows.p);
-        let p1 = p + 1;
+        let p1 = rows.p + 1;
         add_xy_products(&mut part.xy, 0, p1, rows, range.clone());
-        let cross = !part.c.is_empty();
         let xr = Cross::of(self, terms);
-        let mut idx: Vec<usize> = Vec::with_capacity(mr.min(64));
-        let mut val: Vec<f64> = Vec::with_capacity(mr.min(64));
-        // where each later term's values start in idx / val
-        let mut first: Vec<usize> = Vec::with_capacity(terms.len());
-        let mut z1 = vec![0.0; k1];
-        let mut xy_row = vec![0.0; p1];
+        let mut row = RowScratch::new(self, terms.len(), p1);
         // the packed position of each later term's block for the last (level, block) seen:
         // rows often come grouped, so most lookups skip the binary search
         let mut memo = vec![(usize::MAX, usize::MAX, 0usize); terms.len()];
@@ -434,70 +427,91 @@ impl CrossProducts {
                 i = end;
                 continue;
             }
-            let g = rows.codes[0][i] as usize;
-            for (c, z) in z1.iter_mut().enumerate() {
-                *z = rows.z[0][c * n + i];
-            }
-            for (c, v) in xy_row.iter_mut().enumerate() {
-                *v = if c < p { rows.x[c * n + i] } else { rows.y[i] };
-            }
-            let dg = &mut part.d[g * k1 * k1..(g + 1) * k1 * k1];
-            for a in 0..k1 {
-                for b in 0..k1 {
-                    dg[b * k1 + a] += z1[a] * z1[b];
-                }
-            }
-            idx.clear();
-            val.clear();
-            first.clear();
-            for (j, t) in terms.iter().enumerate().skip(1) {
-                let k = t.k;
-                let level = rows.codes[j][i] as usize;
-                let start = t.r_offset + k * level;
-                let pos = self.memo_position(&mut memo[j], g, start);
-                first.push(val.len());
-                for a in 0..k {
-                    let v = rows.z[j][a * n + i];
-                    idx.push(start + a);
-                    val.push(v);
-                    let row = &mut part.b[(pos + a) * k1..(pos + a + 1) * k1];
-                    row.iter_mut().zip(&z1).for_each(|(r, z)| *r += v * z);
-                }
-                // the level block of C and its X and y products
-                let zj = &val[val.len() - k..];
-                let stride = k + p1;
-                let blk = &mut part.blocks[j - 1][level * k * stride..(level + 1) * k * stride];
-                for (col, &va) in blk.chunks_exact_mut(stride).zip(zj) {
-                    let (within, outer) = col.split_at_mut(k);
-                    within.iter_mut().zip(zj).for_each(|(c, &vb)| *c += va * vb);
-                    outer
-                        .iter_mut()
-                        .zip(&xy_row)
-                        .for_each(|(c, &v)| *c += va * v);
-                }
-            }
-            // X and y: the last p + 1 packed rows of level g
-            let pos = self.rows_ptr[g + 1] - p1;
-            let bx = &mut part.b[pos * k1..(pos + p1) * k1];
-            for (row, &v) in bx.chunks_exact_mut(k1).zip(&xy_row) {
-                row.iter_mut().zip(&z1).for_each(|(r, z)| *r += v * z);
-            }
-            // C: pairs of rows of two different later terms (lower triangle)
-            if cross {
-                first.push(val.len());
-                for t in 0..first.len() - 2 {
-                    for a in first[t]..first[t + 1] {
-                        let col = &mut part.c[xr.at(idx[a], xr.row0)..][..xr.nrows];
-                        let va = val[a];
-                        for b in first[t + 1]..val.len() {
-                            col[idx[b] - xr.row0] += va * val[b];
-                        }
-                    }
-                }
-            }
+            self.add_row(&mut part, rows, terms, i, &mut row, &mut memo, &xr);
             i += 1;
         }
         part
+    }
+
+    /// The general pass's sums of one row `i`: D, its packed rows of B, the level blocks of
+    /// C with their X and y products, and C's pairs of two different later terms.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn add_row(
+        &self,
+        part: &mut Partial,
+        rows: &Rows,
+        terms: &[Term],
+        i: usize,
+        row: &mut RowScratch,
+        memo: &mut [(usize, usize, usize)],
+        xr: &Cross,
+    ) {
+        let (k1, n, p) = (self.k1, rows.n, rows.p);
+        let p1 = p + 1;
+        let g = rows.codes[0][i] as usize;
+        for (c, z) in row.z1.iter_mut().enumerate() {
+            *z = rows.z[0][c * n + i];
+        }
+        for (c, v) in row.xy.iter_mut().enumerate() {
+            *v = if c < p { rows.x[c * n + i] } else { rows.y[i] };
+        }
+        let z1 = &row.z1;
+        let dg = &mut part.d[g * k1 * k1..(g + 1) * k1 * k1];
+        for a in 0..k1 {
+            for b in 0..k1 {
+                dg[b * k1 + a] += z1[a] * z1[b];
+            }
+        }
+        row.idx.clear();
+        row.val.clear();
+        row.first.clear();
+        for (j, t) in terms.iter().enumerate().skip(1) {
+            let k = t.k;
+            let level = rows.codes[j][i] as usize;
+            let start = t.r_offset + k * level;
+            let pos = self.memo_position(&mut memo[j], g, start);
+            row.first.push(row.val.len());
+            for a in 0..k {
+                let v = rows.z[j][a * n + i];
+                row.idx.push(start + a);
+                row.val.push(v);
+                let brow = &mut part.b[(pos + a) * k1..(pos + a + 1) * k1];
+                brow.iter_mut().zip(z1).for_each(|(r, z)| *r += v * z);
+            }
+            // the level block of C and its X and y products
+            let zj = &row.val[row.val.len() - k..];
+            let stride = k + p1;
+            let blk = &mut part.blocks[j - 1][level * k * stride..(level + 1) * k * stride];
+            for (col, &va) in blk.chunks_exact_mut(stride).zip(zj) {
+                let (within, outer) = col.split_at_mut(k);
+                within.iter_mut().zip(zj).for_each(|(c, &vb)| *c += va * vb);
+                outer
+                    .iter_mut()
+                    .zip(&row.xy)
+                    .for_each(|(c, &v)| *c += va * v);
+            }
+        }
+        // X and y: the last p + 1 packed rows of level g
+        let pos = self.rows_ptr[g + 1] - p1;
+        let bx = &mut part.b[pos * k1..(pos + p1) * k1];
+        for (brow, &v) in bx.chunks_exact_mut(k1).zip(&row.xy) {
+            brow.iter_mut().zip(z1).for_each(|(r, z)| *r += v * z);
+        }
+        // C: pairs of rows of two different later terms (lower triangle)
+        if !part.c.is_empty() {
+            let (idx, val, first) = (&row.idx, &row.val, &mut row.first);
+            first.push(val.len());
+            for t in 0..first.len() - 2 {
+                for a in first[t]..first[t + 1] {
+                    let col = &mut part.c[xr.at(idx[a], xr.row0)..][..xr.nrows];
+                    let va = val[a];
+                    for b in first[t + 1]..val.len() {
+                        col[idx[b] - xr.row0] += va * val[b];
+                    }
+                }
+            }
+        }
     }
 
     /// The general pass's sums over a run of rows that share the level of every term:

@@ -1,6 +1,6 @@
 //! Fitting: the optimizer over θ (β and σ are profiled out), then the estimates.
 
-use crate::keep::KeepingObjective;
+use crate::best_factor::BestFactorObjective;
 use crate::results::{extract, LmmFit};
 use crate::{LinearMixedModel, ModelError};
 use mixedlm_optim::{minimize, AlternativeStart, Objective, OptimOptions, OptimizerName};
@@ -8,7 +8,7 @@ use mixedlm_optim::{minimize, AlternativeStart, Objective, OptimOptions, Optimiz
 /// The widest leading dense block (see [`crate::MAX_GRADIENT_BLOCK`]) on which `auto` runs
 /// BFGS for models with several crossed terms: its inverse then costs well under one
 /// evaluation.
-pub const SMALL_GRADIENT_BLOCK: usize = 64;
+pub(crate) const SMALL_GRADIENT_BLOCK: usize = 64;
 
 /// How to fit.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,26 +30,25 @@ pub struct FitOptions {
     pub start: Option<Vec<f64>>,
     /// Relative tolerance on the objective passed to the optimizer.
     pub ftol_rel: f64,
-    /// BOBYQA's final trust-region radius (rho_end): its accuracy in θ. The default,
-    /// [`DEFAULT_FINAL_STEP`], is looser than lme4's 2e-7; set 2e-7 to reproduce lme4's
-    /// stopping rule.
+    /// BOBYQA's final trust-region radius (rho_end): its accuracy in θ. The default, 1e-5,
+    /// is looser than lme4's 2e-7; set 2e-7 to reproduce lme4's stopping rule.
     pub final_step: f64,
     /// Compute the conditional SDs of the random effects (costs one dense triangular
     /// inverse of the non-first terms' block; skip for speed on very large crossed models).
     pub conditional_variances: bool,
+    /// After a derivative-free optimizer, continue with BFGS on the analytic gradient
+    /// where the model has one (see `mixedlm_optim::OptimOptions::polish`). Off by default.
+    pub polish: bool,
 }
 
 /// BOBYQA's default final trust-region radius for model fits (lme4: 2e-7).
 ///
 /// The last trust-region stages below 1e-5 move θ by about 1e-6 and the objective by less
 /// than 1e-13 relative, far inside the objective's agreement with lme4 (about 1e-8
-/// relative, where lme4 stops) and the statistical precision of θ, but they cost a third
-/// of the evaluations. Measured (REML, moment start, initial step 0.05; evaluations with
-/// 2e-7 → 1e-5, change of the objective): InstEval 33 → 24, 8e-9; sim (c), 500k rows
-/// crossed 5k × 2k, 22 → 17, 6e-8; sim (e), 1M ratings 6,040 × 3,706, 23 → 17, 1e-9 (each
-/// below 1e-13 relative). The reference models fitted by BOBYQA meet the same criteria
-/// against lme4 as the default fits (`tests/integration/fit.rs`).
-pub const DEFAULT_FINAL_STEP: f64 = 1e-5;
+/// relative, where lme4 stops) and the statistical precision of θ, but they cost about a
+/// quarter of the evaluations (benches/README.md). The reference models fitted by BOBYQA
+/// meet the same criteria against lme4 as the default fits (`tests/integration/fit.rs`).
+pub(crate) const DEFAULT_FINAL_STEP: f64 = 1e-5;
 
 impl Default for FitOptions {
     fn default() -> Self {
@@ -62,6 +61,7 @@ impl Default for FitOptions {
             ftol_rel: optim.ftol_rel,
             final_step: DEFAULT_FINAL_STEP,
             conditional_variances: true,
+            polish: false,
         }
     }
 }
@@ -107,7 +107,7 @@ impl LinearMixedModel {
         let bounded = solver == OptimizerName::Bobyqa;
         // BOBYQA: the intercept variances' moment start. BFGS: the start from per-level fits
         // or the nested ANOVA (see `theta_start_level_fits`); the intercept-only moment start
-        // did not pay there (sim (a): 17 evaluations from lme4's start, 22 from it).
+        // cost BFGS evaluations on slope models.
         let alternative_start = if opts.start.is_some() {
             None
         } else if bounded {
@@ -138,17 +138,17 @@ impl LinearMixedModel {
                 .map(|&l| if l.is_finite() { l } else { f64::NAN })
                 .collect(),
             alternative_start,
+            polish: opts.polish,
             ..OptimOptions::default()
         };
         let optimizer_error = |e: mixedlm_optim::OptimError| ModelError::Optimizer(e.to_string());
-        // The sparse path's evaluations run parallel sections between sequential ones:
-        // with rayon's other workers polling (see `crate::pool`) they pay (InstEval,
-        // 2 cores: 24 evaluations in 231-277 ms against 287-402 ms in alternating runs);
+        // The sparse path's evaluations run parallel sections between sequential ones,
+        // which pay only with rayon's other workers polling (see `crate::active_wait`);
         // elsewhere an evaluation is sequential or too short for a second thread.
         let awake = self.uses_sparse();
         let mut optimize = || {
             if self.keeps_best_factor(solver) {
-                let mut obj = KeepingObjective::new(self);
+                let mut obj = BestFactorObjective::new(self);
                 let record = minimize(&mut obj, &start, &optim_opts).map_err(optimizer_error)?;
                 let theta = obj.model.sign_normalize(&record.theta);
                 let restored = obj.restore(&theta);
@@ -161,7 +161,7 @@ impl LinearMixedModel {
             }
         };
         let (record, theta, restored) = if awake {
-            crate::pool::run_awake(optimize)
+            crate::active_wait::run_awake(optimize)
         } else {
             optimize()
         }?;
@@ -173,13 +173,10 @@ impl LinearMixedModel {
 
     /// Whether `auto` runs BFGS on the analytic gradient (else BOBYQA): for models with a
     /// gradient ([`Self::has_gradient`]) and one random term, two nested terms on the
-    /// nested path, or a leading dense block of at most [`SMALL_GRADIENT_BLOCK`] columns.
-    /// There the gradient costs one to three evaluations and BFGS needs a third to a fifth
-    /// of BOBYQA's evaluations (sleepstudy: 21 against 59, optimizer 0.06 ms against
-    /// 0.17 ms; MathAchieve: 19 against 72, 0.36 ms against 0.67 ms; Penicillin: 17
-    /// against 57, 0.15 ms against 0.21 ms; sim (d), nested: 33 against 170, 13 ms against
-    /// 26 ms). On wider dense blocks the gradient's dense inverse costs about two
-    /// factorizations, so BOBYQA stays.
+    /// nested path, or a leading dense block of at most 64 columns. There the gradient costs
+    /// one to three evaluations and BFGS needs a third to a fifth of BOBYQA's evaluations
+    /// (benches/README.md); on wider dense blocks the gradient's dense inverse costs about
+    /// two factorizations, so BOBYQA stays.
     pub fn auto_uses_gradient(&self) -> bool {
         self.has_gradient()
             && (self.terms.len() == 1

@@ -13,33 +13,29 @@
 //! number of levels, see [`terms`]), so θ is exactly lme4's `getME(fit, "theta")`.
 #![warn(missing_docs)]
 
+mod active_wait;
+mod best_factor;
 mod crossprod;
 mod error;
-mod eval;
+mod estimates;
+mod factor;
 mod fit;
 pub mod glmm;
 mod gradient;
-pub mod inference;
-mod keep;
+mod kernels;
 mod model;
-mod nested;
-pub mod pool;
+mod pwls;
 mod results;
-mod small;
-mod solve;
-mod sparse;
+mod rows;
 mod start;
-mod stats;
+mod sums;
 pub mod terms;
 #[cfg(test)]
 mod testing;
 
 pub use error::ModelError;
-pub use fit::{FitOptions, ProfiledObjective, DEFAULT_FINAL_STEP, SMALL_GRADIENT_BLOCK};
-pub use gradient::MAX_GRADIENT_BLOCK;
-pub use keep::KEEP_BEST_FROM;
+pub use fit::{FitOptions, ProfiledObjective};
 pub use mixedlm_optim::{OptimRecord, OptimizerName};
-pub use model::{LinearMixedModel, ModelOptions, MAX_DENSE_COLUMNS};
+pub use model::{LinearMixedModel, ModelOptions};
 pub use results::{Criterion, GroupCount, LmmFit, PerLevel, TermFit, SINGULAR_TOL};
-pub use start::MOMENT_STEP;
-pub use stats::SufficientStats;
+pub use sums::CrossProductSums;

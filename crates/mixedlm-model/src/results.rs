@@ -209,47 +209,10 @@ pub(crate) fn extract(model: &LinearMixedModel, optim: OptimRecord, cond_var: bo
         Vec::new()
     };
     let (fitted, residuals) = fitted_values(model, &fixef, &modes);
-    let random = model
-        .terms
-        .iter()
-        .enumerate()
-        .map(|(j, term)| {
-            let k = term.k;
-            let t = &model.factor.t[j];
-            let condsd = covs.get(j).map_or_else(
-                || PerLevel::empty(k),
-                |blocks| {
-                    let sd = blocks
-                        .chunks_exact(k * k)
-                        .flat_map(|b| (0..k).map(move |a| b[a * k + a].max(0.0).sqrt()))
-                        .collect();
-                    PerLevel::new(k, sd)
-                },
-            );
-            TermFit {
-                group: term.group.clone(),
-                formula_index: term.formula_index,
-                names: term.names.clone(),
-                structure: term.structure.name().to_string(),
-                theta: term.theta(&theta).to_vec(),
-                covariance: summarize(MatRef::from_column_major_slice(t, k, k), sigma),
-                levels: term.levels.clone(),
-                condval: PerLevel::new(k, std::mem::take(&mut modes[j])),
-                condsd,
-            }
-        })
-        .collect();
+    let random = term_fits(model, &theta, sigma, &mut modes, &covs);
     let npar = p + theta.len() + 1;
     let n = model.n_obs();
-    let mut n_groups: Vec<GroupCount> = Vec::new();
-    for term in &model.terms {
-        if !n_groups.iter().any(|g| g.group == term.group) {
-            n_groups.push(GroupCount {
-                group: term.group.clone(),
-                levels: term.n_levels(),
-            });
-        }
-    }
+    let n_groups = group_counts(model);
     let singular = model
         .terms
         .iter()
@@ -283,6 +246,61 @@ pub(crate) fn extract(model: &LinearMixedModel, optim: OptimRecord, cond_var: bo
     }
 }
 
+/// Each term's part of the fit, in the engine's order (`modes` are taken, `covs` are the
+/// conditional covariance blocks or empty).
+fn term_fits(
+    model: &LinearMixedModel,
+    theta: &[f64],
+    sigma: f64,
+    modes: &mut [Vec<f64>],
+    covs: &[Vec<f64>],
+) -> Vec<TermFit> {
+    model
+        .terms
+        .iter()
+        .enumerate()
+        .map(|(j, term)| {
+            let k = term.k;
+            let t = &model.factor.t[j];
+            let condsd = covs.get(j).map_or_else(
+                || PerLevel::empty(k),
+                |blocks| {
+                    let sd = blocks
+                        .chunks_exact(k * k)
+                        .flat_map(|b| (0..k).map(move |a| b[a * k + a].max(0.0).sqrt()))
+                        .collect();
+                    PerLevel::new(k, sd)
+                },
+            );
+            TermFit {
+                group: term.group.clone(),
+                formula_index: term.formula_index,
+                names: term.names.clone(),
+                structure: term.structure.name().to_string(),
+                theta: term.theta(theta).to_vec(),
+                covariance: summarize(MatRef::from_column_major_slice(t, k, k), sigma),
+                levels: term.levels.clone(),
+                condval: PerLevel::new(k, std::mem::take(&mut modes[j])),
+                condsd,
+            }
+        })
+        .collect()
+}
+
+/// Levels per grouping factor, each factor once, in the engine's order.
+fn group_counts(model: &LinearMixedModel) -> Vec<GroupCount> {
+    let mut n_groups: Vec<GroupCount> = Vec::new();
+    for term in &model.terms {
+        if !n_groups.iter().any(|g| g.group == term.group) {
+            n_groups.push(GroupCount {
+                group: term.group.clone(),
+                levels: term.n_levels(),
+            });
+        }
+    }
+    n_groups
+}
+
 /// Rows per block of [`fitted_values`].
 const FITTED_BLOCK: usize = 1024;
 /// From this many rows the blocks of [`fitted_values`] are filled in parallel: the
@@ -299,7 +317,7 @@ pub(crate) fn fitted_values(
     modes: &[Vec<f64>],
 ) -> (Vec<f64>, Vec<f64>) {
     let n = model.design.n_obs();
-    let (mut fitted, mut residuals) = (written(n), written(n));
+    let (mut fitted, mut residuals) = (prefaulted_zeros(n), prefaulted_zeros(n));
     let fill = |(b, (f, e)): (usize, (&mut [f64], &mut [f64]))| {
         fitted_block(model, beta, modes, b * FITTED_BLOCK, f, e);
     };
@@ -319,13 +337,12 @@ pub(crate) fn fitted_values(
     (fitted, residuals)
 }
 
-/// n zeros, written by the allocating thread: a block every entry of which is written
+/// n zeros written by the allocating thread, for a vector every entry of which is written
 /// soon. Not `vec![0.0; n]`, whose zeroed allocation takes fresh pages from the kernel
-/// untouched and leaves each 4 KiB page to fault at its first write; an ordinary
-/// allocation is the one a program's allocator may back with huge pages (the CLI's does,
-/// for blocks of 2 MiB or more). Sim (b)'s cold CLI fit: about 5,000 faults fewer, 73–94
-/// → 57–87 ms in alternating runs.
-pub(crate) fn written(n: usize) -> Vec<f64> {
+/// untouched and leaves each page to fault at its first write inside the fit; an
+/// ordinary allocation is the one a program's allocator may back with huge pages (the
+/// CLI's does for large blocks).
+pub(crate) fn prefaulted_zeros(n: usize) -> Vec<f64> {
     let mut v = Vec::with_capacity(n);
     v.extend(std::iter::repeat_n(0.0, n));
     v

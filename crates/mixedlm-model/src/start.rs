@@ -3,9 +3,9 @@
 //!
 //! lme4 starts every T_j at the identity (θ = 1 for a scalar term). When a variance
 //! ratio is far from 1, BOBYQA spends many evaluations walking there with a small trust
-//! region: InstEval's `(1 | dept:service)` has θ ≈ 0.09, and 94 evaluations from θ = 1
-//! become 47 from a start near the optimum. The estimates here cost O(levels · p) and
-//! read nothing but the cross-products, so they are free next to one evaluation.
+//! region (InstEval's `(1 | dept:service)` has θ ≈ 0.09). The estimates here cost
+//! O(levels · p) and read nothing but the cross-products, so they are free next to one
+//! evaluation.
 //!
 //! For each term whose first column is an intercept, with OLS residuals e of y on X:
 //! - per level l: n_l = Σ z², r_l = Σ z e (from D/B for term 1, from C for the others);
@@ -20,13 +20,13 @@
 //!
 //! The estimates ignore the other terms (a nested term's ANOVA also sees its parent's
 //! variance) and random slopes (an intercept's level means also carry slope × mean of x),
-//! so they can be far off: sim (d)'s start is θ = (3.3, 3.0, 0, 1) against the optimum
-//! (0.50, 0.83, −0.02, 0.08). That is why `fit` offers the estimate to the optimizer as an
+//! so they can be far off on nested and slope models. That is why `fit` offers the
+//! estimate to the optimizer as an
 //! alternative start only: BOBYQA starts from whichever of lme4's start and this one has
 //! the lower objective (one extra evaluation).
 
 use crate::crossprod::CrossProducts;
-use crate::small;
+use crate::kernels;
 use crate::terms::Term;
 use crate::LinearMixedModel;
 use faer::Mat;
@@ -37,24 +37,23 @@ impl LinearMixedModel {
     /// definite, N ≤ p + 1, no residual variance, or no term with an intercept).
     /// [`LinearMixedModel::fit`] offers it to BOBYQA as an alternative to lme4's start.
     pub fn theta_start_moments(&self) -> Option<(Vec<f64>, f64)> {
-        moment_start(&self.cp, &self.terms, self.rows.n)
+        moment_start(&self.cp, &self.terms, self.n)
     }
 
     /// The start [`LinearMixedModel::fit`] offers BFGS besides lme4's (the better of the
     /// two is used), or `None`:
     /// - one term with random slopes: every diagonal entry of T from per-level fits
-    ///   ([`single_term_start`]; sleepstudy 20 → 12 evaluations, MathAchieve 18 → 11,
-    ///   sim (a) 16 → 10);
+    ///   ([`single_term_start`]);
     /// - two nested terms with intercepts (nested path): the intercepts' T_j[0,0] from the
     ///   nested ANOVA of the OLS residuals ([`nested_variances`]) and the outer term's
-    ///   slope variances from per-level fits (sim (d) 32 → 16).
+    ///   slope variances from per-level fits.
     ///
     /// Other entries are lme4's.
     pub fn theta_start_level_fits(&self) -> Option<Vec<f64>> {
         if self.terms.len() == 1 {
-            return single_term_start(&self.cp, &self.terms, self.rows.n);
+            return single_term_start(&self.cp, &self.terms, self.n);
         }
-        let nested = self.factor.nested.as_ref().filter(|_| self.uses_nested())?;
+        let nested = self.factor.nested()?;
         let (cp, terms) = (&self.cp, &self.terms);
         if !terms[..2].iter().all(has_intercept) {
             return None;
@@ -64,7 +63,7 @@ impl LinearMixedModel {
         let outer = level_sums(cp, terms, 1, &beta);
         let members: Vec<&[u32]> = (0..outer.len()).map(|l| nested.members(l)).collect();
         let (v_inner, v_outer, v_e) =
-            nested_variances(&inner, &outer, &members, sse, self.rows.n as f64)?;
+            nested_variances(&inner, &outer, &members, sse, self.n as f64)?;
         let slopes = outer_slope_variances(cp, &terms[1], &beta, v_e);
         // the engine's term order is lme4's θ order
         let mut theta = Vec::with_capacity(self.n_theta());
@@ -129,9 +128,9 @@ fn nested_variances(
 
 /// Smallest starting T_j[0,0]: a variance estimated at or below zero starts here, close
 /// to the boundary but not on it.
-pub const MIN_START: f64 = 0.05;
+pub(crate) const MIN_START: f64 = 0.05;
 /// Largest starting T_j[0,0].
-pub const MAX_START: f64 = 10.0;
+pub(crate) const MAX_START: f64 = 10.0;
 
 /// A diagonal entry of T from a variance estimate: the standard deviation relative to the
 /// residual one, √(max(v, 0) / σ²), clamped to [`MIN_START`, `MAX_START`].
@@ -143,11 +142,9 @@ fn start_scale(variance: f64, residual: f64) -> f64 {
 
 /// The initial trust-region radius from the moment start (lme4 starts from T = I with
 /// 0.2). The estimate usually lands within a few hundredths of the optimum, so BOBYQA's
-/// first interpolation points at 0.2 are far worse than the start and its model poor.
-/// Measured (REML, evaluations): InstEval 48 with 0.2, 43 with 0.1, 33 with 0.05, 35 with
-/// 0.02 (θ₃ starts at 0.10); sim (c) 27 with 0.2, 24 with 0.1, 22 with 0.05, 24 with 0.03;
-/// sim (e) 34 with 0.2, 23 with 0.05.
-pub const MOMENT_STEP: f64 = 0.05;
+/// first interpolation points at 0.2 are far worse than the start and its model poor; 0.05
+/// took the fewest evaluations on the large crossed sets (benches/README.md).
+pub(crate) const MOMENT_STEP: f64 = 0.05;
 
 /// Per level of one term: (n_l, r_l) for the term's first column.
 type LevelSums = Vec<(f64, f64)>;
@@ -235,13 +232,13 @@ impl LevelFits {
         let (mut r, mut b) = (vec![0.0; k], vec![0.0; k]);
         for l in 0..n_levels {
             fill(l, &mut kl, &mut r);
-            if !small::chol(&mut kl, k) {
+            if !kernels::chol(&mut kl, k) {
                 continue;
             }
             b.copy_from_slice(&r);
-            small::row_solve_lower_t(&mut b, &kl, k);
-            small::solve_lower_t(&mut b, &kl, k);
-            small::lower_inverse(&kl, k, &mut inv);
+            kernels::row_solve_lower_t(&mut b, &kl, k);
+            kernels::solve_lower_t(&mut b, &kl, k);
+            kernels::lower_inverse(&kl, k, &mut inv);
             for a in 0..k {
                 fits.second[a] += b[a] * b[a];
                 // K⁻¹[a, a] = Σ_m (L⁻¹[m, a])²
@@ -333,11 +330,11 @@ fn ols(cp: &CrossProducts) -> Option<(Vec<f64>, f64)> {
         }
     }
     let mut beta: Vec<f64> = (0..p).map(|i| cp.c[(mr - 1) * mr + qr + i]).collect();
-    if !small::chol(&mut xtx, p) {
+    if !kernels::chol(&mut xtx, p) {
         return None;
     }
-    small::row_solve_lower_t(&mut beta, &xtx, p);
-    small::solve_lower_t(&mut beta, &xtx, p);
+    kernels::row_solve_lower_t(&mut beta, &xtx, p);
+    kernels::solve_lower_t(&mut beta, &xtx, p);
     let xy = &cp.c[(mr - 1) * mr + qr..(mr - 1) * mr + qr + p];
     let sse = cp.c[mr * mr - 1] - beta.iter().zip(xy).map(|(b, v)| b * v).sum::<f64>();
     beta.iter().all(|b| b.is_finite()).then_some((beta, sse))

@@ -108,6 +108,7 @@ pub fn minimize(
         opts
     };
     let n = obj.dim();
+    let analytic_gradient = obj.has_gradient();
     let (lower, upper) = opts.validate_for(n, x0)?;
     let mut tracker = Tracker::new(obj, x0, lower.clone(), upper.clone(), opts);
     let f0 = tracker.evaluate_full_start();
@@ -126,7 +127,10 @@ pub fn minimize(
         _ => opts,
     };
     let free_x0: Vec<f64> = tracker.free_part(x0);
-    let outcome = run_with_edge_restart(&mut tracker, opts, &lower, &upper, &free_x0);
+    let mut outcome = run_with_edge_restart(&mut tracker, opts, &lower, &upper, &free_x0);
+    if opts.polish && analytic_gradient && opts.optimizer.is_derivative_free() {
+        outcome = polish(&mut tracker, opts, outcome);
+    }
     let counts = tracker.counts();
     let (theta, objective) = tracker.best();
     Ok(OptimRecord {
@@ -203,6 +207,31 @@ fn run_with_edge_restart(
             converged: true,
             iterations: first.iterations + second.iterations,
         }
+    }
+}
+
+/// BFGS on the analytic gradient from the best point a derivative-free solver found
+/// ([`OptimOptions::polish`]). The run converged if BFGS's gradient test passes, or if the
+/// first solver had converged and BFGS stopped before the budget ran out: it then found no
+/// descent from its best point (on a badly scaled valley the gradient can stay above
+/// BFGS's test where the objective no longer moves). Callers with a post-fit check (the
+/// model's) judge that point further.
+fn polish(tracker: &mut Tracker<'_>, opts: &OptimOptions, first: SolverOutcome) -> SolverOutcome {
+    if tracker.n_free() == 0 || tracker.remaining() < 2 * (tracker.n_free() + 2) {
+        return first;
+    }
+    let (_, before) = tracker.best_free();
+    tracker.project_from_now();
+    let second = bfgs::run(tracker, opts);
+    let (_, after) = tracker.best_free();
+    let gain = before - after;
+    SolverOutcome {
+        termination: format!(
+            "{}; then bfgs on the gradient: {} (objective lowered by {gain:.3e})",
+            first.termination, second.termination
+        ),
+        converged: second.converged || (first.converged && !tracker.is_exhausted()),
+        iterations: first.iterations + second.iterations,
     }
 }
 

@@ -57,6 +57,13 @@ impl OptimizerName {
     }
 }
 
+impl OptimizerName {
+    /// Whether the solver uses no derivatives (bobyqa, nelder-mead, powell).
+    pub fn is_derivative_free(self) -> bool {
+        matches!(self, Self::Bobyqa | Self::NelderMead | Self::Powell)
+    }
+}
+
 impl fmt::Display for OptimizerName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -119,6 +126,13 @@ pub struct OptimOptions {
     /// model's moment estimates) offers it here without risking a worse start than x0.
     #[serde(default)]
     pub alternative_start: Option<AlternativeStart>,
+    /// After a derivative-free solver (bobyqa, nelder-mead, powell), when the objective has
+    /// an analytic gradient ([`crate::Objective::has_gradient`]), continue with BFGS from
+    /// the best point (bounds by projection) within the remaining budget: a derivative-free
+    /// stopping rule can stop on a flat, badly scaled valley far from the optimum, and the
+    /// gradient then finishes the descent or confirms the point. Off by default.
+    #[serde(default)]
+    pub polish: bool,
 }
 
 /// A second starting point for [`crate::minimize`] (see [`OptimOptions::alternative_start`]).
@@ -149,6 +163,7 @@ impl Default for OptimOptions {
             record_log: false,
             edges: Vec::new(),
             alternative_start: None,
+            polish: false,
         }
     }
 }

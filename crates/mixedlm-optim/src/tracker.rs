@@ -81,6 +81,12 @@ impl<'a> Tracker<'a> {
     }
 
     /// The number of free coordinates the solver works in.
+    /// Evaluate trial points by projection from now on (for a gradient solver run after
+    /// BOBYQA, whose own points never leave the box).
+    pub(crate) fn project_from_now(&mut self) {
+        self.project = true;
+    }
+
     pub(crate) fn n_free(&self) -> usize {
         self.free.len()
     }

@@ -11,7 +11,7 @@ use crate::{Error, MixedLMResults};
 use faer::linalg::solvers::Solve;
 use faer::Mat;
 use mixedlm_design::CovarianceKind;
-use mixedlm_model::inference::{theta_from_sdcor, DenseLmm, TermLayout, VarianceComponentSe};
+use mixedlm_inference::{theta_from_sdcor, DenseLmm, TermLayout, VarianceComponentSe};
 
 /// Relative step of the finite differences (of the entry's own size, or of the SDs for a
 /// covariance).
@@ -114,7 +114,7 @@ impl MixedLMResults {
                     let free = match t.kind {
                         CovarianceKind::Unstructured => true,
                         CovarianceKind::Diagonal => on_diagonal,
-                        CovarianceKind::ScalarIdentity => row == 0 && col == 0,
+                        CovarianceKind::Scalar => row == 0 && col == 0,
                     };
                     if !free {
                         continue;
@@ -201,7 +201,7 @@ fn theta_of(terms: &[TermLayout], params: &[Param], tau: &[f64]) -> Vec<f64> {
                 rel[(p.col, p.row)] = v;
             }
         }
-        if t.kind == CovarianceKind::ScalarIdentity {
+        if t.kind == CovarianceKind::Scalar {
             let v = rel[(0, 0)];
             for j in 0..t.k {
                 rel[(j, j)] = v;
@@ -223,7 +223,7 @@ fn theta_of(terms: &[TermLayout], params: &[Param], tau: &[f64]) -> Vec<f64> {
                 }
             }
             CovarianceKind::Diagonal => sdcor.extend((0..t.k).map(sd)),
-            CovarianceKind::ScalarIdentity => sdcor.push(sd(0)),
+            CovarianceKind::Scalar => sdcor.push(sd(0)),
         }
     }
     sdcor.push(1.0);

@@ -3,7 +3,7 @@
 use crate::{Error, MixedLMResults, ModelSpec};
 use arrow_array::RecordBatch;
 use mixedlm_design::{read_table, InputFormat};
-use mixedlm_model::OptimizerName;
+use mixedlm_model::{FitOptions, OptimizerName};
 use std::path::{Path, PathBuf};
 
 /// Where the data come from when [`MixedLM::fit`] is called.
@@ -13,9 +13,10 @@ enum Data {
     Path(PathBuf, Option<InputFormat>),
 }
 
-/// A linear mixed model to fit, in the statsmodels idiom
-/// (`MixedLM::new("y ~ x").groups("g").re_formula("~x")`) or the lme4 idiom
-/// (`Lmm::from_formula("y ~ x + (x | g)")`); both build the same model.
+/// A linear mixed model to fit, in statsmodels' idiom
+/// (`MixedLM::from_formula("y ~ x").groups("g").re_formula("~x")`, or a whole lme4
+/// formula `MixedLM::from_formula("y ~ x + (x | g)")`); lme4's idiom is [`lmer`]. All
+/// build the same model.
 ///
 /// Options are checked by [`MixedLM::validate`] and again by every `fit`.
 #[derive(Clone, Debug)]
@@ -23,22 +24,17 @@ pub struct MixedLM {
     spec: ModelSpec,
     reml: bool,
     method: String,
+    max_evaluations: Option<usize>,
+    start_theta: Option<Vec<f64>>,
     data: Option<Data>,
 }
 
-/// The lme4-flavoured name of [`MixedLM`].
-pub type Lmm = MixedLM;
-
 impl MixedLM {
-    /// A model from a formula: a statsmodels fixed-effects formula (then call
-    /// [`groups`](Self::groups)) or a whole lme4 formula with `(... | g)` terms.
-    pub fn new(formula: &str) -> Self {
-        Self::from_spec(ModelSpec::new(formula))
-    }
-
-    /// A model from an lme4 formula, e.g. `"Reaction ~ Days + (Days | Subject)"`.
+    /// A model from a formula (statsmodels' `MixedLM.from_formula`): a fixed-effects
+    /// formula (then call [`groups`](Self::groups)) or a whole lme4 formula with
+    /// `(... | g)` terms, e.g. `"Reaction ~ Days + (Days | Subject)"`.
     pub fn from_formula(formula: &str) -> Self {
-        Self::new(formula)
+        Self::from_spec(ModelSpec::new(formula))
     }
 
     /// A model from a [`ModelSpec`].
@@ -47,6 +43,8 @@ impl MixedLM {
             spec,
             reml: true,
             method: OptimizerName::default().as_str().to_string(),
+            max_evaluations: None,
+            start_theta: None,
             data: None,
         }
     }
@@ -83,9 +81,18 @@ impl MixedLM {
         self
     }
 
-    /// Same as [`method`](Self::method).
-    pub fn optimizer(self, name: &str) -> Self {
-        self.method(name)
+    /// The optimizer's budget of objective evaluations (statsmodels' `maxiter`); a fit that
+    /// runs out of it is reported as not converged.
+    pub fn max_evaluations(mut self, n: usize) -> Self {
+        self.max_evaluations = Some(n);
+        self
+    }
+
+    /// Start the optimizer from θ (lme4's order, e.g. an earlier fit's
+    /// [`theta`](MixedLMResults::theta)) instead of the default start.
+    pub fn start_theta(mut self, theta: Vec<f64>) -> Self {
+        self.start_theta = Some(theta);
+        self
     }
 
     /// The data, already in memory.
@@ -158,7 +165,7 @@ impl MixedLM {
     /// ```
     /// use mixedlm::{MixedLM, StreamOptions};
     /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/sleepstudy.csv");
-    /// let model = MixedLM::new("Reaction ~ Days + (Days | Subject)");
+    /// let model = MixedLM::from_formula("Reaction ~ Days + (Days | Subject)");
     /// let opts = StreamOptions { batch_rows: 25, ..Default::default() };
     /// let streamed = model.fit_streaming(path, &opts)?;
     /// let in_memory = model.fit_path(path)?;
@@ -174,13 +181,17 @@ impl MixedLM {
         opts: &crate::StreamOptions,
     ) -> Result<MixedLMResults, Error> {
         self.validate()?;
-        let optimizer = self.optimizer_name()?;
-        crate::stream::fit(&self.spec, self.reml, optimizer, path.as_ref(), opts)
+        crate::stream::fit(
+            &self.spec,
+            self.reml,
+            self.fit_options()?,
+            path.as_ref(),
+            opts,
+        )
     }
 
     /// Fit to a batch.
     pub fn fit_batch(&self, batch: &RecordBatch) -> Result<MixedLMResults, Error> {
-        let optimizer = self.optimizer_name()?;
         if crate::glmm::is_counts_response(&self.spec) {
             return Err(Error::InvalidOption(
                 "cbind(successes, failures) is a binomial response: fit it as a generalized \
@@ -188,12 +199,28 @@ impl MixedLM {
                     .into(),
             ));
         }
+        let opts = self.fit_options()?;
         let (design, dspec) = self.spec.build(batch)?;
         let sizes = crate::engine::statsmodels_group_sizes(&self.spec, batch, &design);
-        let mut results =
-            crate::engine::fit_design(&self.spec, design, dspec, self.reml, optimizer)?;
+        let mut results = crate::engine::fit_design(&self.spec, design, dspec, self.reml, opts)?;
         results.groups_sizes = sizes;
+        results.data_warnings = self.spec.data_warnings(batch);
         Ok(results)
+    }
+
+    /// The engine's options: the optimizer, its budget and its start.
+    fn fit_options(&self) -> Result<FitOptions, Error> {
+        let defaults = FitOptions::default();
+        let optimizer = self.optimizer_name()?;
+        Ok(FitOptions {
+            optimizer,
+            max_evaluations: self.max_evaluations.unwrap_or(defaults.max_evaluations),
+            start: self.start_theta.clone(),
+            // A derivative-free optimizer the user chose finishes with BFGS where the model
+            // has an analytic gradient; `auto` is left as it is.
+            polish: optimizer.is_derivative_free(),
+            ..defaults
+        })
     }
 }
 

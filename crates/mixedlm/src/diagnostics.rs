@@ -111,6 +111,7 @@ impl MixedLMResults {
             ..FitOptions::default()
         };
         let diag_options = DiagnoseOptions {
+            convergence: self.convergence.check.clone(),
             max_evaluations: Some(fit_options.max_evaluations),
             influence_group,
             fit_options,

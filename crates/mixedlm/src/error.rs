@@ -2,7 +2,7 @@
 
 use mixedlm_design::{DesignError, ReadError};
 use mixedlm_formula::FormulaError;
-use mixedlm_model::inference::InferenceError;
+use mixedlm_inference::InferenceError;
 use mixedlm_model::ModelError;
 
 /// Anything that can go wrong between a file and a fitted model. Each message says what

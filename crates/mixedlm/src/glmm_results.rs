@@ -8,8 +8,8 @@ use crate::{Error, GroupEffects, ModelSpec, VarCorr};
 use arrow_array::RecordBatch;
 use faer::Mat;
 use mixedlm_design::{DenseMatrix, Design, DesignSpec};
+use mixedlm_inference::{predict, NewLevelPolicy, NewRows, NewTermRows};
 use mixedlm_model::glmm::{GlmmFit, GlmmModel, GlmmOptions};
-use mixedlm_model::inference::{predict, NewData, NewLevelPolicy, NewTermData};
 use rand::SeedableRng;
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 use std::fmt::{self, Write};
@@ -331,10 +331,10 @@ impl GlmmResults {
             spec.apply_fixed(newdata)?
         };
         let n = new.x.nrows;
-        let terms: Vec<NewTermData> = if conditional {
+        let terms: Vec<NewTermRows> = if conditional {
             new.random
                 .iter()
-                .map(|t| NewTermData {
+                .map(|t| NewTermRows {
                     z: t.z.clone(),
                     codes: t.codes.clone(),
                     labels: level_labels(spec, &t.group, &t.codes, newdata, &new.row_index),
@@ -344,7 +344,7 @@ impl GlmmResults {
             self.design()
                 .random
                 .iter()
-                .map(|r| NewTermData {
+                .map(|r| NewTermRows {
                     z: DenseMatrix::zeros(n, r.z.ncols),
                     codes: vec![None; n],
                     labels: Vec::new(),
@@ -359,7 +359,7 @@ impl GlmmResults {
         };
         let pred = predict(
             &input,
-            &NewData {
+            &NewRows {
                 x: new.x.clone(),
                 terms,
             },

@@ -1,6 +1,7 @@
 //! mixedlm: linear mixed-effects models in Rust, with lme4's formulas and statsmodels'
 //! names. This facade is the only crate a user needs to name: it re-exports every layer
-//! ([`formula`], [`design`], [`covariance`], [`optim`], [`model`], [`diagnostics`]), offers
+//! ([`formula`], [`design`], [`covariance`], [`optim`], [`model`], [`inference`],
+//! [`diagnostics`]), offers
 //! both idioms (an lme4 formula, or statsmodels' `groups` / `re_formula` / variance
 //! components), and the results type [`MixedLMResults`] with statsmodels' and lme4's
 //! accessor names and a printed [`summary`](MixedLMResults::summary).
@@ -10,10 +11,10 @@
 //! # Random slopes (sleepstudy), lme4 idiom
 //!
 //! ```
-//! use mixedlm::{read_table, Lmm};
+//! use mixedlm::{lmer, read_table};
 //! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/sleepstudy.csv");
 //! let data = read_table(path.as_ref(), None)?;
-//! let fit = Lmm::from_formula("Reaction ~ Days + (Days | Subject)").fit_batch(&data)?;
+//! let fit = lmer("Reaction ~ Days + (Days | Subject)", &data)?;
 //! assert_eq!(fit.fe_names(), ["(Intercept)", "Days"]);
 //! assert!((fit.fixef()[1] - 10.4673).abs() < 1e-3);          // lme4: 10.46729
 //! assert!((fit.reml_criterion().unwrap() - 1743.628).abs() < 1e-2);
@@ -29,7 +30,7 @@
 //! use mixedlm::{lmer, read_table, MixedLM};
 //! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/sleepstudy.csv");
 //! let data = read_table(path.as_ref(), None)?;
-//! let sm = MixedLM::new("Reaction ~ Days")
+//! let sm = MixedLM::from_formula("Reaction ~ Days")
 //!     .groups("Subject")
 //!     .re_formula("~Days")
 //!     .reml(true)
@@ -48,7 +49,7 @@
 //! ```
 //! use mixedlm::MixedLM;
 //! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/mathachieve.csv");
-//! let fit = MixedLM::new("MathAch ~ SES + MEANSES + Sex + Minority + (1 + SES | School)")
+//! let fit = MixedLM::from_formula("MathAch ~ SES + MEANSES + Sex + Minority + (1 + SES | School)")
 //!     .fit_path(path)?;
 //! assert_eq!(fit.n_groups(), [("School".to_string(), 160)]);
 //! assert_eq!(fit.fe_names()[3], "SexMale");
@@ -136,26 +137,27 @@
 
 mod bse_re;
 mod builder;
+mod convergence;
 pub mod diagnostics;
 mod engine;
 mod error;
+mod fitted_inference;
 mod glmm;
 mod glmm_results;
-mod inference;
 mod predict;
 mod results;
 mod spec;
 mod stream;
 mod summary;
 
-pub use builder::{lmer, Lmm, MixedLM};
+pub use builder::{lmer, MixedLM};
 pub use error::Error;
+pub use fitted_inference::{anova, Anova, CiMethod, ConditionalMode, ConfIntOptions, DENSE_MAX_Q};
 pub use glmm::{glmer, Glmm};
 pub use glmm_results::{
     GlmmLrt, GlmmPredictOptions, GlmmResults, GlmmSummary, PredictScale, ResidualKind,
 };
-pub use inference::{anova, Anova, CiMethod, ConditionalMode, ConfIntOptions, DENSE_MAX_Q};
-pub use mixedlm_model::inference::{
+pub use mixedlm_inference::{
     ConfidenceInterval, Ddf, FixedEffectTest, LrtRow, NewLevelPolicy, VarianceComponentSe,
 };
 pub use predict::{write_csv, write_table, PredictLevel, PredictOptions, Predictions};
@@ -167,27 +169,19 @@ pub use summary::Summary;
 pub use mixedlm_covariance as covariance;
 pub use mixedlm_design as design;
 pub use mixedlm_formula as formula;
+pub use mixedlm_inference as inference;
 pub use mixedlm_model as model;
 pub use mixedlm_optim as optim;
 
 pub use arrow_array;
 pub use arrow_array::RecordBatch;
 pub use mixedlm_design::{
-    read_csv_str, read_from, read_table, CovarianceKind, Design, DesignError, InputFormat,
-    ReadError,
+    read_csv_str, read_from, read_table, read_table_as_written, CovarianceKind, Design,
+    DesignError, InputFormat, ReadError,
 };
 pub use mixedlm_formula::{parse_formula, FormulaError};
 pub use mixedlm_model::glmm::{GlmmError, GlmmFit};
 pub use mixedlm_model::{LmmFit, ModelError, OptimizerName};
-
-/// The name of a covariance structure as printed (`unstructured`, `diagonal`, `scalar`).
-pub fn covariance_name(kind: CovarianceKind) -> &'static str {
-    match kind {
-        CovarianceKind::Unstructured => "unstructured",
-        CovarianceKind::Diagonal => "diagonal",
-        CovarianceKind::ScalarIdentity => "scalar",
-    }
-}
 
 /// A plain-text description of a design (what `mixedlm design` prints).
 pub fn describe_design(d: &Design) -> String {
@@ -223,7 +217,7 @@ pub fn describe_design(d: &Design) -> String {
         "Group", "Levels", "Covariance"
     );
     for r in &d.random {
-        let cov = covariance_name(r.covariance);
+        let cov = r.covariance.as_str();
         let _ = writeln!(
             s,
             "  {:<width$}  {:>7}  {:<12}  {}",

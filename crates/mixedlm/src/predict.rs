@@ -5,7 +5,7 @@ use crate::{Error, MixedLMResults};
 use arrow_array::{ArrayRef, Float64Array, RecordBatch};
 use arrow_schema::{Field, Schema};
 use mixedlm_design::DenseMatrix;
-use mixedlm_model::inference::{predict, NewData, NewLevelPolicy, NewTermData, PredictionInput};
+use mixedlm_inference::{predict, NewLevelPolicy, NewRows, NewTermRows, PredictionInput};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -120,10 +120,10 @@ impl MixedLMResults {
             spec.apply_fixed(newdata)?
         };
         let n = new.x.nrows;
-        let terms: Vec<NewTermData> = if conditional {
+        let terms: Vec<NewTermRows> = if conditional {
             new.random
                 .iter()
-                .map(|t| NewTermData {
+                .map(|t| NewTermRows {
                     z: t.z.clone(),
                     codes: t.codes.clone(),
                     labels: level_labels(
@@ -139,7 +139,7 @@ impl MixedLMResults {
             self.design()
                 .random
                 .iter()
-                .map(|r| NewTermData {
+                .map(|r| NewTermRows {
                     z: DenseMatrix::zeros(n, r.z.ncols),
                     codes: vec![None; n],
                     labels: Vec::new(),
@@ -147,7 +147,7 @@ impl MixedLMResults {
                 .collect()
         };
         let input = prediction_input(&self.fit.fixef, &self.fit.vcov_fixef, &self.fit.random);
-        let new_data = NewData {
+        let new_data = NewRows {
             x: new.x.clone(),
             terms,
         };

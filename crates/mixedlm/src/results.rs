@@ -83,23 +83,32 @@ pub struct MixedLMResults {
     /// Observations per level of statsmodels' `groups` when no random term is on it
     /// (variance components alone): statsmodels still counts its groups.
     pub(crate) groups_sizes: Option<Vec<usize>>,
+    /// Warnings about the data found when the design was built ([`ModelSpec::data_warnings`]).
+    pub(crate) data_warnings: Vec<String>,
+    /// The optimizer's verdict and the post-fit check's.
+    pub(crate) convergence: crate::convergence::Convergence,
 }
 
 impl MixedLMResults {
-    /// Wrap an engine fit.
+    /// Wrap an engine fit, and check it: the post-fit convergence check (lme4's
+    /// `checkConv`: scaled gradient and Hessian of the criterion at θ̂) decides, with the
+    /// optimizer's own test, what [`converged`](Self::converged) says.
     pub fn new(
-        model: LinearMixedModel,
+        mut model: LinearMixedModel,
         fit: LmmFit,
         design_spec: DesignSpec,
         spec: ModelSpec,
     ) -> Self {
+        let convergence = crate::convergence::assess(&mut model, &fit);
         Self {
+            convergence,
             model,
             fit,
             design_spec,
             spec,
             streaming: None,
             groups_sizes: None,
+            data_warnings: Vec::new(),
         }
     }
 
@@ -320,14 +329,30 @@ impl MixedLMResults {
 
     // ---- bookkeeping ----
 
-    /// Warnings about the model that are not errors (see [`ModelSpec::warnings`]), one
-    /// sentence each: the command line prints them, Python raises them as `UserWarning`.
+    /// Warnings about the model and its data that are not errors ([`ModelSpec::warnings`],
+    /// [`ModelSpec::data_warnings`]), one sentence each: the command line prints them,
+    /// Python raises them as `UserWarning`.
     pub fn warnings(&self) -> Vec<String> {
-        self.spec.warnings()
+        let mut w = self.spec.warnings();
+        w.extend(self.data_warnings.iter().cloned());
+        w
     }
-    /// Whether the optimizer converged.
+    /// Whether the fit converged: the optimizer stopped by its convergence test **and** the
+    /// post-fit check passed (the criterion's scaled gradient at θ̂ within lme4's 0.002, its
+    /// Hessian that of a minimum). [`convergence_failure`](Self::convergence_failure) says
+    /// why not.
     pub fn converged(&self) -> bool {
-        self.fit.converged
+        self.convergence.failure.is_none()
+    }
+    /// Why the fit did not converge (`None` when it did): the optimizer's termination, or
+    /// what the post-fit check found.
+    pub fn convergence_failure(&self) -> Option<&str> {
+        self.convergence.failure.as_deref()
+    }
+    /// The post-fit convergence check (gradient, scaled gradient, Hessian eigenvalues, the
+    /// parameters on their boundary), when it could run.
+    pub fn convergence_check(&self) -> Option<&mixedlm_diagnostics::ConvergenceCheck> {
+        self.convergence.check.as_ref()
     }
     /// Whether the fit is singular (lme4's `isSingular`).
     pub fn singular(&self) -> bool {
@@ -367,9 +392,22 @@ impl MixedLMResults {
     pub fn optim(&self) -> &OptimRecord {
         &self.fit.optim
     }
+    /// The fixed-effects columns dropped as linear combinations of earlier ones (lme4's
+    /// rank-deficiency drop), by name; they have no coefficient.
+    pub fn aliased(&self) -> &[String] {
+        &self.design_spec.aliased
+    }
     /// lme4's note on dropped aliased columns, if any.
     pub fn rank_message(&self) -> Option<String> {
-        self.design().rank_message()
+        let a = self.aliased();
+        let s = if a.len() == 1 { "" } else { "s" };
+        (!a.is_empty()).then(|| {
+            format!(
+                "fixed-effect model matrix is rank deficient so dropping {} column{s} / coefficient{s}: {}",
+                a.len(),
+                a.join(", ")
+            )
+        })
     }
     /// The printed summary (`Display`).
     pub fn summary(&self) -> Summary<'_> {
@@ -381,10 +419,7 @@ impl MixedLMResults {
     }
     /// The printed summary with the fixed-effects tests of `ddf` (t, df and P>|t| for
     /// Satterthwaite or Kenward-Roger; see [`MixedLMResults::fixed_effect_tests`]).
-    pub fn summary_with(
-        &self,
-        ddf: mixedlm_model::inference::Ddf,
-    ) -> Result<Summary<'_>, crate::Error> {
+    pub fn summary_with(&self, ddf: mixedlm_inference::Ddf) -> Result<Summary<'_>, crate::Error> {
         Ok(self.summary().with_tests(self.fixed_effect_tests(ddf)?))
     }
 

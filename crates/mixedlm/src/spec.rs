@@ -79,7 +79,7 @@ impl ModelSpec {
             let k = usize::from(plan.model.intercept) + plan.model.terms.len();
             let bar = match plan.covariance {
                 CovarianceKind::Unstructured => "|",
-                CovarianceKind::ScalarIdentity if k == 1 => "|",
+                CovarianceKind::Scalar if k == 1 => "|",
                 _ => "||",
             };
             out.push_str(&format!(
@@ -135,6 +135,55 @@ impl ModelSpec {
                 names.join(", "),
                 self.clone().re_formula("1").lme4_formula()
             ));
+        }
+        out
+    }
+
+    /// Warnings about how the data serve this model: a covariate that the CSV reader made
+    /// text because its numbers are (partly) quoted enters the model as a factor; the
+    /// warning names the column and says how to read it as numbers.
+    pub fn data_warnings(&self, batch: &RecordBatch) -> Vec<String> {
+        use mixedlm_design::QUOTED_NUMBERS_KEY;
+        let Ok(builder) = self.builder() else {
+            return Vec::new();
+        };
+        let terms_columns = |tl: &mixedlm_formula::TermList| {
+            ModelFormula {
+                response: None,
+                fixed: tl.clone(),
+                random: vec![],
+                offsets: vec![],
+            }
+            .columns()
+        };
+        let mut covariates = Vec::new();
+        if let Some(f) = &self.parsed {
+            covariates.extend(terms_columns(&f.fixed));
+        }
+        for plan in builder.random_terms() {
+            covariates.extend(terms_columns(&plan.model));
+        }
+        let schema = batch.schema();
+        let mut out = Vec::new();
+        for c in covariates {
+            let Ok(field) = schema.field_with_name(&c) else {
+                continue;
+            };
+            let text = match field.metadata().get(QUOTED_NUMBERS_KEY).map(String::as_str) {
+                Some("some") => format!(
+                    "column `{c}` holds numbers, some of them in quotes, so the whole column \
+                     was read as text and enters the model as a factor; remove the quotes in \
+                     the file to use it as a number"
+                ),
+                Some(_) => format!(
+                    "column `{c}` holds numbers in quotes (R's write.csv quotes factors), so it \
+                     enters the model as a factor; write it without quotes to use it as a number"
+                ),
+                None => continue,
+            };
+            if !out.contains(&text) {
+                out.push(text);
+            }
         }
         out
     }

@@ -2,7 +2,7 @@
 //!
 //! Pass 1 ([`LevelScan`]) collects the levels of every factor and counts the rows; pass 2
 //! builds each batch's design with those levels ([`BatchDesigner`]) and adds its
-//! cross-products to [`SufficientStats`]; the model is then fitted from the statistics,
+//! cross-products to [`CrossProductSums`]; the model is then fitted from the statistics,
 //! with the same estimates and objective as a fit in memory. Memory is bounded by one batch
 //! plus the cross-products (which grow with the numbers of levels, not of rows).
 //!
@@ -17,7 +17,7 @@ use mixedlm_design::{
     open_batches, AliasPolicy, BatchDesigner, DesignError, InputFormat, LevelScan,
     DEFAULT_BATCH_ROWS,
 };
-use mixedlm_model::{FitOptions, LinearMixedModel, ModelOptions, OptimizerName, SufficientStats};
+use mixedlm_model::{CrossProductSums, FitOptions, LinearMixedModel, ModelOptions};
 use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
@@ -69,8 +69,8 @@ fn accumulate(
     designer: &BatchDesigner,
     path: &Path,
     opts: &StreamOptions,
-) -> Result<(SufficientStats, usize), Error> {
-    let mut stats = SufficientStats::new(designer.template())?;
+) -> Result<(CrossProductSums, usize), Error> {
+    let mut stats = CrossProductSums::new(designer.template())?;
     let mut batches = 0;
     for batch in open_batches(path, opts.format, opts.batch_rows)? {
         stats.accumulate(&designer.design(&batch?)?)?;
@@ -83,7 +83,7 @@ fn accumulate(
 pub(crate) fn fit(
     spec: &ModelSpec,
     reml: bool,
-    optimizer: OptimizerName,
+    fit_options: FitOptions,
     path: &Path,
     opts: &StreamOptions,
 ) -> Result<MixedLMResults, Error> {
@@ -100,11 +100,8 @@ pub(crate) fn fit(
             .collect();
         return Err(DesignError::RankDeficient { columns }.into());
     }
-    let mut model = LinearMixedModel::from_stats(&stats, ModelOptions { reml })?;
-    let fit = model.fit(&FitOptions {
-        optimizer,
-        ..FitOptions::default()
-    })?;
+    let mut model = LinearMixedModel::from_sums(&stats, ModelOptions { reml })?;
+    let fit = model.fit(&fit_options)?;
     let mut results = MixedLMResults::new(model, fit, designer.spec(&aliased), spec.clone());
     results.streaming = Some(StreamInfo {
         batches,

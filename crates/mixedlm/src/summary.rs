@@ -2,7 +2,7 @@
 //! random-effects table and information criteria, then plain notes.
 
 use crate::MixedLMResults;
-use mixedlm_model::inference::{Ddf, FixedEffectTest};
+use mixedlm_inference::{Ddf, FixedEffectTest};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 use std::fmt::{self, Write};
 
@@ -292,8 +292,10 @@ fn notes(s: &mut String, r: &MixedLMResults, extra: &[String]) -> fmt::Result {
     if let Some(m) = r.rank_message() {
         notes.push(m);
     }
-    if !r.converged() {
-        notes.push("the optimizer did not converge: the estimates may be wrong; try another optimizer or simplify the random effects".to_string());
+    if let Some(why) = r.convergence_failure() {
+        notes.push(format!(
+            "not converged: {why}; the estimates may be wrong (see the diagnostics for advice)"
+        ));
     }
     if r.singular() {
         notes.push("boundary (singular) fit: a variance is (near) zero or a correlation (near) ±1; consider simplifying the random effects".to_string());

@@ -130,17 +130,10 @@ fn check_fixef(name: &str, f: &GlmmResults, fixef: &Value, se: &Value, tol: Tol)
 }
 
 /// Conditional modes by (group, term, level) within `tol` of their conditional SD, and the
-/// conditional SDs within `tol` relative.
-fn check_modes(
-    name: &str,
-    f: &GlmmResults,
-    grp: &Value,
-    term: &Value,
-    level: &Value,
-    val: &Value,
-    sd: &Value,
-    tol: f64,
-) {
+/// conditional SDs within `tol` relative. `re` names the modes (`grpvar`, `term`, `grp`);
+/// `val` and `sd` are the wanted modes and conditional SDs in its order.
+fn check_modes(name: &str, f: &GlmmResults, re: &Value, val: &Value, sd: &Value, tol: f64) {
+    let (grp, term, level) = (&re["grpvar"], &re["term"], &re["grp"]);
     let (ranef, sds) = (f.ranef(), f.ranef_sd());
     let n = val.as_array().unwrap().len();
     for i in 0..n {
@@ -237,29 +230,11 @@ fn check_public(file: &str, se_public: f64) -> GlmmResults {
     check_fixef(name, &f, &r["fixef"], &r["se"], tol);
     check_sds(name, &f, &r["varcorr"], ISSUE.sd);
     let re = &r["ranef"];
-    check_modes(
-        name,
-        &f,
-        &re["grpvar"],
-        &re["term"],
-        &re["grp"],
-        &re["condval"],
-        &re["condsd"],
-        ISSUE.modes,
-    );
+    check_modes(name, &f, re, &re["condval"], &re["condsd"], ISSUE.modes);
     // where the converged refit reached the lower optimum, match it tightly
     if c["objective"].as_f64().unwrap() <= r["objective"].as_f64().unwrap() {
         check_fixef(name, &f, &c["fixef"], &c["se"], CONVERGED);
-        check_modes(
-            name,
-            &f,
-            &re["grpvar"],
-            &re["term"],
-            &re["grp"],
-            &c["condval"],
-            &c["condsd"],
-            CONVERGED.modes,
-        );
+        check_modes(name, &f, re, &c["condval"], &c["condsd"], CONVERGED.modes);
     }
     assert_eq!(f.nobs() as u64, r["n_obs"].as_u64().unwrap());
     assert_eq!(f.npar() as u64, r["npar"].as_u64().unwrap());
@@ -284,16 +259,7 @@ fn check_extra(file: &str) -> GlmmResults {
     check_fixef(name, &f, &c["fixef"], &c["se"], CONVERGED);
     check_sds(name, &f, &r["varcorr"], ISSUE.sd);
     let re = &r["ranef"];
-    check_modes(
-        name,
-        &f,
-        &re["grpvar"],
-        &re["term"],
-        &re["grp"],
-        &c["condval"],
-        &c["condsd"],
-        CONVERGED.modes,
-    );
+    check_modes(name, &f, re, &c["condval"], &c["condsd"], CONVERGED.modes);
     assert_eq!(f.npar() as u64, r["npar"].as_u64().unwrap());
     f
 }

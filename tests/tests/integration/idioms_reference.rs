@@ -10,9 +10,7 @@ use mixedlm::{read_table, MixedLM, MixedLMResults};
 use std::path::PathBuf;
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("data")
-        .join(name)
+    mixedlm_fixtures::data_dir().join(name)
 }
 
 struct Case {
@@ -115,11 +113,13 @@ fn statsmodels_and_lme4_idioms_give_identical_estimates_on_the_reference_models(
     for case in &CASES {
         let batch = read_table(&data(case.data), None).expect("bundled data");
         for reml in [true, false] {
-            let lme4 = MixedLM::new(case.lme4)
+            let lme4 = MixedLM::from_formula(case.lme4)
                 .reml(reml)
                 .fit_batch(&batch)
                 .unwrap_or_else(|e| panic!("{}: {e}", case.lme4));
-            let mut sm = MixedLM::new(case.fixed).groups(case.groups).reml(reml);
+            let mut sm = MixedLM::from_formula(case.fixed)
+                .groups(case.groups)
+                .reml(reml);
             if let Some(r) = case.re_formula {
                 sm = sm.re_formula(r);
             }

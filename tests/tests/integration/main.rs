@@ -3,6 +3,7 @@
 //! Run one module with a filter:
 //! `cargo test -p mixedlm-tests --test integration idioms_reference::`.
 
+mod fuzz;
 mod glmm_properties;
 mod glmm_reference;
 mod idioms_reference;

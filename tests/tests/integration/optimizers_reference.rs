@@ -6,31 +6,22 @@
 //! Run with `--nocapture` to print the evaluation counts behind the choice of BOBYQA as
 //! the default optimizer.
 
-use mixedlm::{read_table, MixedLM};
-use serde_json::Value;
-use std::path::PathBuf;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data")
-}
-
-fn reference(name: &str) -> Value {
-    let text = std::fs::read_to_string(root().join("reference").join(name))
-        .unwrap_or_else(|e| panic!("reference {name}: {e}"));
-    serde_json::from_str(&text).expect("reference JSON")
-}
+use mixedlm::MixedLM;
+use mixedlm_fixtures::reference;
 
 const OPTIMIZERS: [&str; 4] = ["bobyqa", "bfgs", "nelder-mead", "powell"];
 
-fn check(data: &str, reference_stem: &str) {
-    let batch = read_table(&root().join(data), None).expect("bundled data");
+fn check(model: &str) {
+    let model = reference(model);
+    let batch = mixedlm_fixtures::data(model.dataset);
+    let reference_stem = model.name;
     for criterion in ["reml", "ml"] {
-        let want = reference(&format!("{reference_stem}_{criterion}.json"));
+        let want = model.result(criterion == "reml");
         let formula = want["formula"].as_str().expect("formula");
         let lme4 = want["objective"].as_f64().expect("objective");
         let lme4_loglik = want["logLik"].as_f64().expect("logLik");
         for name in OPTIMIZERS {
-            let fit = MixedLM::new(formula)
+            let fit = MixedLM::from_formula(formula)
                 .method(name)
                 .reml(criterion == "reml")
                 .fit_batch(&batch)
@@ -61,20 +52,20 @@ fn check(data: &str, reference_stem: &str) {
 
 #[test]
 fn every_optimizer_reaches_lme4_on_sleepstudy_slopes() {
-    check("sleepstudy.csv", "01_sleepstudy");
+    check("sleepstudy");
 }
 
 #[test]
 fn every_optimizer_reaches_lme4_on_penicillin() {
-    check("penicillin.csv", "06_penicillin");
+    check("penicillin");
 }
 
 #[test]
 fn every_optimizer_reaches_lme4_on_pastes() {
-    check("pastes.csv", "07_pastes");
+    check("pastes");
 }
 
 #[test]
 fn every_optimizer_reaches_lme4_on_mathachieve_slopes() {
-    check("mathachieve.csv", "09_mathachieve");
+    check("mathachieve");
 }

@@ -69,7 +69,7 @@ proptest! {
     fn prop_equivalence_statsmodels_idiom_slopes(spec in slope_spec(3..8, 3..7)) {
         let d = spec.generate();
         let batch = d.to_record_batch().unwrap();
-        let sm = MixedLM::new("y ~ x").groups("g").re_formula("~x").fit_batch(&batch).expect("statsmodels idiom");
+        let sm = MixedLM::from_formula("y ~ x").groups("g").re_formula("~x").fit_batch(&batch).expect("statsmodels idiom");
         same_optimum(&sm, &fit(&d, "y ~ 1 + x + (1 + x | g)"), "groups + re_formula")?;
     }
 
@@ -77,7 +77,7 @@ proptest! {
     fn prop_equivalence_statsmodels_idiom_variance_component(spec in nested_spec()) {
         let d = spec.generate();
         let batch = d.to_record_batch().unwrap();
-        let sm = MixedLM::new("y ~ 1").groups("a").re_formula("1").vc("b", "0 + C(b)").fit_batch(&batch).expect("statsmodels vc idiom");
+        let sm = MixedLM::from_formula("y ~ 1").groups("a").re_formula("1").vc("b", "0 + C(b)").fit_batch(&batch).expect("statsmodels vc idiom");
         same_optimum(&sm, &fit(&d, "y ~ 1 + (1 | a) + (1 | a:b)"), "groups + vc")?;
     }
 
@@ -110,7 +110,7 @@ proptest! {
         let reference = fit(&d, "y ~ 1 + x + (1 + x | g)");
         prop_assume!(!reference.singular());
         for name in ["bobyqa", "bfgs", "nelder-mead", "powell"] {
-            let r = MixedLM::new("y ~ 1 + x + (1 + x | g)").method(name).fit_batch(&batch).expect("fit");
+            let r = MixedLM::from_formula("y ~ 1 + x + (1 + x | g)").method(name).fit_batch(&batch).expect("fit");
             prop_assert!(
                 close(r.objective(), reference.objective(), 1e-6, 1e-6),
                 "{name}: objective {} vs bobyqa {}", r.objective(), reference.objective()
@@ -142,12 +142,12 @@ fn regression_bobyqa_stops_above_bfgs_optimum() {
     let d = spec.generate();
     let batch = d.to_record_batch().unwrap();
     let f = "y ~ 1 + x + (1 + x | g)";
-    let bobyqa = MixedLM::new(f)
+    let bobyqa = MixedLM::from_formula(f)
         .method("bobyqa")
         .fit_batch(&batch)
         .unwrap()
         .objective();
-    let bfgs = MixedLM::new(f)
+    let bfgs = MixedLM::from_formula(f)
         .method("bfgs")
         .fit_batch(&batch)
         .unwrap()

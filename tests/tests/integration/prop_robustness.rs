@@ -115,7 +115,7 @@ proptest! {
         re in prop::sample::select(vec!["", "~x", "~0 + z", "~w", "~g"]),
         method in prop::sample::select(vec!["bobyqa", "bfgs", "nelder-mead", "powell", "simplex"]),
     ) {
-        let mut m = MixedLM::new(&format!("y ~ {fixed}")).groups(groups).method(method);
+        let mut m = MixedLM::from_formula(&format!("y ~ {fixed}")).groups(groups).method(method);
         if !re.is_empty() {
             m = m.re_formula(re);
         }

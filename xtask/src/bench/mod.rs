@@ -6,9 +6,9 @@
 //! objective (-2 log-likelihood or REML criterion, lme4's scale) and its
 //! number of objective evaluations; peak memory is the whole process's.
 //! Small data sets are fitted 21 times in one process and the median kept;
-//! large ones once per process, in five processes per tool (three for a tool whose
-//! first fit took 5 s or more, one for 30 s or more; alternating rounds), and the
-//! median process kept.
+//! large ones once per process, in five processes per tool (fewer for a tool whose
+//! first fit was slow, see [`runs_again`]; alternating rounds), and the median process
+//! kept.
 //! A missing peer is reported in the table, never an error.
 
 mod cases;
@@ -26,6 +26,7 @@ struct Opts {
     peers: bool,
     lme_rs: bool,
     only: Option<Vec<String>>,
+    tools: Option<Vec<String>>,
     timeout: Duration,
 }
 
@@ -43,6 +44,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         peers: args.iter().any(|a| a == "--peers"),
         lme_rs: !args.iter().any(|a| a == "--no-lme-rs"),
         only: flag_value(args, "--only").map(|s| s.split(',').map(String::from).collect()),
+        tools: flag_value(args, "--tools").map(|s| s.split(',').map(String::from).collect()),
         timeout: Duration::from_secs(secs),
     })
 }
@@ -58,6 +60,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
         })
         .collect();
     let bin = build_mixedlm()?;
+    let python = if wants(&o, "pymixedlm") {
+        build_pymixedlm()
+    } else {
+        Err("not selected".into())
+    };
     prepare_sim_data(&selected)?;
     let peers_bin = if o.peers {
         Some(build_peers(o.lme_rs))
@@ -69,7 +76,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let mut rows = Vec::new();
     for case in &selected {
-        let r = run_case(case, &bin, peers_bin.as_ref(), &o);
+        let r = run_case(case, &bin, &python, peers_bin.as_ref(), &o);
         let path = out_dir.join(format!("{}.json", case.name));
         let text = serde_json::to_string_pretty(&r).unwrap_or_default();
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -101,9 +108,7 @@ fn count_rows(path: &Path) -> usize {
 /// Processes per tool for data of `n_rows` rows: a large data set is fitted once per
 /// process (the cold fit, as a user's one command), so one process is one sample of the
 /// machine's noise; five, in alternating rounds, give a median that one or two disturbed
-/// processes do not move (sim (a), mixedlm, one bench: 10.7, 5.7 and 15.8 ms in three
-/// processes, where twelve runs of the same binary had a median of 5.4 ms and outliers
-/// of 8–13 ms with 5–46 context switches each).
+/// processes do not move (benches/README.md).
 fn processes(n_rows: usize) -> usize {
     if n_rows < tools::IN_PROCESS_BELOW {
         1
@@ -130,16 +135,29 @@ fn runs_again(round: usize, first: &Value) -> bool {
     ok && seconds(first).is_some_and(|s| s < limit)
 }
 
-fn run_case(case: &Case, bin: &Path, peers: Option<&Result<PathBuf, String>>, o: &Opts) -> Value {
+/// Whether `tool` is among the tools asked for (`--tools`; all by default).
+fn wants(o: &Opts, tool: &str) -> bool {
+    o.tools.as_ref().is_none_or(|t| t.iter().any(|x| x == tool))
+}
+
+fn run_case(
+    case: &Case,
+    bin: &Path,
+    python: &Result<PathBuf, String>,
+    peers: Option<&Result<PathBuf, String>>,
+    o: &Opts,
+) -> Value {
     let data = data_path(case);
     let n = count_rows(&data);
     eprintln!("== {} ({} rows): {}", case.name, n, case.formula);
-    let mut names = vec!["mixedlm", "lme4", "statsmodels"];
+    let mut names = vec!["mixedlm", "pymixedlm", "lme4", "statsmodels"];
     if peers.is_some() {
         names.extend(["glmm", "lme-rs"]);
     }
+    names.retain(|t| *t == "mixedlm" || wants(o, t));
     let run = |name: &str| match name {
         "mixedlm" => tools::mixedlm(bin, case, &data, n, o.timeout),
+        "pymixedlm" => tools::pymixedlm(python, case, &data, n, o.timeout),
         "lme4" => tools::lme4(case, &data, n, o.timeout),
         "statsmodels" => tools::statsmodels(case, &data, n, o.timeout),
         engine => match peers {
@@ -199,6 +217,28 @@ fn build_mixedlm() -> Result<PathBuf, String> {
         "mixedlm-cli",
     ]))?;
     Ok(target_dir().join("release").join("mixedlm"))
+}
+
+/// Builds pymixedlm with the release profile into a virtual environment under the target
+/// directory (`bench-pyvenv`, with the system's site packages for pandas) and returns its
+/// Python, or why it could not.
+fn build_pymixedlm() -> Result<PathBuf, String> {
+    let venv = target_dir().join("bench-pyvenv");
+    let python = venv.join("bin").join("python");
+    eprintln!("building pymixedlm (release) into {}...", venv.display());
+    if !python.is_file() {
+        let mut c = std::process::Command::new("python3");
+        c.args(["-m", "venv", "--system-site-packages"]).arg(&venv);
+        cmd::status(&mut c).map_err(|e| format!("no virtual environment: {e}"))?;
+    }
+    let mut c = std::process::Command::new(&python);
+    c.args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+        .args(["--no-build-isolation", "--force-reinstall", "--no-deps"])
+        .arg(crate::root().join("crates/mixedlm-python"));
+    cmd::status(&mut c).map_err(|e| {
+        format!("pymixedlm did not build ({e}); it needs maturin and pandas in python3")
+    })?;
+    Ok(python)
 }
 
 fn prepare_sim_data(cases: &[Case]) -> Result<(), String> {

@@ -2,7 +2,14 @@
 
 use serde_json::Value;
 
-const TOOLS: [&str; 5] = ["mixedlm", "lme4", "statsmodels", "glmm", "lme-rs"];
+const TOOLS: [&str; 6] = [
+    "mixedlm",
+    "pymixedlm",
+    "lme4",
+    "statsmodels",
+    "glmm",
+    "lme-rs",
+];
 
 fn present(rows: &[Value]) -> Vec<&'static str> {
     TOOLS
@@ -27,8 +34,9 @@ fn time_cell(tool: &Value, base: Option<f64>) -> String {
     }
 }
 
-/// Seconds with at least two significant digits: µs below 1 ms (sleepstudy's 0.03 ms
-/// fit printed as "0.0ms" before), ms below 0.1 s, else seconds.
+/// Seconds with at least two significant digits: µs below a millisecond (a
+/// sub-millisecond fit printed as zero milliseconds before), ms below a tenth of a second,
+/// else seconds.
 fn fmt_secs(s: f64) -> String {
     if s < 1e-3 {
         format!("{:.0}µs", s * 1e6)
@@ -108,8 +116,37 @@ pub fn render(rows: &[Value]) -> String {
     lines.push(
         "(negative = lower, i.e. better); MiB = peak resident memory of the whole process.".into(),
     );
+    lines.extend(python_overhead(rows));
     lines.extend(notes(rows));
     lines.join("\n")
+}
+
+/// pymixedlm's time against the engine's own time for the same fit in the same process
+/// (issue 24's target: at most 1.1 times the engine's plus one millisecond).
+fn python_overhead(rows: &[Value]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in rows {
+        let t = &r["tools"]["pymixedlm"];
+        let (Some(py), Some(rust)) = (secs(t), t["rust_seconds"].as_f64()) else {
+            continue;
+        };
+        if out.is_empty() {
+            out.push(
+                "pymixedlm from a pandas DataFrame vs the engine's fit in the same process:".into(),
+            );
+        }
+        let within = py <= 1.1 * rust + 1e-3;
+        out.push(format!(
+            "- {}: {} vs {} = x{:.3} (+{:.2} ms){}",
+            r["case"].as_str().unwrap_or("?"),
+            fmt_secs(py),
+            fmt_secs(rust),
+            py / rust,
+            (py - rust) * 1e3,
+            if within { "" } else { " (above 1.1x + 1 ms)" }
+        ));
+    }
+    out
 }
 
 /// Why a tool did not give a time, per model.

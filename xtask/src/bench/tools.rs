@@ -3,7 +3,7 @@
 use super::cases::Case;
 use crate::cmd::{self, Outcome};
 use serde_json::{json, Value};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// One tool's result on one model, as JSON: `status` is `ok`, `missing`,
@@ -177,6 +177,32 @@ pub fn statsmodels(case: &Case, data: &Path, n_rows: usize, timeout: Duration) -
         reps(n_rows).to_string(),
     ];
     let o = cmd::timed("python3", &args, timeout);
+    from_outcome(&o, pass_through)
+}
+
+/// pymixedlm through `xtask/scripts/pymixedlm_bench.py`, run by `python` (the bench's
+/// virtual environment, where the extension was built with the release profile): the
+/// fit from a pandas DataFrame and the engine's time for it, in one process.
+pub fn pymixedlm(
+    python: &Result<PathBuf, String>,
+    case: &Case,
+    data: &Path,
+    n_rows: usize,
+    timeout: Duration,
+) -> ToolResult {
+    let python = match python {
+        Ok(p) => p,
+        Err(why) => return skipped("missing", why),
+    };
+    let script = crate::root().join("xtask/scripts/pymixedlm_bench.py");
+    let args = vec![
+        script.display().to_string(),
+        data.display().to_string(),
+        case.formula.to_string(),
+        factor_list(case),
+        reps(n_rows).to_string(),
+    ];
+    let o = cmd::timed(&python.display().to_string(), &args, timeout);
     from_outcome(&o, pass_through)
 }
 

@@ -26,9 +26,7 @@ fn strings(v: &Value) -> Vec<String> {
 
 #[test]
 fn design_json_matches_lme4_for_each_reference_formula() {
-    let text =
-        std::fs::read_to_string(root().join("tests/data/reference/design_lme4.json")).unwrap();
-    let cases: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let cases: Vec<Value> = serde_json::from_value(json("design_lme4.json")).unwrap();
     assert!(cases.len() >= 4);
     for case in &cases {
         let dataset = case["dataset"].as_str().unwrap();

@@ -82,7 +82,7 @@ fn sleepstudy_reml_json_matches_lme4() {
         "--formula",
         "Reaction ~ Days + (Days | Subject)",
     ]);
-    let want = reference("01_sleepstudy_reml.json");
+    let want = result("sleepstudy", true);
     check_against_lme4(&got, &want);
     for key in [
         "formula",
@@ -155,7 +155,7 @@ fn sleepstudy_ml_json_matches_lme4() {
         "--ml",
     ]);
     assert_eq!(got["criterion"], "ML");
-    check_against_lme4(&got, &reference("01_sleepstudy_ml.json"));
+    check_against_lme4(&got, &result("sleepstudy", false));
 }
 
 #[test]
@@ -165,7 +165,7 @@ fn uncorrelated_terms_keep_their_group_name() {
         "--formula",
         "Reaction ~ Days + (1 | Subject) + (0 + Days | Subject)",
     ]);
-    check_against_lme4(&got, &reference("03_sleepstudy_reml.json"));
+    check_against_lme4(&got, &result("sleepstudy_uncorrelated", true));
     let groups: Vec<&str> = got["random_effects"]
         .as_array()
         .unwrap()
@@ -184,7 +184,7 @@ fn nested_groups_are_named_as_expanded() {
         "--formula",
         "strength ~ 1 + (1 | batch/cask)",
     ]);
-    check_against_lme4(&got, &reference("07_pastes_reml.json"));
+    check_against_lme4(&got, &result("pastes", true));
     assert_eq!(got["groups"]["batch:cask"], 30);
     assert_eq!(got["groups"]["batch"], 10);
 }
@@ -200,7 +200,7 @@ fn statsmodels_flags_build_the_lme4_model() {
         "--re-formula",
         "~Days",
     ]);
-    check_against_lme4(&got, &reference("01_sleepstudy_reml.json"));
+    check_against_lme4(&got, &result("sleepstudy", true));
     assert_eq!(
         got["lme4_formula"],
         "Reaction ~ Days + (1 + Days | Subject)"
@@ -327,7 +327,7 @@ fn output_file_and_optimizer_choice() {
     );
     let got: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(got["optimizer"]["name"], "nelder-mead");
-    check_against_lme4(&got, &reference("04_dyestuff_reml.json"));
+    check_against_lme4(&got, &result("dyestuff", true));
 }
 
 #[test]

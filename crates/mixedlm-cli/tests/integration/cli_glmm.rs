@@ -59,7 +59,7 @@ fn cbpp_json_has_the_lmm_keys_and_the_glmm_ones() {
     assert_eq!(j["link"], "logit");
     assert_eq!(j["nagq"], 25);
     assert_eq!(j["vcov_source"], "hessian");
-    let want = reference("glmm/02_cbpp_binomial_agq25.json");
+    let want = json("glmm/02_cbpp_binomial_agq25.json");
     let o = j["objective"].as_f64().unwrap();
     let wo = want["objective"].as_f64().unwrap();
     assert!(o <= wo + 1e-6 * wo, "{o} vs {wo}");

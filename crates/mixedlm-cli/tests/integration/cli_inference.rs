@@ -14,7 +14,7 @@ fn f(v: &Value) -> f64 {
 
 #[test]
 fn default_tests_are_satterthwaite_for_reml_and_match_lmertest() {
-    let want = reference("01_sleepstudy_reml.json");
+    let want = result("sleepstudy", true);
     let got = ok_json(&[
         "fit",
         &data("sleepstudy.csv"),
@@ -59,7 +59,7 @@ fn ml_fits_default_to_z_with_null_df() {
 
 #[test]
 fn kenward_roger_df_and_se_match_pbkrtest() {
-    let want = reference("09_mathachieve_reml.json");
+    let want = result("mathachieve", true);
     let formula = want["formula"].as_str().unwrap();
     let got = ok_json(&[
         "fit",
@@ -89,7 +89,7 @@ fn kenward_roger_df_and_se_match_pbkrtest() {
 
 #[test]
 fn ranef_lists_conditional_modes_with_sds() {
-    let want = reference("07_pastes_reml.json");
+    let want = result("pastes", true);
     let got = ok_json(&[
         "fit",
         &data("pastes.csv"),
@@ -122,7 +122,7 @@ fn ranef_lists_conditional_modes_with_sds() {
 
 #[test]
 fn profile_intervals_have_lme4_names_and_values() {
-    let refs = reference("inference_lme4.json");
+    let refs = json("inference_lme4.json");
     let want = &refs["profile"][0];
     assert_eq!(
         want["formula"],
@@ -244,7 +244,7 @@ fn wald_intervals_via_fit() {
 
 #[test]
 fn compare_matches_lme4_anova() {
-    let refs = reference("inference_lme4.json");
+    let refs = json("inference_lme4.json");
     let want = &refs["lrt"][0];
     let got = ok_json(&[
         "compare",
@@ -305,7 +305,7 @@ fn newdata(dir: &Path) -> String {
 fn predict_writes_csv_to_stdout_with_population_fallback_for_new_levels() {
     let dir = tempfile::tempdir().unwrap();
     let new = newdata(dir.path());
-    let fitted = reference("01_sleepstudy_reml.json")["fitted_head"][0].clone();
+    let fitted = result("sleepstudy", true)["fitted_head"][0].clone();
     let out = run(&[
         "predict",
         &data("sleepstudy.csv"),

@@ -39,7 +39,7 @@ pub(crate) fn read_columns(
     data_start: usize,
     ncols: usize,
     chunk_bytes: usize,
-) -> Option<(usize, Vec<ArrayRef>)> {
+) -> Option<(usize, Vec<Typed>)> {
     if data_start >= bytes.len() {
         return Some((0, Vec::new()));
     }
@@ -128,10 +128,12 @@ struct Part {
     end: End,
 }
 
-/// One column of a chunk: quoted anywhere?, the numbers while all parse, and the text
-/// when kept from the chunk's first row (see [`ColumnPart::new`]).
+/// One column of a chunk: quoted anywhere?, unquoted anywhere (a value, not missing)?,
+/// the numbers while all parse, and the text when kept from the chunk's first row (see
+/// [`ColumnPart::new`]).
 struct ColumnPart {
     quoted: bool,
+    unquoted: bool,
     numbers: Option<Float64Builder>,
     text: Option<StringBuilder>,
 }
@@ -140,12 +142,16 @@ impl ColumnPart {
     /// Text is kept when asked (`keep_text`) or when the first field is quoted or not a
     /// number, as text columns are; numeric columns then cost no text. A column that turns
     /// out to be text in a chunk where its text was not kept is read again ([`join`]).
-    fn new(first: &str, quoted: bool, keep_text: bool) -> Self {
+    ///
+    /// `rows` bounds the chunk's rows (each field takes a byte at least): a wide file gets
+    /// small builders instead of a thousand rows' worth per column.
+    fn new(first: &str, quoted: bool, keep_text: bool, rows: usize) -> Self {
         let keep = keep_text || quoted || (!is_na(first) && parse_number(first).is_none());
         Self {
             quoted: false,
-            numbers: Some(Float64Builder::new()),
-            text: keep.then(StringBuilder::new),
+            unquoted: false,
+            numbers: Some(Float64Builder::with_capacity(rows)),
+            text: keep.then(|| StringBuilder::with_capacity(rows, rows)),
         }
     }
 
@@ -161,6 +167,7 @@ impl ColumnPart {
             }
             return;
         }
+        self.unquoted |= !quoted;
         if let Some(b) = &mut self.numbers {
             match parse_number(s) {
                 Some(v) => b.append_value(v),
@@ -191,6 +198,7 @@ fn parse_part(bytes: &[u8], range: Range<usize>, ncols: usize, keep_text: bool) 
         return part;
     }
     let input = &bytes[from..range.end];
+    let rows_bound = (input.len() / ncols.max(1)).clamp(1, 1024);
     let mut reader = Reader::new();
     let mut out = vec![0u8; 1024];
     let mut ends = vec![0usize; ncols + 1];
@@ -226,7 +234,10 @@ fn parse_part(bytes: &[u8], range: Range<usize>, ncols: usize, keep_text: bool) 
             let record = record.unwrap_or_default();
             if part.columns.is_empty() {
                 part.columns = (0..ncols)
-                    .map(|j| ColumnPart::new(field(record, &ends, j), quoted[j], keep_text))
+                    .map(|j| {
+                        let first = field(record, &ends, j);
+                        ColumnPart::new(first, quoted[j], keep_text, rows_bound)
+                    })
                     .collect();
             }
             for (j, c) in part.columns.iter_mut().enumerate() {
@@ -310,16 +321,29 @@ fn quoted_field_end(raw: &[u8], start: usize) -> Option<usize> {
     Some(rest.map_or(raw.len(), |k| i + k))
 }
 
+/// A column as read: its values, and for a text column whose values are all numbers in
+/// quotes, whether every value (`all`) or `some` were quoted.
+pub(crate) type Typed = (ArrayRef, Option<&'static str>);
+
 /// Join the parts column by column, each as numbers or as text by the reader's rules.
 /// Parts that did not keep the text of a column that turns out to be text are read again.
-fn join(bytes: &[u8], parts: Vec<Part>, ncols: usize) -> Option<Vec<ArrayRef>> {
+fn join(bytes: &[u8], parts: Vec<Part>, ncols: usize) -> Option<Vec<Typed>> {
     let parts: Vec<Part> = parts.into_iter().filter(|p| p.rows > 0).collect();
     let quoted: Vec<bool> = (0..ncols)
         .map(|j| parts.iter().any(|p| p.columns[j].quoted))
         .collect();
     let all_quoted = quoted.iter().all(|&q| q);
+    let looks_numeric: Vec<bool> = (0..ncols)
+        .map(|j| parts.iter().all(|p| p.columns[j].numbers.is_some()))
+        .collect();
     let numeric: Vec<bool> = (0..ncols)
-        .map(|j| (!quoted[j] || all_quoted) && parts.iter().all(|p| p.columns[j].numbers.is_some()))
+        .map(|j| (!quoted[j] || all_quoted) && looks_numeric[j])
+        .collect();
+    let notes: Vec<Option<&'static str>> = (0..ncols)
+        .map(|j| {
+            let unquoted = parts.iter().any(|p| p.columns[j].unquoted);
+            super::quoted_numbers_note(numeric[j], looks_numeric[j], unquoted)
+        })
         .collect();
     let parts: Vec<Part> = parts
         .into_par_iter()
@@ -345,9 +369,10 @@ fn join(bytes: &[u8], parts: Vec<Part>, ncols: usize) -> Option<Vec<ArrayRef>> {
     }
     pieces
         .iter()
-        .map(|p| {
+        .zip(notes)
+        .map(|(p, note)| {
             let refs: Vec<&dyn Array> = p.iter().map(|a| a.as_ref()).collect();
-            arrow_select::concat::concat(&refs).ok()
+            Some((arrow_select::concat::concat(&refs).ok()?, note))
         })
         .collect()
 }
@@ -632,20 +657,14 @@ mod tests {
             })
     }
 
-    /// `parse_number` as it was before it skipped trimming clean fields.
+    /// `parse_number` without the shortcut that skips trimming clean fields.
     fn parse_number_trimming(s: &str) -> Option<f64> {
-        match s {
-            "Inf" => Some(f64::INFINITY),
-            "-Inf" => Some(f64::NEG_INFINITY),
-            "NaN" => Some(f64::NAN),
-            _ => {
-                let t = s.trim();
-                let body = t.strip_prefix(['-', '+']).unwrap_or(t);
-                match body.bytes().next() {
-                    Some(c) if c.is_ascii_digit() || c == b'.' => t.parse::<f64>().ok(),
-                    _ => None,
-                }
-            }
+        let t = s.trim();
+        let body = t.strip_prefix(['-', '+']).unwrap_or(t);
+        match body.bytes().next() {
+            Some(c) if c.is_ascii_digit() || c == b'.' => t.parse::<f64>().ok(),
+            Some(b'i' | b'I' | b'n' | b'N') => t.parse::<f64>().ok(),
+            _ => None,
         }
     }
 
@@ -656,7 +675,8 @@ mod tests {
             parts in prop::collection::vec(
                 prop::sample::select(vec![
                     "1", "2.5", "-", "+", ".", "e", "E5", "x", " ", "\t", "\n", "\r",
-                    "\u{a0}", "\u{3000}", "\u{2028}", "é", "Inf", "NaN", "inf", "_",
+                    "\u{a0}", "\u{3000}", "\u{2028}", "é", "Inf", "NaN", "inf", "_", "nan",
+                    "Infinity", "iNf", "n",
                 ]),
                 0..6,
             ),

@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data")
-        .join(name)
+    mixedlm_fixtures::data_dir().join(name)
 }
 
 fn f64_col<'a>(b: &'a RecordBatch, name: &str) -> &'a Float64Array {

@@ -12,3 +12,4 @@ mod io_read;
 mod reference_lme4;
 mod statsmodels_and_spec;
 mod timing;
+mod trust;

@@ -10,8 +10,7 @@ use mixedlm_formula::parse_formula;
 use serde_json::Value;
 
 fn reference(formula: &str) -> Value {
-    let path = data_dir().join("reference/design_lme4.json");
-    let all: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let all: Value = mixedlm_fixtures::json("design_lme4.json");
     all.as_array()
         .unwrap()
         .iter()

@@ -87,7 +87,7 @@ fn pastes_variance_component_is_the_nested_term() {
     let l = DesignBuilder::new(&lme4).build(&load("pastes")).unwrap().0;
     same_numbers(&sm, &l);
     assert_eq!(sm.random[1].group, "batch:cask");
-    assert_eq!(sm.random[1].covariance, CovarianceKind::ScalarIdentity);
+    assert_eq!(sm.random[1].covariance, CovarianceKind::Scalar);
     assert_eq!(sm.theta_length(), l.theta_length());
     // Without re_formula, or with "0", only the variance component (statsmodels' model).
     for re_formula in [None, Some(rhs(false, &[]))] {
@@ -110,7 +110,7 @@ fn numeric_variance_component_shares_one_variance() {
         .0;
     assert_eq!(d.random[1].group, "Subject");
     assert_eq!(d.random[1].names, ["Days"]);
-    assert_eq!(d.random[1].covariance, CovarianceKind::ScalarIdentity);
+    assert_eq!(d.random[1].covariance, CovarianceKind::Scalar);
     assert_eq!(d.theta_length(), 2);
 }
 

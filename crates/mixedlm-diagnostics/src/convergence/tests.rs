@@ -54,8 +54,31 @@ fn off_optimum_reports_gradient_with_advice() {
     assert!((s[0] - 0.01).abs() < 1e-6 && s[1].abs() < 1e-6);
     assert!((c.scaled_gradient_max_abs - 0.01).abs() < 1e-6);
     assert_eq!(kinds(&c), vec![MessageKind::Gradient]);
-    assert!(c.messages[0].advice.contains("--optimizer bobyqa"));
-    assert!(c.messages[0].advice.contains("Rescale or center"));
+    // bobyqa ran: the advice names the others, never bobyqa itself.
+    let advice = &c.messages[0].advice;
+    assert!(!advice.contains("--optimizer bobyqa"), "{advice}");
+    assert!(advice.contains("--optimizer bfgs") && advice.contains("--optimizer nelder-mead"));
+    assert!(advice.contains("Rescale or center"));
+}
+
+#[test]
+fn trust_advice_never_names_the_optimizer_that_ran() {
+    for ran in ["bobyqa", "bfgs", "nelder-mead", "powell", ""] {
+        let mut inp = input(&[1.01, 2.0], &[0.0, 0.0]);
+        inp.optimizer = ran.into();
+        inp.evaluations = 1000; // also the budget message
+        let c = check_convergence(quadratic, &inp, &Default::default()).unwrap();
+        assert!(c.messages.len() >= 2, "{:?}", c.messages);
+        for m in &c.messages {
+            let named = format!("--optimizer {ran}`");
+            assert!(
+                ran.is_empty() || !m.advice.contains(&named),
+                "{ran}: {}",
+                m.advice
+            );
+            assert!(m.advice.matches("--optimizer").count() >= 2, "{}", m.advice);
+        }
+    }
 }
 
 #[test]

@@ -51,14 +51,63 @@ fn kinds(r: &DesignReport) -> Vec<MessageKind> {
 }
 
 #[test]
-fn sleepstudy_shape_is_clean() {
-    let r = check_design(&design(18, 10, 1.0, &["(Intercept)", "x"]));
+fn thirty_groups_of_ten_are_clean() {
+    let r = check_design(&design(30, 10, 1.0, &["(Intercept)", "x"]));
     assert!(r.messages.is_empty(), "{:?}", r.messages);
     let g = &r.groups[0];
     assert_eq!(
         (g.n_levels, g.min, g.median, g.max, g.singletons),
-        (18, 10, 10.0, 10, 0)
+        (30, 10, 10.0, 10, 0)
     );
+}
+
+#[test]
+fn trust_few_groups_for_a_variance_get_a_note_with_the_count() {
+    // sleepstudy's shape (18 subjects) and the tutorial's 8 schools: below the usual ~20.
+    for groups in [18, 8] {
+        let r = check_design(&design(groups, 10, 1.0, &["(Intercept)", "x"]));
+        assert_eq!(kinds(&r), vec![MessageKind::FewLevels], "{groups}");
+        let text = &r.messages[0].text;
+        assert!(text.contains(&format!("has {groups} levels")), "{text}");
+        assert!(text.contains("about 20"), "{text}");
+        assert_eq!(r.messages[0].severity, crate::Severity::Note);
+    }
+    assert!(check_design(&design(20, 10, 1.0, &["(Intercept)"]))
+        .messages
+        .is_empty());
+}
+
+#[test]
+fn trust_random_slope_with_few_observations_per_group_gets_a_note() {
+    // The tutorial's 3 students per school with a random slope (k = 2 < 3 < 5).
+    let r = check_design(&design(40, 3, 1.0, &["(Intercept)", "x"]));
+    assert_eq!(
+        kinds(&r),
+        vec![MessageKind::SmallGroups],
+        "{:?}",
+        r.messages
+    );
+    let text = &r.messages[0].text;
+    assert!(text.contains("median of 3 observations"), "{text}");
+    assert!(text.contains("about 5"), "{text}");
+    // Intercept only: nothing to say; 5 per group with a slope: nothing either.
+    assert!(check_design(&design(40, 3, 1.0, &["(Intercept)"]))
+        .messages
+        .is_empty());
+    assert!(check_design(&design(40, 5, 1.0, &["(Intercept)", "x"]))
+        .messages
+        .is_empty());
+}
+
+#[test]
+fn trust_each_aliased_column_gets_a_message() {
+    let mut d = design(30, 10, 1.0, &["(Intercept)"]);
+    d.aliased = vec!["x2".into(), "SexMale:x".into()];
+    let r = check_design(&d);
+    assert_eq!(kinds(&r), vec![MessageKind::Aliased, MessageKind::Aliased]);
+    assert!(r.messages[0].text.contains("`x2`"));
+    assert!(r.messages[1].text.contains("`SexMale:x`"));
+    assert_eq!(r.messages[0].code, "aliased");
 }
 
 #[test]
@@ -112,7 +161,7 @@ fn singleton_groups_under_a_slope() {
 
 #[test]
 fn predictor_times_a_million_needs_rescaling() {
-    let r = check_design(&design(18, 10, 1e6, &["(Intercept)"]));
+    let r = check_design(&design(30, 10, 1e6, &["(Intercept)"]));
     assert_eq!(kinds(&r), vec![MessageKind::Scale]);
     assert!(
         r.messages[0].advice.contains("divide `x` by 1e6"),

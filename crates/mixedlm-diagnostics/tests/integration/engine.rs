@@ -2,13 +2,13 @@
 //! points and levels), sleepstudy with Days × 10⁶; InstEval ignored by default.
 
 use crate::common::*;
-use mixedlm_design::{read_table, Design, DesignBuilder};
+use mixedlm_design::{Design, DesignBuilder};
 use mixedlm_diagnostics::fit::{diagnose, influence, leave_group_out, plot_input, DiagnoseOptions};
 use mixedlm_diagnostics::{write_plots, MessageKind, PlotFormat};
 use mixedlm_model::{FitOptions, LinearMixedModel, LmmFit, ModelOptions};
 
 fn fitted(file: &str, formula: &str, reml: bool) -> (LinearMixedModel, LmmFit) {
-    let batch = read_table(&data_dir().join(file), None).unwrap();
+    let batch = data(file);
     let formula = mixedlm_formula::parse_formula(formula).unwrap();
     let (design, _) = DesignBuilder::new(&formula).build(&batch).unwrap();
     fit_design(&design, reml)
@@ -27,7 +27,7 @@ fn kinds(d: &mixedlm_diagnostics::Diagnostics) -> Vec<MessageKind> {
 #[test]
 fn sleepstudy_fit_is_clean_and_plots() {
     let (mut model, fit) = fitted(
-        "sleepstudy.csv",
+        "sleepstudy",
         "Reaction ~ 1 + Days + (1 + Days | Subject)",
         true,
     );
@@ -45,7 +45,7 @@ fn sleepstudy_fit_is_clean_and_plots() {
     assert!(report.hessian_min_eigenvalue.unwrap() > 0.0);
     assert_eq!(report.random_effects_normality.len(), 2);
     let input = plot_input(&fit, model.design()).unwrap();
-    let reference = reference("01_sleepstudy_reml.json");
+    let reference = result("sleepstudy", true);
     let head = numbers(&reference["resid_head"]);
     for (a, b) in input.residuals.iter().zip(&head) {
         assert!((a - b).abs() < 1e-3, "{a} vs {b}");
@@ -56,7 +56,7 @@ fn sleepstudy_fit_is_clean_and_plots() {
 
 #[test]
 fn dyestuff2_fit_is_singular_with_advice() {
-    let (mut model, fit) = fitted("dyestuff2.csv", "Yield ~ 1 + (1 | Batch)", false);
+    let (mut model, fit) = fitted("dyestuff2", "Yield ~ 1 + (1 | Batch)", false);
     let report = diagnose(&mut model, &fit, &DiagnoseOptions::default()).unwrap();
     let singular: Vec<_> = report
         .messages
@@ -75,7 +75,7 @@ fn dyestuff2_fit_is_singular_with_advice() {
 
 #[test]
 fn sleepstudy_days_times_a_million_gets_rescale_advice() {
-    let batch = read_table(&data_dir().join("sleepstudy.csv"), None).unwrap();
+    let batch = data("sleepstudy");
     let formula =
         mixedlm_formula::parse_formula("Reaction ~ 1 + Days + (1 + Days | Subject)").unwrap();
     let (mut design, _) = DesignBuilder::new(&formula).build(&batch).unwrap();
@@ -104,7 +104,7 @@ fn sleepstudy_days_times_a_million_gets_rescale_advice() {
 #[test]
 fn sleepstudy_influence_matches_a_manual_refit() {
     let (model, fit) = fitted(
-        "sleepstudy.csv",
+        "sleepstudy",
         "Reaction ~ 1 + Days + (1 + Days | Subject)",
         true,
     );
@@ -147,7 +147,7 @@ fn sleepstudy_influence_matches_a_manual_refit() {
 #[test]
 fn mathachieve_fit_plots() {
     let (mut model, fit) = fitted(
-        "mathachieve.csv",
+        "mathachieve",
         "MathAch ~ 1 + SES + MEANSES + Sex + Minority + (1 + SES | School)",
         true,
     );
@@ -168,7 +168,7 @@ fn mathachieve_fit_plots() {
 fn insteval_fit_diagnostics_and_plots() {
     let start = std::time::Instant::now();
     let (mut model, fit) = fitted(
-        "insteval.csv",
+        "insteval",
         "y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept)",
         true,
     );

@@ -91,12 +91,12 @@ fn assert_matches_lme4(set: &ResidualSet, reference: &serde_json::Value) {
 }
 
 fn sleepstudy() -> Data {
-    let (h, rows) = read_csv("sleepstudy.csv");
-    let days = column(&h, &rows, "Days");
-    let (levels, codes) = factor(&h, &rows, "Subject");
+    let dataset = "sleepstudy";
+    let days = numeric(dataset, "Days");
+    let (levels, codes) = factor(dataset, "Subject");
     let ones = vec![1.0; days.len()];
     Data {
-        y: column(&h, &rows, "Reaction"),
+        y: numeric(dataset, "Reaction"),
         x_names: vec!["(Intercept)", "Days"],
         x: dense(&[ones.clone(), days.clone()]),
         z: dense(&[ones, days]),
@@ -106,10 +106,10 @@ fn sleepstudy() -> Data {
 }
 
 fn mathachieve() -> Data {
-    let (h, rows) = read_csv("mathachieve.csv");
-    let ses = column(&h, &rows, "SES");
-    let (sex_levels, sex) = factor(&h, &rows, "Sex");
-    let (min_levels, minority) = factor(&h, &rows, "Minority");
+    let dataset = "mathachieve";
+    let ses = numeric(dataset, "SES");
+    let (sex_levels, sex) = factor(dataset, "Sex");
+    let (min_levels, minority) = factor(dataset, "Minority");
     assert_eq!(
         (sex_levels[1].as_str(), min_levels[1].as_str()),
         ("Male", "Yes")
@@ -119,14 +119,14 @@ fn mathachieve() -> Data {
     let x = dense(&[
         ones.clone(),
         ses.clone(),
-        column(&h, &rows, "MEANSES"),
+        numeric(dataset, "MEANSES"),
         dummy(sex),
         dummy(minority),
     ]);
-    let (levels, codes) = factor(&h, &rows, "School");
+    let (levels, codes) = factor(dataset, "School");
     let x_names = vec!["(Intercept)", "SES", "MEANSES", "SexMale", "MinorityYes"];
     Data {
-        y: column(&h, &rows, "MathAch"),
+        y: numeric(dataset, "MathAch"),
         x_names,
         x,
         z: dense(&[ones, ses]),
@@ -157,7 +157,7 @@ fn svg_text(dir: &Path, name: &str) -> String {
 
 #[test]
 fn sleepstudy_plots_svg_and_png() {
-    let reference = reference("01_sleepstudy_reml.json");
+    let reference = result("sleepstudy", true);
     let (set, input) = build(&sleepstudy(), &reference, "Subject", "Days");
     assert_matches_lme4(&set, &reference);
     let dir = plot_dir("sleepstudy");
@@ -193,7 +193,7 @@ fn sleepstudy_plots_svg_and_png() {
 
 #[test]
 fn mathachieve_plots_many_points_and_levels() {
-    let reference = reference("09_mathachieve_reml.json");
+    let reference = result("mathachieve", true);
     let (set, input) = build(&mathachieve(), &reference, "School", "SES");
     assert_matches_lme4(&set, &reference);
     assert_eq!(input.fitted.len(), 7185);

@@ -2,9 +2,9 @@
 //! Any model, O((q + p)³) per factorization: the oracle the structured systems are tested
 //! against, and the route for models the others do not cover.
 
+use super::data::ModelData;
 use super::random::RandomEffects;
 use super::system::{PwlsSystem, Unknowns};
-use super::ModelData;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
 use faer::{Mat, MatMut, Par};

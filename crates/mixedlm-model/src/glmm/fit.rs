@@ -10,46 +10,19 @@
 //! feed the convergence checks.
 
 use super::derivs::{derivatives, Derivatives};
+use super::error::GlmmError;
 use super::model::GlmmModel;
+use super::options::{GlmmOptions, Stages};
 use super::quadrature::{GaussHermite, MAX_NAGQ};
 use super::results::{extract, GlmmFit};
 use super::system::Unknowns;
-use super::GlmmError;
-use mixedlm_optim::{minimize, Objective, OptimOptions, OptimRecord, OptimizerName};
+use mixedlm_optim::{minimize, Objective, OptimOptions, OptimizerName};
 
 /// Finite-difference step of the derivatives at the optimum, in θ's units and β's
 /// stage-1 standard errors (relative for entries above 1): small enough for a
 /// second-order error near 1e-6, large enough that the criterion's rounding (PIRLS stops
 /// at steps of 1e-10) stays below 1e-3 of the Hessian.
 const HESSIAN_STEP: f64 = 1e-3;
-
-/// Settings of [`GlmmModel::fit`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct GlmmOptions {
-    /// Quadrature points: 0 (fast: β from PIRLS), 1 (Laplace, the default) or 2..=25
-    /// (adaptive Gauss-Hermite, one scalar random-effects term only).
-    pub nagq: usize,
-    /// Objective evaluations allowed per stage.
-    pub max_evaluations: usize,
-    /// BOBYQA's final trust-region radius in stage 2 (θ, and β in standard errors).
-    pub final_step: f64,
-    /// Compute the finite-difference Hessian (Var(β̂) as lme4, convergence checks).
-    pub derivatives: bool,
-    /// Compute the conditional SDs of the random effects.
-    pub cond_var: bool,
-}
-
-impl Default for GlmmOptions {
-    fn default() -> Self {
-        GlmmOptions {
-            nagq: 1,
-            max_evaluations: 10_000,
-            final_step: 1e-6,
-            derivatives: true,
-            cond_var: true,
-        }
-    }
-}
 
 /// Stage 1's criterion: the fast deviance over θ.
 struct FastObjective<'a> {
@@ -146,18 +119,6 @@ impl Objective for FullObjective<'_> {
     }
 }
 
-/// What the two stages left: records and the optimum.
-pub(crate) struct Stages {
-    pub stage1: OptimRecord,
-    pub stage2: Option<OptimRecord>,
-    pub theta: Vec<f64>,
-    pub beta: Vec<f64>,
-    pub objective: f64,
-    pub derivs: Option<Derivatives>,
-    /// Var(β̂) from the RX factor at the optimum (always) ...
-    pub vcov_rx: Vec<f64>,
-}
-
 impl GlmmModel {
     /// Fit by the two stages and return the estimates.
     pub fn fit(&mut self, opts: &GlmmOptions) -> Result<GlmmFit, GlmmError> {
@@ -209,24 +170,12 @@ impl GlmmModel {
             });
         }
         let p = beta1.len();
-        let scale: Vec<f64> = match &vcov1 {
-            Some(v) => (0..p)
-                .map(|i| {
-                    let s = v[(i, i)].sqrt();
-                    if s.is_finite() && s > 0.0 {
-                        s
-                    } else {
-                        1.0
-                    }
-                })
-                .collect(),
-            None => vec![1.0; p],
-        };
+        let scale = standard_errors_or_one(vcov1.as_ref(), p);
         let rule = (opts.nagq > 1)
             .then(|| GaussHermite::new(opts.nagq))
             .flatten();
         let nt = self.n_theta();
-        let mut obj = FullObjective::new(self, rule, beta1.clone(), scale.clone());
+        let mut obj = FullObjective::new(self, rule, beta1.clone(), scale);
         let mut x0 = stage1.theta.clone();
         x0.extend(std::iter::repeat_n(0.0, p));
         let mut lower2 = lower.clone();
@@ -246,24 +195,9 @@ impl GlmmModel {
             .map_err(|e| GlmmError::Optimizer(e.to_string()))?;
         let (theta, beta) = obj.unscale(&stage2.theta);
         let objective = obj.at(&theta, &beta);
-        let derivs = opts.derivatives.then(|| {
-            let steps: Vec<f64> = stage2
-                .theta
-                .iter()
-                .map(|v| HESSIAN_STEP * v.abs().max(1.0))
-                .collect();
-            let mut d = derivatives(|x| obj.value(x), &stage2.theta, objective, &steps, &lower2);
-            // back to unscaled β: ∂/∂β = ∂/∂s / scale
-            let n = nt + p;
-            let unit = |i: usize| if i < nt { 1.0 } else { scale[i - nt] };
-            for i in 0..n {
-                d.gradient[i] /= unit(i);
-                for j in 0..n {
-                    d.hessian[i * n + j] /= unit(i) * unit(j);
-                }
-            }
-            d
-        });
+        let derivs = opts
+            .derivatives
+            .then(|| unscaled_derivatives(&mut obj, &stage2.theta, objective, &lower2, nt));
         // leave the model at the optimum
         let _ = obj.at(&theta, &beta);
         self.sync_rows();
@@ -319,4 +253,42 @@ fn describe_terms(model: &GlmmModel) -> String {
             re.terms[0].group, re.terms[0].k
         )
     }
+}
+
+/// The standard errors of β from the diagonal of `vcov` (1 where there is none or it is
+/// not a positive number): the units of β in stage 2.
+fn standard_errors_or_one(vcov: Option<&faer::Mat<f64>>, p: usize) -> Vec<f64> {
+    (0..p)
+        .map(|i| {
+            let s = vcov.map_or(f64::NAN, |v| v[(i, i)].sqrt());
+            if s.is_finite() && s > 0.0 {
+                s
+            } else {
+                1.0
+            }
+        })
+        .collect()
+}
+
+/// The finite-difference gradient and Hessian of stage 2's objective at its optimum `x`
+/// (value `objective`), taken back from β in standard-error units to β: ∂/∂β = ∂/∂s / scale.
+fn unscaled_derivatives(
+    obj: &mut FullObjective<'_>,
+    x: &[f64],
+    objective: f64,
+    lower: &[f64],
+    nt: usize,
+) -> Derivatives {
+    let steps: Vec<f64> = x.iter().map(|v| HESSIAN_STEP * v.abs().max(1.0)).collect();
+    let mut d = derivatives(|x| obj.value(x), x, objective, &steps, lower);
+    let scale = obj.scale.clone();
+    let n = x.len();
+    let unit = |i: usize| if i < nt { 1.0 } else { scale[i - nt] };
+    for i in 0..n {
+        d.gradient[i] /= unit(i);
+        for j in 0..n {
+            d.hessian[i * n + j] /= unit(i) * unit(j);
+        }
+    }
+    d
 }

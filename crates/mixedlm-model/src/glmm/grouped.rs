@@ -4,9 +4,9 @@
 //! complement of X (an arrow factorization, as the engine's single-term path). Each step
 //! costs one pass over the rows plus O(G k³ + G k p²).
 
+use super::data::ModelData;
 use super::system::{PwlsSystem, Unknowns};
-use super::ModelData;
-use crate::small;
+use crate::kernels;
 use faer::Mat;
 use std::sync::Arc;
 
@@ -148,11 +148,11 @@ impl PwlsSystem for GroupedSystem {
                 let v = self.t[0] * self.t[0] * self.d[g] + 1.0;
                 lg[0] = v.sqrt();
             } else {
-                small::congruence(&self.t, &self.d[g * kk..(g + 1) * kk], k, &mut self.tmp, lg);
+                kernels::congruence(&self.t, &self.d[g * kk..(g + 1) * kk], k, &mut self.tmp, lg);
                 for a in 0..k {
                     lg[a * k + a] += 1.0;
                 }
-                if !small::chol(lg, k) {
+                if !kernels::chol(lg, k) {
                     return false;
                 }
             }
@@ -201,7 +201,7 @@ impl PwlsSystem for GroupedSystem {
                 }
             }
             // s is column-major with the lower triangle in [c * p + e], e ≥ c
-            if !small::chol(&mut s, p) {
+            if !kernels::chol(&mut s, p) {
                 return false;
             }
             self.lx.copy_from_slice(&s);
@@ -231,7 +231,7 @@ impl PwlsSystem for GroupedSystem {
                     }
                 }
             }
-            small::solve_lower_t(ug, &self.l[g * kk..(g + 1) * kk], k);
+            kernels::solve_lower_t(ug, &self.l[g * kk..(g + 1) * kk], k);
         }
     }
 
@@ -257,7 +257,7 @@ impl PwlsSystem for GroupedSystem {
         let mut out = vec![0.0; self.g * kk];
         let (mut inv, mut v) = (vec![0.0; kk], vec![0.0; kk]);
         for g in 0..self.g {
-            small::lower_inverse(&self.l[g * kk..(g + 1) * kk], k, &mut inv);
+            kernels::lower_inverse(&self.l[g * kk..(g + 1) * kk], k, &mut inv);
             // (L L')⁻¹ = L⁻ᵀ L⁻¹
             for a in 0..k {
                 for b in 0..k {
@@ -294,5 +294,5 @@ fn solve_lower(l: &[f64], x: &mut [f64], k: usize) {
 
 /// x ← L⁻ᵀ x.
 fn solve_lower_transposed(l: &[f64], x: &mut [f64], k: usize) {
-    small::solve_lower_t(x, l, k);
+    kernels::solve_lower_t(x, l, k);
 }

@@ -17,6 +17,8 @@
 //!   ([`derivs`]); [`results`]: the fit as plain data.
 
 pub mod checks;
+mod choose;
+mod data;
 pub mod dense;
 pub mod derivs;
 pub mod engine;
@@ -27,7 +29,9 @@ pub mod grouped;
 pub mod link;
 pub mod model;
 mod onefactor;
+mod options;
 pub mod pirls;
+pub mod pirls_failure;
 pub mod quadrature;
 pub mod random;
 pub mod response;
@@ -38,25 +42,13 @@ pub mod system;
 mod tests;
 
 pub use checks::{GlmmChecks, Overdispersion};
+pub use choose::SystemChoice;
+pub use data::ModelData;
 pub use error::GlmmError;
 pub use family::{family_by_name, Binomial, Family, Poisson, FAMILY_NAMES};
-pub use fit::GlmmOptions;
 pub use link::{link_by_name, Cloglog, Link, Log, Logit, Probit, LINK_NAMES};
-pub use model::{GlmmModel, ModelData, SystemChoice};
+pub use model::GlmmModel;
+pub use options::GlmmOptions;
 pub use quadrature::{GaussHermite, MAX_NAGQ};
 pub use results::{GlmmFit, VcovSource};
 pub use system::{PwlsSystem, Unknowns};
-
-use std::sync::Arc;
-
-/// The PWLS system for a model: per-level blocks for one grouping factor, else the
-/// engine's blocked factorization.
-pub(crate) fn choose_system(data: &Arc<ModelData>, choice: SystemChoice) -> Box<dyn PwlsSystem> {
-    match choice {
-        SystemChoice::Dense => Box::new(dense::DenseSystem::new(data.clone())),
-        SystemChoice::Auto if data.re.terms.len() == 1 => {
-            Box::new(grouped::GroupedSystem::new(data.clone()))
-        }
-        SystemChoice::Auto => Box::new(engine::EngineSystem::new(data.clone())),
-    }
-}

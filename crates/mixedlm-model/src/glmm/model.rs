@@ -12,37 +12,19 @@
 //!
 //! Every evaluation starts PIRLS from the previous evaluation's modes (a warm start).
 
+use super::choose::{choose_system, SystemChoice};
+use super::data::ModelData;
+use super::error::GlmmError;
 use super::family::Family;
 use super::link::Link;
-use super::pirls::PirlsFailure;
+use super::pirls_failure::PirlsFailure;
 use super::quadrature::GaussHermite;
 use super::random::RandomEffects;
 use super::response::GlmResponse;
 use super::system::{PwlsSystem, Unknowns};
-use super::GlmmError;
 use crate::ModelError;
 use mixedlm_design::Design;
 use std::sync::Arc;
-
-/// What every PWLS system reads: the design (X, Z, codes) and the terms' layout.
-#[derive(Debug)]
-pub struct ModelData {
-    /// The design (its response, weights and offset are read into [`GlmResponse`]).
-    pub design: Design,
-    /// The random-effects terms in lme4's order.
-    pub re: RandomEffects,
-}
-
-/// Which PWLS system evaluates the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SystemChoice {
-    /// The structured system the model allows (per-level blocks for one grouping factor,
-    /// else the engine's blocked factorization).
-    #[default]
-    Auto,
-    /// The dense system (any model; the test oracle).
-    Dense,
-}
 
 /// A GLMM ready for evaluation.
 #[derive(Debug)]
@@ -115,7 +97,7 @@ impl GlmmModel {
         let one = (system == SystemChoice::Auto && data_terms(&design) == 1)
             .then(|| super::onefactor::OneFactor::new(&design, &resp));
         let data = Arc::new(ModelData { design, re });
-        let system = super::choose_system(&data, system);
+        let system = choose_system(&data, system)?;
         Ok(GlmmModel {
             data,
             resp,
@@ -469,58 +451,65 @@ fn check_design(design: &Design) -> Result<(), ModelError> {
             row: pos % n.max(1),
         });
     }
-    for rt in &design.random {
-        let (levels, k) = (rt.levels.len(), rt.z.ncols);
-        if levels < 2 {
-            return Err(ModelError::TooFewLevels {
-                group: rt.group.clone(),
-                levels,
-            });
-        }
-        if levels > n {
-            return Err(ModelError::TooManyLevels {
-                group: rt.group.clone(),
-                levels,
-                n,
-            });
-        }
-        if k * levels > n {
-            return Err(ModelError::TooManyRandomEffects {
-                group: rt.group.clone(),
-                q: k * levels,
-                n,
-            });
-        }
-        if k == 0
-            || rt.codes.len() != n
-            || rt.z.nrows != n
-            || rt.z.data.len() != n * k
-            || rt.names.len() != k
-        {
-            return Err(ModelError::DimensionMismatch {
-                what: format!("random term `{}`", rt.group),
-                expected: n,
-                found: rt.codes.len(),
-            });
-        }
-        if let Some(row) = rt.codes.iter().position(|&c| c as usize >= levels) {
-            return Err(ModelError::BadLevelCode {
-                group: rt.group.clone(),
-                row,
-                code: rt.codes[row],
-                levels,
-            });
-        }
-        if let Some(pos) = rt.z.data.iter().position(|v| !v.is_finite()) {
-            return Err(ModelError::NonFinite {
-                what: format!(
-                    "random-effects column `{}` of `{}`",
-                    rt.names.get(pos / n).map_or("?", String::as_str),
-                    rt.group
-                ),
-                row: pos % n,
-            });
-        }
+    design
+        .random
+        .iter()
+        .try_for_each(|rt| check_random_term(rt, n))
+}
+
+/// One random-effects term of a GLMM design: glmer's checks (as many levels as
+/// observations allowed), lengths, level codes and finite columns.
+fn check_random_term(rt: &mixedlm_design::RandomTermDesign, n: usize) -> Result<(), ModelError> {
+    let (levels, k) = (rt.levels.len(), rt.z.ncols);
+    if levels < 2 {
+        return Err(ModelError::TooFewLevels {
+            group: rt.group.clone(),
+            levels,
+        });
+    }
+    if levels > n {
+        return Err(ModelError::TooManyLevels {
+            group: rt.group.clone(),
+            levels,
+            n,
+        });
+    }
+    if k * levels > n {
+        return Err(ModelError::TooManyRandomEffects {
+            group: rt.group.clone(),
+            q: k * levels,
+            n,
+        });
+    }
+    if k == 0
+        || rt.codes.len() != n
+        || rt.z.nrows != n
+        || rt.z.data.len() != n * k
+        || rt.names.len() != k
+    {
+        return Err(ModelError::DimensionMismatch {
+            what: format!("random term `{}`", rt.group),
+            expected: n,
+            found: rt.codes.len(),
+        });
+    }
+    if let Some(row) = rt.codes.iter().position(|&c| c as usize >= levels) {
+        return Err(ModelError::BadLevelCode {
+            group: rt.group.clone(),
+            row,
+            code: rt.codes[row],
+            levels,
+        });
+    }
+    if let Some(pos) = rt.z.data.iter().position(|v| !v.is_finite()) {
+        return Err(ModelError::NonFinite {
+            what: format!(
+                "random-effects column `{}` of `{}`",
+                rt.names.get(pos / n).map_or("?", String::as_str),
+                rt.group
+            ),
+            row: pos % n,
+        });
     }
     Ok(())
 }

@@ -11,9 +11,9 @@
 
 use super::family::Family;
 use super::link::Link;
-use super::pirls::{PirlsFailure, MAX_ITERATIONS, STEP_TOL};
+use super::pirls_failure::{PirlsFailure, MAX_ITERATIONS, STEP_TOL};
 use super::response::GlmResponse;
-use crate::small;
+use crate::kernels;
 use mixedlm_design::Design;
 use rayon::prelude::*;
 
@@ -77,7 +77,7 @@ struct Sums {
 impl Level<'_> {
     fn pass(&self, u: &[f64], b: &mut [f64], sums: &mut Sums) {
         let k = self.k;
-        small::lower_times(self.t, u, k, b);
+        kernels::lower_times(self.t, u, k, b);
         sums.dev = 0.0;
         sums.zwz.iter_mut().for_each(|v| *v = 0.0);
         sums.zwr.iter_mut().for_each(|v| *v = 0.0);
@@ -95,8 +95,8 @@ impl Level<'_> {
             let target = zb + (self.y[i] - mu) / d;
             for a in 0..k {
                 let wa = wt * zi[a];
-                for c in a..k {
-                    sums.zwz[a * k + c] += wa * zi[c];
+                for (c, zc) in zi.iter().enumerate().skip(a) {
+                    sums.zwz[a * k + c] += wa * zc;
                 }
                 sums.zwr[a] += wa * target;
             }
@@ -114,11 +114,11 @@ impl Level<'_> {
                 full[c * k + a] = sums.zwz[a * k + c];
             }
         }
-        small::congruence(self.t, &full, k, tmp, l);
+        kernels::congruence(self.t, &full, k, tmp, l);
         for a in 0..k {
             l[a * k + a] += 1.0;
         }
-        if !small::chol(l, k) {
+        if !kernels::chol(l, k) {
             return false;
         }
         for (a, v) in next.iter_mut().enumerate() {
@@ -132,7 +132,7 @@ impl Level<'_> {
             }
             next[i] = s / l[i * k + i];
         }
-        small::solve_lower_t(next, l, k);
+        kernels::solve_lower_t(next, l, k);
         true
     }
 
@@ -328,7 +328,7 @@ impl OneFactor {
         let k = self.k;
         let mut b = vec![0.0; k];
         for g in 0..self.ptr.len() - 1 {
-            small::lower_times(t, &u[g * k..(g + 1) * k], k, &mut b);
+            kernels::lower_times(t, &u[g * k..(g + 1) * k], k, &mut b);
             for pos in self.ptr[g]..self.ptr[g + 1] {
                 let zi = &self.z[pos * k..(pos + 1) * k];
                 eta[self.perm[pos]] =
@@ -348,6 +348,8 @@ struct GradSums {
     e: Vec<f64>,
     /// Z'WX (k × p column-major).
     c: Vec<f64>,
+    /// The fixed effects' direct part of the gradient (p).
+    beta: Vec<f64>,
 }
 
 impl OneFactor {
@@ -364,113 +366,10 @@ impl OneFactor {
         link: &dyn Link,
         out: &mut [f64],
     ) {
-        let (k, p, kk) = (self.k, self.p, self.k * self.k);
+        let p = self.p;
         let nt = dt.len();
         let g_count = self.ptr.len() - 1;
-        let per_level = |g: usize| -> Vec<f64> {
-            let mut grad = vec![0.0; nt + p];
-            let lg = &self.l[g * kk..(g + 1) * kk];
-            let ug = &u[g * k..(g + 1) * k];
-            let mut b = vec![0.0; k];
-            small::lower_times(t, ug, k, &mut b);
-            let mut s = GradSums {
-                a: vec![0.0; kk],
-                rho: vec![0.0; k],
-                e: vec![0.0; k],
-                c: vec![0.0; k * p],
-            };
-            let mut v = vec![0.0; k];
-            for pos in self.ptr[g]..self.ptr[g + 1] {
-                let w = self.w[pos];
-                if w <= 0.0 {
-                    continue;
-                }
-                let zi = &self.z[pos * k..(pos + 1) * k];
-                let xi = &self.x[pos * p..(pos + 1) * p];
-                let eta = self.base[pos] + zi.iter().zip(&b).map(|(a, c)| a * c).sum::<f64>();
-                let (mu, d) = link.mu_and_derivative(eta);
-                let var = family.variance(mu);
-                let wt = w * d * d / var;
-                let dw = w * family.variance_derivative(mu) * d;
-                let r = w * (self.y[pos] - mu);
-                // leverage z'T H⁻¹ T'z = |L⁻¹ T'z|²
-                for (a, va) in v.iter_mut().enumerate() {
-                    *va = (a..k).map(|m| t[a * k + m] * zi[m]).sum();
-                }
-                for i in 0..k {
-                    let mut acc = v[i];
-                    for m in 0..i {
-                        acc -= lg[m * k + i] * v[m];
-                    }
-                    v[i] = acc / lg[i * k + i];
-                }
-                let lev: f64 = v.iter().map(|x| x * x).sum();
-                let si = dw * lev;
-                for a in 0..k {
-                    for c in 0..k {
-                        s.a[c * k + a] += wt * zi[a] * zi[c];
-                    }
-                    s.rho[a] += r * zi[a];
-                    s.e[a] += si * zi[a];
-                    for j in 0..p {
-                        s.c[j * k + a] += wt * zi[a] * xi[j];
-                    }
-                }
-                for j in 0..p {
-                    grad[nt + j] += xi[j] * (-2.0 * r + si);
-                }
-            }
-            // q = H⁻¹ T'e
-            let mut q = vec![0.0; k];
-            for (a, qa) in q.iter_mut().enumerate() {
-                *qa = (a..k).map(|m| t[a * k + m] * s.e[m]).sum();
-            }
-            solve_llt(lg, &mut q, k);
-            // β: − q' T' C[:, j]
-            for j in 0..p {
-                let cj = &s.c[j * k..(j + 1) * k];
-                let tc: Vec<f64> = (0..k)
-                    .map(|a| (a..k).map(|m| t[a * k + m] * cj[m]).sum())
-                    .collect();
-                grad[nt + j] -= q.iter().zip(&tc).map(|(x, y)| x * y).sum::<f64>();
-            }
-            // θ_m
-            let mut hinv_ta = vec![0.0; kk];
-            // H⁻¹ T'A, column by column
-            for c in 0..k {
-                let col: Vec<f64> = (0..k).map(|r| s.a[c * k + r]).collect();
-                let mut x: Vec<f64> = (0..k)
-                    .map(|a| (a..k).map(|m| t[a * k + m] * col[m]).sum())
-                    .collect();
-                solve_llt(lg, &mut x, k);
-                hinv_ta[c * k..(c + 1) * k].copy_from_slice(&x);
-            }
-            for (m, gm) in dt.iter().enumerate() {
-                let mut gu = vec![0.0; k];
-                small::lower_times(gm, ug, k, &mut gu);
-                // −2 ρ'Gû + e'Gû
-                let mut val: f64 = (0..k).map(|a| (s.e[a] - 2.0 * s.rho[a]) * gu[a]).sum();
-                // 2 tr(H⁻¹ T'A G)
-                let mut tr = 0.0;
-                for c in 0..k {
-                    for r in 0..k {
-                        tr += hinv_ta[r * k + c] * gm[c * k + r];
-                    }
-                }
-                val += 2.0 * tr;
-                // − q'(T'A G û − G'ρ)
-                let agu: Vec<f64> = (0..k)
-                    .map(|r| (0..k).map(|c| s.a[c * k + r] * gu[c]).sum())
-                    .collect();
-                for a in 0..k {
-                    let tagu: f64 = (a..k).map(|m| t[a * k + m] * agu[m]).sum();
-                    let grho: f64 = (a..k).map(|m| gm[a * k + m] * s.rho[m]).sum();
-                    val -= q[a] * (tagu - grho);
-                }
-                grad[m] += val;
-            }
-            grad
-        };
+        let per_level = |g: usize| self.level_gradient(g, t, dt, u, family, link);
         let n = self.y.len();
         let total = if n >= PARALLEL_ROWS {
             (0..g_count)
@@ -481,6 +380,140 @@ impl OneFactor {
             (0..g_count).map(per_level).fold(vec![0.0; nt + p], add)
         };
         out.copy_from_slice(&total);
+    }
+}
+
+impl OneFactor {
+    /// Level g's sums of the gradient pass over its rows, with the fixed effects' direct
+    /// part Σ x (−2 w (y − μ) + W' a_i) in `beta`.
+    fn level_sums(
+        &self,
+        g: usize,
+        t: &[f64],
+        ug: &[f64],
+        family: &dyn Family,
+        link: &dyn Link,
+    ) -> GradSums {
+        let (k, p, kk) = (self.k, self.p, self.k * self.k);
+        let lg = &self.l[g * kk..(g + 1) * kk];
+        let mut b = vec![0.0; k];
+        kernels::lower_times(t, ug, k, &mut b);
+        let mut s = GradSums {
+            a: vec![0.0; kk],
+            rho: vec![0.0; k],
+            e: vec![0.0; k],
+            c: vec![0.0; k * p],
+            beta: vec![0.0; p],
+        };
+        let mut v = vec![0.0; k];
+        for pos in self.ptr[g]..self.ptr[g + 1] {
+            let w = self.w[pos];
+            if w <= 0.0 {
+                continue;
+            }
+            let zi = &self.z[pos * k..(pos + 1) * k];
+            let xi = &self.x[pos * p..(pos + 1) * p];
+            let eta = self.base[pos] + zi.iter().zip(&b).map(|(a, c)| a * c).sum::<f64>();
+            let (mu, d) = link.mu_and_derivative(eta);
+            let wt = w * d * d / family.variance(mu);
+            let dw = w * family.variance_derivative(mu) * d;
+            let r = w * (self.y[pos] - mu);
+            // leverage z'T H⁻¹ T'z = |L⁻¹ T'z|²
+            for (a, va) in v.iter_mut().enumerate() {
+                *va = (a..k).map(|m| t[a * k + m] * zi[m]).sum();
+            }
+            for i in 0..k {
+                let mut acc = v[i];
+                for m in 0..i {
+                    acc -= lg[m * k + i] * v[m];
+                }
+                v[i] = acc / lg[i * k + i];
+            }
+            let si = dw * v.iter().map(|x| x * x).sum::<f64>();
+            for a in 0..k {
+                for c in 0..k {
+                    s.a[c * k + a] += wt * zi[a] * zi[c];
+                }
+                s.rho[a] += r * zi[a];
+                s.e[a] += si * zi[a];
+                for (j, xj) in xi.iter().enumerate() {
+                    s.c[j * k + a] += wt * zi[a] * xj;
+                }
+            }
+            for (gb, xj) in s.beta.iter_mut().zip(xi) {
+                *gb += xj * (-2.0 * r + si);
+            }
+        }
+        s
+    }
+
+    /// Level g's part of [`Self::gradient`] (θ then β).
+    fn level_gradient(
+        &self,
+        g: usize,
+        t: &[f64],
+        dt: &[Vec<f64>],
+        u: &[f64],
+        family: &dyn Family,
+        link: &dyn Link,
+    ) -> Vec<f64> {
+        let (k, p, kk) = (self.k, self.p, self.k * self.k);
+        let nt = dt.len();
+        let lg = &self.l[g * kk..(g + 1) * kk];
+        let ug = &u[g * k..(g + 1) * k];
+        let s = self.level_sums(g, t, ug, family, link);
+        let mut grad = vec![0.0; nt + p];
+        grad[nt..].copy_from_slice(&s.beta);
+        // q = H⁻¹ T'e
+        let mut q = vec![0.0; k];
+        for (a, qa) in q.iter_mut().enumerate() {
+            *qa = (a..k).map(|m| t[a * k + m] * s.e[m]).sum();
+        }
+        solve_llt(lg, &mut q, k);
+        // β: − q' T' C[:, j]
+        for j in 0..p {
+            let cj = &s.c[j * k..(j + 1) * k];
+            let tc: Vec<f64> = (0..k)
+                .map(|a| (a..k).map(|m| t[a * k + m] * cj[m]).sum())
+                .collect();
+            grad[nt + j] -= q.iter().zip(&tc).map(|(x, y)| x * y).sum::<f64>();
+        }
+        // θ_m
+        let mut hinv_ta = vec![0.0; kk];
+        // H⁻¹ T'A, column by column
+        for c in 0..k {
+            let col: Vec<f64> = (0..k).map(|r| s.a[c * k + r]).collect();
+            let mut x: Vec<f64> = (0..k)
+                .map(|a| (a..k).map(|m| t[a * k + m] * col[m]).sum())
+                .collect();
+            solve_llt(lg, &mut x, k);
+            hinv_ta[c * k..(c + 1) * k].copy_from_slice(&x);
+        }
+        for (m, gm) in dt.iter().enumerate() {
+            let mut gu = vec![0.0; k];
+            kernels::lower_times(gm, ug, k, &mut gu);
+            // −2 ρ'Gû + e'Gû
+            let mut val: f64 = (0..k).map(|a| (s.e[a] - 2.0 * s.rho[a]) * gu[a]).sum();
+            // 2 tr(H⁻¹ T'A G)
+            let mut tr = 0.0;
+            for c in 0..k {
+                for r in 0..k {
+                    tr += hinv_ta[r * k + c] * gm[c * k + r];
+                }
+            }
+            val += 2.0 * tr;
+            // − q'(T'A G û − G'ρ)
+            let agu: Vec<f64> = (0..k)
+                .map(|r| (0..k).map(|c| s.a[c * k + r] * gu[c]).sum())
+                .collect();
+            for a in 0..k {
+                let tagu: f64 = (a..k).map(|m| t[a * k + m] * agu[m]).sum();
+                let grho: f64 = (a..k).map(|m| gm[a * k + m] * s.rho[m]).sum();
+                val -= q[a] * (tagu - grho);
+            }
+            grad[m] += val;
+        }
+        grad
     }
 }
 
@@ -498,5 +531,5 @@ fn solve_llt(l: &[f64], x: &mut [f64], k: usize) {
         }
         x[i] = s / l[i * k + i];
     }
-    small::solve_lower_t(x, l, k);
+    kernels::solve_lower_t(x, l, k);
 }

@@ -5,8 +5,8 @@
 //! θ ↔ T_j belongs to each term's covariance structure (`mixedlm-covariance`); this module
 //! only lays the terms out and applies the factors.
 
-use crate::terms::{kind, lme4_order};
-use mixedlm_covariance::{structure_for, CovarianceStructure};
+use crate::terms::lme4_order;
+use mixedlm_covariance::CovarianceStructure;
 use mixedlm_design::{Design, Levels};
 
 /// One random-effects term in lme4's order.
@@ -75,7 +75,7 @@ impl RandomEffects {
                 levels: rt.levels.clone(),
                 names: rt.names.clone(),
                 k,
-                structure: structure_for(kind(rt.covariance), k),
+                structure: rt.covariance.structure(k),
                 theta_offset,
                 u_offset,
             };
@@ -150,7 +150,7 @@ impl RandomEffects {
                 continue;
             }
             for (bg, ug) in bs.chunks_exact_mut(k).zip(us.chunks_exact(k)) {
-                crate::small::lower_times(tj, ug, k, bg);
+                crate::kernels::lower_times(tj, ug, k, bg);
             }
         }
     }

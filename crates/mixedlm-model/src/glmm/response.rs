@@ -2,9 +2,9 @@
 //! linear predictor η gives: the mean μ, dμ/dη, the working weights and residuals of
 //! iteratively reweighted least squares, the deviance and the log-likelihood.
 
+use super::error::GlmmError;
 use super::family::Family;
 use super::link::Link;
-use super::GlmmError;
 
 /// The response and its workspaces (one entry per observation).
 #[derive(Debug)]

@@ -1,8 +1,8 @@
 //! [`GlmmFit`]: the estimates of a fitted GLMM as plain data, on lme4's scales.
 
 use super::derivs::Derivatives;
-use super::fit::{GlmmOptions, Stages};
 use super::model::GlmmModel;
+use super::options::{GlmmOptions, Stages};
 use crate::results::{GroupCount, PerLevel, TermFit, SINGULAR_TOL};
 use faer::{Mat, MatRef, Side};
 use mixedlm_covariance::summarize;
@@ -111,53 +111,8 @@ pub(crate) fn extract(model: &mut GlmmModel, stages: Stages, opts: &GlmmOptions)
         .collect();
     let se = (0..p).map(|i| vcov_fixef[i][i].sqrt()).collect();
     let re = &model.data.re;
-    let mut b = vec![0.0; re.q];
-    re.lambda_times(&model.t, &model.u, &mut b);
-    let covs = if opts.cond_var {
-        model.system.conditional_covariances()
-    } else {
-        Vec::new()
-    };
-    let random = re
-        .terms
-        .iter()
-        .enumerate()
-        .map(|(j, term)| {
-            let k = term.k;
-            let t = &model.t[j];
-            let condsd = covs.get(j).map_or_else(
-                || PerLevel::empty(k),
-                |blocks| {
-                    let sd = blocks
-                        .chunks_exact(k * k)
-                        .flat_map(|v| (0..k).map(move |a| v[a * k + a].max(0.0).sqrt()))
-                        .collect();
-                    PerLevel::new(k, sd)
-                },
-            );
-            let th = &theta[term.theta_offset..term.theta_offset + term.n_theta()];
-            TermFit {
-                group: term.group.clone(),
-                formula_index: term.formula_index,
-                names: term.names.clone(),
-                structure: term.structure.name().to_string(),
-                theta: th.to_vec(),
-                covariance: summarize(MatRef::from_column_major_slice(t, k, k), 1.0),
-                levels: term.levels.clone(),
-                condval: PerLevel::new(k, b[term.u_offset..term.u_offset + term.len()].to_vec()),
-                condsd,
-            }
-        })
-        .collect();
-    let mut n_groups: Vec<GroupCount> = Vec::new();
-    for term in &re.terms {
-        if !n_groups.iter().any(|g| g.group == term.group) {
-            n_groups.push(GroupCount {
-                group: term.group.clone(),
-                levels: term.n_levels(),
-            });
-        }
-    }
+    let random = term_fits(model, &theta, opts.cond_var);
+    let n_groups = group_counts(re);
     let singular = re.terms.iter().any(|t| {
         t.structure.is_singular(
             &theta[t.theta_offset..t.theta_offset + t.n_theta()],
@@ -208,6 +163,63 @@ pub(crate) fn extract(model: &mut GlmmModel, stages: Stages, opts: &GlmmOptions)
         pirls_iterations: model.pirls_iterations,
         pirls_failures: model.pirls_failures,
     }
+}
+
+/// Each term's estimates: θ, the covariance, the conditional modes b = Λu and (with
+/// `cond_var`) their conditional SDs.
+fn term_fits(model: &GlmmModel, theta: &[f64], cond_var: bool) -> Vec<TermFit> {
+    let re = &model.data.re;
+    let mut b = vec![0.0; re.q];
+    re.lambda_times(&model.t, &model.u, &mut b);
+    let covs = if cond_var {
+        model.system.conditional_covariances()
+    } else {
+        Vec::new()
+    };
+    re.terms
+        .iter()
+        .enumerate()
+        .map(|(j, term)| {
+            let k = term.k;
+            let t = &model.t[j];
+            let condsd = covs.get(j).map_or_else(
+                || PerLevel::empty(k),
+                |blocks| {
+                    let sd = blocks
+                        .chunks_exact(k * k)
+                        .flat_map(|v| (0..k).map(move |a| v[a * k + a].max(0.0).sqrt()))
+                        .collect();
+                    PerLevel::new(k, sd)
+                },
+            );
+            let th = &theta[term.theta_offset..term.theta_offset + term.n_theta()];
+            TermFit {
+                group: term.group.clone(),
+                formula_index: term.formula_index,
+                names: term.names.clone(),
+                structure: term.structure.name().to_string(),
+                theta: th.to_vec(),
+                covariance: summarize(MatRef::from_column_major_slice(t, k, k), 1.0),
+                levels: term.levels.clone(),
+                condval: PerLevel::new(k, b[term.u_offset..term.u_offset + term.len()].to_vec()),
+                condsd,
+            }
+        })
+        .collect()
+}
+
+/// The grouping factors and their numbers of levels, each once.
+fn group_counts(re: &super::random::RandomEffects) -> Vec<GroupCount> {
+    let mut n_groups: Vec<GroupCount> = Vec::new();
+    for term in &re.terms {
+        if !n_groups.iter().any(|g| g.group == term.group) {
+            n_groups.push(GroupCount {
+                group: term.group.clone(),
+                levels: term.n_levels(),
+            });
+        }
+    }
+    n_groups
 }
 
 /// The β block of 2 H⁻¹ (row-major p × p) when H is symmetric positive definite.

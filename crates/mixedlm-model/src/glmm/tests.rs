@@ -86,28 +86,58 @@ fn every_path_gives_the_dense_oracles_criteria() {
     for poisson in [false, true] {
         for second in [None, Some(true), Some(false)] {
             let d = design(poisson, second);
-            let mut fast = model(&d, poisson, SystemChoice::Auto);
             let mut dense = model(&d, poisson, SystemChoice::Dense);
-            let nt = fast.n_theta();
+            let mut paths = vec![("auto", model(&d, poisson, SystemChoice::Auto))];
+            if second.is_some() {
+                paths.push(("sparse", model(&d, poisson, SystemChoice::EngineSparse)));
+            }
+            let nt = dense.n_theta();
             let thetas: Vec<Vec<f64>> = vec![
                 vec![0.9; nt],
                 (0..nt).map(|i| 0.4 + 0.1 * i as f64).collect(),
             ];
             for theta in &thetas {
-                let what = format!("poisson {poisson} second {second:?} θ {theta:?}");
-                let (a, b) = (fast.fast_deviance(theta), dense.fast_deviance(theta));
-                close(&format!("fast {what}"), a, b, 1e-10);
+                let b_fast = dense.fast_deviance(theta);
                 let beta = dense.state().1.to_vec();
-                for shift in [0.0, 0.05] {
-                    let beta: Vec<f64> = beta.iter().map(|v| v + shift).collect();
-                    let (a, b) = (
-                        fast.laplace_deviance(theta, &beta),
-                        dense.laplace_deviance(theta, &beta),
+                for (path, fast) in paths.iter_mut() {
+                    let what = format!("{path} poisson {poisson} second {second:?} θ {theta:?}");
+                    close(
+                        &format!("fast {what}"),
+                        fast.fast_deviance(theta),
+                        b_fast,
+                        1e-10,
                     );
-                    close(&format!("laplace {what}"), a, b, 1e-10);
+                    for shift in [0.0, 0.05] {
+                        let beta: Vec<f64> = beta.iter().map(|v| v + shift).collect();
+                        let (a, b) = (
+                            fast.laplace_deviance(theta, &beta),
+                            dense.laplace_deviance(theta, &beta),
+                        );
+                        close(&format!("laplace {what}"), a, b, 1e-10);
+                    }
                 }
             }
         }
+    }
+}
+
+/// The engine adapter takes the path asked for: nested for a nested second factor,
+/// sparse when forced on a crossed one, dense otherwise.
+#[test]
+fn the_engine_adapter_takes_each_path() {
+    let nested = engine::EngineSystem::new(&data(&design(false, Some(true)))).unwrap();
+    assert!(nested.uses_nested());
+    let crossed = design(false, Some(false));
+    let dense = engine::EngineSystem::new(&data(&crossed)).unwrap();
+    assert!(!dense.uses_sparse() && !dense.uses_nested());
+    let sparse = engine::EngineSystem::forced_sparse(&data(&crossed)).unwrap();
+    assert!(sparse.uses_sparse());
+}
+
+fn data(d: &Design) -> ModelData {
+    ModelData {
+        design: d.clone(),
+        re: random::RandomEffects::new(d),
     }
 }
 

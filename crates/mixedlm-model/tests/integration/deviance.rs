@@ -1,17 +1,17 @@
 //! The profiled objective at lme4's θ equals lme4's objective (REML criterion or ML
 //! deviance) to 1e-8 relative: validates the deviance evaluation without any optimizer.
 
-use crate::common::{assert_rel, model_design, numbers, reference};
+use crate::common::{assert_rel, model_design, numbers, result};
 use mixedlm_model::{LinearMixedModel, ModelOptions};
 
-fn check(nn: u32, reml: bool) {
-    let reference = reference(nn, reml);
+fn check(name: &str, reml: bool) {
+    let reference = result(name, reml);
     let theta = numbers(&reference["theta"]);
     let want = reference["objective"].as_f64().unwrap();
-    let mut model = LinearMixedModel::new(&model_design(nn), ModelOptions { reml }).unwrap();
+    let mut model = LinearMixedModel::new(&model_design(name), ModelOptions { reml }).unwrap();
     let got = model.objective(&theta);
     assert_rel(
-        &format!("model {nn:02} reml={reml} objective at lme4 θ"),
+        &format!("{name} reml={reml} objective at lme4 θ"),
         got,
         want,
         1e-8,
@@ -19,51 +19,50 @@ fn check(nn: u32, reml: bool) {
 }
 
 macro_rules! at_lme4_theta {
-    ($($name:ident: $nn:expr, $reml:expr;)*) => {$(
+    ($($name:ident: $model:expr, $reml:expr;)*) => {$(
         #[test]
         fn $name() {
-            check($nn, $reml);
+            check($model, $reml);
         }
     )*};
 }
 
 at_lme4_theta! {
-    sleepstudy_slopes_reml: 1, true;
-    sleepstudy_slopes_ml: 1, false;
-    sleepstudy_intercept_reml: 2, true;
-    sleepstudy_intercept_ml: 2, false;
-    sleepstudy_uncorrelated_reml: 3, true;
-    sleepstudy_uncorrelated_ml: 3, false;
-    dyestuff_reml: 4, true;
-    dyestuff_ml: 4, false;
-    dyestuff2_reml: 5, true;
-    dyestuff2_ml: 5, false;
-    penicillin_reml: 6, true;
-    penicillin_ml: 6, false;
-    pastes_reml: 7, true;
-    pastes_ml: 7, false;
-    mathachieve_reml: 9, true;
-    mathachieve_ml: 9, false;
-    cake_reml: 10, true;
-    cake_ml: 10, false;
+    sleepstudy_slopes_reml: "sleepstudy", true;
+    sleepstudy_slopes_ml: "sleepstudy", false;
+    sleepstudy_intercept_reml: "sleepstudy_intercept", true;
+    sleepstudy_intercept_ml: "sleepstudy_intercept", false;
+    sleepstudy_uncorrelated_reml: "sleepstudy_uncorrelated", true;
+    sleepstudy_uncorrelated_ml: "sleepstudy_uncorrelated", false;
+    dyestuff_reml: "dyestuff", true;
+    dyestuff_ml: "dyestuff", false;
+    dyestuff2_reml: "dyestuff2", true;
+    dyestuff2_ml: "dyestuff2", false;
+    penicillin_reml: "penicillin", true;
+    penicillin_ml: "penicillin", false;
+    pastes_reml: "pastes", true;
+    pastes_ml: "pastes", false;
+    mathachieve_reml: "mathachieve", true;
+    mathachieve_ml: "mathachieve", false;
+    cake_reml: "cake", true;
+    cake_ml: "cake", false;
 }
 
 #[test]
 #[ignore = "InstEval has 73,421 rows: run with --release -- --ignored"]
 fn insteval_reml() {
-    check(8, true);
+    check("insteval", true);
 }
 
 #[test]
 #[ignore = "InstEval has 73,421 rows: run with --release -- --ignored"]
 fn insteval_ml() {
-    check(8, false);
+    check("insteval", false);
 }
 
 // ---------------------------------------------------------------------------------------
 // The analytic gradient against central finite differences of the objective.
 
-use crate::common::{design, term, Csv};
 use mixedlm_design::{CovarianceKind, Design, RandomTermDesign};
 
 /// Central differences, step 1e-5 · max(1, |θ_i|): truncation ~1e-10 relative, rounding
@@ -111,74 +110,69 @@ fn trial_points(theta: &[f64]) -> Vec<Vec<f64>> {
 
 #[test]
 fn gradient_matches_finite_differences_on_reference_models() {
-    for nn in [1, 2, 3, 4, 5, 6, 7, 9, 10] {
+    for m in mixedlm_fixtures::MODELS
+        .iter()
+        .filter(|m| m.name != "insteval")
+    {
+        let nn = m.name;
         for reml in [true, false] {
-            let theta = numbers(&reference(nn, reml)["theta"]);
-            let mut model =
-                LinearMixedModel::new(&model_design(nn), ModelOptions { reml }).unwrap();
+            let theta = numbers(&m.result(reml)["theta"]);
+            let mut model = LinearMixedModel::new(&m.design(), ModelOptions { reml }).unwrap();
             // the dense path for every model (Pastes would otherwise take the nested one)
             model.set_sparse(false);
             for point in trial_points(&theta) {
-                check_gradient(&format!("model {nn:02} reml={reml}"), &mut model, &point);
+                check_gradient(&format!("{nn} reml={reml}"), &mut model, &point);
             }
         }
     }
 }
 
+/// A copy of sleepstudy's Subject term (`(1 + Days | Subject)`, or its first `k` columns)
+/// with other levels: `codes` per row, named `name`, of structure `kind`.
 fn with_factor(
-    csv: &Csv,
-    z: &[&str],
+    subject: &RandomTermDesign,
+    k: usize,
     name: &str,
     codes: Vec<u32>,
     kind: CovarianceKind,
 ) -> RandomTermDesign {
-    let mut t = term(csv, z, &["Subject"], kind);
+    let mut t = subject.clone();
     let n_levels = codes.iter().max().map_or(0, |m| *m as usize + 1);
     t.group = name.to_string();
     t.levels = (0..n_levels).map(|l| format!("{name}{l}")).collect();
     t.codes = codes;
+    t.covariance = kind;
+    t.z.ncols = k;
+    t.z.data.truncate(k * t.z.nrows);
+    t.names.truncate(k);
     t
 }
 
 /// sleepstudy with extra crossed terms: vector terms in the dense block, a diagonal
 /// structure, a scalar-identity structure, and prior weights.
 fn sleep_variants() -> Vec<(&'static str, Design)> {
-    use CovarianceKind::{Diagonal, ScalarIdentity, Unstructured};
-    let c = Csv::read("sleepstudy.csv");
-    let days = c.num("Days");
-    let fixed = || {
-        vec![
-            ("(Intercept)".to_string(), vec![1.0; c.n()]),
-            ("Days".to_string(), days.clone()),
-        ]
-    };
+    use CovarianceKind::{Diagonal, Scalar, Unstructured};
+    let base = model_design("sleepstudy");
+    let n = base.n_obs();
+    let subject = base.random[0].clone();
+    let days = base.x.col(1).to_vec();
     let by_day: Vec<u32> = days.iter().map(|d| *d as u32 % 4).collect();
-    let by_row: Vec<u32> = (0..c.n() as u32).map(|i| (i * 7) % 11).collect();
-    let two_vector = vec![
-        term(&c, &["1", "Days"], &["Subject"], Unstructured),
-        with_factor(&c, &["1", "Days"], "d4", by_day.clone(), Unstructured),
-        with_factor(&c, &["1"], "r11", by_row.clone(), Unstructured),
+    let by_row: Vec<u32> = (0..n as u32).map(|i| (i * 7) % 11).collect();
+    let mut two_vector = base.clone();
+    two_vector.random = vec![
+        subject.clone(),
+        with_factor(&subject, 2, "d4", by_day, Unstructured),
+        with_factor(&subject, 1, "r11", by_row.clone(), Unstructured),
     ];
-    let structures = vec![
-        term(&c, &["1", "Days"], &["Subject"], Diagonal),
-        with_factor(&c, &["1", "Days"], "r11", by_row.clone(), ScalarIdentity),
-    ];
-    let mut weighted = design(
-        &c,
-        "Reaction",
-        fixed(),
-        vec![term(&c, &["1", "Days"], &["Subject"], Unstructured)],
-    );
-    weighted.weights = Some((0..c.n()).map(|i| 0.5 + (i % 5) as f64 * 0.3).collect());
+    let mut structures = base.clone();
+    let mut diagonal = subject.clone();
+    diagonal.covariance = Diagonal;
+    structures.random = vec![diagonal, with_factor(&subject, 2, "r11", by_row, Scalar)];
+    let mut weighted = base;
+    weighted.weights = Some((0..n).map(|i| 0.5 + (i % 5) as f64 * 0.3).collect());
     vec![
-        (
-            "two vector terms",
-            design(&c, "Reaction", fixed(), two_vector),
-        ),
-        (
-            "diagonal and scalar-identity",
-            design(&c, "Reaction", fixed(), structures),
-        ),
+        ("two vector terms", two_vector),
+        ("diagonal and scalar-identity", structures),
         ("weights", weighted),
     ]
 }

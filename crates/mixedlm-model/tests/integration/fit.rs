@@ -10,23 +10,23 @@
 //! (REML) our objective is 1e-8..6e-8 lower than lme4's, and lme4's θ is off by ~5e-6
 //! relative, which moves its BLUPs and fitted values by a few 1e-6 relative.
 
-use crate::common::{assert_close, assert_rel, model_design, numbers, reference};
+use crate::common::{assert_close, assert_rel, model_design, numbers, result};
 use mixedlm_model::{FitOptions, LinearMixedModel, LmmFit, ModelOptions, OptimizerName};
 use serde_json::Value;
 
-fn fit(nn: u32, reml: bool, opts: &FitOptions) -> (LmmFit, Value) {
-    let mut model = LinearMixedModel::new(&model_design(nn), ModelOptions { reml }).unwrap();
+fn fit(name: &str, reml: bool, opts: &FitOptions) -> (LmmFit, Value) {
+    let mut model = LinearMixedModel::new(&model_design(name), ModelOptions { reml }).unwrap();
     let fit = model.fit(opts).unwrap();
-    (fit, reference(nn, reml))
+    (fit, result(name, reml))
 }
 
-fn check(nn: u32, reml: bool) -> LmmFit {
-    check_with(nn, reml, &FitOptions::default())
+fn check(name: &str, reml: bool) -> LmmFit {
+    check_with(name, reml, &FitOptions::default())
 }
 
-fn check_with(nn: u32, reml: bool, opts: &FitOptions) -> LmmFit {
-    let (fit, r) = fit(nn, reml, opts);
-    let tag = format!("model {nn:02} reml={reml} {}", fit.optim.optimizer.as_str());
+fn check_with(name: &str, reml: bool, opts: &FitOptions) -> LmmFit {
+    let (fit, r) = fit(name, reml, opts);
+    let tag = format!("{name} reml={reml} {}", fit.optim.optimizer.as_str());
     let want = r["objective"].as_f64().unwrap();
     eprintln!(
         "{tag}: objective {:.10} lme4 {want:.10} diff {:+.3e}, {} evaluations, θ {:?} lme4 {:?}",
@@ -55,7 +55,7 @@ fn check_with(nn: u32, reml: bool, opts: &FitOptions) -> LmmFit {
         );
         // InstEval ML: lme4 stopped 1.4e-6 above our optimum with the dept SD 2e-4 off,
         // which moves the intercept's SE by 1.2e-4 relative.
-        let se_tol = if nn == 8 { 2e-4 } else { 1e-4 };
+        let se_tol = if name == "insteval" { 2e-4 } else { 1e-4 };
         assert_rel(
             &format!("{tag} se {name}"),
             fit.se[i],
@@ -187,35 +187,35 @@ fn check_ranef(fit: &LmmFit, r: &Value, tag: &str) {
 }
 
 macro_rules! fit_tests {
-    ($($name:ident: $nn:expr, $reml:expr;)*) => {$(
+    ($($name:ident: $model:expr, $reml:expr;)*) => {$(
         #[test]
         fn $name() {
-            check($nn, $reml);
+            check($model, $reml);
         }
     )*};
 }
 
 fit_tests! {
-    sleepstudy_slopes_reml: 1, true;
-    sleepstudy_slopes_ml: 1, false;
-    sleepstudy_intercept_reml: 2, true;
-    sleepstudy_intercept_ml: 2, false;
-    sleepstudy_uncorrelated_reml: 3, true;
-    sleepstudy_uncorrelated_ml: 3, false;
-    dyestuff_reml: 4, true;
-    dyestuff_ml: 4, false;
-    penicillin_reml: 6, true;
-    penicillin_ml: 6, false;
-    pastes_reml: 7, true;
-    pastes_ml: 7, false;
-    mathachieve_reml: 9, true;
-    mathachieve_ml: 9, false;
-    cake_reml: 10, true;
-    cake_ml: 10, false;
+    sleepstudy_slopes_reml: "sleepstudy", true;
+    sleepstudy_slopes_ml: "sleepstudy", false;
+    sleepstudy_intercept_reml: "sleepstudy_intercept", true;
+    sleepstudy_intercept_ml: "sleepstudy_intercept", false;
+    sleepstudy_uncorrelated_reml: "sleepstudy_uncorrelated", true;
+    sleepstudy_uncorrelated_ml: "sleepstudy_uncorrelated", false;
+    dyestuff_reml: "dyestuff", true;
+    dyestuff_ml: "dyestuff", false;
+    penicillin_reml: "penicillin", true;
+    penicillin_ml: "penicillin", false;
+    pastes_reml: "pastes", true;
+    pastes_ml: "pastes", false;
+    mathachieve_reml: "mathachieve", true;
+    mathachieve_ml: "mathachieve", false;
+    cake_reml: "cake", true;
+    cake_ml: "cake", false;
 }
 
 /// Every reference model fitted by BOBYQA at its default stopping rule
-/// ([`mixedlm_model::DEFAULT_FINAL_STEP`], looser than lme4's) meets the same criteria
+/// (`FitOptions::default().final_step`, looser than lme4's) meets the same criteria
 /// against lme4 as the default fits: `auto` runs BFGS on all of them but InstEval, so this
 /// is what checks BOBYQA's stopping rule on models of every kind (slopes, crossed, nested,
 /// singular).
@@ -225,7 +225,11 @@ fn bobyqa_fits_meet_the_reference_criteria() {
         optimizer: OptimizerName::Bobyqa,
         ..FitOptions::default()
     };
-    for nn in [1, 2, 3, 4, 5, 6, 7, 9, 10] {
+    for m in mixedlm_fixtures::MODELS
+        .iter()
+        .filter(|m| m.name != "insteval")
+    {
+        let nn = m.name;
         for reml in [true, false] {
             check_with(nn, reml, &opts);
         }
@@ -234,14 +238,14 @@ fn bobyqa_fits_meet_the_reference_criteria() {
 
 #[test]
 fn dyestuff2_reml_is_singular() {
-    let fit = check(5, true);
+    let fit = check("dyestuff2", true);
     assert!(fit.singular);
     assert!(fit.random[0].covariance.std_devs[0] < 1e-3 * fit.sigma);
 }
 
 #[test]
 fn dyestuff2_ml_is_singular() {
-    let fit = check(5, false);
+    let fit = check("dyestuff2", false);
     assert!(fit.singular);
     assert_eq!(fit.theta.len(), 1);
 }
@@ -250,7 +254,7 @@ fn dyestuff2_ml_is_singular() {
 #[ignore = "InstEval has 73,421 rows: run with --release -- --ignored --nocapture"]
 fn insteval_reml() {
     let start = std::time::Instant::now();
-    let fit = check(8, true);
+    let fit = check("insteval", true);
     eprintln!(
         "insteval REML: {:?}, {} evaluations",
         start.elapsed(),
@@ -262,7 +266,7 @@ fn insteval_reml() {
 #[ignore = "InstEval has 73,421 rows: run with --release -- --ignored --nocapture"]
 fn insteval_ml() {
     let start = std::time::Instant::now();
-    let fit = check(8, false);
+    let fit = check("insteval", false);
     eprintln!(
         "insteval ML: {:?}, {} evaluations",
         start.elapsed(),
@@ -277,10 +281,10 @@ fn insteval_ml() {
 /// evaluation.
 #[test]
 fn moment_start_is_offered_to_bobyqa_and_kept_only_when_better() {
-    for (nn, reml, better) in [(7, true, true), (6, false, false)] {
+    for (nn, reml, better) in [("pastes", true, true), ("penicillin", false, false)] {
         let mut model = LinearMixedModel::new(&model_design(nn), ModelOptions { reml }).unwrap();
         let (moments, step) = model.theta_start_moments().expect("moment start");
-        assert_eq!(step, mixedlm_model::MOMENT_STEP);
+        assert_eq!(step, 0.05, "the moment start's trust radius");
         let lme4_start = FitOptions {
             start: Some(model.theta_start()),
             record_log: true,
@@ -294,7 +298,7 @@ fn moment_start_is_offered_to_bobyqa_and_kept_only_when_better() {
             ..FitOptions::default()
         };
         let fit = model.fit(&default).unwrap();
-        let tag = format!("model {nn:02} reml={reml}");
+        let tag = format!("{nn} reml={reml}");
         assert!(fit.converged && from_lme4.converged, "{tag}");
         assert_rel(&tag, fit.objective, from_lme4.objective, 1e-9);
         assert_eq!(
@@ -329,14 +333,17 @@ fn moment_start_is_offered_to_bobyqa_and_kept_only_when_better() {
 /// and on the nested model those through the arrow factor's selected inverse, to 1e-10.
 #[test]
 fn conditional_covariance_routes_agree() {
-    for nn in [6, 7, 3] {
+    for nn in ["penicillin", "pastes", "sleepstudy_uncorrelated"] {
         let mut model =
             LinearMixedModel::new(&model_design(nn), ModelOptions { reml: true }).unwrap();
         let fit = model.fit(&FitOptions::default()).unwrap();
         // a nested model (Pastes, 07, among them) leaves its arrow factor, whose route is
         // compared below; the two dense routes need the dense factor
         let arrow = model.uses_nested().then(|| model.conditional_covariances());
-        assert!(nn != 7 || arrow.is_some(), "Pastes takes the nested path");
+        assert!(
+            nn != "pastes" || arrow.is_some(),
+            "Pastes takes the nested path"
+        );
         model.set_sparse(false);
         assert!(model.evaluate(&fit.theta));
         let a = model.conditional_covariances_via(false);

@@ -11,15 +11,9 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-mod inference_common;
 
 mod deviance;
 mod fit;
-mod inference_ddf;
-mod inference_fixed;
-mod inference_lrt;
-mod inference_predict;
-mod inference_profile;
 mod sparse;
 mod timing;
 mod weights_offset;

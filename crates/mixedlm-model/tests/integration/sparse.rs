@@ -2,11 +2,11 @@
 //! Cholesky in a fill-reducing order) equals the dense path to 1e-11 relative, at lme4's
 //! θ and at points around it, on every reference model with crossed or nested terms.
 
-use crate::common::{model_design, numbers, reference};
+use crate::common::{model_design, numbers, result};
 use mixedlm_model::{FitOptions, LinearMixedModel, ModelOptions};
 
-fn thetas(nn: u32) -> Vec<Vec<f64>> {
-    let opt = numbers(&reference(nn, true)["theta"]);
+fn thetas(nn: &str) -> Vec<Vec<f64>> {
+    let opt = numbers(&result(nn, true)["theta"]);
     let mut out = vec![opt.clone(), vec![1.0; opt.len()]];
     for (i, f) in [0.5, 1.7, 3.0].into_iter().enumerate() {
         out.push(
@@ -19,22 +19,19 @@ fn thetas(nn: u32) -> Vec<Vec<f64>> {
     out
 }
 
-fn check(nn: u32) {
+fn check(nn: &str) {
     let design = model_design(nn);
     let mut dense = LinearMixedModel::new(&design, ModelOptions { reml: true }).unwrap();
     dense.set_sparse(false);
     let mut sparse = LinearMixedModel::new(&design, ModelOptions { reml: true }).unwrap();
     assert!(
         sparse.set_sparse(true),
-        "model {nn:02} qualifies for the sparse path"
+        "{nn} qualifies for the sparse path"
     );
     for theta in thetas(nn) {
         let (a, b) = (dense.objective(&theta), sparse.objective(&theta));
         let rel = (a - b).abs() / a.abs();
-        assert!(
-            rel < 1e-11,
-            "model {nn:02} θ {theta:?}: dense {a} sparse {b}"
-        );
+        assert!(rel < 1e-11, "{nn} θ {theta:?}: dense {a} sparse {b}");
     }
     // the same fit either way
     let fd = dense.fit(&FitOptions::default()).unwrap();
@@ -42,7 +39,7 @@ fn check(nn: u32) {
     let rel = (fd.objective - fs.objective).abs() / fd.objective.abs();
     assert!(
         rel < 1e-9,
-        "model {nn:02} fit: dense {} sparse {}",
+        "{nn} fit: dense {} sparse {}",
         fd.objective,
         fs.objective
     );
@@ -51,30 +48,31 @@ fn check(nn: u32) {
 
 #[test]
 fn sleepstudy_uncorrelated_sparse_equals_dense() {
-    check(3);
+    check("sleepstudy_uncorrelated");
 }
 
 #[test]
 fn penicillin_sparse_equals_dense() {
-    check(6);
+    check("penicillin");
 }
 
 #[test]
 fn pastes_sparse_equals_dense() {
-    check(7);
+    check("pastes");
 }
 
 #[test]
 fn singular_slope_model_has_no_sparse_path() {
     // one random-effects term only: nothing after term 1 to factor sparsely
-    let mut m = LinearMixedModel::new(&model_design(1), ModelOptions { reml: true }).unwrap();
+    let mut m =
+        LinearMixedModel::new(&model_design("sleepstudy"), ModelOptions { reml: true }).unwrap();
     assert!(!m.set_sparse(true));
 }
 
 #[test]
 #[ignore = "InstEval (73k rows): run with --release --ignored"]
 fn insteval_sparse_equals_dense() {
-    let m = LinearMixedModel::new(&model_design(8), ModelOptions { reml: true }).unwrap();
+    let m = LinearMixedModel::new(&model_design("insteval"), ModelOptions { reml: true }).unwrap();
     assert!(m.uses_sparse(), "InstEval picks the sparse path by default");
-    check(8);
+    check("insteval");
 }

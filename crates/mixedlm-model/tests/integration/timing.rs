@@ -4,13 +4,13 @@
 //! MathAchieve and InstEval, and checks the objective against lme4 (1e-7 relative) so the
 //! numbers are for correct fits.
 
-use crate::common::{model_design, numbers, reference};
+use crate::common::{model_design, numbers, result};
 use mixedlm_model::{FitOptions, LinearMixedModel, ModelOptions};
 use std::time::Instant;
 
-fn time_model(nn: u32, reps: usize) {
+fn time_model(nn: &str, reps: usize) {
     let design = model_design(nn);
-    let want = reference(nn, true)["objective"].as_f64().unwrap();
+    let want = result(nn, true)["objective"].as_f64().unwrap();
     let mut best = [f64::INFINITY; 4];
     let mut evals = 0;
     let mut objective = 0.0;
@@ -32,7 +32,7 @@ fn time_model(nn: u32, reps: usize) {
     }
     let per_eval = best[1] / evals as f64;
     eprintln!(
-        "model {nn:02}: setup {:.3} ms, optimizer {:.3} ms ({evals} evals, {:.4} ms/eval), estimates {:.3} ms, total {:.3} ms; objective {objective:.10} lme4 {want:.10}",
+        "{nn}: setup {:.3} ms, optimizer {:.3} ms ({evals} evals, {:.4} ms/eval), estimates {:.3} ms, total {:.3} ms; objective {objective:.10} lme4 {want:.10}",
         best[0] * 1e3,
         best[1] * 1e3,
         per_eval * 1e3,
@@ -45,14 +45,14 @@ fn time_model(nn: u32, reps: usize) {
 #[test]
 #[ignore = "timing: run in release with --ignored --nocapture"]
 fn timing_small_models() {
-    time_model(1, 200);
-    time_model(9, 30);
+    time_model("sleepstudy", 200);
+    time_model("mathachieve", 30);
 }
 
 #[test]
 #[ignore = "timing of InstEval (73k rows): run in release with --ignored --nocapture"]
 fn timing_insteval() {
-    time_model(8, 2);
+    time_model("insteval", 2);
 }
 
 /// Per-evaluation time of InstEval's objective by the sparse and the dense path, measured
@@ -60,8 +60,8 @@ fn timing_insteval() {
 #[test]
 #[ignore = "timing of InstEval (73k rows): run in release with --ignored --nocapture"]
 fn timing_insteval_sparse_vs_dense() {
-    let design = model_design(8);
-    let theta = numbers(&reference(8, true)["theta"]);
+    let design = model_design("insteval");
+    let theta = numbers(&result("insteval", true)["theta"]);
     let mut models: Vec<LinearMixedModel> = [true, false]
         .into_iter()
         .map(|sparse| {

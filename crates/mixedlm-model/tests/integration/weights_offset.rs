@@ -12,7 +12,7 @@ fn model(design: &Design, reml: bool) -> LinearMixedModel {
 
 #[test]
 fn sleepstudy_unit_weights_equal_unweighted() {
-    let plain = model_design(1);
+    let plain = model_design("sleepstudy");
     let mut weighted = plain.clone();
     weighted.weights = Some(vec![1.0; plain.n_obs()]);
     for reml in [true, false] {
@@ -28,7 +28,7 @@ fn sleepstudy_unit_weights_equal_unweighted() {
 /// lme4's −Σ log w term the objective is unchanged, for REML and ML.
 #[test]
 fn sleepstudy_constant_weights_rescale_theta_and_sigma() {
-    let plain = model_design(1);
+    let plain = model_design("sleepstudy");
     let c: f64 = 3.0;
     let mut weighted = plain.clone();
     weighted.weights = Some(vec![c; plain.n_obs()]);
@@ -56,7 +56,7 @@ fn sleepstudy_constant_weights_rescale_theta_and_sigma() {
 /// entered twice: β(θ), r²(θ) and log|Lzz|² agree; only N and Σ log w differ.
 #[test]
 fn sleepstudy_weight_two_equals_duplicated_rows_at_fixed_theta() {
-    let plain = model_design(1);
+    let plain = model_design("sleepstudy");
     let n = plain.n_obs();
     let twice: Vec<usize> = (0..n).filter(|i| i % 3 == 0).collect();
     let mut weighted = plain.clone();
@@ -75,7 +75,7 @@ fn sleepstudy_weight_two_equals_duplicated_rows_at_fixed_theta() {
 /// unduplicated one at √10 θ (r² scaled by 10), and the objective follows with N → 10 N.
 #[test]
 fn sleepstudy_duplicated_tenfold_objective_as_expected() {
-    let plain = model_design(1);
+    let plain = model_design("sleepstudy");
     let all: Vec<usize> = (0..plain.n_obs()).collect();
     let mut dup = plain.clone();
     for _ in 0..9 {
@@ -99,7 +99,7 @@ fn sleepstudy_duplicated_tenfold_objective_as_expected() {
 
 #[test]
 fn sleepstudy_offset_shifts_slope() {
-    let plain = model_design(1);
+    let plain = model_design("sleepstudy");
     let c = 2.5;
     let mut shifted = plain.clone();
     shifted.offset = Some(plain.x.col(1).iter().map(|d| c * d).collect());
@@ -117,7 +117,7 @@ fn sleepstudy_offset_shifts_slope() {
 
 #[test]
 fn sleepstudy_set_response_matches_new_model() {
-    let plain = model_design(1);
+    let plain = model_design("sleepstudy");
     let mut other = plain.clone();
     other
         .y
@@ -141,7 +141,7 @@ fn sleepstudy_set_response_matches_new_model() {
 
 #[test]
 fn invalid_designs_are_typed_errors() {
-    let plain = model_design(4);
+    let plain = model_design("dyestuff");
     let opts = ModelOptions::default();
     let mut none = plain.clone();
     none.random.clear();

@@ -3,5 +3,6 @@
 //! Run one module with a filter:
 //! `cargo test -p mixedlm-optim --test integration sleepstudy_lmm::`.
 
+mod polish;
 mod sleepstudy_lmm;
 mod solvers;

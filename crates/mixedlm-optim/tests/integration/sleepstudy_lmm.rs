@@ -23,24 +23,11 @@ struct Sleepstudy {
 
 impl Sleepstudy {
     fn load() -> Sleepstudy {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/data/sleepstudy.csv"
-        );
-        let text = std::fs::read_to_string(path).expect("tests/data/sleepstudy.csv is present");
-        let mut subjects: Vec<String> = Vec::new();
-        let rows: Vec<(f64, f64, usize)> = text
-            .lines()
-            .skip(1)
-            .map(|line| {
-                let f: Vec<&str> = line.split(',').collect();
-                let s = f[2].trim_matches('"').to_string();
-                let g = subjects.iter().position(|x| *x == s).unwrap_or_else(|| {
-                    subjects.push(s);
-                    subjects.len() - 1
-                });
-                (f[0].parse().unwrap(), f[1].parse().unwrap(), g)
-            })
+        let y = mixedlm_fixtures::numeric("sleepstudy", "Reaction");
+        let days = mixedlm_fixtures::numeric("sleepstudy", "Days");
+        let (subjects, codes) = mixedlm_fixtures::factor("sleepstudy", "Subject");
+        let rows: Vec<(f64, f64, usize)> = (0..y.len())
+            .map(|i| (y[i], days[i], codes[i] as usize))
             .collect();
         let q = 2 * subjects.len();
         let m = q + 3;

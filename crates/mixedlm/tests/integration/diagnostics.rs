@@ -4,12 +4,10 @@
 
 use mixedlm::diagnostics::{DiagnosticsOptions, MessageKind, PlotFormat, Severity};
 use mixedlm::{read_csv_str, read_table, MixedLM, MixedLMResults, RecordBatch};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data")
-        .join(name)
+    mixedlm_fixtures::data_dir().join(name)
 }
 
 /// sleepstudy with `Days` multiplied by `scale` and only the rows `keep` accepts
@@ -34,7 +32,10 @@ fn sleepstudy(scale: f64, keep: impl Fn(usize, u32) -> bool) -> RecordBatch {
 }
 
 fn fit(formula: &str, batch: &RecordBatch, reml: bool) -> MixedLMResults {
-    MixedLM::new(formula).reml(reml).fit_batch(batch).unwrap()
+    MixedLM::from_formula(formula)
+        .reml(reml)
+        .fit_batch(batch)
+        .unwrap()
 }
 
 fn codes(r: &mixedlm::diagnostics::Diagnostics) -> Vec<&'static str> {

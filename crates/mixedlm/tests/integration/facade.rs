@@ -2,24 +2,22 @@
 //! agree with each other and with lme4's reference.
 
 use mixedlm::{lmer, read_table, Error, MixedLM, ModelSpec};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data")
-        .join(name)
+    mixedlm_fixtures::data_dir().join(name)
 }
 
 #[test]
 fn unknown_optimizer_is_an_error_listing_valid_names() {
-    let m = MixedLM::new("Reaction ~ Days + (Days | Subject)").method("adam");
+    let m = MixedLM::from_formula("Reaction ~ Days + (Days | Subject)").method("adam");
     let e = m.validate().unwrap_err();
     assert!(matches!(e, Error::UnknownOptimizer { .. }));
     let msg = e.to_string();
     for name in ["adam", "bobyqa", "bfgs", "nelder-mead", "powell"] {
         assert!(msg.contains(name), "{msg}");
     }
-    assert!(MixedLM::new("y ~ x + (1 | g)")
+    assert!(MixedLM::from_formula("y ~ x + (1 | g)")
         .method("Nelder_Mead")
         .validate()
         .is_ok());
@@ -37,7 +35,9 @@ fn re_formula_without_groups_is_an_error() {
 
 #[test]
 fn malformed_formula_reports_a_caret() {
-    let e = MixedLM::new("Reaction ~ Days + ").validate().unwrap_err();
+    let e = MixedLM::from_formula("Reaction ~ Days + ")
+        .validate()
+        .unwrap_err();
     let msg = e.to_string();
     assert!(msg.starts_with("malformed formula"), "{msg}");
     assert!(msg.lines().any(|l| l.trim() == "^"), "{msg}");
@@ -45,14 +45,14 @@ fn malformed_formula_reports_a_caret() {
 
 #[test]
 fn fit_without_data_says_how_to_give_it() {
-    let e = MixedLM::new("y ~ x + (1 | g)").fit().unwrap_err();
+    let e = MixedLM::from_formula("y ~ x + (1 | g)").fit().unwrap_err();
     assert!(e.to_string().contains("data_path"), "{e}");
 }
 
 #[test]
 fn statsmodels_variance_component_equals_lme4_nesting() {
     let batch = read_table(&data("pastes.csv"), None).unwrap();
-    let sm = MixedLM::new("strength ~ 1")
+    let sm = MixedLM::from_formula("strength ~ 1")
         .groups("batch")
         .re_formula("1")
         .vc("cask", "0 + C(cask)")
@@ -74,7 +74,7 @@ fn statsmodels_variance_component_equals_lme4_nesting() {
 
 #[test]
 fn accessors_agree_with_each_other_and_lme4() {
-    let fit = MixedLM::new("Reaction ~ Days + (Days | Subject)")
+    let fit = MixedLM::from_formula("Reaction ~ Days + (Days | Subject)")
         .reml(false)
         .fit_path(data("sleepstudy.csv"))
         .unwrap();

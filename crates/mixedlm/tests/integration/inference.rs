@@ -7,11 +7,11 @@ use mixedlm::{
     NewLevelPolicy, PredictLevel, PredictOptions, RecordBatch,
 };
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
+    mixedlm_fixtures::data_dir()
 }
 
 fn batch(name: &str) -> RecordBatch {
@@ -24,7 +24,7 @@ fn reference(file: &str) -> Value {
 }
 
 fn fit(data: &str, formula: &str, reml: bool) -> MixedLMResults {
-    MixedLM::new(formula)
+    MixedLM::from_formula(formula)
         .reml(reml)
         .fit_batch(&batch(data))
         .unwrap()

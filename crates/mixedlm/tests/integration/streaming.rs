@@ -3,12 +3,12 @@
 //! so that there are many batches and levels first seen in late batches.
 
 use mixedlm::design::{BatchDesigner, Design, DesignBuilder, DesignError, LevelScan};
-use mixedlm::model::{FitOptions, LinearMixedModel, LmmFit, ModelOptions, SufficientStats};
+use mixedlm::model::{CrossProductSums, FitOptions, LinearMixedModel, LmmFit, ModelOptions};
 use mixedlm::{parse_formula, read_table, ModelError, RecordBatch, StreamOptions};
 use std::path::PathBuf;
 
 fn data_path(name: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data")).join(name)
+    mixedlm_fixtures::data_dir().join(name)
 }
 
 fn data(name: &str) -> RecordBatch {
@@ -34,16 +34,16 @@ fn designer(formula: &str, batches: &[RecordBatch]) -> BatchDesigner {
     scan.finish().unwrap()
 }
 
-fn stats_of(designer: &BatchDesigner, batches: &[RecordBatch]) -> SufficientStats {
-    let mut stats = SufficientStats::new(designer.template()).unwrap();
+fn stats_of(designer: &BatchDesigner, batches: &[RecordBatch]) -> CrossProductSums {
+    let mut stats = CrossProductSums::new(designer.template()).unwrap();
     for b in batches {
         stats.accumulate(&designer.design(b).unwrap()).unwrap();
     }
     stats
 }
 
-fn fit_stats(stats: &SufficientStats, reml: bool) -> LmmFit {
-    let mut m = LinearMixedModel::from_stats(stats, ModelOptions { reml }).unwrap();
+fn fit_stats(stats: &CrossProductSums, reml: bool) -> LmmFit {
+    let mut m = LinearMixedModel::from_sums(stats, ModelOptions { reml }).unwrap();
     m.fit(&FitOptions::default()).unwrap()
 }
 
@@ -105,10 +105,10 @@ fn check(file: &str, formula: &str) {
         assert_same_fit(&fit_stats(&stats, reml), &memory);
         // the same objective function: equal at the optimum and away from it
         let mut from_memory = LinearMixedModel::new(&design, ModelOptions { reml }).unwrap();
-        let mut from_stats = LinearMixedModel::from_stats(&stats, ModelOptions { reml }).unwrap();
+        let mut from_sums = LinearMixedModel::from_sums(&stats, ModelOptions { reml }).unwrap();
         let away: Vec<f64> = memory.theta.iter().map(|t| 0.5 * t + 0.3).collect();
         for theta in [&memory.theta, &away] {
-            let (a, b) = (from_stats.objective(theta), from_memory.objective(theta));
+            let (a, b) = (from_sums.objective(theta), from_memory.objective(theta));
             close(a, b, 1e-11, "objective at one θ");
         }
     }
@@ -169,8 +169,8 @@ fn merge_of_halves_equals_accumulating_everything() {
     let mut merged = stats_of(&d, right);
     merged.merge(&stats_of(&d, left)).unwrap();
     assert_eq!(merged.n_obs(), whole.n_obs());
-    let mut a = LinearMixedModel::from_stats(&whole, ModelOptions::default()).unwrap();
-    let mut b = LinearMixedModel::from_stats(&merged, ModelOptions::default()).unwrap();
+    let mut a = LinearMixedModel::from_sums(&whole, ModelOptions::default()).unwrap();
+    let mut b = LinearMixedModel::from_sums(&merged, ModelOptions::default()).unwrap();
     for theta in [[1.0, 1.0], [0.5, 2.0], [1.5, 0.1]] {
         let (fa, fb) = (a.objective(&theta), b.objective(&theta));
         assert!((fa - fb).abs() <= 1e-12 * fa.abs(), "{fa} vs {fb}");
@@ -228,7 +228,7 @@ fn aliased_column_is_dropped_as_in_memory() {
 
 #[test]
 fn facade_fit_streaming_reads_csv_in_batches() {
-    let model = mixedlm::MixedLM::new("strength ~ 1 + (1 | batch/cask)").reml(false);
+    let model = mixedlm::MixedLM::from_formula("strength ~ 1 + (1 | batch/cask)").reml(false);
     let opts = StreamOptions {
         batch_rows: 7,
         ..Default::default()
@@ -250,7 +250,7 @@ fn facade_fit_streaming_reads_parquet_in_batches() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("penicillin.parquet");
     mixedlm::write_table(&data("penicillin.csv"), &path).unwrap();
-    let model = mixedlm::MixedLM::new("diameter ~ 1 + (1 | plate) + (1 | sample)");
+    let model = mixedlm::MixedLM::from_formula("diameter ~ 1 + (1 | plate) + (1 | sample)");
     let opts = StreamOptions {
         batch_rows: 11,
         ..Default::default()
@@ -265,7 +265,7 @@ fn facade_fit_streaming_reads_parquet_in_batches() {
 
 #[test]
 fn streamed_results_refuse_inference_that_needs_rows() {
-    let model = mixedlm::MixedLM::new("Reaction ~ Days + (Days | Subject)");
+    let model = mixedlm::MixedLM::from_formula("Reaction ~ Days + (Days | Subject)");
     let streamed = model
         .fit_streaming(data_path("sleepstudy.csv"), &StreamOptions::default())
         .unwrap();
@@ -281,7 +281,7 @@ fn streamed_results_refuse_inference_that_needs_rows() {
 
 #[test]
 fn streamed_results_refuse_diagnostics_and_plots_with_a_hint() {
-    let model = mixedlm::MixedLM::new("Reaction ~ Days + (Days | Subject)");
+    let model = mixedlm::MixedLM::from_formula("Reaction ~ Days + (Days | Subject)");
     let mut streamed = model
         .fit_streaming(data_path("sleepstudy.csv"), &StreamOptions::default())
         .unwrap();

@@ -18,8 +18,8 @@ fn expected(name: &str) -> String {
 }
 
 fn fit(data: &str, formula: &str, reml: bool) -> mixedlm::MixedLMResults {
-    let path = root().join("../../tests/data").join(data);
-    MixedLM::new(formula)
+    let path = mixedlm_fixtures::data_dir().join(data);
+    MixedLM::from_formula(formula)
         .reml(reml)
         .fit_batch(&read_table(&path, None).unwrap())
         .unwrap()

@@ -170,3 +170,130 @@ fn trust_statsmodels_bse_re_is_not_the_variance_scale_se() {
     assert_eq!(sm.len() + 1, var.len());
     assert!(var[0].se > 10.0 * sm[0].se, "{var:?} vs {sm:?}");
 }
+
+/// The badly scaled random slope: `y ~ secs + (secs | g)` where the slope is per
+/// second instead of per hour (100 groups of 20, hours uniform on 0-24, intercept SD 5,
+/// slope SD 0.3 per hour, residual SD 4), from a fixed seed.
+fn seconds_data() -> RecordBatch {
+    use mixedlm::arrow_array::{Float64Array, StringArray};
+    use std::sync::Arc;
+    let mut state = 0x2028_u64;
+    let mut uniform = move || {
+        // splitmix64
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut normal = move || {
+        let (u1, u2) = (uniform().max(1e-300), uniform());
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    };
+    let (mut g, mut secs, mut hours, mut y) = (vec![], vec![], vec![], vec![]);
+    for group in 0..100 {
+        let (b0, b1) = (5.0 * normal(), 0.3 * normal());
+        for _ in 0..20 {
+            let h = 24.0 * (0.5 + 0.5 * normal().tanh());
+            g.push(format!("g{group:03}"));
+            secs.push(h * 3600.0);
+            hours.push(h);
+            y.push(100.0 + 2.0 * h + b0 + b1 * h + 4.0 * normal());
+        }
+    }
+    RecordBatch::try_from_iter([
+        ("g", Arc::new(StringArray::from(g)) as _),
+        ("secs", Arc::new(Float64Array::from(secs)) as _),
+        ("hours", Arc::new(Float64Array::from(hours)) as _),
+        ("y", Arc::new(Float64Array::from(y)) as _),
+    ])
+    .unwrap()
+}
+
+/// The REML optimum of `y ~ secs + (secs | g)`: the hours model's criterion plus the
+/// log-Jacobian 2 log 3600 of X's slope column (REML's log |X'V⁻¹X|).
+fn seconds_optimum(batch: &RecordBatch) -> f64 {
+    let hours = lmer("y ~ hours + (hours | g)", batch).unwrap();
+    assert!(hours.converged(), "{:?}", hours.convergence_failure());
+    hours.objective() + 2.0 * 3600f64.ln()
+}
+
+#[test]
+fn trust_converged_is_false_when_the_post_fit_check_fails() {
+    use mixedlm::model::{FitOptions, LinearMixedModel, ModelOptions, OptimizerName};
+    let batch = seconds_data();
+    let optimum = seconds_optimum(&batch);
+    let spec = mixedlm::ModelSpec::new("y ~ secs + (secs | g)");
+    let (design, dspec) = spec.build(&batch).unwrap();
+    let mut model = LinearMixedModel::from_design(design, ModelOptions { reml: true }).unwrap();
+    // BOBYQA alone, as before the polish: it reports convergence away from the optimum.
+    let fit = model
+        .fit(&FitOptions {
+            optimizer: OptimizerName::Bobyqa,
+            ..FitOptions::default()
+        })
+        .unwrap();
+    assert!(fit.converged, "the optimizer's own test passes");
+    assert!(
+        fit.objective > optimum + 1.0,
+        "{} vs {optimum}",
+        fit.objective
+    );
+    let results = MixedLMResults::new(model, fit, dspec, spec);
+    assert!(!results.converged());
+    let why = results.convergence_failure().unwrap();
+    assert!(
+        why.contains("scaled gradient") && why.contains("bobyqa"),
+        "{why}"
+    );
+    let summary = results.summary().to_string();
+    assert!(
+        summary.contains("Note: not converged: the optimizer (bobyqa)"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn trust_converged_is_only_said_at_the_optimum() {
+    // Whatever the optimizer, `converged` true means the optimum (the gradient optimizers
+    // on this badly scaled slope may stop short, and then say so).
+    let batch = seconds_data();
+    let optimum = seconds_optimum(&batch);
+    for method in ["auto", "bfgs", "bobyqa", "nelder-mead", "powell"] {
+        let fit = MixedLM::from_formula("y ~ secs + (secs | g)")
+            .method(method)
+            .fit_batch(&batch)
+            .unwrap();
+        let off = rel(fit.objective(), optimum);
+        eprintln!("{method}: converged {} off {off:.1e}", fit.converged());
+        if fit.converged() {
+            assert!(
+                off < 1e-8,
+                "{method}: converged at {} vs {optimum}",
+                fit.objective()
+            );
+        } else {
+            assert!(fit.convergence_failure().is_some());
+        }
+    }
+}
+
+#[test]
+fn trust_converged_derivative_free_optimizers_reach_the_optimum_with_the_polish() {
+    let batch = seconds_data();
+    let optimum = seconds_optimum(&batch);
+    for method in ["bobyqa", "nelder-mead", "powell"] {
+        let fit = MixedLM::from_formula("y ~ secs + (secs | g)")
+            .method(method)
+            .fit_batch(&batch)
+            .unwrap();
+        assert!(
+            rel(fit.objective(), optimum) < 1e-8,
+            "{method}: {} vs {optimum} ({})",
+            fit.objective(),
+            fit.optim().termination
+        );
+        assert!(fit.converged(), "{method}: {:?}", fit.convergence_failure());
+        assert!(fit.optim().termination.contains("then bfgs"), "{method}");
+    }
+}

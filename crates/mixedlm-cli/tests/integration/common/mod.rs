@@ -1,27 +1,31 @@
-//! Helpers shared by the CLI integration tests: paths to the bundled data and reference
-//! results, and running the `mixedlm` binary.
+//! Helpers shared by the CLI integration tests: the shared fixtures (`mixedlm-fixtures`)
+//! and running the `mixedlm` binary.
 // Each test module uses a different subset of these helpers.
 #![allow(dead_code)]
 
 use serde_json::Value;
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
+
+pub use mixedlm_fixtures::json;
+use std::path::Path;
 
 /// The workspace root.
 pub fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
-/// Path of a bundled data set in `tests/data`.
-pub fn data(name: &str) -> String {
-    root().join("tests/data").join(name).display().to_string()
+/// Path of a bundled file in `tests/data` (`sleepstudy.csv`).
+pub fn data(file: &str) -> String {
+    mixedlm_fixtures::data_dir()
+        .join(file)
+        .display()
+        .to_string()
 }
 
-/// A reference result from `tests/data/reference`, parsed.
-pub fn reference(name: &str) -> Value {
-    let text = std::fs::read_to_string(root().join("tests/data/reference").join(name)).unwrap();
-    serde_json::from_str(&text).unwrap()
+/// lme4's result of reference model `name` (REML or ML).
+pub fn result(name: &str, reml: bool) -> Value {
+    mixedlm_fixtures::reference(name).result(reml)
 }
 
 /// Run `mixedlm` with an empty standard input.

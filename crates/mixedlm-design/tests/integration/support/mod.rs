@@ -11,11 +11,6 @@ use mixedlm_formula::{
     Variable,
 };
 
-/// The repository's `tests/data` directory.
-pub fn data_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
-}
-
 fn split(line: &str) -> Vec<(String, bool)> {
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -82,8 +77,7 @@ pub fn parse_csv(text: &str) -> RecordBatch {
 
 /// Load `tests/data/<name>.csv`.
 pub fn load(name: &str) -> RecordBatch {
-    let path = data_dir().join(format!("{name}.csv"));
-    parse_csv(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    mixedlm_fixtures::data(name)
 }
 
 /// A column variable.

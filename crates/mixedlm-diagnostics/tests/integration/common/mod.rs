@@ -1,66 +1,13 @@
-//! Test support: data and lme4 reference results from the repository's tests/data.
+//! Test support: the shared fixtures (`mixedlm-fixtures`) and readers of lme4's results.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 
-/// The repository's tests/data directory.
-pub fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
-}
+pub use mixedlm_fixtures::{data, factor, numbers, numeric};
 
-/// Read a CSV with a header into (header, rows of raw strings with quotes stripped).
-pub fn read_csv(name: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = std::fs::read_to_string(data_dir().join(name)).expect("test data present");
-    let mut lines = text.lines();
-    let split = |l: &str| -> Vec<String> {
-        l.split(',')
-            .map(|s| s.trim_matches('"').to_string())
-            .collect()
-    };
-    let header = split(lines.next().expect("header"));
-    (header, lines.filter(|l| !l.is_empty()).map(split).collect())
-}
-
-/// A numeric column.
-pub fn column(header: &[String], rows: &[Vec<String>], name: &str) -> Vec<f64> {
-    let j = header
-        .iter()
-        .position(|h| h == name)
-        .expect("column present");
-    rows.iter()
-        .map(|r| r[j].parse().expect("numeric"))
-        .collect()
-}
-
-/// A categorical column as (sorted levels, codes).
-pub fn factor(header: &[String], rows: &[Vec<String>], name: &str) -> (Vec<String>, Vec<u32>) {
-    let j = header
-        .iter()
-        .position(|h| h == name)
-        .expect("column present");
-    let mut levels: Vec<String> = rows.iter().map(|r| r[j].clone()).collect();
-    levels.sort();
-    levels.dedup();
-    let codes = rows
-        .iter()
-        .map(|r| levels.binary_search(&r[j]).expect("level") as u32)
-        .collect();
-    (levels, codes)
-}
-
-/// An lme4 reference result.
-pub fn reference(name: &str) -> serde_json::Value {
-    let path = data_dir().join("reference").join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).expect("reference present")).expect("json")
-}
-
-/// Numbers of a JSON array.
-pub fn numbers(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_f64().expect("number"))
-        .collect()
+/// lme4's result of reference model `name` (REML or ML).
+pub fn result(name: &str, reml: bool) -> serde_json::Value {
+    mixedlm_fixtures::reference(name).result(reml)
 }
 
 /// Strings of a JSON array.

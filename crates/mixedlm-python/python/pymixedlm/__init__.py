@@ -1,0 +1,46 @@
+"""pymixedlm: linear mixed models on the mixedlm engine (Rust), with statsmodels' API and
+lme4's.
+
+statsmodels' idiom (the tutorial's code runs with only the import changed)::
+
+    import pymixedlm as smf
+    model = smf.mixedlm("score ~ hours", data, groups=data["school"], re_formula="~hours")
+    result = model.fit()
+    print(result.summary())
+    result.params["hours"], result.cov_re, result.random_effects
+
+lme4's idiom::
+
+    from pymixedlm import lmer
+    m = lmer("Reaction ~ Days + (Days | Subject)", data)
+    m.fixef(), m.ranef(), m.VarCorr(), m.confint()
+
+Data: pandas or polars DataFrames, pyarrow Tables and RecordBatches, any object with
+``__arrow_c_stream__``, a dict of numpy arrays, or a CSV/Parquet/Arrow path. Numeric
+columns are read in place; the fit runs with the GIL released.
+"""
+
+from ._core import __version__
+from ._errors import ColumnNotFoundError, ConvergenceWarning, ModelSpecificationWarning
+from ._lme4 import VarCorr, anova, compare, confint, fixef, lmer, ranef
+from ._model import MixedLM, mixedlm
+from ._results import MixedLMResults
+from ._summary import Summary
+
+__all__ = [
+    "MixedLM",
+    "MixedLMResults",
+    "Summary",
+    "mixedlm",
+    "lmer",
+    "fixef",
+    "ranef",
+    "VarCorr",
+    "confint",
+    "anova",
+    "compare",
+    "ConvergenceWarning",
+    "ModelSpecificationWarning",
+    "ColumnNotFoundError",
+    "__version__",
+]

@@ -1,0 +1,110 @@
+"""Type stubs of the Rust extension ``pymixedlm._core`` (the engine's thin binding).
+
+Users call the pure-Python layer (``pymixedlm.mixedlm``, ``pymixedlm.lmer``); these are
+the functions it calls.
+"""
+
+from os import PathLike
+from typing import Any, Optional, Sequence, TypedDict
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+class ModelArgs(TypedDict):
+    """A model in the engine's spelling (lme4 formula syntax)."""
+
+    formula: str
+    groups: Optional[str]
+    re_formula: Optional[str]
+    vc: list[tuple[str, str]]
+
+def fit(
+    data: Any,
+    model: ModelArgs,
+    *,
+    reml: bool = True,
+    method: str = "auto",
+    max_evaluations: Optional[int] = None,
+    start_theta: Optional[Sequence[float]] = None,
+) -> Fit:
+    """Fit ``model`` to ``data`` (an ``__arrow_c_stream__``/``__arrow_c_array__`` object or a
+    file path) with the GIL released. Raises ``ValueError`` (``KeyError`` for an unknown
+    column, ``FileNotFoundError`` for a missing file) with the engine's message."""
+
+def used_columns(model: ModelArgs) -> list[str]:
+    """The data columns the model reads, in order of first appearance."""
+
+def check_formula(model: ModelArgs) -> list[list[str]]:
+    """Validate the model; per fixed-effects term, the engine's labels of its variables."""
+
+def anova(fits: Sequence[Fit]) -> dict[str, Any]:
+    """Likelihood-ratio tests (lme4's ``anova``): columns by lme4's names, plus
+    ``name`` and ``refit_ml``."""
+
+def column_addresses(data: Any) -> dict[str, int]:
+    """The address of each float64/int64 column's values as the engine imports them."""
+
+def read_table(path: str | PathLike[str]) -> Any:
+    """A CSV/Parquet/Arrow file read by the engine's reader, as a ``pyarrow.RecordBatch``."""
+
+def raise_panic_for_tests() -> None:
+    """Panic inside the engine guard: raises ``RuntimeError`` (never aborts)."""
+
+def normal_sf(x: float) -> float: ...
+def normal_quantile(q: float) -> float: ...
+def t_quantile(q: float, df: float) -> float: ...
+
+class Fit:
+    """A fitted model (the engine's ``MixedLMResults``) as plain values."""
+
+    formula: str
+    lme4_formula: str
+    endog_name: str
+    reml: bool
+    engine_seconds: float
+    fe_names: list[str]
+    fe_params: list[float]
+    bse_fe: list[float]
+    vcov_fe: list[list[float]]
+    aliased: list[str]
+    theta: list[float]
+    sigma: float
+    objective: float
+    llf: float
+    aic: float
+    bic: float
+    npar: int
+    converged: bool
+    singular: bool
+    nobs: int
+    n_dropped: int
+    n_groups: list[tuple[str, int]]
+    group_sizes: list[int]
+    rank_message: Optional[str]
+    def fe_columns(self) -> Optional[list[dict[str, Any]]]:
+        """Per fixed-effects column: ``name``, ``aliased``, ``term`` and ``parts``
+        (``(label, key, kind, level)`` per variable); None when they do not rebuild the
+        engine's names."""
+    def optimizer(self) -> dict[str, Any]: ...
+    def row_index(self) -> npt.NDArray[np.uint64]: ...
+    def fittedvalues(self) -> npt.NDArray[np.float64]: ...
+    def resid(self) -> npt.NDArray[np.float64]: ...
+    def random_terms(self) -> list[dict[str, Any]]: ...
+    def design_arrays(self) -> dict[str, Any]: ...
+    def fixed_effect_tests(
+        self, ddf: str = "z"
+    ) -> list[tuple[str, float, float, float, Optional[float], float]]: ...
+    def confint(
+        self, method: str = "wald", level: float = 0.95, nsim: int = 500, seed: int = 42
+    ) -> list[tuple[str, float, float]]: ...
+    def variance_se(self) -> list[tuple[str, float, float]]: ...
+    def ml_loglik(self) -> float: ...
+    def predict(
+        self, data: Any, level: str = "population", new_levels: str = "population"
+    ) -> dict[str, Any]: ...
+    def simulate(self, n: int, seed: int) -> list[npt.NDArray[np.float64]]: ...
+    def summary_text(self, ddf: str = "z") -> str: ...
+    def diagnostics(self, influence: bool = False) -> list[tuple[str, str, str, str]]: ...
+    def write_plots(self, directory: str | PathLike[str], format: str = "svg") -> list[str]: ...
