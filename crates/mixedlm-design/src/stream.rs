@@ -369,6 +369,10 @@ fn whole_data_transform(v: &Variable) -> Option<String> {
         }
         Variable::Categorical { arg, .. } => whole_data_transform(arg),
         Variable::Identity(e) => arith_transform(e),
+        Variable::Counts {
+            successes,
+            failures,
+        } => whole_data_transform(successes).or_else(|| whole_data_transform(failures)),
     }
 }
 

@@ -20,6 +20,7 @@ mod error;
 mod estimates;
 mod factor;
 mod fit;
+pub mod glmm;
 mod gradient;
 mod kernels;
 mod model;

@@ -59,8 +59,17 @@ impl LinearMixedModel {
     }
 
     /// [`Self::new`] taking the design (no copy of its rows).
-    pub fn from_design(mut design: Design, opts: ModelOptions) -> Result<Self, ModelError> {
+    pub fn from_design(design: Design, opts: ModelOptions) -> Result<Self, ModelError> {
         let terms = build_terms(&design)?;
+        Self::from_terms(design, terms, opts)
+    }
+
+    /// [`Self::from_design`] with the terms already built from the design.
+    pub(crate) fn from_terms(
+        mut design: Design,
+        terms: Vec<Term>,
+        opts: ModelOptions,
+    ) -> Result<Self, ModelError> {
         let shift = Shift::for_design(&design);
         let (rows, sum_log_w) = Rows::weighted(&mut design, &terms, &shift)?;
         let qr: usize = terms[1..].iter().map(|t| t.k * t.n_levels()).sum();
