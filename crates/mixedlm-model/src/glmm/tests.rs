@@ -3,8 +3,8 @@
 //! the same criteria at the same (θ, β), for both families and every quadrature setting.
 
 use super::*;
-use mixedlm_fixtures::synthetic::{design_with_x, random_codes, random_term, uniform};
 use mixedlm_design::Design;
+use mixedlm_fixtures::synthetic::{design_with_x, random_codes, random_term, uniform};
 
 /// Binary (or count) rows: `y ~ 1 + x + (1 + x | a)` (one factor, k = 2) or with a second
 /// factor crossed with or nested around the first.
