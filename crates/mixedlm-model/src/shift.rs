@@ -71,32 +71,26 @@ impl Shift {
 
     /// β on the original scale from β̃ of the shifted columns, in place.
     pub fn beta_to_original(&self, beta: &mut [f64]) {
-        if self.is_none() || beta.is_empty() {
-            return;
+        if let Some(moved) = self.intercept_move(beta) {
+            beta[0] += moved;
         }
-        let moved: f64 = self
-            .x
-            .iter()
-            .zip(beta.iter())
-            .skip(1)
-            .map(|(d, b)| d * b)
-            .sum();
-        beta[0] += self.y - moved;
     }
 
     /// β̃ of the shifted columns from β on the original scale, in place.
     pub fn beta_to_shifted(&self, beta: &mut [f64]) {
-        if self.is_none() || beta.is_empty() {
-            return;
+        if let Some(moved) = self.intercept_move(beta) {
+            beta[0] -= moved;
         }
-        let moved: f64 = self
-            .x
-            .iter()
-            .zip(beta.iter())
-            .skip(1)
-            .map(|(d, b)| d * b)
-            .sum();
-        beta[0] += moved - self.y;
+    }
+
+    /// What the intercept gains from the shifted scale to the original one,
+    /// c − Σ_j d_j β_j (the slopes are the same on both scales); `None` without a shift.
+    fn intercept_move(&self, beta: &[f64]) -> Option<f64> {
+        if self.is_none() || beta.is_empty() {
+            return None;
+        }
+        let slopes: f64 = self.x.iter().zip(beta).skip(1).map(|(d, b)| d * b).sum();
+        Some(self.y - slopes)
     }
 
     /// The lower Cholesky factor of X'V⁻¹X from L̃ of the shifted columns, in place: row j
