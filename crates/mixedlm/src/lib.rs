@@ -135,6 +135,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod at_theta;
 mod bse_re;
 mod builder;
 mod convergence;

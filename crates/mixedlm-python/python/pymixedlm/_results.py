@@ -130,8 +130,7 @@ class MixedLMResults:
     def _joint(self) -> np.ndarray | None:
         """statsmodels' joint covariance of (β, ψ) from the engine (fixed effects in the
         engine's order), when its variance parameters are statsmodels' ``params``; None
-        when the engine cannot give it (more random effects than its dense algebra takes:
-        see :meth:`cov_params`)."""
+        when the engine cannot give it (a fit that kept no rows)."""
         try:
             names, matrix = self._fit.joint_covariance()
         except ValueError:
@@ -171,9 +170,10 @@ class MixedLMResults:
 
         lme4's ``vcov()`` (the fixed effects' covariance with the variance parameters
         taken as known) is :meth:`vcov`; the two agree for balanced data. The joint
-        information comes from the engine's dense algebra, which takes up to
-        ``DENSE_MAX_Q`` (1000) random effects in all; a larger model gets lme4's fixed
-        block and NaN elsewhere (and NaN ``bse_re``).
+        information is the finite-difference Hessian of the engine's profiled criterion
+        (on the model's own factorization path, any number of random effects). A
+        variance estimated at 0 gets NaN rows and columns; when the information is not
+        positive definite, lme4's fixed-effects block and NaN elsewhere.
         """
         cov, _ = self._cov_all
         names = self._param_names
