@@ -46,7 +46,7 @@ pub(crate) fn float_array<'py>(py: Python<'py>, values: Vec<f64>) -> PyResult<Bo
     array.call_method0("to_numpy")
 }
 
-fn index_array<'py>(py: Python<'py>, values: &[usize]) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn index_array<'py>(py: Python<'py>, values: &[usize]) -> PyResult<Bound<'py, PyAny>> {
     let v: Vec<u64> = values.iter().map(|&i| i as u64).collect();
     let array = UInt64Array::from(v).into_data().to_pyarrow(py)?;
     array.call_method0("to_numpy")
@@ -135,7 +135,7 @@ impl Fit {
     /// For each fixed-effects column (aliased ones included) how it was built: see
     /// [`crate::columns`].
     fn fe_columns<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyList>>> {
-        crate::columns::describe(py, &self.read())
+        crate::columns::describe(py, self.read().design_spec())
     }
 
     // ---- variance parameters and likelihood ----
@@ -232,39 +232,11 @@ impl Fit {
 
     // ---- random effects ----
 
-    /// One dict per random-effects term, lme4's order: `group`, `grouping` (columns),
-    /// `names`, `structure`, `formula_index`, `covariance` (k × k), `std_devs`,
-    /// `correlation`; with `values`, also `levels`, `condval` and `condsd` (levels × k,
-    /// flat by level), which grow with the data and so are only built when asked for.
+    /// The random-effects terms: see [`crate::terms::term_dicts`].
     #[pyo3(signature = (values = true))]
     fn random_terms<'py>(&self, py: Python<'py>, values: bool) -> PyResult<Bound<'py, PyList>> {
         let r = self.read();
-        let out = PyList::empty(py);
-        for t in &r.fit().random {
-            let d = PyDict::new(py);
-            let grouping = r
-                .design_spec()
-                .random
-                .iter()
-                .find(|s| s.group == t.group)
-                .map(|s| s.grouping.clone())
-                .unwrap_or_else(|| vec![t.group.clone()]);
-            d.set_item("group", &t.group)?;
-            d.set_item("grouping", grouping)?;
-            d.set_item("names", &t.names)?;
-            d.set_item("structure", &t.structure)?;
-            d.set_item("formula_index", t.formula_index)?;
-            if values {
-                d.set_item("levels", t.levels.to_vec())?;
-                d.set_item("condval", float_array(py, t.condval.as_slice().to_vec())?)?;
-                d.set_item("condsd", float_array(py, t.condsd.as_slice().to_vec())?)?;
-            }
-            d.set_item("covariance", &t.covariance.covariance)?;
-            d.set_item("std_devs", &t.covariance.std_devs)?;
-            d.set_item("correlation", &t.covariance.correlation)?;
-            out.append(d)?;
-        }
-        Ok(out)
+        crate::terms::term_dicts(py, &r.fit().random, r.design_spec(), values)
     }
 
     /// The model's matrices on the rows used (statsmodels' `endog`, `exog`, `exog_re`): a

@@ -43,7 +43,12 @@ class MixedLMResults:
     def __init__(self, fit: Any, model: "MixedLM"):
         self._fit = fit
         self.model = model
-        self._names = _names.Naming(fit, model)
+
+    @cached_property
+    def _names(self) -> "_names.Naming":
+        """statsmodels' and patsy's names of everything, built when first asked for (a fit
+        whose caller reads only the estimates does not pay for them)."""
+        return _names.Naming(self._fit, self.model)
 
     def __repr__(self) -> str:
         return (f"<pymixedlm.MixedLMResults: {self._fit.lme4_formula}, "
