@@ -232,6 +232,15 @@ impl GlmmFit {
     fn converged(&self) -> bool {
         self.read().converged()
     }
+    /// Names of the fixed effects that run off to ±∞ (complete separation).
+    #[getter]
+    fn separated(&self) -> Vec<String> {
+        self.read()
+            .separated()
+            .iter()
+            .map(|e| e.name.clone())
+            .collect()
+    }
     #[getter]
     fn singular(&self) -> bool {
         self.read().singular()

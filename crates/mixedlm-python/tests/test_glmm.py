@@ -148,3 +148,18 @@ def test_statsmodels_family_objects_are_understood():
     ref = json.loads((REFERENCE / "glmm" / "05_cbpp_binomial_probit_agq1.json").read_text())
     assert g.link == "probit"
     assert ref["objective"] * (1 - 1e-5) <= g.objective <= ref["objective"] * (1 + 1e-6)
+
+
+def test_complete_separation_warns_and_is_not_converged():
+    rng = np.random.default_rng(1)
+    n = 600
+    g, trt = rng.integers(0, 30, n), rng.integers(0, 3, n)
+    eta = -0.5 + 0.8 * (trt == 1) + rng.normal(0, 0.7, 30)[g]
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    y[trt == 2] = 0.0  # no event ever under treatment 2
+    df = pd.DataFrame({"y": y, "trt": trt.astype(str), "g": g.astype(str)})
+    with pytest.warns(pymixedlm.ConvergenceWarning):
+        r = pymixedlm.glmer("y ~ trt + (1 | g)", df)
+    assert not r.converged
+    assert any("complete separation" in m and "trt2" in m for m in r.diagnostics())
+    assert "-Inf" in str(r.summary())

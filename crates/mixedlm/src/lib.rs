@@ -149,6 +149,7 @@ mod glmm_results;
 mod joint_information;
 mod predict;
 mod results;
+mod separation;
 mod spec;
 mod stream;
 mod summary;
@@ -167,6 +168,7 @@ pub use mixedlm_inference::{
 };
 pub use predict::{write_csv, write_table, PredictLevel, PredictOptions, Predictions};
 pub use results::{CorrelationEntry, GroupEffects, MixedLMResults, VarCorr, VarianceEntry};
+pub use separation::SeparatedEffect;
 pub use spec::ModelSpec;
 pub use stream::{StreamInfo, StreamOptions};
 pub use summary::Summary;

@@ -154,6 +154,7 @@ class GlmmFit:
     bic: float
     npar: int
     converged: bool
+    separated: list[str]
     singular: bool
     nobs: int
     n_dropped: int

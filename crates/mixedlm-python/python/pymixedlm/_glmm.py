@@ -463,9 +463,10 @@ class GLMMResults:
 
     def _warn(self) -> None:
         for text in self.diagnostics():
-            category = ConvergenceWarning if text.startswith("boundary (singular)") else UserWarning
+            no_optimum = text.startswith(("boundary (singular)", "complete separation"))
+            category = ConvergenceWarning if no_optimum else UserWarning
             warnings.warn(text, category, stacklevel=3)
-        if not self.converged:
+        if not self.converged and not self._fit.separated:
             warnings.warn("the GLMM fit did not converge: see result.diagnostics() for why",
                           ConvergenceWarning, stacklevel=3)
 
