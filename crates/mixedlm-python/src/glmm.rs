@@ -5,7 +5,7 @@
 use crate::data::{batch_from_py, Source};
 use crate::errors::guarded;
 use crate::fit::{float_array, index_array};
-use crate::model::ModelArgs;
+use crate::model::{timed_fit, ModelArgs};
 use mixedlm::{
     Glmm, GlmmPredictOptions, GlmmResults, NewLevelPolicy, PredictLevel, PredictScale, ResidualKind,
 };
@@ -13,7 +13,6 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
 
 /// A fitted GLMM (the engine's `GlmmResults`).
 #[pyclass(frozen, module = "pymixedlm._core")]
@@ -71,14 +70,9 @@ pub(crate) fn fit_glmm(
 ) -> PyResult<GlmmFit> {
     let source = Source::from_py(data)?;
     let builder = glmm.builder(&model);
-    let (results, engine_seconds) = py.detach(move || {
-        guarded(|| {
-            builder.validate()?;
-            let batch = source.into_batch()?;
-            let start = Instant::now();
-            let results = builder.fit_batch(&batch)?;
-            Ok((results, start.elapsed().as_secs_f64()))
-        })
+    let (results, engine_seconds) = timed_fit(py, source, move |batch| {
+        builder.validate()?;
+        builder.fit_batch(batch)
     })?;
     Ok(GlmmFit {
         results: Mutex::new(results),

@@ -149,7 +149,11 @@ fn python_overhead(rows: &[Value]) -> Vec<String> {
             fmt_secs(rust),
             py / rust,
             added_ms,
-            if excess_ms <= 1.0 { "" } else { " (above 1.1x + 1 ms)" }
+            if excess_ms <= 1.0 {
+                ""
+            } else {
+                " (above 1.1x + 1 ms)"
+            }
         ));
     }
     out

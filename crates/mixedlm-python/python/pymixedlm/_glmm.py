@@ -10,8 +10,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from . import _compat, _core, _names
-from ._data import prepare
+from . import _compat, _core
+from ._fitted import FittedModel
 from ._errors import ConvergenceWarning, engine_errors
 from ._model import MixedLM
 
@@ -174,7 +174,7 @@ class GLMMSummary:
         return f"<pre>{html.escape(self.text)}</pre>"
 
 
-class GLMMResults:
+class GLMMResults(FittedModel):
     """A fitted generalized linear mixed model.
 
     statsmodels' names, with patsy's names for the fixed effects: ``params`` (the fixed
@@ -186,14 +186,6 @@ class GLMMResults:
     ``VarCorr()``, ``logLik()``, ``fitted()``, ``residuals(type)``, ``simulate()``,
     ``isSingular()``; ``compare(other)`` is lme4's ``anova(m0, m1)``.
     """
-
-    def __init__(self, fit: Any, model: MixedGLM):
-        self._fit = fit
-        self.model = model
-
-    @cached_property
-    def _names(self) -> "_names.Naming":
-        return _names.Naming(self._fit, self.model)
 
     def __repr__(self) -> str:
         return (f"<pymixedlm.GLMMResults: {self._fit.formula}, {self.family}({self.link}), "
@@ -215,43 +207,12 @@ class GLMMResults:
         return self._fit.nagq
 
     @property
-    def converged(self) -> bool:
-        """Whether the optimizer converged and the gradient check passed."""
-        return self._fit.converged
-
-    @property
-    def singular(self) -> bool:
-        return self._fit.singular
-
-    @property
-    def nobs(self) -> int:
-        return self._fit.nobs
-
-    @property
-    def n_dropped(self) -> int:
-        return self._fit.n_dropped
-
-    @property
-    def theta(self) -> np.ndarray:
-        """θ, the relative covariance factors' parameters in lme4's order."""
-        return np.asarray(self._fit.theta)
-
-    @property
     def objective(self) -> float:
         """−2 log-likelihood as lme4 reports it (its ``deviance()`` is another quantity:
         :attr:`deviance`)."""
         return self._fit.objective
 
     # ---- fixed effects ----
-
-    @property
-    def k_fe(self) -> int:
-        return len(self._fit.fe_names)
-
-    @cached_property
-    def fe_params(self) -> Any:
-        """The fixed effects, patsy's names and order."""
-        return _compat.series(self._names.fe_order(self._fit.fe_params), self._names.fe_names)
 
     @property
     def params(self) -> Any:
@@ -302,21 +263,7 @@ class GLMMResults:
         names = self._names.re_names
         return _compat.frame(self._names.cov_re_matrix, names, names)
 
-    @property
-    def vcomp(self) -> np.ndarray:
-        """The variance of each variance component (``vc_formula`` terms)."""
-        return np.asarray(self._names.vcomp_values, dtype=float)
-
-    @cached_property
-    def random_effects(self) -> dict:
-        """The conditional modes of each group: ``{group: Series}``."""
-        return self._names.random_effects()
-
     # ---- likelihood ----
-
-    @property
-    def llf(self) -> float:
-        return self._fit.llf
 
     @property
     def aic(self) -> float:
@@ -333,12 +280,6 @@ class GLMMResults:
         return self._fit.deviance
 
     # ---- rows ----
-
-    @cached_property
-    def _rows(self) -> Any:
-        rows = np.asarray(self._fit.row_index())
-        index = self.model.data.index
-        return index[rows] if index is not None else rows
 
     @property
     def fittedvalues(self) -> Any:
@@ -366,24 +307,8 @@ class GLMMResults:
         group's conditional modes (lme4's default ``re.form = NULL``); a group not seen in
         fitting gets the population prediction, or an error with ``new_levels="error"``.
         Rows with a missing value get NaN."""
-        from ._data import _is_pandas
-        from ._results import _has_column
-
-        data = self.model.data if exog is None else None
-        if data is None:
-            columns = [c for c in self.model._columns if _has_column(exog, c)]
-            data = prepare(exog, columns)
         scale = "link" if linear else "response"
-        with engine_errors():
-            p = self._fit.predict(data.arrow, level=level, scale=scale, new_levels=new_levels)
-        n = data.n_rows if data.n_rows >= 0 else int(np.max(p["row_index"], initial=-1)) + 1
-        out = np.full(n, np.nan)
-        out[np.asarray(p["row_index"], dtype=np.int64)] = np.asarray(p["values"])
-        if exog is not None and _is_pandas(exog):
-            return _compat.series(out, exog.index)
-        if exog is None and data.index is not None:
-            return _compat.series(out, data.index)
-        return _compat.series(out)
+        return self._predict(exog, level=level, scale=scale, new_levels=new_levels)
 
     # ---- printing, checks ----
 
@@ -411,37 +336,10 @@ class GLMMResults:
 
     # ---- lme4's names ----
 
-    def fixef(self) -> Any:
-        """lme4's ``fixef()``: the fixed effects with lme4's names."""
-        return _compat.series(self._fit.fe_params, self._fit.fe_names)
-
-    def ranef(self) -> dict:
-        """lme4's ``ranef()``: per grouping factor a DataFrame, levels × effects."""
-        return self._names.ranef()
-
     def VarCorr(self) -> Any:
         """lme4's ``as.data.frame(VarCorr())``: ``grp``, ``var1``, ``var2``, ``vcov``,
         ``sdcor`` (no residual row: binomial and Poisson have no scale)."""
-        rows = []
-        seen: dict[str, int] = {}
-        for t in self._names.info:
-            count = seen.get(t["group"], 0)
-            seen[t["group"]] = count + 1
-            grp = t["group"] if count == 0 else f"{t['group']}.{count}"
-            names, cov, sd, cor = t["names"], t["covariance"], t["std_devs"], t["correlation"]
-            for i, n in enumerate(names):
-                rows.append((grp, n, None, cov[i][i], sd[i]))
-            if t["structure"] == "unstructured":
-                for j in range(len(names)):
-                    for i in range(j + 1, len(names)):
-                        rows.append((grp, names[j], names[i], cov[i][j], cor[i][j]))
-        cols = {"grp": [r[0] for r in rows], "var1": [r[1] for r in rows],
-                "var2": [r[2] for r in rows], "vcov": [r[3] for r in rows],
-                "sdcor": [r[4] for r in rows]}
-        return _compat.table(cols)
-
-    def logLik(self) -> float:
-        return self.llf
+        return self._names.varcorr(None)
 
     def fitted(self) -> Any:
         """lme4's ``fitted()``: the fitted means."""
@@ -457,9 +355,6 @@ class GLMMResults:
         effects drawn anew), one row per simulation."""
         with engine_errors():
             return np.asarray(self._fit.simulate(int(nsim), int(seed)))
-
-    def isSingular(self) -> bool:
-        return self.singular
 
     def _warn(self) -> None:
         for text in self.diagnostics():
