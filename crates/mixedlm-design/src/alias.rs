@@ -405,7 +405,8 @@ mod tests {
     fn trust_rank_test_is_shift_free() {
         // x with a tiny spread far from zero (b x + d with b = 2^-16, d = 1e8): its
         // raw relative residual after the intercept is ~1e-14, its spread is intact, so it
-        // is kept; 3 x + 5e7 is still a combination of the intercept and x, and dropped.
+        // is kept; 2 x - 1e8 (exact in float64) is still a combination of the intercept
+        // and x, and dropped.
         let base = design(|_, w| w);
         let mut x = base.clone();
         x.data[200..400]
@@ -413,7 +414,7 @@ mod tests {
             .for_each(|v| *v = *v / 65536.0 + 1e8);
         assert!(far_columns_centred(&base).is_none());
         assert_eq!(aliased_columns(&x, RANK_TOL), Vec::<usize>::new());
-        let dup: Vec<f64> = x.col(1).iter().map(|v| 3.0 * v + 5e7).collect();
+        let dup: Vec<f64> = x.col(1).iter().map(|v| 2.0 * v - 1e8).collect();
         x.data.extend(dup);
         x.ncols += 1;
         assert_eq!(aliased_columns(&x, RANK_TOL), vec![3]);
