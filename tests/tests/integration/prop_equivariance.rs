@@ -584,3 +584,37 @@ proptest! {
         equivariance(Path::Slope, OptimizerName::Bfgs, &case)?;
     }
 }
+
+/// The corners of the ranges, which random cases need not draw: |a| and |b| at
+/// about 1e-6 and 1e6 with |c| and |d| at 1e8, on every path with every optimizer.
+#[test]
+fn equivariance_at_the_corners_of_the_ranges() {
+    let tiny = 2f64.powi(-20);
+    let huge = 7.0 * 2f64.powi(17);
+    let corners = [
+        (tiny, 1e8, tiny, -1e8),
+        (huge, -1e8, huge, 1e8),
+        (-tiny, 1e8, huge, 1e8),
+        (huge, 1e8, -tiny, -1e8),
+    ];
+    let paths = [Path::Dense, Path::Nested, Path::Sparse, Path::Streamed];
+    let optimizers = [
+        OptimizerName::Bfgs,
+        OptimizerName::Bobyqa,
+        OptimizerName::NelderMead,
+        OptimizerName::Powell,
+    ];
+    for (k, &map) in corners.iter().enumerate() {
+        for path in paths {
+            let case = simulate(path, 0x28 + k as u64, 12, 280, map);
+            for optimizer in optimizers {
+                if let Err(e) = equivariance(path, optimizer, &case) {
+                    panic!(
+                        "{path:?}, {optimizer}, a {:e} c {:e} b {:e} d {:e}: {e}",
+                        case.a, case.c, case.b, case.d
+                    );
+                }
+            }
+        }
+    }
+}
