@@ -6,8 +6,8 @@
 
 use super::data::ModelData;
 use super::system::{PwlsSystem, Unknowns};
-use crate::kernels;
 use faer::Mat;
+use mixedlm_model::level_blocks;
 use std::sync::Arc;
 
 /// The one-factor PWLS system and its workspaces.
@@ -148,11 +148,17 @@ impl PwlsSystem for GroupedSystem {
                 let v = self.t[0] * self.t[0] * self.d[g] + 1.0;
                 lg[0] = v.sqrt();
             } else {
-                kernels::congruence(&self.t, &self.d[g * kk..(g + 1) * kk], k, &mut self.tmp, lg);
+                level_blocks::congruence(
+                    &self.t,
+                    &self.d[g * kk..(g + 1) * kk],
+                    k,
+                    &mut self.tmp,
+                    lg,
+                );
                 for a in 0..k {
                     lg[a * k + a] += 1.0;
                 }
-                if !kernels::chol(lg, k) {
+                if !level_blocks::chol(lg, k) {
                     return false;
                 }
             }
@@ -201,7 +207,7 @@ impl PwlsSystem for GroupedSystem {
                 }
             }
             // s is column-major with the lower triangle in [c * p + e], e ≥ c
-            if !kernels::chol(&mut s, p) {
+            if !level_blocks::chol(&mut s, p) {
                 return false;
             }
             self.lx.copy_from_slice(&s);
@@ -231,7 +237,7 @@ impl PwlsSystem for GroupedSystem {
                     }
                 }
             }
-            kernels::solve_lower_t(ug, &self.l[g * kk..(g + 1) * kk], k);
+            level_blocks::solve_lower_t(ug, &self.l[g * kk..(g + 1) * kk], k);
         }
     }
 
@@ -257,7 +263,7 @@ impl PwlsSystem for GroupedSystem {
         let mut out = vec![0.0; self.g * kk];
         let (mut inv, mut v) = (vec![0.0; kk], vec![0.0; kk]);
         for g in 0..self.g {
-            kernels::lower_inverse(&self.l[g * kk..(g + 1) * kk], k, &mut inv);
+            level_blocks::lower_inverse(&self.l[g * kk..(g + 1) * kk], k, &mut inv);
             // (L L')⁻¹ = L⁻ᵀ L⁻¹
             for a in 0..k {
                 for b in 0..k {
@@ -294,5 +300,5 @@ fn solve_lower(l: &[f64], x: &mut [f64], k: usize) {
 
 /// x ← L⁻ᵀ x.
 fn solve_lower_transposed(l: &[f64], x: &mut [f64], k: usize) {
-    kernels::solve_lower_t(x, l, k);
+    level_blocks::solve_lower_t(x, l, k);
 }
