@@ -9,8 +9,8 @@ use crate::{Error, GroupEffects, ModelSpec, VarCorr};
 use arrow_array::RecordBatch;
 use faer::Mat;
 use mixedlm_design::{DenseMatrix, Design, DesignSpec};
+use mixedlm_glmm::{GlmmFit, GlmmModel, GlmmOptions};
 use mixedlm_inference::{predict, NewLevelPolicy, NewRows, NewTermRows};
-use mixedlm_model::glmm::{GlmmFit, GlmmModel, GlmmOptions};
 use rand::SeedableRng;
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 use std::fmt::{self, Write};
@@ -410,14 +410,14 @@ impl GlmmResults {
     pub fn simulate(&self, nsim: usize, seed: u64) -> Vec<Vec<f64>> {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         (0..nsim)
-            .map(|_| mixedlm_model::glmm::simulate::draw(&self.model, &self.fit, &mut rng))
+            .map(|_| mixedlm_glmm::simulate::draw(&self.model, &self.fit, &mut rng))
             .collect()
     }
 
     /// Convergence (lme4's checkConv from the gradient and Hessian at the optimum),
     /// singularity and overdispersion, each finding with what to do.
-    pub fn checks(&self) -> mixedlm_model::glmm::GlmmChecks {
-        let mut c = mixedlm_model::glmm::checks::check(&self.model, &self.fit);
+    pub fn checks(&self) -> mixedlm_glmm::GlmmChecks {
+        let mut c = mixedlm_glmm::checks::check(&self.model, &self.fit);
         if !self.separated.is_empty() {
             // the flat Hessian is the separation's, not a scaling problem
             c.messages.retain(|m| {
