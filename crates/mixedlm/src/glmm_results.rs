@@ -420,9 +420,8 @@ impl GlmmResults {
         let mut c = mixedlm_glmm::checks::check(&self.model, &self.fit);
         if !self.separated.is_empty() {
             // the flat Hessian is the separation's, not a scaling problem
-            c.messages.retain(|m| {
-                !m.starts_with("nearly unidentifiable") && !m.starts_with("PIRLS failed")
-            });
+            // (its curvature and gradient findings advise rescaling, which cannot help)
+            c.messages.retain(|m| !m.contains("rescale"));
             c.messages
                 .extend(self.separated.iter().map(SeparatedEffect::message));
         }
