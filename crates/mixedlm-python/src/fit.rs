@@ -6,8 +6,8 @@ use crate::errors::{guarded, guarded_py};
 use arrow_array::{Array, Float64Array, UInt64Array};
 use arrow_pyarrow::ToPyArrow;
 use mixedlm::diagnostics::{DiagnosticsOptions, PlotFormat};
-use mixedlm::PredictOptions;
 use mixedlm::{CiMethod, ConfIntOptions, Ddf, MixedLMResults, NewLevelPolicy, PredictLevel};
+use mixedlm::{PredictOptions, Predictions};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -50,6 +50,56 @@ pub(crate) fn index_array<'py>(py: Python<'py>, values: &[usize]) -> PyResult<Bo
     let v: Vec<u64> = values.iter().map(|&i| i as u64).collect();
     let array = UInt64Array::from(v).into_data().to_pyarrow(py)?;
     array.call_method0("to_numpy")
+}
+
+/// Vectors of floats as a list of numpy arrays.
+pub(crate) fn float_arrays<'py>(
+    py: Python<'py>,
+    vs: Vec<Vec<f64>>,
+) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for v in vs {
+        out.append(float_array(py, v)?)?;
+    }
+    Ok(out)
+}
+
+/// Predictions as a dict with `row_index`, `values`, `std_error` (None where the engine
+/// gives none), `unseen` levels and `n_dropped`.
+pub(crate) fn prediction_dict(py: Python<'_>, p: Predictions) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("row_index", index_array(py, &p.row_index)?)?;
+    d.set_item("values", float_array(py, p.values)?)?;
+    match p.std_error {
+        Some(se) => d.set_item("std_error", float_array(py, se)?)?,
+        None => d.set_item("std_error", py.None())?,
+    }
+    d.set_item("unseen", p.unseen_levels)?;
+    d.set_item("n_dropped", p.n_dropped)?;
+    Ok(d)
+}
+
+/// A prediction level by name (statsmodels' and lme4's spellings).
+pub(crate) fn parse_level(name: &str) -> PyResult<PredictLevel> {
+    match name {
+        "population" | "marginal" => Ok(PredictLevel::Population),
+        "conditional" | "group" => Ok(PredictLevel::Conditional),
+        other => Err(PyValueError::new_err(format!(
+            "unknown prediction level `{other}`; use \"population\" (fixed effects only, \
+             statsmodels' predict) or \"conditional\" (with each group's random effects)"
+        ))),
+    }
+}
+
+/// What a level unseen in fitting gets, by name.
+pub(crate) fn parse_new_levels(name: &str) -> PyResult<NewLevelPolicy> {
+    match name {
+        "population" => Ok(NewLevelPolicy::Population),
+        "error" => Ok(NewLevelPolicy::Error),
+        other => Err(PyValueError::new_err(format!(
+            "unknown new_levels `{other}`; use \"population\" or \"error\""
+        ))),
+    }
 }
 
 /// One fixed effect's test: name, estimate, SE, statistic, df (None for z), p-value.
@@ -336,49 +386,17 @@ impl Fit {
         level: &str,
         new_levels: &str,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let level = match level {
-            "population" | "marginal" => PredictLevel::Population,
-            "conditional" | "group" => PredictLevel::Conditional,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "unknown prediction level `{other}`; use \"population\" (fixed effects \
-                     only, statsmodels' predict) or \"conditional\" (with each group's \
-                     random effects)"
-                )))
-            }
-        };
-        let new_levels = match new_levels {
-            "population" => NewLevelPolicy::Population,
-            "error" => NewLevelPolicy::Error,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "unknown new_levels `{other}`; use \"population\" or \"error\""
-                )))
-            }
-        };
+        let (level, new_levels) = (parse_level(level)?, parse_new_levels(new_levels)?);
         let batch = batch_from_py(data)?;
         let opts = PredictOptions { level, new_levels };
         let p = py.detach(|| guarded(|| self.read().predict(&batch, &opts)))?;
-        let d = PyDict::new(py);
-        d.set_item("row_index", index_array(py, &p.row_index)?)?;
-        d.set_item("values", float_array(py, p.values)?)?;
-        match p.std_error {
-            Some(se) => d.set_item("std_error", float_array(py, se)?)?,
-            None => d.set_item("std_error", py.None())?,
-        }
-        d.set_item("unseen", p.unseen_levels)?;
-        d.set_item("n_dropped", p.n_dropped)?;
-        Ok(d)
+        prediction_dict(py, p)
     }
 
     /// `n` simulated response vectors (lme4's `simulate`).
     fn simulate<'py>(&self, py: Python<'py>, n: usize, seed: u64) -> PyResult<Bound<'py, PyList>> {
         let sims = py.detach(|| guarded(|| self.read().simulate(n, seed)))?;
-        let out = PyList::empty(py);
-        for s in sims {
-            out.append(float_array(py, s)?)?;
-        }
-        Ok(out)
+        float_arrays(py, sims)
     }
 
     // ---- printing, diagnostics ----

@@ -4,11 +4,11 @@
 
 use crate::data::{batch_from_py, Source};
 use crate::errors::guarded;
-use crate::fit::{float_array, index_array};
-use crate::model::{timed_fit, ModelArgs};
-use mixedlm::{
-    Glmm, GlmmPredictOptions, GlmmResults, NewLevelPolicy, PredictLevel, PredictScale, ResidualKind,
+use crate::fit::{
+    float_array, float_arrays, index_array, parse_level, parse_new_levels, prediction_dict,
 };
+use crate::model::{timed_fit, ModelArgs};
+use mixedlm::{Glmm, GlmmPredictOptions, GlmmResults, PredictScale, ResidualKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -104,16 +104,6 @@ fn parse_predict_options(
     scale: &str,
     new_levels: &str,
 ) -> PyResult<GlmmPredictOptions> {
-    let level = match level {
-        "population" | "marginal" => PredictLevel::Population,
-        "conditional" | "group" => PredictLevel::Conditional,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "unknown prediction level `{other}`; use \"population\" (fixed effects only) \
-                 or \"conditional\" (with each group's random effects)"
-            )))
-        }
-    };
     let scale = match scale {
         "link" => PredictScale::Link,
         "response" => PredictScale::Response,
@@ -124,19 +114,10 @@ fn parse_predict_options(
             )))
         }
     };
-    let new_levels = match new_levels {
-        "population" => NewLevelPolicy::Population,
-        "error" => NewLevelPolicy::Error,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "unknown new_levels `{other}`; use \"population\" or \"error\""
-            )))
-        }
-    };
     Ok(GlmmPredictOptions {
-        level,
+        level: parse_level(level)?,
         scale,
-        new_levels,
+        new_levels: parse_new_levels(new_levels)?,
     })
 }
 
@@ -299,26 +280,13 @@ impl GlmmFit {
         let opts = parse_predict_options(level, scale, new_levels)?;
         let batch = batch_from_py(data)?;
         let p = py.detach(|| guarded(|| self.read().predict(&batch, &opts)))?;
-        let d = PyDict::new(py);
-        d.set_item("row_index", index_array(py, &p.row_index)?)?;
-        d.set_item("values", float_array(py, p.values)?)?;
-        match p.std_error {
-            Some(se) => d.set_item("std_error", float_array(py, se)?)?,
-            None => d.set_item("std_error", py.None())?,
-        }
-        d.set_item("unseen", p.unseen_levels)?;
-        d.set_item("n_dropped", p.n_dropped)?;
-        Ok(d)
+        prediction_dict(py, p)
     }
 
     /// `n` simulated response vectors (lme4's `simulate`).
     fn simulate<'py>(&self, py: Python<'py>, n: usize, seed: u64) -> PyResult<Bound<'py, PyList>> {
         let sims = py.detach(|| guarded(|| Ok(self.read().simulate(n, seed))))?;
-        let out = PyList::empty(py);
-        for s in sims {
-            out.append(float_array(py, s)?)?;
-        }
-        Ok(out)
+        float_arrays(py, sims)
     }
 
     /// The likelihood-ratio test against another GLMM fitted to the same rows: a dict with
