@@ -26,6 +26,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   simulate [--out DIR]     write the simulated benchmark data (default target/sim);
                            --rows N writes only set (b) with N rows, streamed to disk
   bench [--quick] [--peers [--no-lme-rs]] [--only NAMES] [--tools NAMES] [--timeout SECS]
+        [--baseline REV]
                            time mixedlm against lme4 / statsmodels / glmm / lme-rs
   proptest [--cases N]     run the property tests with N cases (default 256)
   fuzz [--seconds N] [--seed S]
