@@ -269,12 +269,26 @@ fn build_baseline(rev: &str) -> Result<PathBuf, String> {
     );
     cmd::status(std::process::Command::new("sh").args(["-c", &export]))
         .map_err(|e| format!("cannot export revision {rev}: {e}"))?;
+    seed_baseline_target(&root.join("target"))?;
     let mut build = cmd::cargo(&["build", "--release", "-q", "-p", "mixedlm-cli"]);
     build
         .current_dir(&src)
         .env("CARGO_TARGET_DIR", root.join("target"));
     cmd::status(&mut build)?;
     Ok(root.join("target").join("release").join("mixedlm"))
+}
+
+/// A first baseline build starts from a copy of the workspace's release artifacts: the
+/// third-party crates are then already built and only the workspace's crates compile.
+fn seed_baseline_target(target: &Path) -> Result<(), String> {
+    let release = target_dir().join("release");
+    if target.exists() || !release.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(target)
+        .map_err(|e| format!("cannot create {}: {e}", target.display()))?;
+    let copy = format!("cp -a '{}' '{}'", release.display(), target.display());
+    cmd::status(std::process::Command::new("sh").args(["-c", &copy]))
 }
 
 fn build_mixedlm() -> Result<PathBuf, String> {
