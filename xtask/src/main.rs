@@ -91,7 +91,7 @@ fn main() -> ExitCode {
         Some("bench") => check_flags(
             &rest,
             &["--quick", "--peers", "--no-lme-rs"],
-            &["--only", "--timeout", "--tools"],
+            &["--only", "--timeout", "--tools", "--baseline"],
         )
         .and_then(|()| bench::run(&rest)),
         Some("proptest") => check_flags(&rest, &[], &["--cases"]).and_then(|()| proptest(&rest)),
