@@ -257,18 +257,7 @@ fn build_baseline(rev: &str) -> Result<PathBuf, String> {
         "building the baseline {rev} (release) in {}...",
         root.display()
     );
-    if src.exists() {
-        std::fs::remove_dir_all(&src)
-            .map_err(|e| format!("cannot clear {}: {e}", src.display()))?;
-    }
-    std::fs::create_dir_all(&src).map_err(|e| format!("cannot create {}: {e}", src.display()))?;
-    let export = format!(
-        "git -C '{}' archive '{rev}' | tar -x -C '{}'",
-        crate::root().display(),
-        src.display()
-    );
-    cmd::status(std::process::Command::new("sh").args(["-c", &export]))
-        .map_err(|e| format!("cannot export revision {rev}: {e}"))?;
+    export_revision(rev, &src)?;
     seed_baseline_target(&root.join("target"))?;
     let mut build = cmd::cargo(&["build", "--release", "-q", "-p", "mixedlm-cli"]);
     build
@@ -276,6 +265,37 @@ fn build_baseline(rev: &str) -> Result<PathBuf, String> {
         .env("CARGO_TARGET_DIR", root.join("target"));
     cmd::status(&mut build)?;
     Ok(root.join("target").join("release").join("mixedlm"))
+}
+
+/// The files of revision `rev` in `src`, exported unless `src` already holds them (its
+/// `.revision` file names the commit): a repeated bench then rebuilds nothing.
+fn export_revision(rev: &str, src: &Path) -> Result<(), String> {
+    let resolve = std::process::Command::new("git")
+        .arg("-C")
+        .arg(crate::root())
+        .args(["rev-parse", rev])
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !resolve.status.success() {
+        return Err(format!("no git revision '{rev}'"));
+    }
+    let commit = String::from_utf8_lossy(&resolve.stdout).trim().to_string();
+    let marker = src.join(".revision");
+    if std::fs::read_to_string(&marker).is_ok_and(|m| m == commit) {
+        return Ok(());
+    }
+    if src.exists() {
+        std::fs::remove_dir_all(src).map_err(|e| format!("cannot clear {}: {e}", src.display()))?;
+    }
+    std::fs::create_dir_all(src).map_err(|e| format!("cannot create {}: {e}", src.display()))?;
+    let export = format!(
+        "git -C '{}' archive '{commit}' | tar -x -C '{}'",
+        crate::root().display(),
+        src.display()
+    );
+    cmd::status(std::process::Command::new("sh").args(["-c", &export]))
+        .map_err(|e| format!("cannot export revision {rev}: {e}"))?;
+    std::fs::write(&marker, &commit).map_err(|e| format!("cannot write {}: {e}", marker.display()))
 }
 
 /// A first baseline build starts from a copy of the workspace's release artifacts: the
