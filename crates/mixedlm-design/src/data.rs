@@ -578,13 +578,41 @@ pub(crate) type FastState = BuildHasherDefault<FastHasher>;
 
 /// Re-express codes into `own` levels as codes into `target` levels (None where unseen).
 pub(crate) fn recode(own: &[String], codes: &[u32], target: &[String]) -> Vec<Option<u32>> {
-    let index: HashMap<&str, u32> = target
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.as_str(), i as u32))
-        .collect();
-    let map: Vec<Option<u32>> = own.iter().map(|s| index.get(s.as_str()).copied()).collect();
-    codes.iter().map(|&c| map[c as usize]).collect()
+    LevelIndex::new(target.iter().cloned().collect()).recode(own, codes)
+}
+
+/// Learned levels with a table from level name to code, built once: a streamed fit codes
+/// every batch against the same levels, and rebuilding a table of all of them per batch
+/// cost time proportional to the number of levels in each batch.
+#[derive(Debug, Clone)]
+pub(crate) struct LevelIndex {
+    levels: crate::Levels,
+    code: HashMap<Box<str>, u32, FastState>,
+}
+
+impl LevelIndex {
+    pub(crate) fn new(levels: crate::Levels) -> Self {
+        let code = levels
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (Box::from(s.as_str()), i as u32))
+            .collect();
+        LevelIndex { levels, code }
+    }
+
+    /// The levels (shared, not copied).
+    pub(crate) fn levels(&self) -> &crate::Levels {
+        &self.levels
+    }
+
+    /// Codes into `own` levels as codes into these levels (None where unseen).
+    pub(crate) fn recode(&self, own: &[String], codes: &[u32]) -> Vec<Option<u32>> {
+        let map: Vec<Option<u32>> = own
+            .iter()
+            .map(|s| self.code.get(s.as_str()).copied())
+            .collect();
+        codes.iter().map(|&c| map[c as usize]).collect()
+    }
 }
 
 #[cfg(test)]

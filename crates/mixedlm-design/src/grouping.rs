@@ -6,7 +6,7 @@
 
 use arrow_array::RecordBatch;
 
-use crate::data::{dense_limit, factorize, factorize_dense, raw, recode, Factor};
+use crate::data::{dense_limit, factorize, factorize_dense, raw, Factor, LevelIndex};
 use crate::error::DesignError;
 
 /// Per-column levels and codes of the grouping columns.
@@ -77,10 +77,10 @@ pub(crate) fn group_codes(
     batch: &RecordBatch,
     rows: &[usize],
     grouping: &[String],
-    levels: &[String],
+    levels: &LevelIndex,
 ) -> Result<(Vec<Option<u32>>, Vec<String>), DesignError> {
     let (own, codes) = group_factor(batch, rows, grouping)?;
-    let mapped = recode(&own, &codes, levels);
+    let mapped = levels.recode(&own, &codes);
     let mut seen = vec![false; own.len()];
     let mut unseen = Vec::new();
     for (m, c) in mapped.iter().zip(&codes) {

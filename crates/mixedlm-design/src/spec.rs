@@ -5,6 +5,7 @@ use mixedlm_formula::{TermList, Variable};
 use serde::Serialize;
 
 use crate::alias::drop_columns_owned;
+use crate::data::LevelIndex;
 use crate::design::{CovarianceKind, DenseMatrix};
 use crate::error::DesignError;
 use crate::eval::{columns_of, Evaluator, Params};
@@ -146,7 +147,8 @@ impl DesignSpec {
         let mut random = Vec::new();
         if with_random {
             for r in &self.random {
-                let (codes, unseen) = group_codes(batch, &used.rows, &r.grouping, &r.levels)?;
+                let index = LevelIndex::new(r.levels.clone());
+                let (codes, unseen) = group_codes(batch, &used.rows, &r.grouping, &index)?;
                 let (z, names) = model_matrix(&mut ev, &r.model)?;
                 random.push(NewRandomTerm {
                     group: r.group.clone(),

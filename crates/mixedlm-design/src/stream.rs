@@ -20,7 +20,7 @@ use arrow_array::RecordBatch;
 use mixedlm_formula::{ArithExpr, Func, Variable};
 
 use crate::builder::{check_response_type, DesignBuilder};
-use crate::data::{raw, Raw};
+use crate::data::{raw, LevelIndex, Raw};
 use crate::design::{Design, RandomTermDesign};
 use crate::error::DesignError;
 use crate::eval::{Evaluator, Learned, Params};
@@ -276,16 +276,17 @@ impl LevelScan {
             let levels = keys.iter().map(Key::label).collect();
             params.insert(key(&f.variable), Learned::Levels { levels });
         }
-        let groups: Vec<crate::Levels> = self
+        let groups: Vec<LevelIndex> = self
             .groups
             .iter()
             .map(|g| {
                 let mut keys: Vec<&Vec<Key>> = g.levels.iter().collect();
                 keys.sort_unstable();
-                keys.iter()
+                let levels: Vec<String> = keys
+                    .iter()
                     .map(|t| t.iter().map(Key::label).collect::<Vec<_>>().join(":"))
-                    .collect::<Vec<_>>()
-                    .into()
+                    .collect();
+                LevelIndex::new(levels.into())
             })
             .collect();
         let mut template = batch_design(&self.builder, &params, &groups, &first)?;
@@ -391,7 +392,7 @@ fn arith_transform(e: &ArithExpr) -> Option<String> {
 pub struct BatchDesigner {
     builder: DesignBuilder,
     params: Params,
-    groups: Vec<crate::Levels>,
+    groups: Vec<LevelIndex>,
     template: Design,
     n_used: usize,
     n_dropped: usize,
@@ -474,7 +475,7 @@ impl BatchDesigner {
 fn batch_design(
     b: &DesignBuilder,
     frozen: &Params,
-    groups: &[crate::Levels],
+    groups: &[LevelIndex],
     batch: &RecordBatch,
 ) -> Result<Design, DesignError> {
     let response = b.response.as_ref().ok_or(DesignError::NoResponse)?;
@@ -504,7 +505,7 @@ fn batch_design(
         let (z, names) = model_matrix(&mut ev, &plan.model)?;
         random.push(RandomTermDesign {
             group,
-            levels: levels.clone(),
+            levels: levels.levels().clone(),
             codes: codes.into_iter().map(|c| c.unwrap_or(0)).collect(),
             names,
             z,
