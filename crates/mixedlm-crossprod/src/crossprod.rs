@@ -380,6 +380,7 @@ impl CrossProducts {
     }
 
     /// Packed position of R-row `r` among level g's rows (binary search; r must be present).
+    #[inline]
     pub fn position(&self, g: usize, r: usize) -> usize {
         let (lo, hi) = (self.rows_ptr[g], self.rows_ptr[g + 1]);
         lo + self.rows[lo..hi].partition_point(|&x| x < r)

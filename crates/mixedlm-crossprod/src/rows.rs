@@ -34,6 +34,7 @@ pub struct Rows {
 
 impl Rows {
     /// Whether rows a and b have the same level of every term.
+    #[inline]
     pub fn same_levels(&self, a: usize, b: usize) -> bool {
         self.codes.iter().all(|c| c[a] == c[b])
     }

@@ -34,14 +34,17 @@ pub struct Term {
 
 impl Term {
     /// Number of levels of the grouping factor.
+    #[inline]
     pub fn n_levels(&self) -> usize {
         self.levels.len()
     }
     /// Number of θ entries of this term.
+    #[inline]
     pub fn n_theta(&self) -> usize {
         self.structure.n_theta()
     }
     /// The term's slice of a full θ vector.
+    #[inline]
     pub fn theta<'a>(&self, theta: &'a [f64]) -> &'a [f64] {
         &theta[self.theta_offset..self.theta_offset + self.n_theta()]
     }
