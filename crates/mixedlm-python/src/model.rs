@@ -20,7 +20,7 @@ pub(crate) struct ModelArgs {
 }
 
 impl ModelArgs {
-    fn builder(&self) -> MixedLM {
+    pub(crate) fn builder(&self) -> MixedLM {
         let mut m = MixedLM::from_formula(&self.formula);
         if let Some(g) = &self.groups {
             m = m.groups(g);
