@@ -24,7 +24,8 @@ pub enum Command {
         after_help = "Example:\n  mixedlm design sleepstudy.csv --formula 'Reaction ~ Days + (Days | Subject)' --format json"
     )]
     Design(DesignArgs),
-    /// Fit a linear mixed model by REML (default) or ML and print the summary.
+    /// Fit a linear mixed model by REML (default) or ML, or with --family a generalized
+    /// linear mixed model (binomial, poisson), and print the summary.
     #[command(after_help = "Examples:\n  \
         mixedlm fit sleepstudy.csv --formula 'Reaction ~ Days + (Days | Subject)'\n  \
         mixedlm fit pastes.csv --formula 'strength ~ 1 + (1 | batch/cask)' --ml --format json\n  \
@@ -33,7 +34,9 @@ pub enum Command {
         cat sleepstudy.csv | mixedlm fit - --formula 'Reaction ~ Days + (1 | Subject)'\n  \
         mixedlm fit sleepstudy.csv --formula 'Reaction ~ Days + (Days | Subject)' --ddf kenward-roger \\\n      \
         --ci profile --ranef --format json\n  \
-        mixedlm fit big.parquet --formula 'y ~ x1 + x2 + (1 + x1 | g)' --stream --batch-rows 100000")]
+        mixedlm fit big.parquet --formula 'y ~ x1 + x2 + (1 + x1 | g)' --stream --batch-rows 100000\n  \
+        mixedlm fit cbpp.csv --formula 'cbind(incidence, size - incidence) ~ period + (1 | herd)' \\\n      \
+        --family binomial --nagq 25 --format json")]
     Fit(FitArgs),
     /// Compare nested models by likelihood-ratio tests (lme4's anova; REML fits refitted by ML).
     #[command(after_help = "Example:\n  \
@@ -164,6 +167,9 @@ pub struct FitArgs {
     /// Tests, intervals, conditional modes.
     #[command(flatten)]
     pub inference: crate::inference::InferenceArgs,
+    /// Generalized linear mixed models.
+    #[command(flatten)]
+    pub glmm: crate::glmm::GlmmArgs,
 }
 
 /// `--optimizer`, shared by every command that fits.

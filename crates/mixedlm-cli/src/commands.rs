@@ -105,6 +105,9 @@ fn design(a: &DesignArgs) -> Result<ExitCode, CliError> {
 }
 
 fn fit(a: &FitArgs) -> Result<ExitCode, CliError> {
+    if a.glmm.family.is_some() {
+        return crate::glmm::fit(a, spec(&a.data)?);
+    }
     let model = model(&a.data, a.ml, &a.solver)?;
     model.validate()?;
     if let Some(out) = &a.output {

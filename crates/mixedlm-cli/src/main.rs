@@ -11,6 +11,7 @@ mod commands;
 mod compare;
 mod diagnostics;
 mod error;
+mod glmm;
 mod inference;
 mod json;
 mod memory;

@@ -57,6 +57,7 @@ pub struct DesignBuilder {
     offset: Option<String>,
     require_random: bool,
     rank_tol: f64,
+    observation_level: bool,
 }
 
 impl DesignBuilder {
@@ -86,6 +87,7 @@ impl DesignBuilder {
             offset: None,
             require_random: true,
             rank_tol: RANK_TOL,
+            observation_level: false,
         }
     }
 
@@ -116,6 +118,14 @@ impl DesignBuilder {
     /// Whether a formula without random-effects terms is an error (default `true`).
     pub fn require_random(mut self, yes: bool) -> Self {
         self.require_random = yes;
+        self
+    }
+
+    /// Whether a grouping factor may have one level per observation (default `false`).
+    /// lme4's `glmer` allows it (an observation-level random effect models
+    /// overdispersion); in a linear model it is confounded with the residual.
+    pub fn observation_level(mut self, yes: bool) -> Self {
+        self.observation_level = yes;
         self
     }
 
@@ -197,7 +207,7 @@ impl DesignBuilder {
             params: &mut params,
             learn: true,
         };
-        let y = ev.numeric(response, "the response")?;
+        let (y, trials) = response_values(&mut ev, response)?;
         let (x_full, x_columns_full) = model_matrix(&mut ev, &self.fixed)?;
         let aliased_index = aliased_columns(&x_full, self.rank_tol);
         let aliased: Vec<String> = aliased_index
@@ -212,7 +222,19 @@ impl DesignBuilder {
             .map(|j| x_columns_full[j].clone())
             .collect();
         let x = drop_columns_owned(x_full, &aliased_index);
-        let weights = self.weight_values(&mut ev)?;
+        let weights = match (trials, self.weight_values(&mut ev)?) {
+            (Some(_), Some(_)) => {
+                return Err(DesignError::BadCounts {
+                    response: label(response),
+                    message: "prior weights with a cbind() response are not supported: give \
+                              the counts in cbind(successes, failures), or a proportion with \
+                              the numbers of trials as weights"
+                        .into(),
+                })
+            }
+            (Some(t), None) => Some(t),
+            (None, w) => w,
+        };
         let offset = offset_values(&mut ev, self.offset.as_deref(), &self.offsets)?;
         let (random, random_specs) = self.random_terms_on(&mut ev)?;
         let design = Design {
@@ -276,7 +298,7 @@ impl DesignBuilder {
             if levels.len() < 2 {
                 return Err(DesignError::OneLevel { group });
             }
-            if levels.len() >= n && plan.model.intercept {
+            if levels.len() >= n && plan.model.intercept && !self.observation_level {
                 return Err(DesignError::LevelsEqualObs {
                     group,
                     levels: levels.len(),
@@ -305,11 +327,59 @@ impl DesignBuilder {
     }
 }
 
+/// The response on the used rows; for `cbind(successes, failures)` the proportion of
+/// successes and, as its prior weights, the numbers of trials (as R's `binomial()` family
+/// stores them; a row with no trials has proportion 0 and weight 0).
+fn response_values(
+    ev: &mut Evaluator<'_>,
+    response: &Variable,
+) -> Result<(Vec<f64>, Option<Vec<f64>>), DesignError> {
+    let Variable::Counts {
+        successes,
+        failures,
+    } = response
+    else {
+        return Ok((ev.numeric(response, "the response")?, None));
+    };
+    let s = ev.numeric(successes, "the successes of cbind()")?;
+    let f = ev.numeric(failures, "the failures of cbind()")?;
+    let bad = |i: usize, what: &str, v: f64| DesignError::BadCounts {
+        response: label(response),
+        message: format!(
+            "the {what} at row {} is {v}; counts must be finite and >= 0 (check that the \
+             failures are trials minus successes)",
+            ev.rows[i]
+        ),
+    };
+    let mut trials = Vec::with_capacity(s.len());
+    let mut y = Vec::with_capacity(s.len());
+    for i in 0..s.len() {
+        if !(s[i].is_finite() && s[i] >= 0.0) {
+            return Err(bad(i, "number of successes", s[i]));
+        }
+        if !(f[i].is_finite() && f[i] >= 0.0) {
+            return Err(bad(i, "number of failures", f[i]));
+        }
+        let n = s[i] + f[i];
+        trials.push(n);
+        y.push(if n > 0.0 { s[i] / n } else { 0.0 });
+    }
+    Ok((y, Some(trials)))
+}
+
 /// A text or boolean response column is refused with a message saying why.
 pub(crate) fn check_response_type(
     batch: &RecordBatch,
     response: &Variable,
 ) -> Result<(), DesignError> {
+    if let Variable::Counts {
+        successes,
+        failures,
+    } = response
+    {
+        check_response_type(batch, successes)?;
+        return check_response_type(batch, failures);
+    }
     let kind = match response {
         Variable::Column(c) => {
             let r = raw(batch, c)?;

@@ -21,8 +21,12 @@ pub(crate) enum Raw {
     Float(Float64Array),
     /// Integers (any integer type).
     Int(Int64Array),
-    /// Text (Utf8, LargeUtf8, Utf8View, dictionary-encoded text).
+    /// Text (Utf8, LargeUtf8, Utf8View).
     Text(StringArray),
+    /// Dictionary-encoded text (pandas' Categorical, R's factor, Arrow's dictionary): the
+    /// values, and the dictionary, whose order is the order of the levels (R and patsy
+    /// keep a categorical's order; plain text is sorted).
+    Category(StringArray, Vec<String>),
     /// Booleans.
     Bool(BooleanArray),
 }
@@ -63,7 +67,8 @@ fn normalize(name: &str, a: &ArrayRef) -> Result<Raw, DesignError> {
         }
         DataType::Dictionary(_, v) => match v.as_ref() {
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-                Raw::Text(cast(name, a, &DataType::Utf8)?.as_string::<i32>().clone())
+                let text = cast(name, a, &DataType::Utf8)?.as_string::<i32>().clone();
+                Raw::Category(text, dictionary_order(name, a)?)
             }
             _ => return Err(unsupported()),
         },
@@ -93,7 +98,7 @@ impl Raw {
         match self {
             Raw::Float(a) => a.is_null(i) || a.value(i).is_nan(),
             Raw::Int(a) => a.is_null(i),
-            Raw::Text(a) => a.is_null(i),
+            Raw::Text(a) | Raw::Category(a, _) => a.is_null(i),
             Raw::Bool(a) => a.is_null(i),
         }
     }
@@ -104,7 +109,7 @@ impl Raw {
         let nulls = match self {
             Raw::Float(a) => a.null_count(),
             Raw::Int(a) => a.null_count(),
-            Raw::Text(a) => a.null_count(),
+            Raw::Text(a) | Raw::Category(a, _) => a.null_count(),
             Raw::Bool(a) => a.null_count(),
         };
         if nulls == 0 && !self.has_nan() {
@@ -131,7 +136,7 @@ impl Raw {
         let nulls = match self {
             Raw::Float(a) => a.null_count(),
             Raw::Int(a) => a.null_count(),
-            Raw::Text(a) => a.null_count(),
+            Raw::Text(a) | Raw::Category(a, _) => a.null_count(),
             Raw::Bool(a) => a.null_count(),
         };
         nulls > 0 || self.has_nan()
@@ -157,7 +162,7 @@ impl Raw {
     pub(crate) fn kind(&self) -> &'static str {
         match self {
             Raw::Float(_) | Raw::Int(_) => "numeric",
-            Raw::Text(_) => "text",
+            Raw::Text(_) | Raw::Category(..) => "text",
             Raw::Bool(_) => "boolean",
         }
     }
@@ -203,7 +208,7 @@ impl Raw {
         match self {
             Raw::Float(a) => a.len(),
             Raw::Int(a) => a.len(),
-            Raw::Text(a) => a.len(),
+            Raw::Text(a) | Raw::Category(a, _) => a.len(),
             Raw::Bool(a) => a.len(),
         }
     }
@@ -232,6 +237,7 @@ impl Raw {
     fn factorize_at(&self, n: usize, row: impl Fn(usize) -> usize + Copy) -> Factor {
         match self {
             Raw::Text(a) => factorize_text(a, n, row),
+            Raw::Category(a, order) => in_order(factorize_text(a, n, row), order),
             Raw::Int(a) => {
                 let v = a.values();
                 factorize_int(n, |j| v[row(j)])
@@ -260,6 +266,41 @@ impl Raw {
             ),
         }
     }
+}
+
+/// The dictionary of a dictionary-encoded text column, in its order, as text.
+fn dictionary_order(name: &str, a: &ArrayRef) -> Result<Vec<String>, DesignError> {
+    let dict = a.as_any_dictionary().values();
+    let text = cast(name, dict, &DataType::Utf8)?;
+    let text = text.as_string::<i32>();
+    Ok((0..text.len())
+        .filter(|&i| text.is_valid(i))
+        .map(|i| text.value(i).to_string())
+        .collect())
+}
+
+/// A factor's levels put in `order` (a dictionary's), the codes renumbered to match.
+/// Levels not in `order` (none, for a valid dictionary) keep their sorted place after it.
+fn in_order((levels, codes): Factor, order: &[String]) -> Factor {
+    let position: HashMap<&str, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.as_str(), i))
+        .collect();
+    let mut by_order: Vec<usize> = (0..levels.len()).collect();
+    by_order.sort_by_key(|&i| {
+        position
+            .get(levels[i].as_str())
+            .copied()
+            .unwrap_or(usize::MAX)
+    });
+    let mut new_code = vec![0u32; levels.len()];
+    for (new, &old) in by_order.iter().enumerate() {
+        new_code[old] = new as u32;
+    }
+    let codes = codes.into_iter().map(|c| new_code[c as usize]).collect();
+    let levels = by_order.into_iter().map(|i| levels[i].clone()).collect();
+    (levels, codes)
 }
 
 /// Levels (sorted labels) and per-row codes of a factor.
@@ -633,6 +674,24 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn dictionary_text_keeps_the_dictionary_order_of_levels() {
+        use arrow_array::types::Int32Type;
+        use arrow_array::DictionaryArray;
+        use std::sync::Arc;
+        // categories in the order low, mid, high (sorted: high, low, mid); `mid` unused in
+        // the rows kept, and a null
+        let values = StringArray::from(vec!["low", "mid", "high"]);
+        let keys = arrow_array::Int32Array::from(vec![Some(2), Some(0), None, Some(1), Some(2)]);
+        let dict = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).unwrap();
+        let raw = normalize("dose", &(Arc::new(dict) as ArrayRef)).unwrap();
+        assert_eq!(raw.kind(), "text");
+        assert!(raw.is_missing(2));
+        let (levels, codes) = raw.factorize(&[0, 1, 4]);
+        assert_eq!(levels, ["low", "high"]);
+        assert_eq!(codes, [1, 0, 1]);
     }
 
     fn text_factor(words: &[Option<&str>], rows: &[usize]) -> (Vec<String>, Vec<u32>) {

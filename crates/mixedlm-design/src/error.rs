@@ -163,6 +163,14 @@ pub enum DesignError {
         /// The input row.
         row: usize,
     },
+    /// A `cbind(successes, failures)` response that cannot be binomial counts.
+    #[error("response {response}: {message}")]
+    BadCounts {
+        /// The response as written.
+        response: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// Something the design layer does not support.
     #[error("{0}")]
     Unsupported(String),

@@ -99,6 +99,7 @@ impl Evaluator<'_> {
             Variable::Column(name) => self.column(v, name),
             Variable::Categorical { arg, .. } => self.categorical(v, arg),
             Variable::Poly { arg, degree } => self.poly(v, arg, *degree),
+            Variable::Identity(e) if e.is_comparison() => self.logical(v, e),
             _ => Ok(Value::Numeric(
                 vec![Column::Owned(self.numeric(v, &label(v))?)],
                 vec![String::new()],
@@ -124,6 +125,13 @@ impl Evaluator<'_> {
                 let x = self.arith(e, &lab)?;
                 self.check_finite(&lab, &x)?;
                 x
+            }
+            Variable::Counts { .. } => {
+                return Err(DesignError::NonNumericColumn {
+                    name: label(v),
+                    kind: "binomial counts".into(),
+                    context: context.to_string(),
+                })
             }
             _ => match self.eval(v)? {
                 Value::Numeric(mut cols, _) if cols.len() == 1 => {
@@ -154,6 +162,15 @@ impl Evaluator<'_> {
         }
         let (levels, codes) = r.factorize(self.rows);
         self.levels(v, levels, codes)
+    }
+
+    /// `I(x > c)` and other comparisons: a factor with levels `FALSE`, `TRUE` (both, as R
+    /// codes a logical in a model matrix, whatever the data hold).
+    fn logical(&mut self, v: &Variable, e: &ArithExpr) -> Result<Value, DesignError> {
+        let lab = label(v);
+        let x = self.arith(e, &lab)?;
+        let codes = x.iter().map(|&b| u32::from(b != 0.0)).collect();
+        self.levels(v, vec!["FALSE".into(), "TRUE".into()], codes)
     }
 
     fn categorical(&mut self, v: &Variable, arg: &Variable) -> Result<Value, DesignError> {
@@ -347,6 +364,12 @@ fn binary(op: ArithOp) -> fn(f64, f64) -> f64 {
                 a.powf(b)
             }
         },
+        ArithOp::Lt => |a, b| f64::from(u8::from(a < b)),
+        ArithOp::Le => |a, b| f64::from(u8::from(a <= b)),
+        ArithOp::Gt => |a, b| f64::from(u8::from(a > b)),
+        ArithOp::Ge => |a, b| f64::from(u8::from(a >= b)),
+        ArithOp::Eq => |a, b| f64::from(u8::from(a == b)),
+        ArithOp::Ne => |a, b| f64::from(u8::from(a != b)),
     }
 }
 
@@ -357,7 +380,7 @@ pub(crate) fn base_column(v: &Variable) -> Option<String> {
         Variable::Function { arg, .. }
         | Variable::Poly { arg, .. }
         | Variable::Categorical { arg, .. } => base_column(arg),
-        Variable::Identity(_) => None,
+        Variable::Identity(_) | Variable::Counts { .. } => None,
     }
 }
 
@@ -373,6 +396,13 @@ pub(crate) fn columns_of(v: &Variable, out: &mut Vec<String>) {
         | Variable::Poly { arg, .. }
         | Variable::Categorical { arg, .. } => columns_of(arg, out),
         Variable::Identity(e) => arith_columns(e, out),
+        Variable::Counts {
+            successes,
+            failures,
+        } => {
+            columns_of(successes, out);
+            columns_of(failures, out);
+        }
     }
 }
 

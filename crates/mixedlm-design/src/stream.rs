@@ -86,7 +86,7 @@ impl PartialOrd for Key {
 /// The distinct values of a raw column at `rows`.
 fn distinct(r: &Raw, rows: &[usize]) -> Vec<Key> {
     match r {
-        Raw::Text(a) => {
+        Raw::Text(a) | Raw::Category(a, _) => {
             let set: HashSet<&str> = rows.iter().map(|&i| a.value(i)).collect();
             set.into_iter().map(|s| Key::Text(s.to_string())).collect()
         }
@@ -109,7 +109,7 @@ fn distinct(r: &Raw, rows: &[usize]) -> Vec<Key> {
 fn row_keys(r: &Raw, rows: &[usize]) -> Vec<Key> {
     rows.iter()
         .map(|&i| match r {
-            Raw::Text(a) => Key::Text(a.value(i).to_string()),
+            Raw::Text(a) | Raw::Category(a, _) => Key::Text(a.value(i).to_string()),
             Raw::Int(a) => Key::Int(a.value(i)),
             Raw::Float(a) => Key::float(a.value(i)),
             Raw::Bool(a) => Key::Bool(a.value(i)),
@@ -369,6 +369,10 @@ fn whole_data_transform(v: &Variable) -> Option<String> {
         }
         Variable::Categorical { arg, .. } => whole_data_transform(arg),
         Variable::Identity(e) => arith_transform(e),
+        Variable::Counts {
+            successes,
+            failures,
+        } => whole_data_transform(successes).or_else(|| whole_data_transform(failures)),
     }
 }
 

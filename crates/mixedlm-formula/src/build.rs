@@ -253,8 +253,30 @@ impl<'t> Builder<'t> {
         Ok(result)
     }
 
-    /// An arithmetic expression (inside `I()` and function arguments).
+    /// An arithmetic expression (inside `I()` and function arguments): a sum, or one
+    /// comparison of two sums.
     pub(crate) fn arith(&mut self, p: Pair<'_, Rule>) -> Res<ArithExpr> {
+        let at = pos(&p);
+        let mut it = p.into_inner();
+        let lhs = self.arith_sum(next(&mut it, at)?)?;
+        let Some(op) = it.next() else {
+            return Ok(lhs);
+        };
+        self.enter(1, pos(&op))?;
+        let rhs = self.arith_sum(next(&mut it, pos(&op))?)?;
+        self.leave(1);
+        let op = match op.as_str() {
+            "<" => ArithOp::Lt,
+            "<=" => ArithOp::Le,
+            ">" => ArithOp::Gt,
+            ">=" => ArithOp::Ge,
+            "==" => ArithOp::Eq,
+            _ => ArithOp::Ne,
+        };
+        Ok(binary(op, lhs, rhs))
+    }
+
+    fn arith_sum(&mut self, p: Pair<'_, Rule>) -> Res<ArithExpr> {
         let at = pos(&p);
         let mut it = p.into_inner();
         let mut acc = self.arith_prod(next(&mut it, at)?)?;

@@ -52,9 +52,9 @@ const FUNCS: [Func; 8] = [
     Func::Center,
 ];
 
-const KNOWN: [&str; 13] = [
+const KNOWN: [&str; 14] = [
     "log", "log2", "log10", "exp", "sqrt", "abs", "scale", "center", "I", "poly", "C", "factor",
-    "offset",
+    "offset", "cbind",
 ];
 
 pub(crate) fn build_call(b: &mut Builder<'_>, p: Pair<'_, Rule>, ctx: CallContext) -> Res<Called> {
@@ -93,6 +93,11 @@ fn dispatch(
     args: Vec<Arg<'_>>,
     ctx: CallContext,
 ) -> Res<Called> {
+    if ctx == CallContext::Arith && fname == "cbind" {
+        let message = "is a binomial response (successes, failures); write it left of `~`, \
+                       as in cbind(successes, failures) ~ x + (1 | g)";
+        return Err(bad_args(fname, message, at));
+    }
     if ctx == CallContext::Arith && matches!(fname, "poly" | "C" | "factor") {
         let message = "cannot be used inside I() or another function; make it a term of its own";
         return Err(bad_args(fname, message, at));
@@ -114,6 +119,7 @@ fn dispatch(
             return Err(Located::new(ErrorKind::MisplacedOffset { context }, at));
         }
         "offset" => return Ok(Called::Offset(variable_arg(b, single(fname, args, at)?)?)),
+        "cbind" => counts(b, args, at)?,
         _ => match FUNCS.iter().find(|f| f.name() == fname) {
             Some(&func) => Variable::Function {
                 func,
@@ -183,6 +189,21 @@ fn column_arg(b: &mut Builder<'_>, fname: &str, arg: Arg<'_>) -> Res<Variable> {
             at,
         )),
     }
+}
+
+/// `cbind(successes, failures)`: two unnamed numeric arguments.
+fn counts(b: &mut Builder<'_>, mut args: Vec<Arg<'_>>, at: usize) -> Res<Variable> {
+    if args.len() != 2 || args.iter().any(|a| a.name.is_some()) {
+        let message = "takes the successes and the failures, as in \
+                       cbind(incidence, size - incidence)";
+        return Err(bad_args("cbind", message, at));
+    }
+    let failures = args.pop().ok_or_else(|| malformed(at))?;
+    let successes = args.pop().ok_or_else(|| malformed(at))?;
+    Ok(Variable::Counts {
+        successes: Box::new(variable_arg(b, successes)?),
+        failures: Box::new(variable_arg(b, failures)?),
+    })
 }
 
 fn categorical_var(arg: Variable, contrast: Contrast, style: CategoricalStyle) -> Variable {
@@ -270,7 +291,11 @@ fn lone_atom<'i>(p: &Pair<'i, Rule>) -> Option<Pair<'i, Rule>> {
             return None;
         }
         match cur.as_rule() {
-            Rule::arith | Rule::arith_prod | Rule::arith_unary | Rule::arith_pow => cur = only,
+            Rule::arith
+            | Rule::arith_sum
+            | Rule::arith_prod
+            | Rule::arith_unary
+            | Rule::arith_pow => cur = only,
             Rule::arith_atom => return Some(only),
             _ => return None,
         }

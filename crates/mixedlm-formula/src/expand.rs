@@ -126,6 +126,13 @@ fn validate_variable(v: &Variable) -> Res<()> {
         | Variable::Poly { arg, .. }
         | Variable::Categorical { arg, .. } => validate_variable(arg),
         Variable::Identity(e) => validate_arith(e),
+        Variable::Counts {
+            successes,
+            failures,
+        } => {
+            validate_variable(successes)?;
+            validate_variable(failures)
+        }
     }
 }
 
@@ -324,6 +331,14 @@ impl Expander {
             Expr::Intercept(b) => self.intercept_marker(*b, ctx)?,
             Expr::Var(v) => {
                 validate_variable(v)?;
+                if matches!(v, Variable::Counts { .. }) {
+                    return Err(ErrorKind::BadArguments {
+                        function: "cbind".to_string(),
+                        message: "is a binomial response; write it left of `~`, as in \
+                                  cbind(successes, failures) ~ x + (1 | g)"
+                            .to_string(),
+                    });
+                }
                 out.push(vec![self.var_index(v)])?;
             }
             Expr::Offset(v) => self.offset(v, ctx)?,

@@ -64,10 +64,12 @@ pub fn format_number(value: f64) -> String {
     }
 }
 
-/// Binding strength in R's arithmetic: `+ -` < `* /` < unary minus < `^` < atoms.
+/// Binding strength in R's arithmetic: comparisons < `+ -` < `* /` < unary minus < `^` <
+/// atoms.
 fn arith_prec(e: &ArithExpr) -> u8 {
     match e {
         ArithExpr::Binary { op, .. } => match op {
+            ArithOp::Lt | ArithOp::Le | ArithOp::Gt | ArithOp::Ge | ArithOp::Eq | ArithOp::Ne => 0,
             ArithOp::Add | ArithOp::Sub => 1,
             ArithOp::Mul | ArithOp::Div => 2,
             ArithOp::Pow => 4,
@@ -99,6 +101,8 @@ impl Display for ArithExpr {
                 let p = arith_prec(self);
                 let (wrap_l, wrap_r) = match op {
                     ArithOp::Pow => (arith_prec(lhs) <= 4, arith_prec(rhs) < 3),
+                    // one comparison per level: a comparison operand is parenthesized
+                    op if op.is_comparison() => (arith_prec(lhs) == 0, arith_prec(rhs) == 0),
                     _ => (arith_prec(lhs) < p, arith_prec(rhs) <= p),
                 };
                 paren_if(f, lhs, wrap_l)?;
@@ -108,6 +112,12 @@ impl Display for ArithExpr {
                     ArithOp::Mul => " * ",
                     ArithOp::Div => "/",
                     ArithOp::Pow => "^",
+                    ArithOp::Lt => " < ",
+                    ArithOp::Le => " <= ",
+                    ArithOp::Gt => " > ",
+                    ArithOp::Ge => " >= ",
+                    ArithOp::Eq => " == ",
+                    ArithOp::Ne => " != ",
                 })?;
                 paren_if(f, rhs, wrap_r)
             }
@@ -182,6 +192,10 @@ impl Variable {
                 }
                 _ => format!("C({}{})", arg.label(), contrast_label(contrast)),
             },
+            Variable::Counts {
+                successes,
+                failures,
+            } => format!("cbind({}, {})", arg_label(successes), arg_label(failures)),
         }
     }
 
@@ -199,6 +213,13 @@ impl Variable {
             | Variable::Poly { arg, .. }
             | Variable::Categorical { arg, .. } => arg.push_columns(out),
             Variable::Identity(e) => e.push_columns(out),
+            Variable::Counts {
+                successes,
+                failures,
+            } => {
+                successes.push_columns(out);
+                failures.push_columns(out);
+            }
         }
     }
 }

@@ -64,7 +64,7 @@ pub use error::{ErrorKind, FormulaError};
 pub use expand::MAX_TERMS;
 pub use label::{format_number, is_syntactic, quote_name};
 pub use parser::{MAX_LEN, MAX_PAREN_DEPTH};
-pub use suggest::{closest, edit_distance};
+pub use suggest::closest;
 pub use terms::*;
 
 use parser::Mode;

@@ -158,6 +158,7 @@ fn is_term_rule(r: Rule) -> bool {
             | Rule::backquoted
             | Rule::arg
             | Rule::arith
+            | Rule::arith_sum
             | Rule::arith_prod
             | Rule::arith_unary
             | Rule::arith_pow
@@ -188,9 +189,12 @@ fn describe(positives: &[Rule]) -> String {
         }
         let name = match r {
             r if is_term_rule(*r) => "a term",
-            Rule::add_op | Rule::mul_op | Rule::colon | Rule::in_op | Rule::caret => {
-                "an operator such as '+'"
-            }
+            Rule::add_op
+            | Rule::mul_op
+            | Rule::colon
+            | Rule::in_op
+            | Rule::caret
+            | Rule::cmp_op => "an operator such as '+'",
             Rule::tilde => "'~'",
             Rule::bar => "'|'",
             Rule::rparen => "')'",

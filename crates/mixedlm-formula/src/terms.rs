@@ -58,6 +58,36 @@ pub enum ArithOp {
     Div,
     /// `^`
     Pow,
+    /// `<`: 1 where true, 0 where false (a logical inside arithmetic; a whole `I(x < c)`
+    /// is a two-level factor, `FALSE`/`TRUE`, as R's model matrix codes a logical).
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+}
+
+impl ArithOp {
+    /// Whether the operator compares (`< <= > >= == !=`) rather than computes.
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            ArithOp::Lt | ArithOp::Le | ArithOp::Gt | ArithOp::Ge | ArithOp::Eq | ArithOp::Ne
+        )
+    }
+}
+
+impl ArithExpr {
+    /// Whether the expression's value is logical (its outermost operation compares).
+    pub fn is_comparison(&self) -> bool {
+        matches!(self, ArithExpr::Binary { op, .. } if op.is_comparison())
+    }
 }
 
 /// Arithmetic evaluated row by row inside `I(...)`.
@@ -130,6 +160,14 @@ pub enum Variable {
         contrast: Contrast,
         /// Spelling used (for the label).
         style: CategoricalStyle,
+    },
+    /// `cbind(successes, failures)`: a binomial response given as counts (only as the
+    /// response, left of `~`).
+    Counts {
+        /// The numbers of successes.
+        successes: Box<Variable>,
+        /// The numbers of failures.
+        failures: Box<Variable>,
     },
 }
 

@@ -107,4 +107,31 @@ mod tests {
         assert!(r.is_err());
         assert_eq!(run_awake(|| 7), 7);
     }
+
+    /// The sparse path's factorization on a worker of rayon's pool (faer's parallel
+    /// kernels, the other workers polling) gives the sequential one's objective.
+    #[test]
+    fn the_parallel_factorization_gives_the_sequential_objective() {
+        use crate::{LinearMixedModel, ModelOptions};
+        use mixedlm_fixtures::synthetic::{design_with_x, random_codes, random_term, uniform};
+        let n = 6000;
+        let x: Vec<f64> = (0..n).map(|i| 2.0 * uniform(i, 7)).collect();
+        let y = (0..n).map(|i| 1.0 + 0.5 * x[i] + uniform(i, 14)).collect();
+        let random = [("a", 500), ("b", 400), ("c", 30)]
+            .into_iter()
+            .enumerate()
+            .map(|(j, (name, levels))| {
+                let codes = random_codes(n, j as u64 + 1, levels);
+                random_term(name, levels, codes, vec![1.0; n], &["(Intercept)"])
+            })
+            .collect();
+        let design = design_with_x(y, &x, random, None);
+        let mut m = LinearMixedModel::new(&design, ModelOptions::default()).unwrap();
+        assert!(m.set_sparse(true));
+        let theta = [0.8, 0.5, 0.3];
+        let seq = m.objective(&theta);
+        let par = run_awake(|| m.objective(&theta));
+        assert!(seq.is_finite());
+        assert!((seq - par).abs() <= 1e-12 * seq.abs(), "{seq} vs {par}");
+    }
 }

@@ -109,8 +109,8 @@ impl LinearMixedModel {
 #[cfg(test)]
 mod tests {
     use super::{BestFactorObjective, KEEP_BEST_FROM};
-    use crate::testing::{design_with_x, random_term, uniform};
     use crate::{FitOptions, LinearMixedModel, ModelOptions, OptimizerName};
+    use mixedlm_fixtures::synthetic::{design_with_x, random_term, uniform};
     use mixedlm_optim::Objective;
 
     /// Crossed scalar intercepts, `y ~ 1 + x + (1 | a) + (1 | b)`, with `b` wide enough

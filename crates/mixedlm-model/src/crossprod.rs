@@ -708,8 +708,8 @@ fn add_xy_products(
 #[cfg(test)]
 mod tests {
     use super::PARALLEL_ROWS;
-    use crate::testing::{design_with_x, random_codes, random_term, uniform};
     use crate::{LinearMixedModel, ModelOptions};
+    use mixedlm_fixtures::synthetic::{design_with_x, random_codes, random_term, uniform};
 
     /// `y ~ 1 + x + (1 + x | a) + (1 + x | b) + (1 | c) + (1 + x | d)` on random levels,
     /// with the first `terms` of the four random terms (2 to 4).

@@ -27,6 +27,7 @@ impl LinearMixedModel {
             return;
         }
         self.factor.beta_into(&self.cp, beta);
+        self.shift.beta_to_original(beta);
     }
 
     /// σ̂(θ) = √(r² / d), d = N (ML) or N − p (REML), at the last evaluation.
@@ -57,7 +58,9 @@ impl LinearMixedModel {
             let p = self.cp.p;
             return Mat::from_fn(p, p, |_, _| f64::NAN);
         }
-        self.factor.lxx(&self.cp)
+        let mut lxx = self.factor.lxx(&self.cp);
+        self.shift.lxx_to_original(&mut lxx);
+        lxx
     }
 
     /// (Lxx Lxx')⁻¹ at the last evaluation: Var(β̂) / σ².

@@ -20,17 +20,17 @@ mod error;
 mod estimates;
 mod factor;
 mod fit;
+pub mod glmm;
 mod gradient;
 mod kernels;
 mod model;
 mod pwls;
 mod results;
 mod rows;
+mod shift;
 mod start;
 mod sums;
 pub mod terms;
-#[cfg(test)]
-mod testing;
 
 pub use error::ModelError;
 pub use fit::{FitOptions, ProfiledObjective};

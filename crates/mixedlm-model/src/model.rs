@@ -4,6 +4,7 @@
 use crate::crossprod::CrossProducts;
 use crate::factor::Factor;
 use crate::rows::{check_finite, Rows};
+use crate::shift::Shift;
 use crate::terms::{build_terms, Term};
 use crate::ModelError;
 use mixedlm_design::Design;
@@ -43,6 +44,8 @@ pub struct LinearMixedModel {
     /// Observations per level per term (formula order) for a model built from
     /// cross-product sums, whose design holds no rows.
     pub(crate) level_counts: Option<Vec<Vec<usize>>>,
+    /// What the cross-products subtract from y and X's columns (see [`crate::shift`]).
+    pub(crate) shift: Shift,
 }
 
 impl LinearMixedModel {
@@ -56,9 +59,19 @@ impl LinearMixedModel {
     }
 
     /// [`Self::new`] taking the design (no copy of its rows).
-    pub fn from_design(mut design: Design, opts: ModelOptions) -> Result<Self, ModelError> {
+    pub fn from_design(design: Design, opts: ModelOptions) -> Result<Self, ModelError> {
         let terms = build_terms(&design)?;
-        let (rows, sum_log_w) = Rows::weighted(&mut design, &terms)?;
+        Self::from_terms(design, terms, opts)
+    }
+
+    /// [`Self::from_design`] with the terms already built from the design.
+    pub(crate) fn from_terms(
+        mut design: Design,
+        terms: Vec<Term>,
+        opts: ModelOptions,
+    ) -> Result<Self, ModelError> {
+        let shift = Shift::for_design(&design);
+        let (rows, sum_log_w) = Rows::weighted(&mut design, &terms, &shift)?;
         let qr: usize = terms[1..].iter().map(|t| t.k * t.n_levels()).sum();
         if qr + rows.p + 1 > MAX_DENSE_COLUMNS {
             return Err(ModelError::TooLarge {
@@ -74,7 +87,9 @@ impl LinearMixedModel {
         if !cp.diagonals_finite() {
             check_finite(&design)?;
         }
-        Ok(Self::assemble(design, terms, n, cp, opts, sum_log_w))
+        let mut model = Self::assemble(design, terms, n, cp, opts, sum_log_w);
+        model.shift = shift;
+        Ok(model)
     }
 
     /// The model from its parts, at lme4's starting θ.
@@ -87,6 +102,7 @@ impl LinearMixedModel {
         sum_log_w: f64,
     ) -> Self {
         let factor = Factor::new(&cp, &terms);
+        let shift = Shift::none(cp.p);
         let theta = terms
             .iter()
             .flat_map(|t| t.structure.initial_theta())
@@ -101,6 +117,7 @@ impl LinearMixedModel {
             sum_log_w,
             theta,
             level_counts: None,
+            shift,
         }
     }
 
@@ -179,23 +196,6 @@ impl LinearMixedModel {
         }
     }
 
-    /// The unprofiled objective at the last evaluated θ and a given residual SD σ:
-    /// log|Lzz|² (+ log|Lxx|² under REML) − Σ log w + d·log(2πσ²) + r²/σ², with d = N
-    /// (ML) or N − p (REML). Minimizing over σ gives [`Self::current_objective`].
-    pub fn objective_at_sigma(&self, sigma: f64) -> f64 {
-        let Some(f) = self.factor.pieces else {
-            return f64::NAN;
-        };
-        let s2 = sigma * sigma;
-        let mut v = f.logdet_z - self.sum_log_w
-            + self.residual_dof() * (2.0 * std::f64::consts::PI * s2).ln()
-            + f.pwrss / s2;
-        if self.reml {
-            v += f.logdet_x;
-        }
-        v
-    }
-
     /// N (ML) or N − p (REML): the divisor of r² in σ̂².
     pub fn residual_dof(&self) -> f64 {
         let n = self.n_obs() as f64;
@@ -222,7 +222,7 @@ impl LinearMixedModel {
     pub fn set_response(&mut self, y: &[f64]) -> Result<(), ModelError> {
         self.check_rows("replacing the response", "response", y)?;
         self.design.y.copy_from_slice(y);
-        let (rows, _) = Rows::weighted(&mut self.design, &self.terms)?;
+        let (rows, _) = Rows::weighted(&mut self.design, &self.terms, &self.shift)?;
         self.cp.update_response(&rows, &self.terms);
         rows.restore(&mut self.design, &self.terms);
         self.factor.data_changed(&self.cp);

@@ -13,13 +13,35 @@
 //!    ([`LinearMixedModel::logdet_z`]) with the penalized weighted residual sum of squares
 //!    ([`LinearMixedModel::pwrss`], [`LinearMixedModel::pwrss_at`]).
 //!
+//! [`LinearMixedModel::for_pwls`] builds a model for this use: observation-level terms
+//! allowed, and the sparse path taken sooner.
+//!
 //! For a linear mixed model with prior weights w and offset o, `reweight(w, y, o)` on a
 //! model of the same rows gives the numbers of the model built with them (tests below).
 
 use crate::rows::Rows;
-use crate::{LinearMixedModel, ModelError};
+use crate::terms::build_terms_with;
+use crate::{LinearMixedModel, ModelError, ModelOptions};
+use mixedlm_design::Design;
 
 impl LinearMixedModel {
+    /// A model (maximum likelihood) to serve as a GLMM's PWLS system: as
+    /// [`Self::from_design`], but a grouping factor may have one level per observation
+    /// (glmer's `allow.n`: an observation-level term models overdispersion), and the sparse
+    /// path is taken from `sparse_from` Z columns of the later terms when it needs at most
+    /// half the dense flops (PIRLS factors several times per evaluation, so sparsity pays
+    /// on smaller blocks than for an LMM).
+    ///
+    /// Errors: as [`Self::from_design`] apart from the numbers of levels.
+    pub fn for_pwls(design: Design, sparse_from: usize) -> Result<Self, ModelError> {
+        let terms = build_terms_with(&design, true)?;
+        let mut model = Self::from_terms(design, terms, ModelOptions { reml: false })?;
+        model
+            .factor
+            .prefer_sparse_from(&model.cp, &model.terms, sparse_from);
+        Ok(model)
+    }
+
     /// Replace the weights (every w_i > 0), the response (a GLMM's working response) and
     /// the offset (`None`: none), and form the cross-products again: one pass over the rows
     /// in original order, with the term order, the pattern of B and the factor's symbolic
@@ -49,7 +71,7 @@ impl LinearMixedModel {
         self.design.weights = Some(weights.to_vec());
         self.design.y.copy_from_slice(response);
         self.design.offset = offset.map(<[f64]>::to_vec);
-        let (rows, sum_log_w) = Rows::weighted(&mut self.design, &self.terms)?;
+        let (rows, sum_log_w) = Rows::weighted(&mut self.design, &self.terms, &self.shift)?;
         self.cp.fill(&rows, &self.terms);
         rows.restore(&mut self.design, &self.terms);
         self.sum_log_w = sum_log_w;
@@ -67,9 +89,11 @@ impl LinearMixedModel {
         if self.factor.pieces.is_none() || beta.len() != cp.p {
             return vec![f64::NAN; cp.g1 * cp.k1 + cp.qr];
         }
-        let ur = self.factor.rest_modes(cp, beta);
+        let mut shifted = beta.to_vec();
+        self.shift.beta_to_shifted(&mut shifted);
+        let ur = self.factor.rest_modes(cp, &shifted);
         let mut u = Vec::new();
-        self.factor.levels.modes_into(cp, &ur, beta, &mut u);
+        self.factor.levels.modes_into(cp, &ur, &shifted, &mut u);
         u
     }
 
@@ -96,9 +120,9 @@ impl LinearMixedModel {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{design_with_x, random_codes, random_term, uniform};
     use crate::{LinearMixedModel, ModelOptions};
     use mixedlm_design::Design;
+    use mixedlm_fixtures::synthetic::{design_with_x, random_codes, random_term, uniform};
 
     /// `y ~ 1 + x + (1 + x | a) + (1 | b)` with a nested in b (`nested`) or crossed.
     fn design(nested: bool) -> Design {

@@ -3,8 +3,10 @@
 //!
 //! Without weights the columns (and, without offset, y) are lent by the design, not
 //! copied: [`Rows::weighted`] moves them out and [`Rows::restore`] moves them back once
-//! the cross-products are formed. With weights they are √w-scaled copies.
+//! the cross-products are formed. With weights, or shifted (see [`crate::shift`]), they
+//! are copies.
 
+use crate::shift::Shift;
 use crate::terms::Term;
 use crate::ModelError;
 use mixedlm_design::Design;
@@ -22,8 +24,12 @@ pub(crate) struct Rows {
     pub x: Vec<f64>,
     /// Number of X columns.
     pub p: usize,
-    /// √w-scaled y − offset.
+    /// √w-scaled y − offset − shift.
     pub y: Vec<f64>,
+    /// Whether `x` was moved out of the design (and goes back), not copied.
+    x_lent: bool,
+    /// Whether `y` was moved out of the design (and goes back), not copied.
+    y_lent: bool,
 }
 
 impl Rows {
@@ -34,9 +40,14 @@ impl Rows {
 }
 
 impl Rows {
-    /// The rows of `design` for `terms`, and Σ log w (0 without weights). Errors:
-    /// inconsistent lengths, N ≤ p, non-finite or non-positive weights, non-finite offset.
-    pub fn weighted(design: &mut Design, terms: &[Term]) -> Result<(Rows, f64), ModelError> {
+    /// The rows of `design` for `terms`, minus `shift`, and Σ log w (0 without weights).
+    /// Errors: inconsistent lengths, N ≤ p, non-finite or non-positive weights, non-finite
+    /// offset.
+    pub fn weighted(
+        design: &mut Design,
+        terms: &[Term],
+        shift: &Shift,
+    ) -> Result<(Rows, f64), ModelError> {
         let n = design.n_obs();
         let p = design.x.ncols;
         check_lengths(design, n, p)?;
@@ -48,14 +59,17 @@ impl Rows {
             .weights
             .as_ref()
             .map_or(0.0, |w| w.iter().map(|v| v.ln()).sum());
-        let y: Vec<f64> = match (&design.offset, &sw) {
-            (None, None) => std::mem::take(&mut design.y),
-            (offset, sw) => (0..n)
+        let y_lent = design.offset.is_none() && sw.is_none() && shift.y == 0.0;
+        let y: Vec<f64> = if y_lent {
+            std::mem::take(&mut design.y)
+        } else {
+            let offset = design.offset.as_deref();
+            (0..n)
                 .map(|i| {
                     let s = sw.as_ref().map_or(1.0, |s| s[i]);
-                    s * (design.y[i] - offset.as_ref().map_or(0.0, |o| o[i]))
+                    s * (design.y[i] - offset.map_or(0.0, |o| o[i]) - shift.y)
                 })
-                .collect(),
+                .collect()
         };
         // column-major n-row columns, each multiplied by √w (moved out without weights)
         let take = |data: &mut Vec<f64>| -> Vec<f64> {
@@ -71,7 +85,12 @@ impl Rows {
             .iter()
             .map(|t| take(&mut design.random[t.formula_index].z.data))
             .collect();
-        let x = take(&mut design.x.data);
+        let x_lent = sw.is_none() && !shift.shifts_x();
+        let x = if x_lent {
+            std::mem::take(&mut design.x.data)
+        } else {
+            shifted_columns(&design.x.data, n, &shift.x, sw.as_deref())
+        };
         let codes = terms
             .iter()
             .map(|t| std::mem::take(&mut design.random[t.formula_index].codes))
@@ -83,6 +102,8 @@ impl Rows {
             x,
             p,
             y,
+            x_lent,
+            y_lent,
         };
         Ok((rows, sum_log_w))
     }
@@ -90,7 +111,15 @@ impl Rows {
     /// Return to `design` what [`Self::weighted`] moved out of it: the codes, and the
     /// columns and y where they were moved rather than copied.
     pub fn restore(self, design: &mut Design, terms: &[Term]) {
-        let Rows { codes, z, x, y, .. } = self;
+        let Rows {
+            codes,
+            z,
+            x,
+            y,
+            x_lent,
+            y_lent,
+            ..
+        } = self;
         for (t, c) in terms.iter().zip(codes) {
             design.random[t.formula_index].codes = c;
         }
@@ -98,12 +127,26 @@ impl Rows {
             for (t, zt) in terms.iter().zip(z) {
                 design.random[t.formula_index].z.data = zt;
             }
+        }
+        if x_lent {
             design.x.data = x;
-            if design.offset.is_none() {
-                design.y = y;
-            }
+        }
+        if y_lent {
+            design.y = y;
         }
     }
+}
+
+/// Column-major `n`-row columns minus their `shift`, each multiplied by √w when given.
+fn shifted_columns(data: &[f64], n: usize, shift: &[f64], sw: Option<&[f64]>) -> Vec<f64> {
+    let mut out = Vec::with_capacity(data.len());
+    for (col, &d) in data.chunks_exact(n).zip(shift) {
+        match sw {
+            None => out.extend(col.iter().map(|v| v - d)),
+            Some(sw) => out.extend(col.iter().zip(sw).map(|(v, s)| s * (v - d))),
+        }
+    }
+    out
 }
 
 /// √w per row, or `None` without weights; an error for a non-finite or non-positive one.
@@ -202,68 +245,6 @@ fn first_non_finite(v: &[f64]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{LinearMixedModel, ModelOptions};
-    use mixedlm_design::{CovarianceKind, DenseMatrix, RandomTermDesign};
-
-    /// A NaN or ±∞ in y, X, term 1's z or a later term's z is reported with its column
-    /// and row, though only the cross-product pass reads clean data; with several, the
-    /// first in the order y, X, z.
-    #[test]
-    fn non_finite_data_is_named_after_the_cross_product_pass() {
-        use crate::testing::{design_with_x, random_term, uniform};
-        let n = 300;
-        let x: Vec<f64> = (0..n).map(|i| uniform(i, 1)).collect();
-        let design = || {
-            let mut z = vec![1.0; n];
-            z.extend_from_slice(&x);
-            let g = (0..n).map(|i| (i % 30) as u32).collect();
-            let g = random_term("g", 30, g, z, &["(Intercept)", "x"]);
-            let h = (0..n).map(|i| (i % 7) as u32).collect();
-            let h = random_term("h", 7, h, vec![1.0; n], &["(Intercept)"]);
-            let y = (0..n).map(|i| x[i] + uniform(i, 2)).collect();
-            design_with_x(y, &x, vec![g, h], None)
-        };
-        let opts = ModelOptions { reml: true };
-        assert!(LinearMixedModel::from_design(design(), opts).is_ok());
-        type Spoil<'a> = &'a dyn Fn(&mut Design);
-        let cases: [(Spoil<'_>, &str, usize); 5] = [
-            (&|d| d.y[17] = f64::NAN, "response", 17),
-            (
-                &|d| d.x.data[n + 250] = f64::INFINITY,
-                "fixed-effects column 1",
-                250,
-            ),
-            (
-                &|d| d.random[0].z.data[n + 3] = f64::NEG_INFINITY,
-                "`x` of `g`",
-                3,
-            ),
-            (
-                &|d| d.random[1].z.data[299] = f64::NAN,
-                "`(Intercept)` of `h`",
-                299,
-            ),
-            (
-                &|d| {
-                    d.random[1].z.data[5] = f64::NAN;
-                    d.y[40] = f64::INFINITY;
-                },
-                "response",
-                40,
-            ),
-        ];
-        for (spoil, what, at) in cases {
-            let mut d = design();
-            spoil(&mut d);
-            match LinearMixedModel::from_design(d, opts) {
-                Err(ModelError::NonFinite { what: w, row }) => {
-                    assert!(w.contains(what), "{w} should name {what}");
-                    assert_eq!(row, at, "{what}");
-                }
-                other => panic!("{what}: expected NonFinite, got {:?}", other.err()),
-            }
-        }
-    }
 
     #[test]
     fn first_non_finite_finds_each_kind_in_lanes_and_tail() {
@@ -279,88 +260,6 @@ mod tests {
                 v[36] = bad;
                 assert_eq!(first_non_finite(&v), Some(at), "{bad} at {at} and 36");
             }
-        }
-    }
-
-    /// Two crossed terms (so the engine reorders them), weights and offset optional.
-    fn design(weights: bool, offset: bool) -> Design {
-        let n = 60;
-        let x1: Vec<f64> = (0..n).map(|i| ((i * 7) % 11) as f64 / 3.0).collect();
-        let y: Vec<f64> = (0..n)
-            .map(|i| 2.0 + x1[i] + ((i * 13) % 5) as f64 - 0.3 * (i % 4) as f64)
-            .collect();
-        let mut xdata = vec![1.0; n];
-        xdata.extend_from_slice(&x1);
-        let term = |group: &str, levels: usize, codes: Vec<u32>, k: usize| {
-            let mut z = vec![1.0; n];
-            if k == 2 {
-                z.extend_from_slice(&x1);
-            }
-            RandomTermDesign {
-                group: group.into(),
-                levels: (0..levels).map(|l| l.to_string()).collect(),
-                codes,
-                names: ["(Intercept)", "x1"][..k]
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-                z: DenseMatrix {
-                    nrows: n,
-                    ncols: k,
-                    data: z,
-                },
-                covariance: CovarianceKind::Unstructured,
-            }
-        };
-        Design {
-            response: "y".into(),
-            y,
-            x: DenseMatrix {
-                nrows: n,
-                ncols: 2,
-                data: xdata,
-            },
-            x_names: vec!["(Intercept)".into(), "x1".into()],
-            aliased: Vec::new(),
-            random: vec![
-                term("a", 3, (0..n).map(|i| (i % 3) as u32).collect(), 1),
-                term("b", 6, (0..n).map(|i| ((i / 2) % 6) as u32).collect(), 2),
-            ],
-            weights: weights.then(|| (0..n).map(|i| 0.5 + (i % 3) as f64).collect()),
-            offset: offset.then(|| (0..n).map(|i| 0.1 * (i % 5) as f64).collect()),
-            n_dropped: 0,
-            row_index: (0..n).collect(),
-        }
-    }
-
-    #[test]
-    fn moved_rows_are_given_back_and_set_response_matches_a_new_model() {
-        let theta = [0.7, 0.2, 0.5, 0.9];
-        for (w, o) in [(false, false), (true, false), (false, true), (true, true)] {
-            let d = design(w, o);
-            let mut a = LinearMixedModel::from_design(d.clone(), ModelOptions::default()).unwrap();
-            assert_eq!(a.design(), &d, "weights {w} offset {o}");
-            assert!(a.has_rows());
-            let mut b = LinearMixedModel::new(&d, ModelOptions::default()).unwrap();
-            assert_eq!(a.objective(&theta), b.objective(&theta));
-            let mut other = d.clone();
-            other
-                .y
-                .iter_mut()
-                .enumerate()
-                .for_each(|(i, y)| *y += (i % 7) as f64);
-            a.set_response(&other.y).unwrap();
-            assert_eq!(a.design(), &other);
-            let fresh = LinearMixedModel::new(&other, ModelOptions::default())
-                .unwrap()
-                .objective(&theta);
-            let got = a.objective(&theta);
-            assert!(
-                (got - fresh).abs() <= 1e-10 * fresh.abs(),
-                "{got} vs {fresh}"
-            );
-            b.set_response(&other.y).unwrap();
-            assert_eq!(b.objective(&theta), got);
         }
     }
 }

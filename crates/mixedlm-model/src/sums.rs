@@ -23,10 +23,12 @@ use mixedlm_design::{CovarianceKind, DenseMatrix, Design, RandomTermDesign, RANK
 
 use crate::crossprod::CrossProducts;
 use crate::model::{LinearMixedModel, ModelOptions, MAX_DENSE_COLUMNS};
+use crate::shift::Shift;
 use crate::terms::{lme4_order, Term};
 use crate::ModelError;
 
 pub(crate) mod record;
+mod shift;
 
 /// Why a byte record of [`CrossProductSums`] was refused ([`CrossProductSums::from_bytes`]).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -113,6 +115,9 @@ pub struct CrossProductSums {
     c: Vec<f64>,
     /// Observations per level, per term (formula order).
     counts: Vec<Vec<usize>>,
+    /// What the sums subtract from y and X's columns (see `sums/shift.rs`); `None` until
+    /// the first rows fix it.
+    shift: Option<Shift>,
 }
 
 impl CrossProductSums {
@@ -168,6 +173,7 @@ impl CrossProductSums {
             bz_vals: Vec::new(),
             c: vec![0.0; mr * mr],
             layout,
+            shift: None,
         })
     }
 
@@ -227,10 +233,14 @@ impl CrossProductSums {
         if let Some(w) = &design.weights {
             self.sum_log_w += w.iter().map(|v| v.ln()).sum::<f64>();
         }
+        if self.shift.is_none() && n > 0 {
+            self.shift = Some(self.shift_for_batch(design));
+        }
+        let shift = self.shift.clone().unwrap_or_else(|| Shift::none(self.pf));
         let mut row = RowBuf::default();
         for i in 0..n {
             let s = sw.get(i).copied().unwrap_or(1.0);
-            self.add_row(design, i, s, &mut row);
+            self.add_row(design, i, s, &shift, &mut row);
         }
         for (counts, rt) in self.counts.iter_mut().zip(&design.random) {
             for &c in &rt.codes {
@@ -242,7 +252,7 @@ impl CrossProductSums {
         Ok(())
     }
 
-    fn add_row(&mut self, d: &Design, i: usize, sw: f64, row: &mut RowBuf) {
+    fn add_row(&mut self, d: &Design, i: usize, sw: f64, shift: &Shift, row: &mut RowBuf) {
         let n = d.n_obs();
         let first = &d.random[self.order[0]];
         let k1 = first.z.ncols;
@@ -272,8 +282,8 @@ impl CrossProductSums {
         }
         let off = d.offset.as_ref().map_or(0.0, |o| o[i]);
         let xy = (0..self.pf)
-            .map(|c| sw * d.x.data[c * n + i])
-            .chain(std::iter::once(sw * (d.y[i] - off)));
+            .map(|c| sw * (d.x.data[c * n + i] - shift.x[c]))
+            .chain(std::iter::once(sw * (d.y[i] - off - shift.y)));
         let base = g as usize * (self.pf + 1) * k1;
         for (r, v) in xy.enumerate() {
             row.idx.push(self.qr + r);
@@ -306,6 +316,15 @@ impl CrossProductSums {
             return Err(ModelError::StatsMismatch {
                 what: mismatch(&self.layout, &other.layout),
             });
+        }
+        match (&self.shift, &other.shift) {
+            (None, Some(theirs)) => self.reshift(&theirs.clone()),
+            (Some(mine), Some(theirs)) if mine != theirs => {
+                let mut moved = other.clone();
+                moved.reshift(mine);
+                return self.merge(&moved);
+            }
+            _ => {}
         }
         add(&mut self.d, &other.d);
         add(&mut self.bxy, &other.bxy);
@@ -624,6 +643,15 @@ impl LinearMixedModel {
         let mut model =
             LinearMixedModel::assemble(design, terms, stats.n, cp, opts, stats.sum_log_w);
         model.level_counts = Some(stats.counts.clone());
+        if let Some(shift) = &stats.shift {
+            model.shift = Shift {
+                y: shift.y,
+                x: (0..stats.pf)
+                    .filter(|j| !drop.contains(j))
+                    .map(|j| shift.x[j])
+                    .collect(),
+            };
+        }
         Ok(model)
     }
 }

@@ -60,12 +60,19 @@ pub fn lme4_order(n_levels: &[usize]) -> Vec<usize> {
 
 /// Build the engine's terms from the design, validating levels and codes.
 pub fn build_terms(design: &Design) -> Result<Vec<Term>, ModelError> {
+    build_terms_with(design, false)
+}
+
+/// [`build_terms`], allowing (`per_observation`) a grouping factor with as many levels as
+/// observations and more random effects than observations, as glmer's `allow.n`: in a
+/// GLMM an observation-level term models overdispersion.
+pub fn build_terms_with(design: &Design, per_observation: bool) -> Result<Vec<Term>, ModelError> {
     if design.random.is_empty() {
         return Err(ModelError::NoRandomTerms);
     }
     let n = design.n_obs();
     for rt in &design.random {
-        check_term(rt, n)?;
+        check_term(rt, n, per_observation)?;
     }
     let n_levels: Vec<usize> = design.random.iter().map(|t| t.levels.len()).collect();
     let mut terms = Vec::with_capacity(n_levels.len());
@@ -93,7 +100,7 @@ pub fn build_terms(design: &Design) -> Result<Vec<Term>, ModelError> {
     Ok(terms)
 }
 
-fn check_term(rt: &RandomTermDesign, n: usize) -> Result<(), ModelError> {
+fn check_term(rt: &RandomTermDesign, n: usize, per_observation: bool) -> Result<(), ModelError> {
     let levels = rt.levels.len();
     if levels < 2 {
         return Err(ModelError::TooFewLevels {
@@ -101,7 +108,7 @@ fn check_term(rt: &RandomTermDesign, n: usize) -> Result<(), ModelError> {
             levels,
         });
     }
-    if levels >= n {
+    if levels >= n && !per_observation {
         return Err(ModelError::TooManyLevels {
             group: rt.group.clone(),
             levels,
@@ -109,7 +116,7 @@ fn check_term(rt: &RandomTermDesign, n: usize) -> Result<(), ModelError> {
         });
     }
     let k = rt.z.ncols;
-    if k * levels > n {
+    if k * levels > n && !per_observation {
         return Err(ModelError::TooManyRandomEffects {
             group: rt.group.clone(),
             q: k * levels,

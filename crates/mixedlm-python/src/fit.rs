@@ -233,9 +233,11 @@ impl Fit {
     // ---- random effects ----
 
     /// One dict per random-effects term, lme4's order: `group`, `grouping` (columns),
-    /// `names`, `structure`, `formula_index`, `levels`, `condval` and `condsd` (levels × k,
-    /// flat by level), `covariance` (k × k), `std_devs`, `correlation`.
-    fn random_terms<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+    /// `names`, `structure`, `formula_index`, `covariance` (k × k), `std_devs`,
+    /// `correlation`; with `values`, also `levels`, `condval` and `condsd` (levels × k,
+    /// flat by level), which grow with the data and so are only built when asked for.
+    #[pyo3(signature = (values = true))]
+    fn random_terms<'py>(&self, py: Python<'py>, values: bool) -> PyResult<Bound<'py, PyList>> {
         let r = self.read();
         let out = PyList::empty(py);
         for t in &r.fit().random {
@@ -252,9 +254,11 @@ impl Fit {
             d.set_item("names", &t.names)?;
             d.set_item("structure", &t.structure)?;
             d.set_item("formula_index", t.formula_index)?;
-            d.set_item("levels", t.levels.to_vec())?;
-            d.set_item("condval", float_array(py, t.condval.as_slice().to_vec())?)?;
-            d.set_item("condsd", float_array(py, t.condsd.as_slice().to_vec())?)?;
+            if values {
+                d.set_item("levels", t.levels.to_vec())?;
+                d.set_item("condval", float_array(py, t.condval.as_slice().to_vec())?)?;
+                d.set_item("condsd", float_array(py, t.condsd.as_slice().to_vec())?)?;
+            }
             d.set_item("covariance", &t.covariance.covariance)?;
             d.set_item("std_devs", &t.covariance.std_devs)?;
             d.set_item("correlation", &t.covariance.correlation)?;
@@ -330,6 +334,19 @@ impl Fit {
     fn variance_se(&self, py: Python<'_>) -> PyResult<Vec<(String, f64, f64)>> {
         let se = py.detach(|| guarded(|| self.read().bse_re()))?;
         Ok(se.into_iter().map(|v| (v.name, v.estimate, v.se)).collect())
+    }
+
+    /// statsmodels' `cov_params()`: `(names, matrix)`, the fixed effects (engine order)
+    /// then the variance parameters (as `variance_se`), from the joint information.
+    fn joint_covariance(&self, py: Python<'_>) -> PyResult<(Vec<String>, Vec<Vec<f64>>)> {
+        let c = py.detach(|| guarded(|| self.read().cov_params_joint()))?;
+        Ok((c.names, c.matrix))
+    }
+
+    /// Warnings about the model and its data (not errors), one sentence each.
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.read().warnings()
     }
 
     /// The maximized ML log-likelihood (REML fits are refitted by ML).

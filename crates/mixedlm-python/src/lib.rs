@@ -23,6 +23,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(model::fit, m)?)?;
     m.add_function(wrap_pyfunction!(model::used_columns, m)?)?;
     m.add_function(wrap_pyfunction!(model::check_formula, m)?)?;
+    m.add_function(wrap_pyfunction!(model::model_warnings, m)?)?;
     m.add_function(wrap_pyfunction!(model::anova, m)?)?;
     m.add_function(wrap_pyfunction!(data::column_addresses, m)?)?;
     m.add_function(wrap_pyfunction!(data::read_table, m)?)?;

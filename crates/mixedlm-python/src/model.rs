@@ -110,6 +110,13 @@ pub(crate) fn check_formula(model: ModelArgs) -> PyResult<Vec<Vec<String>>> {
         .collect())
 }
 
+/// Warnings about the model that are not errors (e.g. variance components without
+/// `re_formula` fit no group intercept), one sentence each.
+#[pyfunction]
+pub(crate) fn model_warnings(model: ModelArgs) -> Vec<String> {
+    model.builder().spec().warnings()
+}
+
 /// lme4's `anova(m0, m1, ...)`: likelihood-ratio tests, REML fits refitted by ML.
 #[pyfunction]
 pub(crate) fn anova<'py>(

@@ -138,3 +138,34 @@ def test_the_gil_is_released_while_fitting():
     during = [t for t in ticks if t >= start]
     # with the GIL held the counter would tick at most a handful of times (switch interval)
     assert len(during) >= max(5, 0.3 * elapsed / 0.001 * 0.1), (len(during), elapsed)
+
+
+def test_pandas_chunked_text_column_leaves_float64_columns_uncopied(sleepstudy):
+    """pandas may hold a text column in several Arrow chunks; the float64 columns beside it
+    still reach the engine as the numpy buffers they are."""
+    from pymixedlm._data import prepare
+
+    ids = sleepstudy["Subject"].astype(str).tolist()
+    chunked = pa.chunked_array([ids[:90], ids[90:]], type=pa.large_string())
+    frame = pd.DataFrame({"Days": sleepstudy["Days"].to_numpy(dtype=float),
+                          "Reaction": sleepstudy["Reaction"].to_numpy(),
+                          "Subject": pd.Series(pd.arrays.ArrowStringArray(chunked))})
+    prepared = prepare(frame, ["Reaction", "Days", "Subject"])
+    seen = _core.column_addresses(prepared.arrow)
+    assert seen["Days"] == frame["Days"].to_numpy().ctypes.data
+    assert seen["Reaction"] == frame["Reaction"].to_numpy().ctypes.data
+
+
+def test_pandas_categorical_keeps_its_categories_order(sleepstudy):
+    """A Categorical's levels are its categories in order (the first is the reference), as
+    patsy and R's factor take them; plain text is sorted."""
+    dose = np.where(sleepstudy["Days"] < 3, "low", np.where(sleepstudy["Days"] < 6, "mid", "high"))
+    data = sleepstudy.assign(dose=pd.Categorical(dose, categories=["low", "mid", "high"]))
+    m = pymixedlm.mixedlm("Reaction ~ dose", data, groups="Subject").fit()
+    assert list(m.fe_params.index) == ["Intercept", "dose[T.mid]", "dose[T.high]"]
+    # the same model as text whose sorted order is the categories' order
+    text = sleepstudy.assign(dose=pd.Series(dose).map({"low": "a", "mid": "b", "high": "c"}))
+    t = pymixedlm.mixedlm("Reaction ~ dose", text, groups="Subject").fit()
+    assert np.allclose(m.fe_params.to_numpy(), t.fe_params.to_numpy(), rtol=1e-6)
+    assert list(pymixedlm.lmer("Reaction ~ dose + (1 | Subject)", data).fixef().index) == \
+        ["(Intercept)", "dosemid", "dosehigh"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import pymixedlm
@@ -77,3 +78,21 @@ def test_crossed_and_nested(pastes):
     assert abs(sm.llf - m.llf) < 1e-6
     assert list(sm.params.index) == ["Intercept", "batch Var", "cask Var"]
     assert np.isfinite(sm.bse_re).all()
+
+
+def test_crossed_model_has_statsmodels_joint_information():
+    """Crossed factors: statsmodels fits them as variance components of one all-data group;
+    its bse_fe (joint information) and bse_re come from the engine for the lme4 formula
+    too (statsmodels 0.15, lbfgs, converged at lme4's REML optimum -165.4303)."""
+    from conftest import DATA
+
+    data = pd.read_csv(DATA / "penicillin.csv")
+    m = lmer("diameter ~ 1 + (1 | plate) + (1 | sample)", data)
+    assert abs(m.llf - (-165.4302945)) < 1e-5
+    assert list(m.bse_re.index) == ["plate Var", "sample Var"]
+    assert np.allclose(m.bse_re, [0.45072492, 4.39773907], rtol=2e-3)
+    assert abs(m.bse_fe.iloc[0] - 0.8085645) < 2e-3 * 0.8085645
+    assert np.isfinite(np.asarray(m.cov_params())).all()
+    # the groups' effects are not independent of the other factor's: no off-diagonal
+    cov = m.random_effects_cov
+    assert all(np.isfinite(np.diag(np.asarray(c))).all() for c in cov.values())

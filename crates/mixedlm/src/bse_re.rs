@@ -15,17 +15,17 @@ use mixedlm_inference::{theta_from_sdcor, DenseLmm, TermLayout, VarianceComponen
 
 /// Relative step of the finite differences (of the entry's own size, or of the SDs for a
 /// covariance).
-const STEP: f64 = 3e-3;
+pub(crate) const STEP: f64 = 3e-3;
 
 /// One statsmodels variance parameter: where it sits in a term's covariance.
 #[derive(Clone, Debug)]
-struct Param {
+pub(crate) struct Param {
     /// Index of the term in the dense model's terms.
     term: usize,
     /// Row and column in the term's covariance (row ≥ column).
     row: usize,
     col: usize,
-    name: String,
+    pub(crate) name: String,
 }
 
 impl MixedLMResults {
@@ -55,14 +55,8 @@ impl MixedLMResults {
     pub fn bse_re(&self) -> Result<Vec<VarianceComponentSe>, Error> {
         let dense = self.dense_model("statsmodels' bse_re")?;
         let terms = dense.terms();
-        let params = self.statsmodels_params(terms);
         let theta = self.theta().to_vec();
-        let tau0 = relative_entries(terms, &theta, &params);
-        // A variance at 0 is on the boundary: the information says nothing about it (nor
-        // about its covariances), so those stay fixed and get NaN.
-        let interior: Vec<usize> = (0..params.len())
-            .filter(|&i| !on_boundary(terms, &theta, &params[i]))
-            .collect();
+        let (params, tau0, interior) = interior_params(self, terms);
         let criterion = |x: &[f64]| -> f64 {
             let mut tau = tau0.clone();
             for (&i, &v) in interior.iter().zip(x) {
@@ -133,6 +127,22 @@ impl MixedLMResults {
     }
 }
 
+/// statsmodels' variance parameters of the fit, their relative values τ at θ̂, and which
+/// of them are free. A variance at 0 is on the boundary: the information says nothing about
+/// it (nor about its covariances), so those stay fixed (and get NaN).
+pub(crate) fn interior_params(
+    fit: &MixedLMResults,
+    terms: &[TermLayout],
+) -> (Vec<Param>, Vec<f64>, Vec<usize>) {
+    let params = fit.statsmodels_params(terms);
+    let theta = fit.theta();
+    let tau0 = relative_entries(terms, theta, &params);
+    let interior = (0..params.len())
+        .filter(|&i| !on_boundary(terms, theta, &params[i]))
+        .collect();
+    (params, tau0, interior)
+}
+
 /// statsmodels' names: `G Var`, `G x Days Cov`, `Days Var` for the main term (the intercept
 /// named after the group), `NAME Var` for a variance component; lme4 terms beyond the main
 /// one carry their group: `(Intercept)|plate Var`.
@@ -178,7 +188,7 @@ fn relative_entries(terms: &[TermLayout], theta: &[f64], params: &[Param]) -> Ve
 
 /// Finite-difference steps: relative to a variance, or to the product of SDs for a
 /// covariance (a covariance near 0 still gets a step on its natural scale).
-fn steps(terms: &[TermLayout], theta: &[f64], params: &[Param]) -> Vec<f64> {
+pub(crate) fn steps(terms: &[TermLayout], theta: &[f64], params: &[Param]) -> Vec<f64> {
     params
         .iter()
         .map(|p| {
@@ -191,7 +201,7 @@ fn steps(terms: &[TermLayout], theta: &[f64], params: &[Param]) -> Vec<f64> {
 
 /// θ for relative covariances τ (entries of `params`; a scalar term's shared variance set
 /// once, a diagonal term's covariances 0).
-fn theta_of(terms: &[TermLayout], params: &[Param], tau: &[f64]) -> Vec<f64> {
+pub(crate) fn theta_of(terms: &[TermLayout], params: &[Param], tau: &[f64]) -> Vec<f64> {
     let mut sdcor = Vec::new();
     for (i, t) in terms.iter().enumerate() {
         let mut rel = Mat::<f64>::zeros(t.k, t.k);
@@ -244,7 +254,7 @@ fn profiled_criterion(dense: &DenseLmm, theta: &[f64]) -> Option<f64> {
 }
 
 /// Central-difference Hessian of `f` at `x` with per-coordinate steps.
-fn hessian(f: &dyn Fn(&[f64]) -> f64, x: &[f64], h: &[f64]) -> Mat<f64> {
+pub(crate) fn hessian(f: &dyn Fn(&[f64]) -> f64, x: &[f64], h: &[f64]) -> Mat<f64> {
     let m = x.len();
     let at = |moves: &[(usize, f64)]| {
         let mut y = x.to_vec();
@@ -273,7 +283,7 @@ fn hessian(f: &dyn Fn(&[f64]) -> f64, x: &[f64], h: &[f64]) -> Mat<f64> {
 
 /// The inverse of a symmetric positive-definite matrix; `None` when it is not (or holds
 /// non-finite entries: a parameter on the boundary).
-fn invert_spd(h: &Mat<f64>) -> Option<Mat<f64>> {
+pub(crate) fn invert_spd(h: &Mat<f64>) -> Option<Mat<f64>> {
     let m = h.nrows();
     if (0..m).any(|i| (0..m).any(|j| !h[(i, j)].is_finite())) {
         return None;

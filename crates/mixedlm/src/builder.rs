@@ -192,6 +192,13 @@ impl MixedLM {
 
     /// Fit to a batch.
     pub fn fit_batch(&self, batch: &RecordBatch) -> Result<MixedLMResults, Error> {
+        if crate::glmm::is_counts_response(&self.spec) {
+            return Err(Error::InvalidOption(
+                "cbind(successes, failures) is a binomial response: fit it as a generalized \
+                 linear mixed model (Glmm / glmer; on the command line --family binomial)"
+                    .into(),
+            ));
+        }
         let opts = self.fit_options()?;
         let (design, dspec) = self.spec.build(batch)?;
         let sizes = crate::engine::statsmodels_group_sizes(&self.spec, batch, &design);

@@ -27,6 +27,9 @@ pub enum Error {
     /// A levels record could not be read (another version, or corrupt).
     #[error("{0}")]
     LevelsRecord(String),
+    /// A generalized linear mixed model could not be built or fitted.
+    #[error(transparent)]
+    Glmm(#[from] mixedlm_model::glmm::GlmmError),
     /// An unknown optimizer name.
     #[error("unknown optimizer `{name}`; use one of: {}", valid.join(", "))]
     UnknownOptimizer {
@@ -82,6 +85,7 @@ impl Error {
             Error::SumsRecord(_) | Error::LevelsRecord(_) => {
                 "run the driver and the workers with the same mixedlm version and the same model"
             }
+            Error::Glmm(_) => "see `mixedlm fit --help` for --family, --link and --nagq",
             Error::UnknownOptimizer { .. } => "auto (the default) or bobyqa, the most robust derivative-free choice",
             Error::InvalidOption(_) => "see `mixedlm fit --help`",
             Error::Inference(_) => "see `mixedlm fit --help` for the inference options",

@@ -143,6 +143,9 @@ mod distributed;
 mod engine;
 mod error;
 mod fitted_inference;
+mod glmm;
+mod glmm_results;
+mod joint_information;
 mod predict;
 mod results;
 mod spec;
@@ -153,6 +156,11 @@ pub use builder::{lmer, MixedLM};
 pub use distributed::{level_columns, Coefficients, Fitted, FrozenLevels, LEVELS_FORMAT_VERSION};
 pub use error::Error;
 pub use fitted_inference::{anova, Anova, CiMethod, ConditionalMode, ConfIntOptions, DENSE_MAX_Q};
+pub use glmm::{glmer, Glmm};
+pub use glmm_results::{
+    GlmmLrt, GlmmPredictOptions, GlmmResults, GlmmSummary, PredictScale, ResidualKind,
+};
+pub use joint_information::JointCovariance;
 pub use mixedlm_inference::{
     ConfidenceInterval, Ddf, FixedEffectTest, LrtRow, NewLevelPolicy, VarianceComponentSe,
 };
@@ -176,6 +184,7 @@ pub use mixedlm_design::{
     DesignError, InputFormat, ReadError,
 };
 pub use mixedlm_formula::{parse_formula, FormulaError};
+pub use mixedlm_model::glmm::{GlmmError, GlmmFit};
 pub use mixedlm_model::{LmmFit, ModelError, OptimizerName};
 
 /// A plain-text description of a design (what `mixedlm design` prints).

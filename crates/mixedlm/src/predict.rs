@@ -126,7 +126,13 @@ impl MixedLMResults {
                 .map(|t| NewTermRows {
                     z: t.z.clone(),
                     codes: t.codes.clone(),
-                    labels: level_labels(self, &t.group, &t.codes, newdata, &new.row_index),
+                    labels: level_labels(
+                        self.design_spec(),
+                        &t.group,
+                        &t.codes,
+                        newdata,
+                        &new.row_index,
+                    ),
                 })
                 .collect()
         } else {
@@ -140,7 +146,7 @@ impl MixedLMResults {
                 })
                 .collect()
         };
-        let input = self.prediction_input();
+        let input = prediction_input(&self.fit.fixef, &self.fit.vcov_fixef, &self.fit.random);
         let new_data = NewRows {
             x: new.x.clone(),
             terms,
@@ -174,55 +180,58 @@ impl MixedLMResults {
             n_dropped: new.n_dropped,
         })
     }
+}
 
-    /// β̂, Var(β̂) and the conditional modes in design order, from the engine's fit.
-    fn prediction_input(&self) -> PredictionInput {
-        let p = self.fit.fixef.len();
-        let mut vcov = DenseMatrix::zeros(p, p);
-        for j in 0..p {
-            for i in 0..p {
-                vcov.data[j * p + i] = self.fit.vcov_fixef[i][j];
-            }
+/// β̂, Var(β̂) and the conditional modes in design order, from a fit's estimates.
+pub(crate) fn prediction_input(
+    fixef: &[f64],
+    vcov_fixef: &[Vec<f64>],
+    random: &[mixedlm_model::TermFit],
+) -> PredictionInput {
+    let p = fixef.len();
+    let mut vcov = DenseMatrix::zeros(p, p);
+    for (i, row) in vcov_fixef.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            vcov.data[j * p + i] = *v;
         }
-        let mut terms: Vec<_> = self.fit.random.iter().collect();
-        terms.sort_by_key(|t| t.formula_index);
-        let ranef = terms
-            .iter()
-            .map(|t| {
-                let (nl, k) = (t.levels.len(), t.names.len());
-                let mut m = DenseMatrix::zeros(nl, k);
-                for l in 0..nl {
-                    for c in 0..k {
-                        m.data[c * nl + l] = t
-                            .condval
-                            .get(l)
-                            .and_then(|r| r.get(c))
-                            .copied()
-                            .unwrap_or(0.0);
-                    }
+    }
+    let mut terms: Vec<_> = random.iter().collect();
+    terms.sort_by_key(|t| t.formula_index);
+    let ranef = terms
+        .iter()
+        .map(|t| {
+            let (nl, k) = (t.levels.len(), t.names.len());
+            let mut m = DenseMatrix::zeros(nl, k);
+            for l in 0..nl {
+                for c in 0..k {
+                    m.data[c * nl + l] = t
+                        .condval
+                        .get(l)
+                        .and_then(|r| r.get(c))
+                        .copied()
+                        .unwrap_or(0.0);
                 }
-                m
-            })
-            .collect();
-        PredictionInput {
-            beta: self.fit.fixef.clone(),
-            vcov_beta: vcov,
-            ranef,
-            groups: terms.iter().map(|t| t.group.clone()).collect(),
-        }
+            }
+            m
+        })
+        .collect();
+    PredictionInput {
+        beta: fixef.to_vec(),
+        vcov_beta: vcov,
+        ranef,
+        groups: terms.iter().map(|t| t.group.clone()).collect(),
     }
 }
 
 /// Labels of the new rows' levels of one term (for the unseen-level error message).
-fn level_labels(
-    r: &MixedLMResults,
+pub(crate) fn level_labels(
+    spec: &mixedlm_design::DesignSpec,
     group: &str,
     codes: &[Option<u32>],
     newdata: &RecordBatch,
     rows: &[usize],
 ) -> Vec<String> {
-    let levels = r
-        .design_spec()
+    let levels = spec
         .random
         .iter()
         .find(|s| s.group == group)

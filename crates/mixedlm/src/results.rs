@@ -217,37 +217,7 @@ impl MixedLMResults {
     }
     /// lme4's `VarCorr`.
     pub fn varcorr(&self) -> VarCorr {
-        let mut variances = Vec::new();
-        let mut correlations = Vec::new();
-        for t in &self.fit.random {
-            let c = &t.covariance;
-            for (i, name) in t.names.iter().enumerate() {
-                variances.push(VarianceEntry {
-                    group: t.group.clone(),
-                    term: name.clone(),
-                    variance: c.variances[i],
-                    std_dev: c.std_devs[i],
-                });
-            }
-            if t.structure == "unstructured" {
-                for j in 0..t.names.len() {
-                    for i in j + 1..t.names.len() {
-                        correlations.push(CorrelationEntry {
-                            group: t.group.clone(),
-                            term1: t.names[j].clone(),
-                            term2: t.names[i].clone(),
-                            correlation: c.correlation[i][j],
-                        });
-                    }
-                }
-            }
-        }
-        VarCorr {
-            variances,
-            correlations,
-            residual_variance: self.scale(),
-            residual_std_dev: self.sigma(),
-        }
+        varcorr_of(&self.fit.random, self.scale())
     }
     /// The main term of the model: the `(re | groups)` term of the statsmodels idiom (none
     /// when variance components stand alone), else the first random-effects term of the
@@ -327,22 +297,7 @@ impl MixedLMResults {
     // ---- random effects, fitted values ----
 
     fn effects(&self, f: impl Fn(&TermFit) -> &PerLevel) -> Vec<GroupEffects> {
-        self.fit
-            .random
-            .iter()
-            .map(|t| {
-                let v = f(t);
-                let k = t.names.len();
-                let values =
-                    Mat::from_fn(v.len(), k, |i, j| v[i].get(j).copied().unwrap_or(f64::NAN));
-                GroupEffects {
-                    group: t.group.clone(),
-                    names: t.names.clone(),
-                    levels: t.levels.clone(),
-                    values,
-                }
-            })
-            .collect()
+        effects_of(&self.fit.random, f)
     }
     /// The conditional modes (BLUPs) per term, lme4's order.
     pub fn random_effects(&self) -> Vec<GroupEffects> {
@@ -551,4 +506,61 @@ fn table(cols: Vec<(&str, ArrayRef)>) -> RecordBatch {
     let arrays = cols.into_iter().map(|(_, a)| a).collect();
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
         .unwrap_or_else(|_| RecordBatch::new_empty(Arc::new(Schema::empty())))
+}
+
+/// lme4's `VarCorr` of fitted terms, with the residual variance given (1 for the
+/// binomial and Poisson families).
+pub(crate) fn varcorr_of(random: &[TermFit], residual_variance: f64) -> VarCorr {
+    let mut variances = Vec::new();
+    let mut correlations = Vec::new();
+    for t in random {
+        let c = &t.covariance;
+        for (i, name) in t.names.iter().enumerate() {
+            variances.push(VarianceEntry {
+                group: t.group.clone(),
+                term: name.clone(),
+                variance: c.variances[i],
+                std_dev: c.std_devs[i],
+            });
+        }
+        if t.structure == "unstructured" {
+            for j in 0..t.names.len() {
+                for i in j + 1..t.names.len() {
+                    correlations.push(CorrelationEntry {
+                        group: t.group.clone(),
+                        term1: t.names[j].clone(),
+                        term2: t.names[i].clone(),
+                        correlation: c.correlation[i][j],
+                    });
+                }
+            }
+        }
+    }
+    VarCorr {
+        variances,
+        correlations,
+        residual_variance,
+        residual_std_dev: residual_variance.sqrt(),
+    }
+}
+
+/// One value per level and effect of each fitted term (`f` picks condval or condsd).
+pub(crate) fn effects_of(
+    random: &[TermFit],
+    f: impl Fn(&TermFit) -> &PerLevel,
+) -> Vec<GroupEffects> {
+    random
+        .iter()
+        .map(|t| {
+            let v = f(t);
+            let k = t.names.len();
+            let values = Mat::from_fn(v.len(), k, |i, j| v[i].get(j).copied().unwrap_or(f64::NAN));
+            GroupEffects {
+                group: t.group.clone(),
+                names: t.names.clone(),
+                levels: t.levels.clone(),
+                values,
+            }
+        })
+        .collect()
 }

@@ -4,6 +4,9 @@
 //! `cargo test -p mixedlm-tests --test integration idioms_reference::`.
 
 mod fuzz;
+mod glmm_coverage;
+mod glmm_properties;
+mod glmm_reference;
 mod idioms_reference;
 mod optimizers_reference;
 mod prop_equivalence;

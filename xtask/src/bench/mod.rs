@@ -51,6 +51,9 @@ fn parse(args: &[String]) -> Result<Opts, String> {
 
 /// Runs the benchmark.
 pub fn run(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "--glmm") {
+        return run_glmm(args.iter().any(|a| a == "--quick"));
+    }
     let o = parse(args)?;
     let selected: Vec<Case> = cases::all()
         .into_iter()
@@ -90,6 +93,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
     println!("{}", table::render(&rows));
     println!("results: {}", out_dir.display());
     Ok(())
+}
+
+/// The GLMM section (`--glmm`): `xtask/scripts/glmm_bench.sh`, with the 1M-row simulated
+/// set unless `--quick`.
+fn run_glmm(quick: bool) -> Result<(), String> {
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg("xtask/scripts/glmm_bench.sh");
+    if !quick {
+        cmd.arg("--sim");
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run glmm_bench.sh: {e}"))?;
+    status
+        .success()
+        .then_some(())
+        .ok_or_else(|| format!("glmm_bench.sh failed ({status})"))
 }
 
 fn data_path(case: &Case) -> PathBuf {

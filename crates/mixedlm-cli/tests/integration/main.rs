@@ -8,6 +8,7 @@ mod common;
 mod cli_design;
 mod cli_diagnostics;
 mod cli_fit;
+mod cli_glmm;
 mod cli_inference;
 mod cli_stream;
 mod errors;

@@ -7,6 +7,7 @@ mod support;
 
 mod coding_rules;
 mod errors_and_missing;
+mod glmm_response;
 mod io_read;
 mod reference_lme4;
 mod statsmodels_and_spec;

@@ -5,4 +5,5 @@
 
 mod errors;
 mod expand;
+mod glmm_syntax;
 mod prop;

@@ -70,6 +70,9 @@ fn arith_op() -> impl Strategy<Value = ArithOp> {
         ArithOp::Mul,
         ArithOp::Div,
         ArithOp::Pow,
+        ArithOp::Gt,
+        ArithOp::Le,
+        ArithOp::Eq,
     ])
 }
 

@@ -35,7 +35,7 @@ impl LevelBlocks {
     pub fn factor(&mut self, cp: &CrossProducts, t: &[Vec<f64>]) -> bool {
         let ok = match cp.k1 {
             1 => level_factors_scalar(t[0][0], &cp.d, &mut self.lg),
-            2 => level_factors::<2>(&t[0], &cp.d, &mut self.tmp, &mut self.lg),
+            2 => level_factors_2(&t[0], &cp.d, &mut self.lg),
             k1 => level_factors_any(k1, &t[0], &cp.d, &mut self.tmp, &mut self.lg),
         };
         if ok {
@@ -49,6 +49,9 @@ impl LevelBlocks {
         let k1 = cp.k1;
         if k1 == 1 && t.iter().all(|tj| tj.len() == 1) {
             return self.fill_w_diagonal(cp, t);
+        }
+        if k1 == 2 && t.len() == 1 {
+            return self.fill_w_single_term_2(cp, t);
         }
         if k1 == 1 {
             // W_a = λ1 (Λ_R' B)_a / L_g
@@ -88,6 +91,24 @@ impl LevelBlocks {
             let lg = &self.lg[g * kk..(g + 1) * kk];
             for row in wg.chunks_exact_mut(k1) {
                 kernels::row_solve_lower_t(row, lg, k1);
+            }
+        }
+    }
+
+    /// [`Self::fill_w`] for one term of two columns per level (random intercept and
+    /// slope), unrolled: W_a = B_a T1 L_g^{-T}, the arithmetic of [`Self::fill_w_blocks`].
+    fn fill_w_single_term_2(&mut self, cp: &CrossProducts, t: &[Vec<f64>]) {
+        let (t00, t10, t11) = (t[0][0], t[0][1], t[0][3]);
+        for g in 0..cp.g1 {
+            let (l00, l10, l11) = (self.lg[4 * g], self.lg[4 * g + 1], self.lg[4 * g + 3]);
+            let (lo, hi) = (2 * cp.rows_ptr[g], 2 * cp.rows_ptr[g + 1]);
+            let rows = self.w[lo..hi]
+                .chunks_exact_mut(2)
+                .zip(cp.b[lo..hi].chunks_exact(2));
+            for (w, b) in rows {
+                let w0 = (b[0] * t00 + b[1] * t10) / l00;
+                w[0] = w0;
+                w[1] = (b[1] * t11 - l10 * w0) / l11;
             }
         }
     }
@@ -182,10 +203,27 @@ fn level_factors_scalar(lam1: f64, d: &[f64], lg: &mut [f64]) -> bool {
     true
 }
 
-/// L_g = chol(T' D_g T + I) for every level, K = k1 known at compile time (the small
-/// loops unroll); the same arithmetic as [`level_factors_any`].
-fn level_factors<const K: usize>(t: &[f64], d: &[f64], tmp: &mut [f64], lg: &mut [f64]) -> bool {
-    level_factors_any(K, t, d, tmp, lg)
+/// L_g = chol(T' D_g T + I) for every level of 2 × 2 blocks, unrolled: the arithmetic of
+/// [`level_factors_any`] for k1 = 2. False when a block is not positive definite.
+fn level_factors_2(t: &[f64], d: &[f64], lg: &mut [f64]) -> bool {
+    let (t00, t10, t11) = (t[0], t[1], t[3]);
+    for (dg, l) in d.chunks_exact(4).zip(lg.chunks_exact_mut(4)) {
+        let (d00, d10, d11) = (dg[0], dg[1], dg[3]);
+        // (D T) column 0 and entry (1, 1); T' (D T) + I, lower triangle
+        let (a00, a10, a11) = (d00 * t00 + d10 * t10, d10 * t00 + d11 * t10, d11 * t11);
+        let m00 = t00 * a00 + t10 * a10 + 1.0;
+        if m00 <= 0.0 || !m00.is_finite() {
+            return false;
+        }
+        let l00 = m00.sqrt();
+        let l10 = t11 * a10 / l00;
+        let r = t11 * a11 + 1.0 - l10 * l10;
+        if r <= 0.0 || !r.is_finite() {
+            return false;
+        }
+        l.copy_from_slice(&[l00, l10, 0.0, r.sqrt()]);
+    }
+    true
 }
 
 /// L_g = chol(T' D_g T + I) for every level of k1 × k1 blocks.
@@ -211,7 +249,11 @@ pub(crate) fn scale_blocks(w: &mut [f64], rows: &[usize], cp: &CrossProducts, t:
     let mut pos = 0;
     while pos < rows.len() && rows[pos] < cp.qr {
         let tj = &t[cp.r_term[rows[pos]]];
-        let k = tj.len().isqrt();
+        let k = match tj.len() {
+            1 => 1,
+            4 => 2,
+            len => len.isqrt(),
+        };
         if k == 1 {
             w[pos * k1..(pos + 1) * k1]
                 .iter_mut()

@@ -90,6 +90,26 @@ impl Factor {
         matches!(self.rest, Rest::Sparse(_))
     }
 
+    /// Take the sparse path from `min_columns` Z columns of the later terms when it needs
+    /// at most half the dense flops, if the model is on the dense path (the nested path is
+    /// kept). Returns whether the sparse path is now in use.
+    pub fn prefer_sparse_from(
+        &mut self,
+        cp: &CrossProducts,
+        terms: &[Term],
+        min_columns: usize,
+    ) -> bool {
+        if matches!(self.rest, Rest::Dense(_)) {
+            if let Some(s) =
+                SparseRest::build(cp, terms, min_columns, sparse::SPARSE_MAX_FLOP_RATIO)
+            {
+                self.rest = Rest::Sparse(Box::new(s));
+                self.pieces = None;
+            }
+        }
+        matches!(self.rest, Rest::Sparse(_))
+    }
+
     /// Factor Ω(θ) (θ of the model's length, finite); false when Ω is not numerically
     /// positive definite.
     pub fn evaluate(&mut self, cp: &CrossProducts, terms: &[Term], theta: &[f64]) -> bool {

@@ -1,6 +1,7 @@
 //! The pieces of the gradient that the dense and nested paths share: the workspace, the
 //! selected inverse seen through [`Selected`], and the sums over the levels of term 1
-//! ([`first_term_parts`]), written once for any number k1 of effects per level.
+//! ([`first_term_parts`]), written once for any number k1 > 1 of effects per level and
+//! with scalars for k1 = 1.
 //!
 //! With G_t and H_t as in docs/MATH.md (∂ log det Ω_P = 2 Σ E ∘ G_t', ∂ r² = −2 Σ E ∘ H_t'),
 //! a level g of term 1 contributes, with S = Ω_P⁻¹ on R and V = S W_g:
@@ -49,6 +50,8 @@ pub(crate) struct GradWork {
     /// The spherical modes û (dense path) and the later terms' part of them.
     pub u: Vec<f64>,
     pub ur: Vec<f64>,
+    /// Per-level vectors of the sums over term 1's levels.
+    level: LevelScratch,
 }
 
 /// Entries of S (the block of Ω_P⁻¹ on R) on the rows that co-occur with one level of
@@ -125,23 +128,99 @@ pub(crate) struct FirstTerm<'a> {
 /// among the rows of a level. The same arithmetic for k1 = 1 as a scalar loop would do.
 pub(crate) fn first_term_parts(w: &mut GradWork, ft: &FirstTerm<'_>, sel: &impl Selected) {
     let k1 = ft.cp.k1;
+    if k1 == 1 {
+        return first_term_parts_scalar(w, ft, sel);
+    }
     let kk = k1 * k1;
     for s in w.small.iter_mut().take(3) {
         s.clear();
         s.resize(kk, 0.0);
     }
     w.pattern.clear();
-    let mut scratch = LevelScratch::new(k1);
+    let mut scratch = std::mem::take(&mut w.level);
+    scratch.resize(k1);
     for g in 0..ft.cp.g1 {
-        if k1 == 1 {
-            level_parts(1, g, w, ft, sel, &mut scratch);
-        } else {
-            level_parts(k1, g, w, ft, sel, &mut scratch);
+        level_parts(k1, g, w, ft, sel, &mut scratch);
+    }
+    w.level = scratch;
+}
+
+/// [`first_term_parts`] for one column per level of term 1, with scalars for L_g, T1, D_g
+/// and û_g (the generic loops made the gradient of crossed scalar models slower, see
+/// benches/README.md).
+fn first_term_parts_scalar(w: &mut GradWork, ft: &FirstTerm<'_>, sel: &impl Selected) {
+    let cp = ft.cp;
+    let qr = cp.qr;
+    let t1 = ft.t[0][0];
+    let (mut g1m, mut h1) = (0.0, 0.0);
+    w.pattern.clear();
+    for g in 0..cp.g1 {
+        let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
+        let rows = &cp.rows[lo..hi];
+        let n_p = rows.partition_point(|&r| r < ft.np);
+        let (wg, bg_rows) = (&ft.levels.w[lo..lo + n_p], &cp.b[lo..hi]);
+        let lg = ft.levels.lg[g];
+        // V = S W_g; Ω⁻¹[g, g] = (1 + W_g'V) / L_g²; Ω⁻¹[R, g] = −V / L_g
+        w.gather_pattern(&rows[..n_p], sel);
+        w.v.clear();
+        w.v.resize(n_p, 0.0);
+        for (b, &wb) in wg.iter().enumerate() {
+            let scol = &w.sblock[b * n_p..(b + 1) * n_p];
+            w.v.iter_mut().zip(scol).for_each(|(v, s)| *v += s * wb);
         }
+        let kg = 1.0 + wg.iter().zip(&w.v).map(|(a, b)| a * b).sum::<f64>();
+        let zgg = kg / (lg * lg);
+        w.v.iter_mut().for_each(|v| *v /= -lg);
+        // G_1 += Ω⁻¹[g, g] T1 D_g + Ω⁻¹[R, g]' Λ_R' B_g
+        w.bb.clear();
+        w.bb.extend_from_slice(&bg_rows[..n_p]);
+        if qr > 0 {
+            scale_blocks(&mut w.bb, &rows[..n_p], cp, ft.t);
+        }
+        let dg = cp.d[g];
+        g1m += zgg * t1 * dg + w.v.iter().zip(&w.bb).map(|(a, b)| a * b).sum::<f64>();
+        // b̂_g = T1 û_g; Z_g'e = −(Σ_a B_a φ_a + D_g b̂_g); H_1 += û_g Z_g'e
+        let bg = t1 * ft.u[g];
+        let s: f64 = bg_rows.iter().zip(rows).map(|(b, &r)| b * w.phi[r]).sum();
+        h1 -= ft.u[g] * (dg * bg + s);
+        if qr > 0 {
+            later_term_parts_scalar(w, ft, bg_rows, rows, bg);
+        }
+    }
+    w.gm[0][0] += g1m;
+    w.h[0][0] += h1;
+}
+
+/// [`later_term_parts`] for one column per level of term 1 (`bg` = b̂_g).
+fn later_term_parts_scalar(
+    w: &mut GradWork,
+    ft: &FirstTerm<'_>,
+    b: &[f64],
+    rows: &[usize],
+    bg: f64,
+) {
+    let (cp, t1) = (ft.cp, ft.t[0][0]);
+    let n_z = rows.partition_point(|&r| r < cp.qr);
+    for (&r, ba) in rows[..n_z].iter().zip(b) {
+        w.ze[r] -= ba * bg;
+    }
+    let mut a = 0;
+    while a < n_z {
+        let j = cp.r_term[rows[a]];
+        let k = ft.terms[j].k;
+        let gt = &mut w.gm[j];
+        for r in 0..k {
+            let btr = b[a + r] * t1;
+            for c in 0..k {
+                gt[r * k + c] += w.v[a + c] * btr;
+            }
+        }
+        a += k;
     }
 }
 
 /// Per-level vectors of [`level_parts`] (k1 each, k1² for Ω⁻¹[g, g]).
+#[derive(Debug, Default)]
 struct LevelScratch {
     bg: Vec<f64>,
     zs: Vec<f64>,
@@ -150,13 +229,11 @@ struct LevelScratch {
 }
 
 impl LevelScratch {
-    fn new(k1: usize) -> Self {
-        LevelScratch {
-            bg: vec![0.0; k1],
-            zs: vec![0.0; k1],
-            zgg: vec![0.0; k1 * k1],
-            zt: vec![0.0; k1 * k1],
-        }
+    fn resize(&mut self, k1: usize) {
+        self.bg.resize(k1, 0.0);
+        self.zs.resize(k1, 0.0);
+        self.zgg.resize(k1 * k1, 0.0);
+        self.zt.resize(k1 * k1, 0.0);
     }
 }
 

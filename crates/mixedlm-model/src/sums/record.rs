@@ -6,6 +6,8 @@
 //!   over the response, X's column names, and per random term its group, column names,
 //!   covariance kind, number and names of levels; the same for REML and ML);
 //! - N (u64), rows dropped (u64), Σ log w (f64);
+//! - the shift subtracted from y and from each X column (f64, 1 + p values; zeros for a
+//!   record of no rows);
 //! - D, the X and y rows of B (f64, lengths fixed by the coding);
 //! - the upper triangle of R'R row by row (f64, (m + 1) m / 2 for m = qr + p + 1);
 //! - the later terms' blocks of B: a count (u64), then per block the level of the first
@@ -17,6 +19,7 @@
 //! [`SumsRecordError`], and so is a truncated or corrupt one.
 
 use super::{CrossProductSums, Layout, SumsRecordError};
+use crate::shift::Shift;
 
 const MAGIC: &[u8; 8] = b"MXLMSUMS";
 
@@ -85,6 +88,9 @@ impl CrossProductSums {
         out.extend_from_slice(&(self.n as u64).to_le_bytes());
         out.extend_from_slice(&(self.n_dropped as u64).to_le_bytes());
         out.extend_from_slice(&self.sum_log_w.to_le_bytes());
+        let shift = self.shift.clone().unwrap_or_else(|| Shift::none(self.pf));
+        out.extend_from_slice(&shift.y.to_le_bytes());
+        put_f64s(&mut out, &shift.x);
         put_f64s(&mut out, &self.d);
         put_f64s(&mut out, &self.bxy);
         let m = self.qr + self.pf + 1;
@@ -137,6 +143,12 @@ impl CrossProductSums {
         s.n = r.count("N")?;
         s.n_dropped = r.count("the rows dropped")?;
         s.sum_log_w = r.f64("the sum of log weights")?;
+        let mut shift = Shift::none(s.pf);
+        shift.y = r.f64("the response's shift")?;
+        r.fill(&mut shift.x, "the columns' shifts")?;
+        if s.n > 0 {
+            s.shift = Some(shift);
+        }
         r.fill(&mut s.d, "D")?;
         r.fill(&mut s.bxy, "the X and y rows of B")?;
         let m = s.qr + s.pf + 1;
@@ -210,6 +222,7 @@ impl CrossProductSums {
             bz_vals: Vec::new(),
             c: vec![0.0; self.c.len()],
             counts: self.counts.iter().map(|c| vec![0; c.len()]).collect(),
+            shift: None,
         }
     }
 }

@@ -14,6 +14,11 @@ mod common;
 
 mod deviance;
 mod fit;
+mod nested;
+mod results;
+mod rows;
 mod sparse;
+mod sparse_paths;
+mod start;
 mod timing;
 mod weights_offset;

@@ -39,6 +39,10 @@ def used_columns(model: ModelArgs) -> list[str]:
 def check_formula(model: ModelArgs) -> list[list[str]]:
     """Validate the model; per fixed-effects term, the engine's labels of its variables."""
 
+def model_warnings(model: ModelArgs) -> list[str]:
+    """The engine's notes on the model that are not errors (e.g. variance components
+    without ``re_formula`` fit no group intercept), one sentence each."""
+
 def anova(fits: Sequence[Fit]) -> dict[str, Any]:
     """Likelihood-ratio tests (lme4's ``anova``): columns by lme4's names, plus
     ``name`` and ``refit_ml``."""
@@ -83,6 +87,7 @@ class Fit:
     n_groups: list[tuple[str, int]]
     group_sizes: list[int]
     rank_message: Optional[str]
+    warnings: list[str]
     def fe_columns(self) -> Optional[list[dict[str, Any]]]:
         """Per fixed-effects column: ``name``, ``aliased``, ``term`` and ``parts``
         (``(label, key, kind, level)`` per variable); None when they do not rebuild the
@@ -91,7 +96,7 @@ class Fit:
     def row_index(self) -> npt.NDArray[np.uint64]: ...
     def fittedvalues(self) -> npt.NDArray[np.float64]: ...
     def resid(self) -> npt.NDArray[np.float64]: ...
-    def random_terms(self) -> list[dict[str, Any]]: ...
+    def random_terms(self, values: bool = True) -> list[dict[str, Any]]: ...
     def design_arrays(self) -> dict[str, Any]: ...
     def fixed_effect_tests(
         self, ddf: str = "z"
@@ -99,7 +104,10 @@ class Fit:
     def confint(
         self, method: str = "wald", level: float = 0.95, nsim: int = 500, seed: int = 42
     ) -> list[tuple[str, float, float]]: ...
-    def variance_se(self) -> list[tuple[str, float, float]]: ...
+    def variance_se(self) -> list[tuple[str, float, float]]:
+        """statsmodels' ``bse_re``: ``(name, estimate, se)`` per variance parameter."""
+    def joint_covariance(self) -> tuple[list[str], list[list[float]]]:
+        """statsmodels' ``cov_params()`` from the joint information: names and matrix."""
     def ml_loglik(self) -> float: ...
     def predict(
         self, data: Any, level: str = "population", new_levels: str = "population"

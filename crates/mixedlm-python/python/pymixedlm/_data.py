@@ -46,7 +46,11 @@ def _column_from_pandas(series: Any) -> pa.Array:
     if isinstance(dtype, pd.CategoricalDtype):
         cats = dtype.categories
         if cats.dtype == object or pd.api.types.is_string_dtype(cats.dtype):
-            return pa.array(series.astype(object).where(series.notna(), None), type=pa.string())
+            # an Arrow dictionary: the engine takes its order as the levels' order (the
+            # first category is the reference level), as patsy does
+            codes = series.cat.codes.to_numpy()
+            values = pa.array(np.asarray(cats, dtype=object).astype(str), type=pa.string())
+            return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), values)
         return pa.array(np.asarray(series.astype(cats.dtype)))
     if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
         # numpy-backed: pyarrow wraps the buffer (NaN stays NaN; the engine reads NaN as
@@ -131,8 +135,17 @@ def prepare(data: Any, columns: list[str], extra: dict[str, Any] | None = None) 
         )
     for name, values in extra.items():
         arrays[name] = _extra_column(values, n, name)
-    table = pa.table(arrays)
+    table = pa.table({c: _one_chunk(a) for c, a in arrays.items()})
     return Data(table, index, n, {f.name: f.type for f in table.schema})
+
+
+def _one_chunk(values: Any) -> Any:
+    """A column in one piece. A table whose columns are chunked differently reaches the
+    engine as several record batches, which it must concatenate, copying every column; so
+    the chunked ones (pandas' Arrow-backed strings often are) are joined here, alone."""
+    if isinstance(values, pa.ChunkedArray) and values.num_chunks > 1:
+        return values.combine_chunks()
+    return values
 
 
 def _is_pandas_series(v: Any) -> bool:

@@ -1,18 +1,13 @@
-"""statsmodels' definitions that lme4 does not share: the joint information and the
-conditional covariances of each group's random effects.
+"""statsmodels' conditional covariances of each group's random effects
+(``random_effects_cov``), from per-group cross-products.
 
 statsmodels parameterizes a model with one grouping factor by the fixed effects β, the
 random-effects covariance divided by the residual variance (its lower triangle, row by
-row) and each variance component divided by the residual variance, with the residual
-variance profiled out. Its ``cov_params()`` is the inverse of minus the Hessian of that
-log-likelihood at the estimate (the *joint* information: β and the variance parameters
-together), so its ``bse_fe`` is not lme4's (which treats the variance parameters as
-known), and its ``bse_re`` is √scale times the standard errors of the scaled variance
-parameters.
-
-Here the log-likelihood is evaluated from per-group cross-products (Woodbury's identity:
-only k×k systems per group, where k is the number of random effects in a group) and its
-Hessian is taken by central differences, at the engine's estimate.
+row) and each variance component divided by the residual variance. Given those, a group's
+random effects have the conditional covariance scale·(I + Ψ Z'Z)⁻¹ Ψ (Woodbury's
+identity: only k×k systems per group, where k is the number of random effects in a
+group). The joint information behind ``cov_params()`` and ``bse_re`` is the engine's
+(``Fit.joint_covariance``, ``Fit.variance_se``).
 """
 
 from __future__ import annotations
@@ -121,70 +116,6 @@ def unpack(s: GroupStats, psi: np.ndarray) -> np.ndarray:
         if kind == "vc":
             out[c, c] = vc[m]
     return out
-
-
-def loglike(s: GroupStats, beta: np.ndarray, psi: np.ndarray, reml: bool) -> float:
-    """statsmodels' profiled log-likelihood (residual variance profiled out) at (β, Ψ)."""
-    Psi = unpack(s, psi)
-    K = Psi.shape[0]
-    A = np.eye(K)[None] + Psi[None] @ s.ztz  # I + Ψ Z'Z per group
-    sign, logdet = np.linalg.slogdet(A)
-    if np.any(sign <= 0):
-        return float("nan")
-    zr = s.zty - s.ztx @ beta  # Z'r per group
-    rr = s.yty - 2 * beta @ s.xty + beta @ s.xtx @ beta
-    solved = np.linalg.solve(A, (Psi[None] @ zr[:, :, None]))[:, :, 0]
-    qf = rr - np.einsum("gk,gk->", zr, solved)
-    n, p = s.n, s.p
-    ll = -0.5 * logdet.sum()
-    if reml:
-        xvx = s.xtx - np.einsum("gkp,gkq->pq", s.ztx, np.linalg.solve(A, Psi[None] @ s.ztx))
-        sign_x, ld_x = np.linalg.slogdet(xvx)
-        if sign_x <= 0 or qf <= 0:
-            return float("nan")
-        m = n - p
-        ll += -0.5 * m * np.log(qf) - 0.5 * ld_x - 0.5 * m * np.log(2 * np.pi)
-        ll += 0.5 * m * np.log(m) - 0.5 * m
-    else:
-        if qf <= 0:
-            return float("nan")
-        ll += -0.5 * n * np.log(qf) - 0.5 * n * np.log(2 * np.pi) + 0.5 * n * np.log(n) - 0.5 * n
-    return float(ll)
-
-
-def hessian(f, x: np.ndarray) -> np.ndarray:
-    """The Hessian of `f` at `x` by central differences (steps scaled to each coordinate)."""
-    m = len(x)
-    h = 1e-4 * np.maximum(np.abs(x), 1e-2)
-    H = np.zeros((m, m))
-    f0 = f(x)
-    for i in range(m):
-        ei = np.zeros(m)
-        ei[i] = h[i]
-        H[i, i] = (f(x + ei) - 2 * f0 + f(x - ei)) / h[i] ** 2
-        for j in range(i):
-            ej = np.zeros(m)
-            ej[j] = h[j]
-            v = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (4 * h[i] * h[j])
-            H[i, j] = H[j, i] = v
-    return H
-
-
-def joint_covariance(s: GroupStats, beta: np.ndarray, psi: np.ndarray, reml: bool) -> np.ndarray:
-    """statsmodels' ``cov_params()``: the inverse of minus the Hessian over (β, ψ)."""
-    p = len(beta)
-    x0 = np.concatenate([beta, psi])
-
-    def f(x: np.ndarray) -> float:
-        return loglike(s, x[:p], x[p:], reml)
-
-    H = hessian(f, x0)
-    if not np.all(np.isfinite(H)):
-        return np.full_like(H, np.nan)
-    try:
-        return np.linalg.inv(-H)
-    except np.linalg.LinAlgError:
-        return np.full_like(H, np.nan)
 
 
 def conditional_covariances(s: GroupStats, psi: np.ndarray, scale: float) -> np.ndarray:

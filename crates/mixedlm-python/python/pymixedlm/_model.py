@@ -52,7 +52,9 @@ class MixedLM:
     data : DataFrame, pyarrow Table or RecordBatch, Arrow stream, dict of arrays, or path
         pandas and polars DataFrames, pyarrow Tables and RecordBatches, any object with
         ``__arrow_c_stream__``, a dict of numpy arrays, or the path of a CSV, Parquet or
-        Arrow file. Numeric columns are read in place (no copy).
+        Arrow file. Numeric columns are read in place (no copy). A pandas Categorical's
+        categories (an Arrow dictionary's values) are its levels in their order, the first
+        being the reference level, as in patsy; text columns' levels are sorted.
     groups : str or array-like
         The grouping column's name, or the group labels themselves (a Series or array
         with one label per row). Named ``Group`` in the results when given as labels, by
@@ -104,28 +106,21 @@ class MixedLM:
         self._re: Translation | None = translate_rhs(re_formula) if re_formula is not None else None
         self._vc = {name: translate_rhs(f) for name, f in self.vc_formula.items()}
         self._group_label, self._group_column, extra = self._groups(groups, data)
-        engine_re = self._re.engine if self._re is not None else None
-        # statsmodels' vc_formula without re_formula: no random intercept for the groups.
-        # TODO(issue 28, branch trust): the facade will fit this model and warn by itself;
-        # then pass re_formula through unchanged and surface the facade's warning.
-        if self.vc_formula and re_formula is None and groups is not None:
-            engine_re = "0"
-            warnings.warn(
-                "vc_formula without re_formula fits no random intercept for the groups (as "
-                "statsmodels does); pass re_formula=\"1\" to add one",
-                ModelSpecificationWarning,
-                stacklevel=3,
-            )
         self._model_args = {
             "formula": self._fixed.engine,
             "groups": self._group_column,
-            "re_formula": engine_re,
+            "re_formula": self._re.engine if self._re is not None else None,
             "vc": [(name, t.engine) for name, t in self._vc.items()],
         }
         with engine_errors():
             columns = _core.used_columns(self._model_args)
             _core.check_formula(self._model_args)
             self._labels = _engine_labels(self._fixed, self._re, self._vc)
+        # the engine's notes on the model, e.g. that vc_formula without re_formula fits no
+        # random intercept for the groups (statsmodels' model) and how to add it
+        self._spec_warnings: list[str] = _core.model_warnings(self._model_args)
+        for text in self._spec_warnings:
+            warnings.warn(text, ModelSpecificationWarning, stacklevel=3)
         self.data: Data = prepare(data, columns, extra)
         self._columns = columns
         if missing == "raise":

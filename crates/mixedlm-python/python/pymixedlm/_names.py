@@ -49,7 +49,8 @@ class Naming:
     def __init__(self, fit: Any, model: "MixedLM"):
         self.fit = fit
         self.model = model
-        self.terms = fit.random_terms()
+        # the terms' structure; their values (levels, BLUPs) are `terms`, read when asked for
+        self.info = fit.random_terms(values=False)
         self.factors = dict(model._labels)
         self._fe()
         self._random()
@@ -97,15 +98,15 @@ class Naming:
     def _random(self) -> None:
         model = self.model
         groups = model._group_column
-        by_index = sorted(range(len(self.terms)), key=lambda i: self.terms[i]["formula_index"])
+        by_index = sorted(range(len(self.info)), key=lambda i: self.info[i]["formula_index"])
         main = None
         if groups is not None:
-            main = next((i for i in by_index if self.terms[i]["grouping"] == [groups]), None)
+            main = next((i for i in by_index if self.info[i]["grouping"] == [groups]), None)
         elif by_index:
             main = by_index[0]
         self.main = main
         if main is not None:
-            t = self.terms[main]
+            t = self.info[main]
             self.main_group = t["group"]
             label = model._group_label or t["group"]
             self.re_names = [label if n == "(Intercept)" else self.factors.get(n, n) for n in t["names"]]
@@ -122,12 +123,17 @@ class Naming:
         for pos, i in enumerate(others):
             self.vc_terms.append(i)
             self.vc_names.append(vc_names[pos] if pos < len(vc_names) and groups is not None
-                                 else self.terms[i]["group"])
-        self.vcomp_values = [float(self.terms[i]["covariance"][0][0]) for i in self.vc_terms]
+                                 else self.info[i]["group"])
+        self.vcomp_values = [float(self.info[i]["covariance"][0][0]) for i in self.vc_terms]
         # the grouping column of statsmodels' structure: `groups`, or in an lme4 formula
         # the first term's single grouping column
-        main_grouping = self.terms[main]["grouping"] if main is not None else []
+        main_grouping = self.info[main]["grouping"] if main is not None else []
         self.group_column = groups or (main_grouping[0] if len(main_grouping) == 1 else None)
+
+    @cached_property
+    def terms(self) -> list[dict]:
+        """The random-effects terms with their levels, BLUPs and conditional SDs."""
+        return self.fit.random_terms(values=True)
 
     @property
     def re_param_names(self) -> list[str]:
@@ -160,11 +166,11 @@ class Naming:
         if g is None:
             return False
         for i in self.vc_terms:
-            t = self.terms[i]
+            t = self.info[i]
             if t["grouping"][0] != g or (len(t["names"]) > 1 and t["structure"] != "scalar"):
                 return False
-        return self.main is None or self.terms[self.main]["structure"] == "unstructured" \
-            or len(self.terms[self.main]["names"]) == 1
+        return self.main is None or self.info[self.main]["structure"] == "unstructured" \
+            or len(self.info[self.main]["names"]) == 1
 
     @cached_property
     def _group_codes(self) -> tuple[np.ndarray, list[Any]] | None:
@@ -184,8 +190,8 @@ class Naming:
         codes, _ = self._group_codes
         arrays = self.fit.design_arrays()
         order = [t["group"] for t in arrays["terms"]]
-        main = order.index(self.terms[self.main]["group"]) if self.main is not None else None
-        vcs = [order.index(self.terms[i]["group"]) for i in self.vc_terms]
+        main = order.index(self.info[self.main]["group"]) if self.main is not None else None
+        vcs = [order.index(self.info[i]["group"]) for i in self.vc_terms]
         return _information.group_stats(arrays, codes, main, vcs, [])
 
     def random_effects(self) -> dict:
@@ -241,15 +247,17 @@ class Naming:
     def random_effects_cov(self, results: "MixedLMResults") -> dict:
         """statsmodels' ``random_effects_cov``: {group: DataFrame}, from each group's
         cross-products (models with statsmodels' structure), else from the engine's
-        conditional SDs (diagonal only)."""
+        conditional SDs: their squares on the diagonal, NaN off it (the engine computes
+        conditional variances, lme4's ``condVar``, not the covariances between them)."""
         stats = self.group_stats(results)
         effects = self.random_effects()
         if stats is None or self._group_codes is None:
             out = {}
             for key, s in effects.items():
                 index = list(getattr(s, "index", range(len(s))))
-                sd = self._condsd_for(key, len(index))
-                out[key] = _compat.frame(np.diag(sd ** 2), index, index)
+                block = np.full((len(index), len(index)), np.nan)
+                np.fill_diagonal(block, self._condsd_for(key, len(index)) ** 2)
+                out[key] = _compat.frame(block, index, index)
             return out
         covs = _information.conditional_covariances(stats, results._psi_unscaled(), results.scale)
         _, labels = self._group_codes
@@ -290,7 +298,7 @@ class Naming:
         """lme4's ``as.data.frame(VarCorr())``."""
         rows = []
         seen: dict[str, int] = {}
-        for t in self.terms:
+        for t in self.info:
             # a factor's second term is `g.1`, as lme4 names it
             count = seen.get(t["group"], 0)
             seen[t["group"]] = count + 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from functools import cached_property
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from . import _compat, _core, _information, _names
+from . import _compat, _core, _names
 from ._data import prepare
 from ._errors import ConvergenceWarning, engine_errors
 
@@ -129,13 +128,17 @@ class MixedLMResults:
 
     @cached_property
     def _joint(self) -> np.ndarray | None:
-        """statsmodels' joint covariance of (β, ψ) in engine order, when the model has
-        statsmodels' structure (one grouping factor, other terms nested in it)."""
-        stats = self._names.group_stats(self)
-        if stats is None:
+        """statsmodels' joint covariance of (β, ψ) from the engine (fixed effects in the
+        engine's order), when its variance parameters are statsmodels' ``params``; None
+        when the engine cannot give it (more random effects than its dense algebra takes:
+        see :meth:`cov_params`)."""
+        try:
+            names, matrix = self._fit.joint_covariance()
+        except ValueError:
             return None
-        beta = np.asarray(self._fit.fe_params)
-        return _information.joint_covariance(stats, beta, self._psi_unscaled(), self.reml)
+        if len(names) != len(self._param_names):
+            return None
+        return np.asarray(matrix, dtype=float)
 
     def _psi_unscaled(self) -> np.ndarray:
         cov = np.asarray(self._names.cov_re_matrix, dtype=float) / self.scale
@@ -167,8 +170,10 @@ class MixedLMResults:
         profiled out), at the engine's estimate.
 
         lme4's ``vcov()`` (the fixed effects' covariance with the variance parameters
-        taken as known) is :meth:`vcov`; the two agree for balanced data. Models without
-        statsmodels' structure (crossed factors) get lme4's fixed block and NaN elsewhere.
+        taken as known) is :meth:`vcov`; the two agree for balanced data. The joint
+        information comes from the engine's dense algebra, which takes up to
+        ``DENSE_MAX_Q`` (1000) random effects in all; a larger model gets lme4's fixed
+        block and NaN elsewhere (and NaN ``bse_re``).
         """
         cov, _ = self._cov_all
         names = self._param_names
@@ -200,13 +205,22 @@ class MixedLMResults:
         as known, are ``np.sqrt(np.diag(result.vcov()))``; they agree for balanced data."""
         return self.bse[: self.k_fe]
 
-    @property
+    @cached_property
     def bse_re(self) -> Any:
         """statsmodels' ``bse_re``: √scale times the standard errors of the scaled variance
         parameters in ``params`` (the numbers statsmodels' summary prints beside the
-        variances). lme4 gives no standard errors for variances; profile intervals are
-        ``confint(method="profile")``."""
-        return self.bse[self.k_fe:] * math.sqrt(self.scale)
+        variances), from the engine's information on them. lme4 gives no standard errors
+        for variances; profile intervals are ``confint(method="profile")``. NaN for a
+        variance estimated at 0 (and its covariances), and where :meth:`cov_params` has
+        no joint information."""
+        names = self._names.re_param_names
+        try:
+            rows = self._fit.variance_se()
+        except ValueError:
+            rows = []
+        if len(rows) != len(names):
+            return _compat.series([float("nan")] * len(names), names)
+        return _compat.series([se for _, _, se in rows], names)
 
     @property
     def tvalues(self) -> Any:
@@ -297,7 +311,11 @@ class MixedLMResults:
     @cached_property
     def random_effects_cov(self) -> dict:
         """The conditional covariance of each group's random effects: ``{group:
-        DataFrame}`` (statsmodels' definition, given the fixed effects)."""
+        DataFrame}`` (statsmodels' definition, given the fixed effects). For a model
+        without statsmodels' structure (crossed factors, an lme4 formula whose terms are
+        not nested in one grouping factor) the groups' effects are not independent of the
+        other factors' and statsmodels has no such model: the diagonal holds the engine's
+        conditional variances (lme4's ``condVar``) and the off-diagonal entries are NaN."""
         return self._names.random_effects_cov(self)
 
     @cached_property
@@ -449,6 +467,9 @@ class MixedLMResults:
     # ---- internal ----
 
     def _warn(self) -> None:
+        for text in self._fit.warnings:
+            if text not in self.model._spec_warnings:  # those were raised with the model
+                warnings.warn(text, UserWarning, stacklevel=3)
         if not self.converged:
             o = self.optimizer
             warnings.warn(

@@ -55,7 +55,7 @@ fn close(a: f64, b: f64, rel: f64, what: &str) {
 fn check(file: &str, model: MixedLM) {
     let all = data(file);
     // the levels travel as bytes, as to the workers
-    let shipped = FrozenLevels::from_level_rows(model.spec(), &[all.clone()])
+    let shipped = FrozenLevels::from_level_rows(model.spec(), std::slice::from_ref(&all))
         .unwrap()
         .to_bytes()
         .unwrap();
@@ -101,7 +101,7 @@ fn partitions_merged_from_records_fit_as_in_memory() {
 fn level_rows_with_one_row_per_level_freeze_the_same_levels() {
     let all = data("pastes.csv");
     let spec = ModelSpec::new("strength ~ 1 + (1 | batch/cask)");
-    let whole = FrozenLevels::from_level_rows(&spec, &[all.clone()]).unwrap();
+    let whole = FrozenLevels::from_level_rows(&spec, std::slice::from_ref(&all)).unwrap();
     // every 2nd row holds all batch:cask pairs (each appears twice, in consecutive rows)
     let idx = arrow_array::UInt32Array::from_iter_values((0..all.num_rows() as u32).step_by(2));
     let few = arrow_select::take::take_record_batch(&all, &idx).unwrap();
@@ -120,7 +120,9 @@ fn level_rows_with_one_row_per_level_freeze_the_same_levels() {
 
 fn sleep_levels(formula: &str) -> (FrozenLevels, Vec<u8>) {
     let all = data("sleepstudy.csv");
-    let levels = FrozenLevels::from_level_rows(&ModelSpec::new(formula), &[all.clone()]).unwrap();
+    let levels =
+        FrozenLevels::from_level_rows(&ModelSpec::new(formula), std::slice::from_ref(&all))
+            .unwrap();
     let rec = records(&levels, &[all]).pop().unwrap();
     (levels, rec)
 }
@@ -184,7 +186,7 @@ fn truncated_or_garbage_records_are_errors_not_panics() {
     // a crossed model's record has blocks: corrupt their indices and counts
     let all = data("penicillin.csv");
     let spec = ModelSpec::new("diameter ~ 1 + (1 | plate) + (1 | sample)");
-    let crossed = FrozenLevels::from_level_rows(&spec, &[all.clone()]).unwrap();
+    let crossed = FrozenLevels::from_level_rows(&spec, std::slice::from_ref(&all)).unwrap();
     let rec = records(&crossed, &[all]).pop().unwrap();
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
     for _ in 0..2000 {

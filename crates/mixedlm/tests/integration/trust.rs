@@ -171,25 +171,29 @@ fn trust_statsmodels_bse_re_is_not_the_variance_scale_se() {
     assert!(var[0].se > 10.0 * sm[0].se, "{var:?} vs {sm:?}");
 }
 
-/// The badly scaled random slope: `y ~ secs + (secs | g)` where the slope is per
-/// second instead of per hour (100 groups of 20, hours uniform on 0-24, intercept SD 5,
-/// slope SD 0.3 per hour, residual SD 4), from a fixed seed.
-fn seconds_data() -> RecordBatch {
-    use mixedlm::arrow_array::{Float64Array, StringArray};
-    use std::sync::Arc;
-    let mut state = 0x2028_u64;
+/// Standard normal draws (Box-Muller on splitmix64 uniforms) from a fixed seed.
+fn normals(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
     let mut uniform = move || {
-        // splitmix64
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
     };
-    let mut normal = move || {
+    move || {
         let (u1, u2) = (uniform().max(1e-300), uniform());
         (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    };
+    }
+}
+
+/// The badly scaled random slope: `y ~ secs + (secs | g)` where the slope is per
+/// second instead of per hour (100 groups of 20, hours uniform on 0-24, intercept SD 5,
+/// slope SD 0.3 per hour, residual SD 4), from a fixed seed.
+fn seconds_data() -> RecordBatch {
+    use mixedlm::arrow_array::{Float64Array, StringArray};
+    use std::sync::Arc;
+    let mut normal = normals(0x2028);
     let (mut g, mut secs, mut hours, mut y) = (vec![], vec![], vec![], vec![]);
     for group in 0..100 {
         let (b0, b1) = (5.0 * normal(), 0.3 * normal());
@@ -296,4 +300,132 @@ fn trust_converged_derivative_free_optimizers_reach_the_optimum_with_the_polish(
         assert!(fit.converged(), "{method}: {:?}", fit.convergence_failure());
         assert!(fit.optim().termination.contains("then bfgs"), "{method}");
     }
+}
+
+/// The crossed model `y ~ x + (1 | g) + (1 | h)` (5,000 rows, 50 and 40 levels,
+/// SDs 0.5 and 1, residual SD 1), its response shifted by `shift` and its covariate by
+/// `x_shift`, from a fixed seed.
+fn shifted_data(shift: f64, x_shift: f64) -> RecordBatch {
+    use mixedlm::arrow_array::{Float64Array, StringArray};
+    use std::sync::Arc;
+    let mut normal = normals(0x5EED);
+    let ug: Vec<f64> = (0..50).map(|_| 0.5 * normal()).collect();
+    let uh: Vec<f64> = (0..40).map(|_| normal()).collect();
+    let (mut g, mut h, mut x, mut y) = (vec![], vec![], vec![], vec![]);
+    for i in 0..5000usize {
+        let (a, b) = ((i * 7) % 50, (i * 13 + i / 50) % 40);
+        let xi = normal();
+        g.push(format!("g{a:02}"));
+        h.push(format!("h{b:02}"));
+        x.push(xi + x_shift);
+        y.push(1.0 + 2.0 * xi + ug[a] + uh[b] + normal() + shift);
+    }
+    RecordBatch::try_from_iter([
+        ("g", Arc::new(StringArray::from(g)) as _),
+        ("h", Arc::new(StringArray::from(h)) as _),
+        ("x", Arc::new(Float64Array::from(x)) as _),
+        ("y", Arc::new(Float64Array::from(y)) as _),
+    ])
+    .unwrap()
+}
+
+/// The random-effect SDs (σ θ for scalar terms) and σ.
+fn sds(fit: &MixedLMResults) -> Vec<f64> {
+    let mut v: Vec<f64> = fit.theta().iter().map(|t| t * fit.sigma()).collect();
+    v.push(fit.sigma());
+    v
+}
+
+#[test]
+fn trust_shifted_response_gives_the_unshifted_fit_with_every_optimizer() {
+    let formula = "y ~ x + (1 | g) + (1 | h)";
+    let unshifted = shifted_data(0.0, 0.0);
+    for method in ["auto", "bfgs", "bobyqa", "nelder-mead", "powell"] {
+        let model = MixedLM::from_formula(formula).method(method);
+        let base = model.fit_batch(&unshifted).unwrap();
+        for (shift, x_shift) in [(1e5, 0.0), (1e7, 0.0), (1e8, 0.0), (0.0, 1e6), (1e7, 1e4)] {
+            let fit = model.fit_batch(&shifted_data(shift, x_shift)).unwrap();
+            let tag = format!("y + {shift:e}, x + {x_shift:e}, {method}");
+            assert!(fit.converged(), "{tag}: {:?}", fit.convergence_failure());
+            assert!(
+                rel(fit.objective(), base.objective()) < 1e-8,
+                "{tag}: criterion {} vs {}",
+                fit.objective(),
+                base.objective()
+            );
+            for (a, b) in sds(&fit).iter().zip(sds(&base)) {
+                assert!((a - b).abs() < 1e-6 * b.max(1.0), "{tag}: SD {a} vs {b}");
+            }
+            let (b0, b1) = (fit.fe_params()[0], fit.fe_params()[1]);
+            let (c0, c1) = (base.fe_params()[0], base.fe_params()[1]);
+            assert!((b1 - c1).abs() < 1e-6, "{tag}: slope {b1} vs {c1}");
+            let want0 = c0 + shift - c1 * x_shift;
+            assert!(
+                (b0 - want0).abs() < 1e-6 * want0.abs().max(1.0),
+                "{tag}: intercept {b0} vs {want0}"
+            );
+            let (se, se_base) = (fit.bse_fe(), base.bse_fe());
+            assert!(rel(se[1], se_base[1]) < 1e-5, "{tag}: slope SE");
+            for (r, q) in fit.resid().iter().zip(base.resid()) {
+                assert!((r - q).abs() < 1e-6, "{tag}: residual {r} vs {q}");
+            }
+        }
+    }
+}
+
+/// The shifted data by the streamed route (batches of 700 rows, each worker's shift fixed by
+/// its first batch) and by the distributed one (7 partitions, each with its own shift,
+/// records merged pairwise): the unshifted fit, as in memory.
+#[test]
+fn trust_shifted_response_streamed_and_merged_give_the_unshifted_fit() {
+    use mixedlm::{FrozenLevels, StreamOptions};
+    let formula = "y ~ x + (1 | g) + (1 | h)";
+    let model = MixedLM::from_formula(formula);
+    let base = model.fit_batch(&shifted_data(0.0, 0.0)).unwrap();
+    let dir = std::env::temp_dir().join(format!("mixedlm-shift-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (shift, x_shift) in [(1e7, 0.0), (1e7, 1e4)] {
+        let batch = shifted_data(shift, x_shift);
+        let path = dir.join("shifted.parquet");
+        mixedlm::write_table(&batch, &path).unwrap();
+        let opts = StreamOptions {
+            batch_rows: 700,
+            ..Default::default()
+        };
+        let streamed = model.fit_streaming(&path, &opts).unwrap();
+        let levels =
+            FrozenLevels::from_level_rows(model.spec(), std::slice::from_ref(&batch)).unwrap();
+        let mut merged: Option<mixedlm::model::CrossProductSums> = None;
+        for s in (0..batch.num_rows()).step_by(715) {
+            let mut sums = levels.empty_sums().unwrap();
+            let part = batch.slice(s, 715.min(batch.num_rows() - s));
+            levels.accumulate(&mut sums, &part).unwrap();
+            let sums = levels.read_sums(&sums.to_bytes()).unwrap();
+            match &mut merged {
+                None => merged = Some(sums),
+                Some(m) => m.merge(&sums).unwrap(),
+            }
+        }
+        let distributed = model.fit_sums(&levels, &merged.unwrap()).unwrap();
+        for (route, fit) in [("streamed", &streamed), ("merged", &distributed)] {
+            let tag = format!("y + {shift:e}, x + {x_shift:e}, {route}");
+            assert!(fit.converged(), "{tag}: {:?}", fit.convergence_failure());
+            assert!(
+                rel(fit.objective(), base.objective()) < 1e-8,
+                "{tag}: criterion {} vs {}",
+                fit.objective(),
+                base.objective()
+            );
+            for (a, b) in sds(fit).iter().zip(sds(&base)) {
+                assert!((a - b).abs() < 1e-6 * b.max(1.0), "{tag}: SD {a} vs {b}");
+            }
+            let want0 = base.fe_params()[0] + shift - base.fe_params()[1] * x_shift;
+            let b0 = fit.fe_params()[0];
+            assert!(
+                (b0 - want0).abs() < 1e-6 * want0.abs(),
+                "{tag}: intercept {b0} vs {want0}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

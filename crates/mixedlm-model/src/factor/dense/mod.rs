@@ -250,7 +250,6 @@ fn first_term_blocks(cp: &CrossProducts, levels: &LevelBlocks, lrr_inv: &Mat<f64
     let kk = k1 * k1;
     let mut out = vec![0.0; cp.g1 * kk];
     let mut p = vec![0.0; qr * k1];
-    let (mut linv, mut tmp, mut s) = (vec![0.0; kk], vec![0.0; kk], vec![0.0; kk]);
     for g in 0..cp.g1 {
         p.fill(0.0);
         let (lo, hi) = (cp.rows_ptr[g], cp.rows_ptr[g + 1]);
@@ -266,17 +265,15 @@ fn first_term_blocks(cp: &CrossProducts, levels: &LevelBlocks, lrr_inv: &Mat<f64
                 }
             }
         }
-        // S = I + P'P, then V = L^{-T} S L^{-1}
+        // P'P, then L_g^{-T} (I + P'P) L_g⁻¹ for all levels below
+        let block = &mut out[g * kk..(g + 1) * kk];
         for a in 0..k1 {
             for b in 0..k1 {
-                let dot: f64 = (0..qr).map(|i| p[a * qr + i] * p[b * qr + i]).sum();
-                s[b * k1 + a] = dot + if a == b { 1.0 } else { 0.0 };
+                block[b * k1 + a] = (0..qr).map(|i| p[a * qr + i] * p[b * qr + i]).sum();
             }
         }
-        let lg = &levels.lg[g * kk..(g + 1) * kk];
-        kernels::lower_inverse(lg, k1, &mut linv);
-        kernels::congruence(&linv, &s, k1, &mut tmp, &mut out[g * kk..(g + 1) * kk]);
     }
+    levels.conditional_from_forms(k1, &mut out);
     out
 }
 

@@ -13,8 +13,6 @@
 
 mod arrow;
 mod gradient;
-#[cfg(test)]
-mod tests;
 
 use super::levels::LevelBlocks;
 use super::pieces::RestPieces;

@@ -9,8 +9,6 @@
 
 mod inverse;
 mod symbolic;
-#[cfg(test)]
-mod tests;
 
 use super::pieces::RestPieces;
 use crate::crossprod::CrossProducts;
@@ -27,7 +25,7 @@ const SPARSE_MIN_COLUMNS: usize = 256;
 
 /// Use the sparse path when its factorization needs at most this fraction of the dense
 /// factorization's flops.
-const SPARSE_MAX_FLOP_RATIO: f64 = 0.5;
+pub(crate) const SPARSE_MAX_FLOP_RATIO: f64 = 0.5;
 
 /// Symbolic structure and numeric workspaces of the sparse rest block.
 pub(crate) struct SparseRest {

@@ -1,7 +1,7 @@
 //! The nested path against the dense path: objectives, gradients, estimates and fits.
-use crate::testing::{design_with_x, random_term};
-use crate::{LinearMixedModel, ModelOptions};
 use mixedlm_design::Design;
+use mixedlm_fixtures::synthetic::{design_with_x, random_term};
+use mixedlm_model::{LinearMixedModel, ModelOptions};
 
 /// Students in classes in schools: `y ~ 1 + x + (1 + x | school) + (1 | school:class)`
 /// with deterministic pseudo-random values (k2 = 2), or `(1 | school)` (k2 = 1).
@@ -145,7 +145,7 @@ fn wide_border_and_weights_match_the_dense_path() {
     let n = design.y.len();
     let extra = 6;
     for c in 0..extra {
-        let col = (0..n).map(|i| crate::testing::uniform(i, 77 + c as u64));
+        let col = (0..n).map(|i| mixedlm_fixtures::synthetic::uniform(i, 77 + c as u64));
         design.x.data.extend(col);
         design.x_names.push(format!("z{c}"));
     }
@@ -210,7 +210,7 @@ fn the_nested_start_is_near_the_optimum() {
     let start = model.theta_start_level_fits().expect("a nested start");
     let fit = model.fit(&Default::default()).unwrap();
     let lme4_start = model
-        .fit(&crate::FitOptions {
+        .fit(&mixedlm_model::FitOptions {
             start: Some(vec![1.0, 1.0, 0.0, 1.0]),
             ..Default::default()
         })
@@ -273,7 +273,7 @@ fn estimates_from_the_arrow_factor_match_the_dense_factor() {
             let (fa, fb) = (
                 nested.fit(&Default::default()).unwrap(),
                 dense
-                    .fit(&crate::FitOptions {
+                    .fit(&mixedlm_model::FitOptions {
                         start: Some(nested.theta().to_vec()),
                         ..Default::default()
                     })

@@ -1,6 +1,6 @@
 //! The sparse path against the dense path: estimates read from the supernodal factor.
-use crate::testing::{design_with_x, random_codes, random_term, uniform};
-use crate::{LinearMixedModel, ModelOptions};
+use mixedlm_fixtures::synthetic::{design_with_x, random_codes, random_term, uniform};
+use mixedlm_model::{FitOptions, LinearMixedModel, ModelOptions};
 
 /// `y ~ 1 + x + (1 [+ x] | a) + (1 | b) + (1 | c)` on random crossed levels: a with a
 /// slope when `k1 = 2`, b and c scalar (the sparse path's later terms).
@@ -92,19 +92,6 @@ fn check(k1: usize, n: usize, levels: [usize; 3]) {
     }
 }
 
-/// The factorization on a worker of rayon's pool (faer's parallel kernels, the other
-/// workers polling) gives the sequential one's objective.
-#[test]
-fn the_parallel_factorization_gives_the_sequential_objective() {
-    let mut m = model(1, 6000, [500, 400, 30]);
-    assert!(m.set_sparse(true));
-    let theta = [0.8, 0.5, 0.3];
-    let seq = m.objective(&theta);
-    let par = crate::active_wait::run_awake(|| m.objective(&theta));
-    assert!(seq.is_finite());
-    assert!((seq - par).abs() <= 1e-12 * seq.abs(), "{seq} vs {par}");
-}
-
 #[test]
 fn scalar_first_term_estimates_match_the_dense_factor() {
     check(1, 3000, [300, 120, 40]);
@@ -121,7 +108,7 @@ fn a_fit_on_the_sparse_path_reads_its_estimates_from_the_sparse_factor() {
     dense.set_sparse(false);
     let mut sparse = model(1, 4000, [400, 200, 50]);
     assert!(sparse.set_sparse(true));
-    let opts = crate::FitOptions::default();
+    let opts = FitOptions::default();
     let (fd, fs) = (dense.fit(&opts).unwrap(), sparse.fit(&opts).unwrap());
     assert!(sparse.uses_sparse());
     assert!((fd.objective - fs.objective).abs() < 1e-8 * fd.objective.abs());
