@@ -1,0 +1,177 @@
+//! A final Newton polish on the analytic gradient, after a gradient solver converged.
+//!
+//! BFGS stops when the objective's predicted further decrease falls below `ftol_rel`; on a
+//! flat optimum that leaves θ determined only to about the square root of that tolerance,
+//! so two fits of the same data whose sums differ in the last bits (rows added in another
+//! order, e.g. Spark partitions) stop at visibly different θ. Newton steps with a Hessian
+//! from forward differences of the analytic gradient converge to where the gradient
+//! vanishes, which rounding moves far less.
+
+use crate::tracker::Tracker;
+
+/// At most this many Newton steps.
+const MAX_STEPS: usize = 4;
+/// Stop once a step moves no coordinate by more than this (relative to max(1, |x|)).
+const STEP_TOL: f64 = 1e-11;
+/// A polish step may move a coordinate by at most this (relative to max(1, |x|)): the
+/// polish refines a converged point and never replaces the solver.
+const MAX_MOVE: f64 = 1e-3;
+/// Relative step of the forward differences of the gradient.
+const HESSIAN_STEP: f64 = 1e-6;
+/// Coordinates this close to an edge (relative to max(1, |edge|)) are held: the objective
+/// is not smooth across a boundary.
+const EDGE_HOLD: f64 = 1e-4;
+/// The polish needs this many Hessian columns at most; wider problems keep the solver's
+/// point (the Hessian would cost as many gradients as the solver's whole run).
+const MAX_DIM: usize = 32;
+
+/// Polish the tracker's best point; returns a note for the termination text, or `None`
+/// when nothing was tried. The best point becomes each accepted Newton iterate.
+pub(crate) fn refine(tracker: &Tracker<'_>, edges: &[f64]) -> Option<String> {
+    let (x0, _) = tracker.best_free();
+    let (lo, hi) = tracker.free_bounds();
+    let edges = tracker.free_edges(edges);
+    let near = |x: f64, e: f64| e.is_finite() && (x - e).abs() <= EDGE_HOLD * e.abs().max(1.0);
+    let moving: Vec<usize> = (0..x0.len())
+        .filter(|&i| !near(x0[i], edges[i]) && !near(x0[i], lo[i]) && !near(x0[i], hi[i]))
+        .collect();
+    if moving.is_empty() || moving.len() > MAX_DIM {
+        return None;
+    }
+    let g_start = gradient_norm(tracker, &x0, &moving)?;
+    let mut steps = 0;
+    let mut g_now = g_start;
+    for _ in 0..MAX_STEPS {
+        let (x, f) = tracker.best_free();
+        let Some(step) = newton_step(tracker, &x, &moving) else {
+            break;
+        };
+        let size = relative_size(&x, &moving, &step);
+        if size > MAX_MOVE {
+            break;
+        }
+        let mut trial = x.clone();
+        for (&i, s) in moving.iter().zip(&step) {
+            trial[i] += s;
+        }
+        if moving.iter().any(|&i| crosses(x[i], trial[i], edges[i]))
+            || trial
+                .iter()
+                .zip(lo.iter().zip(&hi))
+                .any(|(t, (l, h))| t < l || t > h)
+        {
+            break;
+        }
+        let Ok(f_trial) = tracker.value(&trial) else {
+            break;
+        };
+        let Some(g_trial) = gradient_norm(tracker, &trial, &moving) else {
+            break;
+        };
+        // At the optimum the objective changes by less than its rounding: accept a step
+        // that lowers the gradient and does not raise the objective beyond rounding.
+        let rounding = 16.0 * f64::EPSILON * f.abs().max(1.0);
+        if !(f_trial <= f + rounding && g_trial < g_now) {
+            break;
+        }
+        tracker.restart_from(&trial);
+        steps += 1;
+        g_now = g_trial;
+        if size <= STEP_TOL {
+            break;
+        }
+    }
+    Some(format!(
+        "; Newton polish: {steps} step(s), gradient norm {g_start:.3e} -> {g_now:.3e}"
+    ))
+}
+
+/// Largest |g_i| over the moving coordinates at `x`, or `None` without a gradient.
+fn gradient_norm(tracker: &Tracker<'_>, x: &[f64], moving: &[usize]) -> Option<f64> {
+    let mut g = vec![0.0; x.len()];
+    tracker.analytic_gradient_at(x, &mut g).then_some(())?;
+    Some(moving.iter().map(|&i| g[i].abs()).fold(0.0, f64::max))
+}
+
+/// The Newton step over the moving coordinates, or `None` when the gradient is missing
+/// or the finite-difference Hessian is not positive definite.
+fn newton_step(tracker: &Tracker<'_>, x: &[f64], moving: &[usize]) -> Option<Vec<f64>> {
+    let m = moving.len();
+    let mut g = vec![0.0; x.len()];
+    tracker.analytic_gradient_at(x, &mut g).then_some(())?;
+    let mut h = vec![0.0; m * m];
+    let mut xp = x.to_vec();
+    let mut gp = vec![0.0; x.len()];
+    for (col, &j) in moving.iter().enumerate() {
+        let step = HESSIAN_STEP * x[j].abs().max(1.0);
+        xp[j] = x[j] + step;
+        let ok = tracker.analytic_gradient_at(&xp, &mut gp);
+        xp[j] = x[j];
+        if !ok {
+            return None;
+        }
+        for (row, &i) in moving.iter().enumerate() {
+            h[row * m + col] = (gp[i] - g[i]) / step;
+        }
+    }
+    for r in 0..m {
+        for c in 0..r {
+            let mean = 0.5 * (h[r * m + c] + h[c * m + r]);
+            h[r * m + c] = mean;
+            h[c * m + r] = mean;
+        }
+    }
+    let rhs: Vec<f64> = moving.iter().map(|&i| -g[i]).collect();
+    cholesky_solve(&mut h, m, rhs)
+}
+
+/// Solve H s = b for a symmetric positive definite H (row-major, overwritten), or `None`.
+fn cholesky_solve(h: &mut [f64], m: usize, mut b: Vec<f64>) -> Option<Vec<f64>> {
+    for j in 0..m {
+        let d = h[j * m + j] - (0..j).map(|k| h[j * m + k].powi(2)).sum::<f64>();
+        if !(d > 0.0 && d.is_finite()) {
+            return None;
+        }
+        let d = d.sqrt();
+        h[j * m + j] = d;
+        for i in j + 1..m {
+            let s = h[i * m + j] - (0..j).map(|k| h[i * m + k] * h[j * m + k]).sum::<f64>();
+            h[i * m + j] = s / d;
+        }
+    }
+    for i in 0..m {
+        b[i] = (b[i] - (0..i).map(|k| h[i * m + k] * b[k]).sum::<f64>()) / h[i * m + i];
+    }
+    for i in (0..m).rev() {
+        b[i] = (b[i] - (i + 1..m).map(|k| h[k * m + i] * b[k]).sum::<f64>()) / h[i * m + i];
+    }
+    Some(b)
+}
+
+fn relative_size(x: &[f64], moving: &[usize], step: &[f64]) -> f64 {
+    moving
+        .iter()
+        .zip(step)
+        .map(|(&i, s)| s.abs() / x[i].abs().max(1.0))
+        .fold(0.0, f64::max)
+}
+
+/// Whether moving from `a` to `b` passes the edge `e` (a finite edge only).
+fn crosses(a: f64, b: f64, e: f64) -> bool {
+    e.is_finite() && (a - e) * (b - e) <= 0.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cholesky_solve_solves_a_small_system() {
+        let mut h = vec![4.0, 2.0, 2.0, 3.0];
+        let s = cholesky_solve(&mut h, 2, vec![2.0, 1.0]).unwrap();
+        assert!((4.0 * s[0] + 2.0 * s[1] - 2.0).abs() < 1e-14);
+        assert!((2.0 * s[0] + 3.0 * s[1] - 1.0).abs() < 1e-14);
+        let mut indefinite = vec![1.0, 2.0, 2.0, 1.0];
+        assert!(cholesky_solve(&mut indefinite, 2, vec![1.0, 1.0]).is_none());
+    }
+}
