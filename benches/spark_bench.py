@@ -45,7 +45,7 @@ def generate(path: pathlib.Path, rows: int, groups: int, seed: int = 1) -> None:
 
 def streamed(cli: str, path: pathlib.Path) -> dict:
     cmd = ["/usr/bin/time", "-v", cli, "fit", str(path), "--formula", FORMULA, "--stream",
-           "--json"]
+           "--format", "json"]
     start = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -54,7 +54,7 @@ def streamed(cli: str, path: pathlib.Path) -> dict:
     peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1))
     out = json.loads(p.stdout)
     return {"wall_s": wall, "peak_mib": peak / 1024, "objective": out.get("objective"),
-            "stream": out.get("streaming")}
+            "timing": out.get("timing"), "stream": out.get("streaming")}
 
 
 def _rss_kib(pid: int, field: str = "VmRSS") -> int:

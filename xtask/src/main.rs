@@ -27,6 +27,8 @@ const USAGE: &str = "usage: cargo xtask <command>
                            --rows N writes only set (b) with N rows, streamed to disk
   bench [--quick] [--peers [--no-lme-rs]] [--only NAMES] [--tools NAMES] [--timeout SECS]
                            time mixedlm against lme4 / statsmodels / glmm / lme-rs
+  bench --spark [--rows N] [--groups N] [--partitions N]
+                           Spark (local[2]) against the streamed fit of one Parquet file
   proptest [--cases N]     run the property tests with N cases (default 256)
   fuzz [--seconds N] [--seed S]
                            mutated Parquet/Arrow/CSV files and formulas for N seconds
