@@ -6,7 +6,8 @@
 # process's maximum resident set (GNU time). lme4's time is the glmer() call only.
 # lme4 is run on the simulated set only with --sim-lme4 (it takes many minutes there).
 # Usage: xtask/scripts/glmm_bench.sh [--sim] [--sim-lme4] [--no-lme4] (from the workspace root;
-# `cargo xtask bench --glmm` runs it). Prints a Markdown table.
+# `cargo xtask bench --glmm` runs it). Prints a Markdown table. MIXEDLM_BIN=path times that
+# binary instead of building the release CLI (a saved build, to compare two versions).
 set -euo pipefail
 sim=0; lme4=1; sim_lme4=0
 for a in "$@"; do
@@ -17,8 +18,8 @@ for a in "$@"; do
     *) echo "unknown option $a" >&2; exit 2 ;;
   esac
 done
-cargo build -q --release -p mixedlm-cli
-bin=target/release/mixedlm
+bin=${MIXEDLM_BIN:-target/release/mixedlm}
+[ -n "${MIXEDLM_BIN:-}" ] || cargo build -q --release -p mixedlm-cli
 mkdir -p target/sim
 cases=(
   "cbpp;tests/data/glmm/cbpp.csv;cbind(incidence, size - incidence) ~ period + (1 | herd);binomial;1;herd,period;50"

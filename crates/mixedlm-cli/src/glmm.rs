@@ -91,7 +91,7 @@ pub struct GlmmFitJson {
     pub timing: TimingJson,
     /// Convergence (lme4's checkConv), singularity, overdispersion, with messages (null
     /// with --no-diagnostics).
-    pub diagnostics: Option<mixedlm::model::glmm::GlmmChecks>,
+    pub diagnostics: Option<mixedlm::glmm::GlmmChecks>,
     /// With --ranef: one entry per group, level and term.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conditional_modes: Option<Vec<crate::inference::ConditionalModeJson>>,

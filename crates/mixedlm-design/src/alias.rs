@@ -14,6 +14,7 @@
 use rayon::prelude::*;
 
 use crate::design::DenseMatrix;
+use crate::far::far_mean;
 
 /// lme4's default tolerance for rank detection.
 pub const RANK_TOL: f64 = 1e-7;
@@ -25,14 +26,40 @@ const GRAM_SAFE: f64 = 1e-8;
 ///
 /// The test is scale-free: a column whose magnitudes would overflow or underflow when
 /// squared (a predictor in units of 1e160, or holding one 1e308) is first scaled by a power
-/// of two, which is exact and changes no decision.
+/// of two, which is exact and changes no decision. It is also shift-free for columns far
+/// from zero ([`far_mean`]) when the first column is an intercept: such a column (a year,
+/// a timestamp, x + 1e8) is measured minus its mean, as the model's shifted
+/// cross-products see it. Subtracting a multiple of the intercept leaves the span of the
+/// columns, and so every exact dependency, unchanged; only the norm that `tol` is
+/// relative to becomes the column's spread instead of its offset.
 pub fn aliased_columns(x: &DenseMatrix, tol: f64) -> Vec<usize> {
     let scaled = power_of_two_scaled(x);
     let x = scaled.as_ref().unwrap_or(x);
+    let centred = far_columns_centred(x);
+    let x = centred.as_ref().unwrap_or(x);
     if gram_all_independent(x, tol) {
         return Vec::new();
     }
     aliased_exact(x, tol)
+}
+
+/// A copy of `x` with each column far from zero minus its mean, when the first column is
+/// all ones; `None` when there is nothing to centre (the usual case: no copy).
+fn far_columns_centred(x: &DenseMatrix) -> Option<DenseMatrix> {
+    if x.ncols < 2 || x.nrows < 2 || !x.col(0).iter().all(|&v| v == 1.0) {
+        return None;
+    }
+    let means: Vec<f64> = (0..x.ncols).map(|j| far_mean(x.col(j))).collect();
+    if means[1..].iter().all(|&m| m == 0.0) {
+        return None;
+    }
+    let mut out = x.clone();
+    for (j, m) in means.iter().enumerate().skip(1) {
+        out.data[j * x.nrows..(j + 1) * x.nrows]
+            .iter_mut()
+            .for_each(|v| *v -= m);
+    }
+    Some(out)
 }
 
 /// Magnitudes whose squares, summed over any number of rows, neither overflow nor
@@ -372,6 +399,29 @@ mod tests {
             scale_by_power_of_two(f64::MAX, -1024),
             f64::MAX / 2f64.powi(1023) / 2.0
         );
+    }
+
+    #[test]
+    fn trust_rank_test_is_shift_free() {
+        // x with a tiny spread far from zero (b x + d with b = 2^-16, d = 1e8): its
+        // raw relative residual after the intercept is ~1e-14, its spread is intact, so it
+        // is kept; 2 x - 1e8 (exact in float64) is still a combination of the intercept
+        // and x, and dropped.
+        let base = design(|_, w| w);
+        let mut x = base.clone();
+        x.data[200..400]
+            .iter_mut()
+            .for_each(|v| *v = *v / 65536.0 + 1e8);
+        assert!(far_columns_centred(&base).is_none());
+        assert_eq!(aliased_columns(&x, RANK_TOL), Vec::<usize>::new());
+        let dup: Vec<f64> = x.col(1).iter().map(|v| 2.0 * v - 1e8).collect();
+        x.data.extend(dup);
+        x.ncols += 1;
+        assert_eq!(aliased_columns(&x, RANK_TOL), vec![3]);
+        // without an intercept a shift changes the model: no centring
+        let mut no_intercept = x.clone();
+        no_intercept.data[..200].iter_mut().for_each(|v| *v = 2.0);
+        assert!(far_columns_centred(&no_intercept).is_none());
     }
 
     #[test]

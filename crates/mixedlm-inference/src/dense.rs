@@ -172,7 +172,7 @@ pub struct DenseLmm {
 }
 
 /// Terms in lme4's order: by number of levels, largest first (stable).
-pub(super) fn term_layouts(design: &Design) -> Vec<TermLayout> {
+pub fn term_layouts(design: &Design) -> Vec<TermLayout> {
     let mut order: Vec<usize> = (0..design.random.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(design.random[i].levels.len()));
     let (mut offset, mut theta_offset) = (0, 0);

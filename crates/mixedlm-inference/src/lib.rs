@@ -27,7 +27,7 @@ mod varcomp;
 mod varpar;
 
 pub use bootstrap::{bootstrap, BootstrapOptions, BootstrapResult, DenseRefit, Refit};
-pub use dense::{DenseLmm, TermLayout, ThetaPieces};
+pub use dense::{term_layouts, DenseLmm, TermLayout, ThetaPieces};
 pub use engine::EngineRefit;
 pub use error::InferenceError;
 pub use fixed::{

@@ -95,8 +95,9 @@ impl LinearMixedModel {
         self.modes_to_effects(&self.spherical_modes())
     }
 
-    /// b = Λu per engine-ordered term for spherical modes `u` in the engine's Z order.
-    pub(crate) fn modes_to_effects(&self, u: &[f64]) -> Vec<Vec<f64>> {
+    /// b = Λu per engine-ordered term (`levels × k` values, level-major) for spherical
+    /// modes `u` in the engine's Z order, such as [`Self::spherical_modes_at`] gives.
+    pub fn modes_to_effects(&self, u: &[f64]) -> Vec<Vec<f64>> {
         let mut start = 0;
         self.terms
             .iter()

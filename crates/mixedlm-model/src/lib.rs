@@ -20,7 +20,6 @@ mod error;
 mod estimates;
 mod factor;
 mod fit;
-pub mod glmm;
 mod gradient;
 mod kernels;
 mod model;
@@ -31,6 +30,13 @@ mod shift;
 mod start;
 mod sums;
 pub mod terms;
+
+/// Kernels on the small k×k blocks of a grouping factor's levels (column-major, k the
+/// number of random effects per level), for layers that factor such blocks themselves:
+/// the GLMM's PIRLS for one grouping factor.
+pub mod level_blocks {
+    pub use crate::kernels::{chol, congruence, lower_inverse, lower_times, solve_lower_t};
+}
 
 pub use error::ModelError;
 pub use fit::{FitOptions, ProfiledObjective};

@@ -12,11 +12,7 @@
 //! are β = M β̃ + c e₀, Var(β) = M Var(β̃) M', and the Cholesky factor of X'V⁻¹X is
 //! M⁻ᵀ L̃, still lower triangular because the intercept is the first column.
 
-use mixedlm_design::Design;
-
-/// A column is shifted when |mean| exceeds this many standard deviations: below it the
-/// cancellation costs less than two digits, and the data are used in place, uncopied.
-const SHIFT_FROM_SD: f64 = 8.0;
+use mixedlm_design::{far_mean, Design};
 
 /// The constants subtracted from y (after the offset) and from each column of X before
 /// the cross-products are formed; all zero when nothing is shifted.
@@ -106,20 +102,6 @@ impl Shift {
     }
 }
 
-/// The mean of `v` when it lies more than [`SHIFT_FROM_SD`] standard deviations from zero,
-/// else 0 (also for non-finite data, which the cross-product pass reports).
-fn far_mean(v: &[f64]) -> f64 {
-    let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let ss: f64 = v.iter().map(|x| (x - mean).powi(2)).sum();
-    let sd = (ss / (n - 1.0)).sqrt();
-    if mean.is_finite() && sd.is_finite() && mean.abs() > SHIFT_FROM_SD * sd {
-        mean
-    } else {
-        0.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,13 +154,5 @@ mod tests {
                 assert_eq!(lo[(i, j)], want[(i, j)], "({i}, {j})");
             }
         }
-    }
-
-    #[test]
-    fn only_far_columns_are_shifted() {
-        assert_eq!(far_mean(&[1.0, 2.0, 3.0]), 0.0);
-        assert_eq!(far_mean(&[1e6 + 1.0, 1e6 + 2.0, 1e6 + 3.0]), 1e6 + 2.0);
-        assert_eq!(far_mean(&[5.0, 5.0]), 5.0);
-        assert_eq!(far_mean(&[f64::NAN, 1e6]), 0.0);
     }
 }

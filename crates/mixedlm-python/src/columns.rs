@@ -7,9 +7,8 @@
 //! The parts are checked against the engine's own column names; if they do not rebuild
 //! them exactly, no description is returned and Python keeps the engine's names.
 
-use mixedlm::design::Learned;
+use mixedlm::design::{DesignSpec, Learned};
 use mixedlm::formula::{Contrast, Variable};
-use mixedlm::MixedLMResults;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -111,8 +110,7 @@ fn full_coding(intercept: bool, terms: &[Vec<usize>], is_factor: &[bool]) -> Vec
 
 /// Every fixed-effects column (before aliased ones were dropped) as `(term, parts)`;
 /// `term` is `None` for the intercept.
-fn columns(r: &MixedLMResults) -> Vec<(Option<usize>, Vec<Part>)> {
-    let spec = r.design_spec();
+fn columns(spec: &DesignSpec) -> Vec<(Option<usize>, Vec<Part>)> {
     let mut keys: Vec<String> = Vec::new();
     let mut vars: Vec<&Variable> = Vec::new();
     let terms: Vec<Vec<usize>> = spec
@@ -178,10 +176,9 @@ fn columns(r: &MixedLMResults) -> Vec<(Option<usize>, Vec<Part>)> {
 /// engine's names exactly (then Python keeps the engine's names).
 pub(crate) fn describe<'py>(
     py: Python<'py>,
-    r: &MixedLMResults,
+    spec: &DesignSpec,
 ) -> PyResult<Option<Bound<'py, PyList>>> {
-    let spec = r.design_spec();
-    let cols = columns(r);
+    let cols = columns(spec);
     let sum_index = |p: &Part| -> usize {
         match spec.params.get(&p.key) {
             Some(Learned::Levels { levels }) => {

@@ -6,8 +6,8 @@ use crate::errors::{guarded, guarded_py};
 use arrow_array::{Array, Float64Array, UInt64Array};
 use arrow_pyarrow::ToPyArrow;
 use mixedlm::diagnostics::{DiagnosticsOptions, PlotFormat};
-use mixedlm::PredictOptions;
 use mixedlm::{CiMethod, ConfIntOptions, Ddf, MixedLMResults, NewLevelPolicy, PredictLevel};
+use mixedlm::{PredictOptions, Predictions};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -46,10 +46,60 @@ pub(crate) fn float_array<'py>(py: Python<'py>, values: Vec<f64>) -> PyResult<Bo
     array.call_method0("to_numpy")
 }
 
-fn index_array<'py>(py: Python<'py>, values: &[usize]) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn index_array<'py>(py: Python<'py>, values: &[usize]) -> PyResult<Bound<'py, PyAny>> {
     let v: Vec<u64> = values.iter().map(|&i| i as u64).collect();
     let array = UInt64Array::from(v).into_data().to_pyarrow(py)?;
     array.call_method0("to_numpy")
+}
+
+/// Vectors of floats as a list of numpy arrays.
+pub(crate) fn float_arrays<'py>(
+    py: Python<'py>,
+    vs: Vec<Vec<f64>>,
+) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for v in vs {
+        out.append(float_array(py, v)?)?;
+    }
+    Ok(out)
+}
+
+/// Predictions as a dict with `row_index`, `values`, `std_error` (None where the engine
+/// gives none), `unseen` levels and `n_dropped`.
+pub(crate) fn prediction_dict(py: Python<'_>, p: Predictions) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("row_index", index_array(py, &p.row_index)?)?;
+    d.set_item("values", float_array(py, p.values)?)?;
+    match p.std_error {
+        Some(se) => d.set_item("std_error", float_array(py, se)?)?,
+        None => d.set_item("std_error", py.None())?,
+    }
+    d.set_item("unseen", p.unseen_levels)?;
+    d.set_item("n_dropped", p.n_dropped)?;
+    Ok(d)
+}
+
+/// A prediction level by name (statsmodels' and lme4's spellings).
+pub(crate) fn parse_level(name: &str) -> PyResult<PredictLevel> {
+    match name {
+        "population" | "marginal" => Ok(PredictLevel::Population),
+        "conditional" | "group" => Ok(PredictLevel::Conditional),
+        other => Err(PyValueError::new_err(format!(
+            "unknown prediction level `{other}`; use \"population\" (fixed effects only, \
+             statsmodels' predict) or \"conditional\" (with each group's random effects)"
+        ))),
+    }
+}
+
+/// What a level unseen in fitting gets, by name.
+pub(crate) fn parse_new_levels(name: &str) -> PyResult<NewLevelPolicy> {
+    match name {
+        "population" => Ok(NewLevelPolicy::Population),
+        "error" => Ok(NewLevelPolicy::Error),
+        other => Err(PyValueError::new_err(format!(
+            "unknown new_levels `{other}`; use \"population\" or \"error\""
+        ))),
+    }
 }
 
 /// One fixed effect's test: name, estimate, SE, statistic, df (None for z), p-value.
@@ -135,7 +185,7 @@ impl Fit {
     /// For each fixed-effects column (aliased ones included) how it was built: see
     /// [`crate::columns`].
     fn fe_columns<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyList>>> {
-        crate::columns::describe(py, &self.read())
+        crate::columns::describe(py, self.read().design_spec())
     }
 
     // ---- variance parameters and likelihood ----
@@ -232,39 +282,11 @@ impl Fit {
 
     // ---- random effects ----
 
-    /// One dict per random-effects term, lme4's order: `group`, `grouping` (columns),
-    /// `names`, `structure`, `formula_index`, `covariance` (k × k), `std_devs`,
-    /// `correlation`; with `values`, also `levels`, `condval` and `condsd` (levels × k,
-    /// flat by level), which grow with the data and so are only built when asked for.
+    /// The random-effects terms: see [`crate::terms::term_dicts`].
     #[pyo3(signature = (values = true))]
     fn random_terms<'py>(&self, py: Python<'py>, values: bool) -> PyResult<Bound<'py, PyList>> {
         let r = self.read();
-        let out = PyList::empty(py);
-        for t in &r.fit().random {
-            let d = PyDict::new(py);
-            let grouping = r
-                .design_spec()
-                .random
-                .iter()
-                .find(|s| s.group == t.group)
-                .map(|s| s.grouping.clone())
-                .unwrap_or_else(|| vec![t.group.clone()]);
-            d.set_item("group", &t.group)?;
-            d.set_item("grouping", grouping)?;
-            d.set_item("names", &t.names)?;
-            d.set_item("structure", &t.structure)?;
-            d.set_item("formula_index", t.formula_index)?;
-            if values {
-                d.set_item("levels", t.levels.to_vec())?;
-                d.set_item("condval", float_array(py, t.condval.as_slice().to_vec())?)?;
-                d.set_item("condsd", float_array(py, t.condsd.as_slice().to_vec())?)?;
-            }
-            d.set_item("covariance", &t.covariance.covariance)?;
-            d.set_item("std_devs", &t.covariance.std_devs)?;
-            d.set_item("correlation", &t.covariance.correlation)?;
-            out.append(d)?;
-        }
-        Ok(out)
+        crate::terms::term_dicts(py, &r.fit().random, r.design_spec(), values)
     }
 
     /// The model's matrices on the rows used (statsmodels' `endog`, `exog`, `exog_re`): a
@@ -364,49 +386,17 @@ impl Fit {
         level: &str,
         new_levels: &str,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let level = match level {
-            "population" | "marginal" => PredictLevel::Population,
-            "conditional" | "group" => PredictLevel::Conditional,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "unknown prediction level `{other}`; use \"population\" (fixed effects \
-                     only, statsmodels' predict) or \"conditional\" (with each group's \
-                     random effects)"
-                )))
-            }
-        };
-        let new_levels = match new_levels {
-            "population" => NewLevelPolicy::Population,
-            "error" => NewLevelPolicy::Error,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "unknown new_levels `{other}`; use \"population\" or \"error\""
-                )))
-            }
-        };
+        let (level, new_levels) = (parse_level(level)?, parse_new_levels(new_levels)?);
         let batch = batch_from_py(data)?;
         let opts = PredictOptions { level, new_levels };
         let p = py.detach(|| guarded(|| self.read().predict(&batch, &opts)))?;
-        let d = PyDict::new(py);
-        d.set_item("row_index", index_array(py, &p.row_index)?)?;
-        d.set_item("values", float_array(py, p.values)?)?;
-        match p.std_error {
-            Some(se) => d.set_item("std_error", float_array(py, se)?)?,
-            None => d.set_item("std_error", py.None())?,
-        }
-        d.set_item("unseen", p.unseen_levels)?;
-        d.set_item("n_dropped", p.n_dropped)?;
-        Ok(d)
+        prediction_dict(py, p)
     }
 
     /// `n` simulated response vectors (lme4's `simulate`).
     fn simulate<'py>(&self, py: Python<'py>, n: usize, seed: u64) -> PyResult<Bound<'py, PyList>> {
         let sims = py.detach(|| guarded(|| self.read().simulate(n, seed)))?;
-        let out = PyList::empty(py);
-        for s in sims {
-            out.append(float_array(py, s)?)?;
-        }
-        Ok(out)
+        float_arrays(py, sims)
     }
 
     // ---- printing, diagnostics ----

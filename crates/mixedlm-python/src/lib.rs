@@ -12,7 +12,9 @@ mod data;
 mod distributed;
 mod errors;
 mod fit;
+mod glmm;
 mod model;
+mod terms;
 
 use pyo3::prelude::*;
 
@@ -20,6 +22,9 @@ use pyo3::prelude::*;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<fit::Fit>()?;
+    m.add_class::<glmm::GlmmFit>()?;
+    m.add_function(wrap_pyfunction!(glmm::fit_glmm, m)?)?;
+    m.add_function(wrap_pyfunction!(glmm::check_glmm, m)?)?;
     m.add_function(wrap_pyfunction!(model::fit, m)?)?;
     m.add_function(wrap_pyfunction!(model::used_columns, m)?)?;
     m.add_function(wrap_pyfunction!(model::check_formula, m)?)?;

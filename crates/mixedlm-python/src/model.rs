@@ -4,7 +4,7 @@ use crate::data::Source;
 use crate::errors::{guarded, to_py};
 use crate::fit::Fit;
 use mixedlm::formula::parse_rhs;
-use mixedlm::{parse_formula, MixedLM};
+use mixedlm::{parse_formula, MixedLM, RecordBatch};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::time::Instant;
@@ -56,16 +56,29 @@ pub(crate) fn fit(
     if let Some(theta) = start_theta {
         builder = builder.start_theta(theta);
     }
-    let (results, seconds) = py.detach(move || {
-        guarded(|| {
-            builder.validate()?;
-            let batch = source.into_batch()?;
-            let start = Instant::now();
-            let results = builder.fit_batch(&batch)?;
-            Ok((results, start.elapsed().as_secs_f64()))
-        })
+    let (results, seconds) = timed_fit(py, source, move |batch| {
+        builder.validate()?;
+        builder.fit_batch(batch)
     })?;
     Ok(Fit::new(results, seconds))
+}
+
+/// Read `source` into a batch and `fit` it with the GIL released and under the panic
+/// guard; the seconds the fit took (the data already in memory, as the CLI's
+/// `timing.fit_seconds`).
+pub(crate) fn timed_fit<R: Send>(
+    py: Python<'_>,
+    source: Source,
+    fit: impl FnOnce(&RecordBatch) -> Result<R, mixedlm::Error> + Send,
+) -> PyResult<(R, f64)> {
+    py.detach(move || {
+        guarded(|| {
+            let batch = source.into_batch()?;
+            let start = Instant::now();
+            let results = fit(&batch)?;
+            Ok((results, start.elapsed().as_secs_f64()))
+        })
+    })
 }
 
 /// The data columns a model reads, in order of first appearance (so that only those are

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import pymixedlm as smf  # instead of: import statsmodels.formula.api as smf
-from tutorial_data import clinics, new_students, schools
+from tutorial_data import clinics, many_schools, new_students, schools
 
 
 def close(got, want, rel, floor=0.0, what=""):
@@ -86,6 +86,16 @@ def test_random_slopes(tutorial_reference):
     # random_effects: group -> Series, integer school IDs stay integers
     assert all(isinstance(k, int) for k in result.random_effects)
     assert list(result.random_effects[101].index) == ["Group", "study_hours"]
+
+
+def test_joint_information_beyond_a_thousand_random_effects(tutorial_reference):
+    """statsmodels' cov_params/bse/bse_re with 1,200 random effects: the engine's own path
+    gives the joint information at any size (it once fell back to NaN above 1,000)."""
+    data = many_schools()
+    result = smf.mixedlm("test_score ~ study_hours", data, groups=data["school_id"],
+                         re_formula="~study_hours").fit()
+    assert np.all(np.isfinite(np.diag(np.asarray(result.cov_params()))))
+    check(result, tutorial_reference["examples"]["many_schools_slopes"])
 
 
 def test_powell_reaches_the_optimum_statsmodels_powell_misses(tutorial_reference):

@@ -84,6 +84,15 @@ EXAMPLES = {
                                    re_formula="1", vc_formula={"class": "0 + C(class_id)"}), {}),
     "classes_vc_only": ("schools", dict(formula="test_score ~ study_hours", groups="school_id",
                                         vc_formula={"class": "0 + C(class_id)"}), {}),
+    # 600 schools with a slope each: 1,200 random effects, more than any dense algebra takes
+    "many_schools_slopes": ("many_schools", dict(formula="test_score ~ study_hours", groups="school_id",
+                                                 re_formula="~study_hours"), {}),
 }
 
-DATA = {"schools": schools, "clinics": clinics}
+
+def many_schools() -> pd.DataFrame:
+    """The schools data with 600 schools of 8 students."""
+    return schools(seed=11, n_schools=600, n_students=8)
+
+
+DATA = {"schools": schools, "clinics": clinics, "many_schools": many_schools}

@@ -7,11 +7,12 @@
 //! that one. Here τ ↦ θ (Cholesky) ↦ the profiled criterion of the fit (REML or ML), whose
 //! Hessian in τ by central differences gives Cov(τ̂) = 2 H⁻¹.
 
+use crate::at_theta::AtTheta;
 use crate::{Error, MixedLMResults};
 use faer::linalg::solvers::Solve;
 use faer::Mat;
 use mixedlm_design::CovarianceKind;
-use mixedlm_inference::{theta_from_sdcor, DenseLmm, TermLayout, VarianceComponentSe};
+use mixedlm_inference::{theta_from_sdcor, TermLayout, VarianceComponentSe};
 
 /// Relative step of the finite differences (of the entry's own size, or of the SDs for a
 /// covariance).
@@ -20,7 +21,7 @@ pub(crate) const STEP: f64 = 3e-3;
 /// One statsmodels variance parameter: where it sits in a term's covariance.
 #[derive(Clone, Debug)]
 pub(crate) struct Param {
-    /// Index of the term in the dense model's terms.
+    /// Index of the term among the terms in θ order.
     term: usize,
     /// Row and column in the term's covariance (row ≥ column).
     row: usize,
@@ -53,8 +54,9 @@ impl MixedLMResults {
     /// # Ok::<(), mixedlm::Error>(())
     /// ```
     pub fn bse_re(&self) -> Result<Vec<VarianceComponentSe>, Error> {
-        let dense = self.dense_model("statsmodels' bse_re")?;
-        let terms = dense.terms();
+        self.need_rows("statsmodels' bse_re")?;
+        let at = AtTheta::new(self)?;
+        let terms = at.terms();
         let theta = self.theta().to_vec();
         let (params, tau0, interior) = interior_params(self, terms);
         let criterion = |x: &[f64]| -> f64 {
@@ -62,7 +64,8 @@ impl MixedLMResults {
             for (&i, &v) in interior.iter().zip(x) {
                 tau[i] = v;
             }
-            profiled_criterion(&dense, &theta_of(terms, &params, &tau)).unwrap_or(f64::NAN)
+            at.pieces(&theta_of(terms, &params, &tau))
+                .map_or(f64::NAN, |pc| at.criterion(&pc, pc.pwrss))
         };
         let x0: Vec<f64> = interior.iter().map(|&i| tau0[i]).collect();
         let all_steps = steps(terms, &theta, &params);
@@ -238,19 +241,6 @@ pub(crate) fn theta_of(terms: &[TermLayout], params: &[Param], tau: &[f64]) -> V
     }
     sdcor.push(1.0);
     theta_from_sdcor(terms, &sdcor)
-}
-
-/// The fit's profiled criterion (REML criterion or ML deviance) at θ, up to a constant.
-fn profiled_criterion(dense: &DenseLmm, theta: &[f64]) -> Option<f64> {
-    let pc = dense.pieces(theta).ok()?;
-    let (n, p) = (dense.n_obs() as f64, dense.n_fixed() as f64);
-    let nu = if dense.reml() { n - p } else { n };
-    let base = pc.logdet_z + nu * pc.pwrss.ln();
-    Some(if dense.reml() {
-        base + pc.logdet_x
-    } else {
-        base
-    })
 }
 
 /// Central-difference Hessian of `f` at `x` with per-coordinate steps.

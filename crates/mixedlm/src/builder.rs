@@ -192,7 +192,7 @@ impl MixedLM {
 
     /// Fit to a batch.
     pub fn fit_batch(&self, batch: &RecordBatch) -> Result<MixedLMResults, Error> {
-        if crate::glmm::is_counts_response(&self.spec) {
+        if crate::glmm_builder::is_counts_response(&self.spec) {
             return Err(Error::InvalidOption(
                 "cbind(successes, failures) is a binomial response: fit it as a generalized \
                  linear mixed model (Glmm / glmer; on the command line --family binomial)"

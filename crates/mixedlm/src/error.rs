@@ -29,7 +29,7 @@ pub enum Error {
     LevelsRecord(String),
     /// A generalized linear mixed model could not be built or fitted.
     #[error(transparent)]
-    Glmm(#[from] mixedlm_model::glmm::GlmmError),
+    Glmm(#[from] mixedlm_glmm::GlmmError),
     /// An unknown optimizer name.
     #[error("unknown optimizer `{name}`; use one of: {}", valid.join(", "))]
     UnknownOptimizer {

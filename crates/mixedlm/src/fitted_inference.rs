@@ -242,7 +242,7 @@ impl MixedLMResults {
 
     /// [`ModelError::RowsUnavailable`](mixedlm_model::ModelError::RowsUnavailable) for a
     /// streamed fit, which holds no rows.
-    fn need_rows(&self, what: &str) -> Result<(), Error> {
+    pub(crate) fn need_rows(&self, what: &str) -> Result<(), Error> {
         if self.model.has_rows() {
             return Ok(());
         }

@@ -4,12 +4,13 @@
 
 use crate::predict::{level_labels, prediction_input, PredictLevel, Predictions};
 use crate::results::{effects_of, varcorr_of};
+use crate::separation::{separated_effects, SeparatedEffect};
 use crate::{Error, GroupEffects, ModelSpec, VarCorr};
 use arrow_array::RecordBatch;
 use faer::Mat;
 use mixedlm_design::{DenseMatrix, Design, DesignSpec};
+use mixedlm_glmm::{GlmmFit, GlmmModel, GlmmOptions};
 use mixedlm_inference::{predict, NewLevelPolicy, NewRows, NewTermRows};
-use mixedlm_model::glmm::{GlmmFit, GlmmModel, GlmmOptions};
 use rand::SeedableRng;
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 use std::fmt::{self, Write};
@@ -72,6 +73,8 @@ pub struct GlmmResults {
     pub(crate) design_spec: DesignSpec,
     pub(crate) spec: ModelSpec,
     pub(crate) opts: GlmmOptions,
+    /// Fixed effects that run off to ±∞ (see [`crate::separation`]).
+    pub(crate) separated: Vec<SeparatedEffect>,
 }
 
 impl GlmmResults {
@@ -83,12 +86,14 @@ impl GlmmResults {
         spec: ModelSpec,
         opts: GlmmOptions,
     ) -> Self {
+        let separated = separated_effects(&fit.fixef_names, &fit.fixef, &fit.se, &model.design().x);
         Self {
             model,
             fit,
             design_spec,
             spec,
             opts,
+            separated,
         }
     }
 
@@ -270,7 +275,12 @@ impl GlmmResults {
     }
     /// Whether both optimization stages converged.
     pub fn converged(&self) -> bool {
-        self.fit.converged
+        self.fit.converged && self.separated.is_empty()
+    }
+    /// Fixed effects whose estimates run off to ±∞ (complete or quasi-complete
+    /// separation); the fit then does not count as converged.
+    pub fn separated(&self) -> &[SeparatedEffect] {
+        &self.separated
     }
     /// lme4's `isSingular`.
     pub fn singular(&self) -> bool {
@@ -400,14 +410,22 @@ impl GlmmResults {
     pub fn simulate(&self, nsim: usize, seed: u64) -> Vec<Vec<f64>> {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         (0..nsim)
-            .map(|_| mixedlm_model::glmm::simulate::draw(&self.model, &self.fit, &mut rng))
+            .map(|_| mixedlm_glmm::simulate::draw(&self.model, &self.fit, &mut rng))
             .collect()
     }
 
     /// Convergence (lme4's checkConv from the gradient and Hessian at the optimum),
     /// singularity and overdispersion, each finding with what to do.
-    pub fn checks(&self) -> mixedlm_model::glmm::GlmmChecks {
-        mixedlm_model::glmm::checks::check(&self.model, &self.fit)
+    pub fn checks(&self) -> mixedlm_glmm::GlmmChecks {
+        let mut c = mixedlm_glmm::checks::check(&self.model, &self.fit);
+        if !self.separated.is_empty() {
+            // the flat Hessian is the separation's, not a scaling problem
+            // (its curvature and gradient findings advise rescaling, which cannot help)
+            c.messages.retain(|m| !m.contains("rescale"));
+            c.messages
+                .extend(self.separated.iter().map(SeparatedEffect::message));
+        }
+        c
     }
 
     /// The options the model was fitted with.
@@ -520,14 +538,33 @@ impl fmt::Display for GlmmSummary<'_> {
         )?;
         let (z, p) = (r.zvalues(), r.pvalues());
         for i in 0..r.fixef().len() {
+            let name = &r.fe_names()[i];
+            if let Some(sep) = r.separated.iter().find(|e| e.name == *name) {
+                // not the arbitrary number the optimizer stopped at
+                let inf = if sep.direction > 0.0 { "Inf" } else { "-Inf" };
+                writeln!(
+                    s,
+                    "{name:<w$} {inf:>10} {:>10} {:>8} {:>10}",
+                    "NA", "NA", "NA"
+                )?;
+                continue;
+            }
             writeln!(
                 s,
                 "{:<w$} {:>10.5} {:>10.5} {:>8.3} {:>10.3e}",
-                r.fe_names()[i],
+                name,
                 r.fixef()[i],
                 r.bse_fe()[i],
                 z[i],
                 p[i]
+            )?;
+        }
+        for sep in &r.separated {
+            writeln!(
+                s,
+                "`{}`: complete separation, its estimate runs off to {}∞ (see the diagnostics)",
+                sep.name,
+                if sep.direction > 0.0 { "+" } else { "−" }
             )?;
         }
         if let Some(m) = r.design().rank_message() {
@@ -540,7 +577,7 @@ impl fmt::Display for GlmmSummary<'_> {
                  correlation as ±1; simplify the random effects"
             )?;
         }
-        if !r.converged() {
+        if !r.converged() && r.separated.is_empty() {
             writeln!(
                 s,
                 "\nThe optimizer did not report convergence; see the diagnostics."

@@ -7,11 +7,11 @@
 //! squares moved off β̂(θ): r²(β) = r²(β̂) + (β − β̂)' X'V₀⁻¹X (β − β̂), so every point
 //! needs only the dense pieces at its θ, which are shared by all moves of β.
 
+use crate::at_theta::{AtTheta, Pieces};
 use crate::bse_re::{hessian, interior_params, invert_spd, steps, theta_of, STEP};
 use crate::{Error, MixedLMResults};
 use faer::linalg::solvers::Solve;
 use faer::Mat;
-use mixedlm_inference::{DenseLmm, ThetaPieces};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -44,12 +44,13 @@ impl MixedLMResults {
     /// # Ok::<(), mixedlm::Error>(())
     /// ```
     pub fn cov_params_joint(&self) -> Result<JointCovariance, Error> {
-        let dense = self.dense_model("statsmodels' cov_params")?;
-        let terms = dense.terms();
+        self.need_rows("statsmodels' cov_params")?;
+        let at = AtTheta::new(self)?;
+        let terms = at.terms();
         let (params, tau0, interior) = interior_params(self, terms);
-        let p = dense.n_fixed();
         let beta0 = self.fe_params().to_vec();
-        let cache: RefCell<HashMap<Vec<u64>, Option<ThetaPieces>>> = RefCell::default();
+        let p = beta0.len();
+        let cache: RefCell<HashMap<Vec<u64>, Option<Pieces>>> = RefCell::default();
         let criterion = |x: &[f64]| -> f64 {
             let mut tau = tau0.clone();
             for (&i, &v) in interior.iter().zip(&x[p..]) {
@@ -59,10 +60,10 @@ impl MixedLMResults {
             let mut cache = cache.borrow_mut();
             let pieces = cache
                 .entry(key)
-                .or_insert_with(|| dense.pieces(&theta_of(terms, &params, &tau)).ok());
+                .or_insert_with(|| at.pieces(&theta_of(terms, &params, &tau)));
             pieces
                 .as_ref()
-                .and_then(|pc| criterion_at(&dense, pc, &x[..p]))
+                .and_then(|pc| criterion_at(&at, pc, &x[..p]))
                 .unwrap_or(f64::NAN)
         };
         let theta = self.theta().to_vec();
@@ -96,7 +97,7 @@ impl MixedLMResults {
 
 /// The profiled criterion (−2 log-likelihood up to a constant) at fixed effects `beta` and
 /// the θ of `pc`.
-fn criterion_at(dense: &DenseLmm, pc: &ThetaPieces, beta: &[f64]) -> Option<f64> {
+fn criterion_at(at: &AtTheta, pc: &Pieces, beta: &[f64]) -> Option<f64> {
     let d = Mat::from_fn(beta.len(), 1, |i, _| beta[i] - pc.beta[i]);
     // (β − β̂)' X'V₀⁻¹X (β − β̂), with xtwx_inv = (X'V₀⁻¹X)⁻¹
     let quad = if beta.is_empty() {
@@ -106,13 +107,5 @@ fn criterion_at(dense: &DenseLmm, pc: &ThetaPieces, beta: &[f64]) -> Option<f64>
         let solved = llt.solve(&d);
         (0..beta.len()).map(|i| d[(i, 0)] * solved[(i, 0)]).sum()
     };
-    let r2 = pc.pwrss + quad;
-    let (n, p) = (dense.n_obs() as f64, dense.n_fixed() as f64);
-    let nu = if dense.reml() { n - p } else { n };
-    let base = pc.logdet_z + nu * r2.ln();
-    Some(if dense.reml() {
-        base + pc.logdet_x
-    } else {
-        base
-    })
+    Some(at.criterion(pc, pc.pwrss + quad))
 }

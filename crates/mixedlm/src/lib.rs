@@ -135,6 +135,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod at_theta;
 mod bse_re;
 mod builder;
 mod convergence;
@@ -143,11 +144,12 @@ mod distributed;
 mod engine;
 mod error;
 mod fitted_inference;
-mod glmm;
+mod glmm_builder;
 mod glmm_results;
 mod joint_information;
 mod predict;
 mod results;
+mod separation;
 mod spec;
 mod stream;
 mod summary;
@@ -156,7 +158,7 @@ pub use builder::{lmer, MixedLM};
 pub use distributed::{level_columns, Coefficients, Fitted, FrozenLevels, LEVELS_FORMAT_VERSION};
 pub use error::Error;
 pub use fitted_inference::{anova, Anova, CiMethod, ConditionalMode, ConfIntOptions, DENSE_MAX_Q};
-pub use glmm::{glmer, Glmm};
+pub use glmm_builder::{glmer, Glmm};
 pub use glmm_results::{
     GlmmLrt, GlmmPredictOptions, GlmmResults, GlmmSummary, PredictScale, ResidualKind,
 };
@@ -166,6 +168,7 @@ pub use mixedlm_inference::{
 };
 pub use predict::{write_csv, write_table, PredictLevel, PredictOptions, Predictions};
 pub use results::{CorrelationEntry, GroupEffects, MixedLMResults, VarCorr, VarianceEntry};
+pub use separation::SeparatedEffect;
 pub use spec::ModelSpec;
 pub use stream::{StreamInfo, StreamOptions};
 pub use summary::Summary;
@@ -173,6 +176,7 @@ pub use summary::Summary;
 pub use mixedlm_covariance as covariance;
 pub use mixedlm_design as design;
 pub use mixedlm_formula as formula;
+pub use mixedlm_glmm as glmm;
 pub use mixedlm_inference as inference;
 pub use mixedlm_model as model;
 pub use mixedlm_optim as optim;
@@ -184,7 +188,7 @@ pub use mixedlm_design::{
     DesignError, InputFormat, ReadError,
 };
 pub use mixedlm_formula::{parse_formula, FormulaError};
-pub use mixedlm_model::glmm::{GlmmError, GlmmFit};
+pub use mixedlm_glmm::{GlmmError, GlmmFit};
 pub use mixedlm_model::{LmmFit, ModelError, OptimizerName};
 
 /// A plain-text description of a design (what `mixedlm design` prints).

@@ -10,6 +10,7 @@ mod glmm_reference;
 mod idioms_reference;
 mod optimizers_reference;
 mod prop_equivalence;
+mod prop_equivariance;
 mod prop_invariance;
 mod prop_optimality;
 mod prop_recovery;

@@ -15,6 +15,7 @@ mod common;
 mod deviance;
 mod fit;
 mod nested;
+mod pwls;
 mod results;
 mod rows;
 mod sparse;

@@ -15,12 +15,19 @@ lme4's idiom::
     m = lmer("Reaction ~ Days + (Days | Subject)", data)
     m.fixef(), m.ranef(), m.VarCorr(), m.confint()
 
+Binary and count responses (GLMMs, as lme4's ``glmer``)::
+
+    from pymixedlm import glmer
+    g = glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, family="binomial")
+    g.fixef(), g.summary(); pymixedlm.mixedglm(..., groups=..., family="poisson") too
+
 Data: pandas or polars DataFrames, pyarrow Tables and RecordBatches, any object with
 ``__arrow_c_stream__``, a dict of numpy arrays, or a CSV/Parquet/Arrow path. Numeric
 columns are read in place; the fit runs with the GIL released.
 """
 
 from ._core import __version__
+from ._glmm import GLMMResults, MixedGLM, glmer, mixedglm
 from ._errors import ColumnNotFoundError, ConvergenceWarning, ModelSpecificationWarning
 from ._lme4 import VarCorr, anova, compare, confint, fixef, lmer, ranef
 from ._model import MixedLM, mixedlm
@@ -34,6 +41,10 @@ __all__ = [
     "Summary",
     "mixedlm",
     "lmer",
+    "glmer",
+    "mixedglm",
+    "MixedGLM",
+    "GLMMResults",
     "fixef",
     "ranef",
     "VarCorr",

@@ -116,3 +116,60 @@ class Fit:
     def summary_text(self, ddf: str = "z") -> str: ...
     def diagnostics(self, influence: bool = False) -> list[tuple[str, str, str, str]]: ...
     def write_plots(self, directory: str | PathLike[str], format: str = "svg") -> list[str]: ...
+
+class GlmmArgs(TypedDict):
+    """A GLMM's family, link, quadrature points and optional weight/offset columns."""
+
+    family: str
+    link: Optional[str]
+    nagq: int
+    weights: Optional[str]
+    offset: Optional[str]
+
+def fit_glmm(data: Any, model: ModelArgs, glmm: GlmmArgs) -> GlmmFit:
+    """Fit a GLMM to ``data`` with the GIL released (errors as for :func:`fit`)."""
+
+def check_glmm(model: ModelArgs, glmm: GlmmArgs) -> None:
+    """Raise ``ValueError`` for an unknown family or link, a link the family does not
+    take, or an unsupported nAGQ."""
+
+class GlmmFit:
+    """A fitted GLMM as plain values (wrapped by ``pymixedlm.GLMMResults``)."""
+
+    formula: str
+    family: str
+    link: str
+    nagq: int
+    engine_seconds: float
+    fe_names: list[str]
+    fe_params: list[float]
+    bse_fe: list[float]
+    vcov_fe: list[list[float]]
+    aliased: list[str]
+    theta: list[float]
+    objective: float
+    deviance: float
+    llf: float
+    aic: float
+    bic: float
+    npar: int
+    converged: bool
+    separated: list[str]
+    singular: bool
+    nobs: int
+    n_dropped: int
+    n_groups: list[tuple[str, int]]
+    def fe_columns(self) -> Optional[list[dict[str, Any]]]: ...
+    def messages(self) -> list[str]: ...
+    def row_index(self) -> npt.NDArray[np.uint64]: ...
+    def fittedvalues(self) -> npt.NDArray[np.float64]: ...
+    def linear_predictor(self) -> npt.NDArray[np.float64]: ...
+    def resid(self, kind: str = "deviance") -> npt.NDArray[np.float64]: ...
+    def random_terms(self, values: bool = True) -> list[dict[str, Any]]: ...
+    def predict(
+        self, data: Any, level: str = "population", scale: str = "link",
+        new_levels: str = "population",
+    ) -> dict[str, Any]: ...
+    def simulate(self, n: int, seed: int) -> list[npt.NDArray[np.float64]]: ...
+    def lrt(self, other: GlmmFit) -> dict[str, Any]: ...
+    def summary_text(self) -> str: ...

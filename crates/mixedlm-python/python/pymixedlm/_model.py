@@ -121,10 +121,17 @@ class MixedLM:
         self._spec_warnings: list[str] = _core.model_warnings(self._model_args)
         for text in self._spec_warnings:
             warnings.warn(text, ModelSpecificationWarning, stacklevel=3)
-        self.data: Data = prepare(data, columns, extra)
+        more_columns, more_extra = self._more_data()
+        columns = columns + [c for c in more_columns if c not in columns]
+        self.data: Data = prepare(data, columns, {**extra, **more_extra})
         self._columns = columns
         if missing == "raise":
             self._check_missing()
+
+    def _more_data(self) -> tuple[list[str], dict]:
+        """Columns beyond the formula's (names, and arrays to add under a name) that a
+        subclass's model reads, e.g. a GLMM's weights."""
+        return [], {}
 
     # ---- construction ----
 

@@ -294,8 +294,9 @@ class Naming:
             names += t["names"]
         return {g: _compat.frame(np.hstack(b), lv, n) for g, (lv, b, n) in merged.items()}
 
-    def varcorr(self, results: "MixedLMResults") -> Any:
-        """lme4's ``as.data.frame(VarCorr())``."""
+    def varcorr(self, results: "MixedLMResults | None") -> Any:
+        """lme4's ``as.data.frame(VarCorr())``; the ``Residual`` row from `results` (a
+        GLMM, without a scale, passes None)."""
         rows = []
         seen: dict[str, int] = {}
         for t in self.info:
@@ -310,7 +311,8 @@ class Naming:
                 for j in range(len(names)):
                     for i in range(j + 1, len(names)):
                         rows.append((grp, names[j], names[i], cov[i][j], cor[i][j]))
-        rows.append(("Residual", None, None, results.scale, results.sigma()))
+        if results is not None:
+            rows.append(("Residual", None, None, results.scale, results.sigma()))
         cols = {"grp": [r[0] for r in rows], "var1": [r[1] for r in rows],
                 "var2": [r[2] for r in rows], "vcov": [r[3] for r in rows],
                 "sdcor": [r[4] for r in rows]}

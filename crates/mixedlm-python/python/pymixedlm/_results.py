@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from . import _compat, _core, _names
-from ._data import prepare
+from . import _compat, _core
+from ._fitted import FittedModel
 from ._errors import ConvergenceWarning, engine_errors
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -21,7 +21,7 @@ def _norm_sf(x: np.ndarray) -> np.ndarray:
     return np.array([_core.normal_sf(float(v)) for v in np.ravel(x)])
 
 
-class MixedLMResults:
+class MixedLMResults(FittedModel):
     """A fitted linear mixed model.
 
     statsmodels' attributes, with its names, types and indexing: ``params``,
@@ -39,11 +39,6 @@ class MixedLMResults:
     ``compare(*others)`` (likelihood-ratio tests), ``confint(method="profile")``,
     ``summary(ddf="satterthwaite")``, ``diagnostics()``, ``plot_diagnostics(dir)``.
     """
-
-    def __init__(self, fit: Any, model: "MixedLM"):
-        self._fit = fit
-        self.model = model
-        self._names = _names.Naming(fit, model)
 
     def __repr__(self) -> str:
         return (f"<pymixedlm.MixedLMResults: {self._fit.lme4_formula}, "
@@ -67,38 +62,9 @@ class MixedLMResults:
         return self._fit.optimizer()
 
     @property
-    def converged(self) -> bool:
-        """Whether the optimizer converged."""
-        return self._fit.converged
-
-    @property
-    def singular(self) -> bool:
-        """Whether a variance is estimated on its boundary (lme4's ``isSingular``)."""
-        return self._fit.singular
-
-    @property
-    def nobs(self) -> int:
-        """The number of observations used (rows with missing values are not)."""
-        return self._fit.nobs
-
-    @property
-    def n_dropped(self) -> int:
-        """Rows dropped for a missing value in a column the model uses."""
-        return self._fit.n_dropped
-
-    @property
-    def theta(self) -> np.ndarray:
-        """θ, the relative covariance factors' parameters in lme4's order."""
-        return np.asarray(self._fit.theta)
-
-    @property
     def objective(self) -> float:
         """The optimized criterion: the REML criterion or the ML deviance (−2 log L)."""
         return self._fit.objective
-
-    @property
-    def k_fe(self) -> int:
-        return len(self._fit.fe_names)
 
     @property
     def k_re(self) -> int:
@@ -116,11 +82,6 @@ class MixedLMResults:
 
     # ---- fixed effects ----
 
-    @cached_property
-    def fe_params(self) -> Any:
-        """The fixed-effects estimates, indexed by patsy's names."""
-        return _compat.series(self._names.fe_order(self._fit.fe_params), self._names.fe_names)
-
     @property
     def exog_names(self) -> list[str]:
         """The fixed-effects names (patsy's)."""
@@ -130,8 +91,7 @@ class MixedLMResults:
     def _joint(self) -> np.ndarray | None:
         """statsmodels' joint covariance of (β, ψ) from the engine (fixed effects in the
         engine's order), when its variance parameters are statsmodels' ``params``; None
-        when the engine cannot give it (more random effects than its dense algebra takes:
-        see :meth:`cov_params`)."""
+        when the engine cannot give it (a fit that kept no rows)."""
         try:
             names, matrix = self._fit.joint_covariance()
         except ValueError:
@@ -171,9 +131,10 @@ class MixedLMResults:
 
         lme4's ``vcov()`` (the fixed effects' covariance with the variance parameters
         taken as known) is :meth:`vcov`; the two agree for balanced data. The joint
-        information comes from the engine's dense algebra, which takes up to
-        ``DENSE_MAX_Q`` (1000) random effects in all; a larger model gets lme4's fixed
-        block and NaN elsewhere (and NaN ``bse_re``).
+        information is the finite-difference Hessian of the engine's profiled criterion
+        (on the model's own factorization path, any number of random effects). A
+        variance estimated at 0 gets NaN rows and columns; when the information is not
+        positive definite, lme4's fixed-effects block and NaN elsewhere.
         """
         cov, _ = self._cov_all
         names = self._param_names
@@ -263,17 +224,7 @@ class MixedLMResults:
         """``cov_re / scale``."""
         return self.cov_re / self.scale
 
-    @property
-    def vcomp(self) -> np.ndarray:
-        """The variance components' variances, in ``vc_formula`` order (numpy array)."""
-        return np.asarray(self._names.vcomp_values, dtype=float)
-
     # ---- likelihood ----
-
-    @property
-    def llf(self) -> float:
-        """The log-likelihood (REML log-likelihood for REML fits, as statsmodels and lme4)."""
-        return self._fit.llf
 
     @property
     def aic(self) -> float:
@@ -303,12 +254,6 @@ class MixedLMResults:
     # ---- random effects and rows ----
 
     @cached_property
-    def random_effects(self) -> dict:
-        """The conditional modes (BLUPs) of each group: ``{group: Series}`` indexed by the
-        main term's names and, for variance components, ``name[column]`` entries."""
-        return self._names.random_effects()
-
-    @cached_property
     def random_effects_cov(self) -> dict:
         """The conditional covariance of each group's random effects: ``{group:
         DataFrame}`` (statsmodels' definition, given the fixed effects). For a model
@@ -317,12 +262,6 @@ class MixedLMResults:
         other factors' and statsmodels has no such model: the diagonal holds the engine's
         conditional variances (lme4's ``condVar``) and the off-diagonal entries are NaN."""
         return self._names.random_effects_cov(self)
-
-    @cached_property
-    def _rows(self) -> Any:
-        rows = np.asarray(self._fit.row_index())
-        index = self.model.data.index
-        return index[rows] if index is not None else rows
 
     @property
     def fittedvalues(self) -> Any:
@@ -343,22 +282,7 @@ class MixedLMResults:
         ``new_levels="error"``); the new data then need the grouping column. Rows with a
         missing value get NaN.
         """
-        from ._data import _is_pandas
-
-        data = self.model.data if exog is None else None
-        if data is None:
-            columns = [c for c in self.model._columns if _has_column(exog, c)]
-            data = prepare(exog, columns)
-        with engine_errors():
-            p = self._fit.predict(data.arrow, level=level, new_levels=new_levels)
-        n = data.n_rows if data.n_rows >= 0 else int(np.max(p["row_index"], initial=-1)) + 1
-        out = np.full(n, np.nan)
-        out[np.asarray(p["row_index"], dtype=np.int64)] = np.asarray(p["values"])
-        if exog is not None and _is_pandas(exog):
-            return _compat.series(out, exog.index)
-        if exog is None and data.index is not None:
-            return _compat.series(out, data.index)
-        return _compat.series(out)
+        return self._predict(exog, level=level, new_levels=new_levels)
 
     # ---- printing ----
 
@@ -420,14 +344,6 @@ class MixedLMResults:
 
     # ---- lme4's functions ----
 
-    def fixef(self) -> Any:
-        """lme4's ``fixef()``: the fixed effects with lme4's names (``(Intercept)``, ``SexMale``)."""
-        return _compat.series(self._fit.fe_params, self._fit.fe_names)
-
-    def ranef(self) -> dict:
-        """lme4's ``ranef()``: per grouping factor a DataFrame, levels × effects."""
-        return self._names.ranef()
-
     def VarCorr(self) -> Any:
         """lme4's ``as.data.frame(VarCorr())``: ``grp``, ``var1``, ``var2``, ``vcov``, ``sdcor``."""
         return self._names.varcorr(self)
@@ -450,21 +366,11 @@ class MixedLMResults:
         """lme4's ``sigma()``: the residual standard deviation."""
         return self._fit.sigma
 
-    def logLik(self) -> float:
-        """lme4's ``logLik()``."""
-        return self._fit.llf
-
     def REMLcrit(self) -> float:
         """lme4's ``REMLcrit()`` (REML fits)."""
         if not self.reml:
             raise ValueError("REMLcrit() needs a REML fit; this one is ML (see objective)")
         return self._fit.objective
-
-    def isSingular(self) -> bool:
-        """lme4's ``isSingular()``."""
-        return self.singular
-
-    # ---- internal ----
 
     def _warn(self) -> None:
         for text in self._fit.warnings:
@@ -481,12 +387,3 @@ class MixedLMResults:
                 "the fit is singular: a variance is estimated at (or next to) zero, on the "
                 "boundary of the parameter space; consider simplifying the random effects",
                 ConvergenceWarning, stacklevel=3)
-
-
-def _has_column(data: Any, column: str) -> bool:
-    cols = getattr(data, "columns", None)
-    if cols is None:
-        cols = getattr(data, "column_names", None)
-    if cols is None and isinstance(data, dict):
-        cols = list(data)
-    return cols is None or column in list(cols)

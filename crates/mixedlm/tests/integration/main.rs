@@ -6,6 +6,7 @@
 mod diagnostics;
 mod distributed;
 mod facade;
+mod glmm_separation;
 mod inference;
 mod streaming;
 mod summary;

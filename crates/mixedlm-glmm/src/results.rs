@@ -3,9 +3,9 @@
 use super::derivs::Derivatives;
 use super::model::GlmmModel;
 use super::options::{GlmmOptions, Stages};
-use crate::results::{GroupCount, PerLevel, TermFit, SINGULAR_TOL};
 use faer::{Mat, MatRef, Side};
 use mixedlm_covariance::summarize;
+use mixedlm_model::{GroupCount, PerLevel, TermFit, SINGULAR_TOL};
 use mixedlm_optim::OptimRecord;
 use serde::Serialize;
 

@@ -1,6 +1,6 @@
 //! Typed errors of GLMM fitting. Every message says what to do.
 
-use crate::ModelError;
+use mixedlm_model::ModelError;
 use thiserror::Error;
 
 /// Why a generalized linear mixed model could not be built or fitted.

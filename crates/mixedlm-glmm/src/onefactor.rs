@@ -13,8 +13,8 @@ use super::family::Family;
 use super::link::Link;
 use super::pirls_failure::{PirlsFailure, MAX_ITERATIONS, STEP_TOL};
 use super::response::GlmResponse;
-use crate::kernels;
 use mixedlm_design::Design;
+use mixedlm_model::level_blocks;
 use rayon::prelude::*;
 
 /// Step halvings before a level's step is declared failed.
@@ -77,7 +77,7 @@ struct Sums {
 impl Level<'_> {
     fn pass(&self, u: &[f64], b: &mut [f64], sums: &mut Sums) {
         let k = self.k;
-        kernels::lower_times(self.t, u, k, b);
+        level_blocks::lower_times(self.t, u, k, b);
         sums.dev = 0.0;
         sums.zwz.iter_mut().for_each(|v| *v = 0.0);
         sums.zwr.iter_mut().for_each(|v| *v = 0.0);
@@ -114,11 +114,11 @@ impl Level<'_> {
                 full[c * k + a] = sums.zwz[a * k + c];
             }
         }
-        kernels::congruence(self.t, &full, k, tmp, l);
+        level_blocks::congruence(self.t, &full, k, tmp, l);
         for a in 0..k {
             l[a * k + a] += 1.0;
         }
-        if !kernels::chol(l, k) {
+        if !level_blocks::chol(l, k) {
             return false;
         }
         for (a, v) in next.iter_mut().enumerate() {
@@ -132,7 +132,7 @@ impl Level<'_> {
             }
             next[i] = s / l[i * k + i];
         }
-        kernels::solve_lower_t(next, l, k);
+        level_blocks::solve_lower_t(next, l, k);
         true
     }
 
@@ -328,7 +328,7 @@ impl OneFactor {
         let k = self.k;
         let mut b = vec![0.0; k];
         for g in 0..self.ptr.len() - 1 {
-            kernels::lower_times(t, &u[g * k..(g + 1) * k], k, &mut b);
+            level_blocks::lower_times(t, &u[g * k..(g + 1) * k], k, &mut b);
             for pos in self.ptr[g]..self.ptr[g + 1] {
                 let zi = &self.z[pos * k..(pos + 1) * k];
                 eta[self.perm[pos]] =
@@ -397,7 +397,7 @@ impl OneFactor {
         let (k, p, kk) = (self.k, self.p, self.k * self.k);
         let lg = &self.l[g * kk..(g + 1) * kk];
         let mut b = vec![0.0; k];
-        kernels::lower_times(t, ug, k, &mut b);
+        level_blocks::lower_times(t, ug, k, &mut b);
         let mut s = GradSums {
             a: vec![0.0; kk],
             rho: vec![0.0; k],
@@ -491,7 +491,7 @@ impl OneFactor {
         }
         for (m, gm) in dt.iter().enumerate() {
             let mut gu = vec![0.0; k];
-            kernels::lower_times(gm, ug, k, &mut gu);
+            level_blocks::lower_times(gm, ug, k, &mut gu);
             // −2 ρ'Gû + e'Gû
             let mut val: f64 = (0..k).map(|a| (s.e[a] - 2.0 * s.rho[a]) * gu[a]).sum();
             // 2 tr(H⁻¹ T'A G)
@@ -531,5 +531,5 @@ fn solve_llt(l: &[f64], x: &mut [f64], k: usize) {
         }
         x[i] = s / l[i * k + i];
     }
-    kernels::solve_lower_t(x, l, k);
+    level_blocks::solve_lower_t(x, l, k);
 }

@@ -1,7 +1,13 @@
-//! Generalized linear mixed models (binomial and Poisson responses) as lme4's `glmer`
-//! defines them: the Laplace approximation (nAGQ = 1) by penalized iteratively reweighted
-//! least squares, the fast nAGQ = 0 criterion as the first stage, and adaptive
-//! Gauss-Hermite quadrature (nAGQ up to 25) for one scalar random-effects term.
+//! mixedlm-glmm: generalized linear mixed models (binomial and Poisson responses) as
+//! lme4's `glmer` defines them: the Laplace approximation (nAGQ = 1) by penalized
+//! iteratively reweighted least squares, the fast nAGQ = 0 criterion as the first stage,
+//! and adaptive Gauss-Hermite quadrature (nAGQ up to 25) for one scalar random-effects
+//! term.
+//!
+//! A layer on top of the LMM engine (`mixedlm-model`): PIRLS asks the engine only for
+//! its penalized weighted least-squares interface (`LinearMixedModel::for_pwls`,
+//! `reweight`, `evaluate`, the modes and the log-determinant), or, for one grouping
+//! factor, solves the level blocks itself with the engine's `level_blocks` kernels.
 //!
 //! The map:
 //! - [`family`] and [`link`]: the response distribution and the link, behind traits a later
@@ -15,6 +21,7 @@
 //!   quadrature) at a point; [`quadrature`]: Gauss-Hermite rules;
 //! - [`fit`]: the two optimization stages and the finite-difference derivatives
 //!   ([`derivs`]); [`results`]: the fit as plain data.
+#![warn(missing_docs)]
 
 pub mod checks;
 mod choose;

@@ -2,7 +2,8 @@
 //! 1. θ by minimizing the fast criterion (nAGQ = 0: β and u from PIRLS) from θ = 1;
 //! 2. (θ, β) by minimizing the Laplace (nAGQ = 1) or quadrature (nAGQ > 1) criterion from
 //!    stage 1's optimum, β in units of its stage-1 standard errors so that every coordinate
-//!    has the same scale for BOBYQA's trust region.
+//!    has the same scale for BOBYQA's trust region (or BFGS's first steps, where the
+//!    Laplace criterion has an analytic gradient).
 //!
 //! Then the finite-difference gradient and Hessian over (θ, β) at the optimum (lme4's
 //! `deriv12`): Var(β̂) is the β block of 2 H⁻¹ as lme4's `vcov` (falling back to the PWLS
@@ -183,7 +184,7 @@ impl GlmmModel {
         let mut edges = lower.clone();
         edges.extend(std::iter::repeat_n(f64::NAN, p));
         let stage2_opts = OptimOptions {
-            optimizer: OptimizerName::Bobyqa,
+            optimizer: stage2_optimizer(&obj),
             lower: lower2.clone(),
             max_evaluations: opts.max_evaluations,
             initial_step: 0.05,
@@ -235,6 +236,17 @@ impl GlmmModel {
         self.system.assemble(&self.wts, &self.wres, Unknowns::Modes);
         self.system.factor(&self.theta);
         v
+    }
+}
+
+/// Stage 2's solver: BFGS where the Laplace criterion has its analytic gradient (one
+/// grouping factor, canonical link), since BOBYQA's model of the criterion needs many
+/// more PIRLS solves than BFGS's line searches; BOBYQA otherwise.
+fn stage2_optimizer(obj: &FullObjective<'_>) -> OptimizerName {
+    if obj.has_gradient() {
+        OptimizerName::Bfgs
+    } else {
+        OptimizerName::Bobyqa
     }
 }
 

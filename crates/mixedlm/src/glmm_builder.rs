@@ -34,7 +34,7 @@ use crate::{Error, ModelSpec};
 use arrow_array::RecordBatch;
 use mixedlm_design::read_table;
 use mixedlm_formula::Variable;
-use mixedlm_model::glmm::{
+use mixedlm_glmm::{
     family_by_name, link_by_name, GlmmModel, GlmmOptions, SystemChoice, FAMILY_NAMES, LINK_NAMES,
     MAX_NAGQ,
 };
@@ -228,10 +228,7 @@ impl Glmm {
     }
 }
 
-type Family = (
-    Box<dyn mixedlm_model::glmm::Family>,
-    Box<dyn mixedlm_model::glmm::Link>,
-);
+type Family = (Box<dyn mixedlm_glmm::Family>, Box<dyn mixedlm_glmm::Link>);
 
 /// lme4's `glmer(formula, data, family)`: the Laplace approximation with the family's
 /// canonical link.

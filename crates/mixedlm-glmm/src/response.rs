@@ -50,7 +50,7 @@ impl GlmResponse {
         }
         for (row, (&v, &w)) in y.iter().zip(&weights).enumerate() {
             if !v.is_finite() {
-                return Err(crate::ModelError::NonFinite {
+                return Err(mixedlm_model::ModelError::NonFinite {
                     what: "response".into(),
                     row,
                 }
@@ -68,7 +68,7 @@ impl GlmResponse {
             }
         }
         if let Some(row) = offset.iter().position(|v| !v.is_finite()) {
-            return Err(crate::ModelError::NonFinite {
+            return Err(mixedlm_model::ModelError::NonFinite {
                 what: "offset".into(),
                 row,
             }

@@ -22,8 +22,8 @@ use super::quadrature::GaussHermite;
 use super::random::RandomEffects;
 use super::response::GlmResponse;
 use super::system::{PwlsSystem, Unknowns};
-use crate::ModelError;
 use mixedlm_design::Design;
+use mixedlm_model::ModelError;
 use std::sync::Arc;
 
 /// A GLMM ready for evaluation.

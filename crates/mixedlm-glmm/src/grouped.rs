@@ -6,8 +6,8 @@
 
 use super::data::ModelData;
 use super::system::{PwlsSystem, Unknowns};
-use crate::kernels;
 use faer::Mat;
+use mixedlm_model::level_blocks;
 use std::sync::Arc;
 
 /// The one-factor PWLS system and its workspaces.
@@ -72,6 +72,54 @@ impl GroupedSystem {
     fn joint(&self) -> bool {
         self.unknowns == Unknowns::ModesAndFixed
     }
+
+    /// The fixed-effects block after the level blocks (`factor`'s second half): W_g, the
+    /// Schur complement's factor Lx and its solve; the PWRSS reduction, or `None` when
+    /// X'WX − Σ W_g'W_g is not positive definite.
+    fn factor_fixed(&mut self) -> Option<f64> {
+        let (k, p, kk) = (self.k, self.p, self.k * self.k);
+        // W_g = L_g⁻¹ T' B_g; S = X'WX − Σ W_g'W_g; s = X'Wr − Σ W_g' w_g
+        self.wx.clear();
+        self.wx.resize(self.g * k * p, 0.0);
+        let mut s = vec![0.0; p * p];
+        for c in 0..p {
+            for e in c..p {
+                s[c * p + e] = self.xtx[c * p + e];
+            }
+        }
+        self.sx.copy_from_slice(&self.xtr);
+        let mut col = vec![0.0; k];
+        for g in 0..self.g {
+            let lg = &self.l[g * kk..(g + 1) * kk];
+            let wxg = &mut self.wx[g * k * p..(g + 1) * k * p];
+            for c in 0..p {
+                lower_t_times(
+                    &self.t,
+                    &self.bx[g * k * p + c * k..g * k * p + (c + 1) * k],
+                    k,
+                    &mut col,
+                );
+                solve_lower(lg, &mut col, k);
+                wxg[c * k..(c + 1) * k].copy_from_slice(&col);
+            }
+            let wg = &self.w[g * k..(g + 1) * k];
+            for c in 0..p {
+                let wc = &wxg[c * k..(c + 1) * k];
+                for e in c..p {
+                    let we = &wxg[e * k..(e + 1) * k];
+                    s[c * p + e] -= dot(wc, we);
+                }
+                self.sx[c] -= dot(wc, wg);
+            }
+        }
+        // s is column-major with the lower triangle in [c * p + e], e ≥ c
+        if !level_blocks::chol(&mut s, p) {
+            return None;
+        }
+        self.lx.copy_from_slice(&s);
+        solve_lower(&self.lx, &mut self.sx, p);
+        Some(self.sx.iter().map(|v| v * v).sum::<f64>())
+    }
 }
 
 impl PwlsSystem for GroupedSystem {
@@ -134,7 +182,7 @@ impl PwlsSystem for GroupedSystem {
     }
 
     fn factor(&mut self, theta: &[f64]) -> bool {
-        let (k, p, kk) = (self.k, self.p, self.k * self.k);
+        let (k, kk) = (self.k, self.k * self.k);
         let re = &self.data.re;
         re.terms[0].structure.fill_factor(
             &theta[..re.n_theta],
@@ -148,11 +196,17 @@ impl PwlsSystem for GroupedSystem {
                 let v = self.t[0] * self.t[0] * self.d[g] + 1.0;
                 lg[0] = v.sqrt();
             } else {
-                kernels::congruence(&self.t, &self.d[g * kk..(g + 1) * kk], k, &mut self.tmp, lg);
+                level_blocks::congruence(
+                    &self.t,
+                    &self.d[g * kk..(g + 1) * kk],
+                    k,
+                    &mut self.tmp,
+                    lg,
+                );
                 for a in 0..k {
                     lg[a * k + a] += 1.0;
                 }
-                if !kernels::chol(lg, k) {
+                if !level_blocks::chol(lg, k) {
                     return false;
                 }
             }
@@ -166,47 +220,10 @@ impl PwlsSystem for GroupedSystem {
             pwrss -= wg.iter().map(|v| v * v).sum::<f64>();
         }
         if self.joint() {
-            // W_g = L_g⁻¹ T' B_g; S = X'WX − Σ W_g'W_g; s = X'Wr − Σ W_g' w_g
-            self.wx.clear();
-            self.wx.resize(self.g * k * p, 0.0);
-            let mut s = vec![0.0; p * p];
-            for c in 0..p {
-                for e in c..p {
-                    s[c * p + e] = self.xtx[c * p + e];
-                }
-            }
-            self.sx.copy_from_slice(&self.xtr);
-            let mut col = vec![0.0; k];
-            for g in 0..self.g {
-                let lg = &self.l[g * kk..(g + 1) * kk];
-                let wxg = &mut self.wx[g * k * p..(g + 1) * k * p];
-                for c in 0..p {
-                    lower_t_times(
-                        &self.t,
-                        &self.bx[g * k * p + c * k..g * k * p + (c + 1) * k],
-                        k,
-                        &mut col,
-                    );
-                    solve_lower(lg, &mut col, k);
-                    wxg[c * k..(c + 1) * k].copy_from_slice(&col);
-                }
-                let wg = &self.w[g * k..(g + 1) * k];
-                for c in 0..p {
-                    let wc = &wxg[c * k..(c + 1) * k];
-                    for e in c..p {
-                        let we = &wxg[e * k..(e + 1) * k];
-                        s[c * p + e] -= dot(wc, we);
-                    }
-                    self.sx[c] -= dot(wc, wg);
-                }
-            }
-            // s is column-major with the lower triangle in [c * p + e], e ≥ c
-            if !kernels::chol(&mut s, p) {
+            let Some(fixed) = self.factor_fixed() else {
                 return false;
-            }
-            self.lx.copy_from_slice(&s);
-            solve_lower(&self.lx, &mut self.sx, p);
-            pwrss -= self.sx.iter().map(|v| v * v).sum::<f64>();
+            };
+            pwrss -= fixed;
         }
         self.logdet = logdet;
         self.pwrss = pwrss.max(0.0);
@@ -231,7 +248,7 @@ impl PwlsSystem for GroupedSystem {
                     }
                 }
             }
-            kernels::solve_lower_t(ug, &self.l[g * kk..(g + 1) * kk], k);
+            level_blocks::solve_lower_t(ug, &self.l[g * kk..(g + 1) * kk], k);
         }
     }
 
@@ -257,7 +274,7 @@ impl PwlsSystem for GroupedSystem {
         let mut out = vec![0.0; self.g * kk];
         let (mut inv, mut v) = (vec![0.0; kk], vec![0.0; kk]);
         for g in 0..self.g {
-            kernels::lower_inverse(&self.l[g * kk..(g + 1) * kk], k, &mut inv);
+            level_blocks::lower_inverse(&self.l[g * kk..(g + 1) * kk], k, &mut inv);
             // (L L')⁻¹ = L⁻ᵀ L⁻¹
             for a in 0..k {
                 for b in 0..k {
@@ -294,5 +311,5 @@ fn solve_lower(l: &[f64], x: &mut [f64], k: usize) {
 
 /// x ← L⁻ᵀ x.
 fn solve_lower_transposed(l: &[f64], x: &mut [f64], k: usize) {
-    kernels::solve_lower_t(x, l, k);
+    level_blocks::solve_lower_t(x, l, k);
 }

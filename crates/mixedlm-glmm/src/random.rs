@@ -5,9 +5,9 @@
 //! θ ↔ T_j belongs to each term's covariance structure (`mixedlm-covariance`); this module
 //! only lays the terms out and applies the factors.
 
-use crate::terms::lme4_order;
 use mixedlm_covariance::CovarianceStructure;
 use mixedlm_design::{Design, Levels};
+use mixedlm_model::terms::lme4_order;
 
 /// One random-effects term in lme4's order.
 #[derive(Debug)]
@@ -150,7 +150,7 @@ impl RandomEffects {
                 continue;
             }
             for (bg, ug) in bs.chunks_exact_mut(k).zip(us.chunks_exact(k)) {
-                crate::kernels::lower_times(tj, ug, k, bg);
+                mixedlm_model::level_blocks::lower_times(tj, ug, k, bg);
             }
         }
     }

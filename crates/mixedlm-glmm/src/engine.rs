@@ -1,6 +1,6 @@
 //! [`EngineSystem`]: the PWLS system on the LMM engine's blocked factorization (term 1's
 //! level blocks, then the dense, nested or sparse rest), for models with more than one
-//! grouping factor, through the engine's PWLS interface (`crate::pwls`).
+//! grouping factor, through the engine's PWLS interface (`mixedlm_model::LinearMixedModel::for_pwls` and its companions).
 //!
 //! Two engine models of the same rows: one with X for the joint solve of (u, β), one
 //! without X for u alone (β fixed, Xβ already removed from the working response), so that
@@ -10,9 +10,9 @@
 
 use super::data::ModelData;
 use super::system::{PwlsSystem, Unknowns};
-use crate::{LinearMixedModel, ModelError};
 use faer::Mat;
 use mixedlm_design::{DenseMatrix, Design};
+use mixedlm_model::{LinearMixedModel, ModelError};
 
 /// Z columns of the later terms from which the sparse path is considered.
 pub(crate) const SPARSE_FROM: usize = 64;
