@@ -91,8 +91,15 @@ fn main() -> ExitCode {
             .and_then(|()| simulate(&rest)),
         Some("bench") => check_flags(
             &rest,
-            &["--quick", "--peers", "--no-lme-rs"],
-            &["--only", "--timeout", "--tools"],
+            &["--quick", "--peers", "--no-lme-rs", "--glmm", "--spark"],
+            &[
+                "--only",
+                "--timeout",
+                "--tools",
+                "--rows",
+                "--groups",
+                "--partitions",
+            ],
         )
         .and_then(|()| bench::run(&rest)),
         Some("proptest") => check_flags(&rest, &[], &["--cases"]).and_then(|()| proptest(&rest)),
