@@ -71,10 +71,12 @@ def _descendants(pid: int) -> list[int]:
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
-        try:
-            kids = open(f"/proc/{p}/task/{p}/children").read().split()
+        kids = []
+        try:  # a JVM forks from any of its threads: read every thread's children
+            for task in os.listdir(f"/proc/{p}/task"):
+                kids += open(f"/proc/{p}/task/{task}/children").read().split()
         except OSError:
-            kids = []
+            pass
         out += [int(k) for k in kids]
         todo += [int(k) for k in kids]
     return out
@@ -83,12 +85,15 @@ def _descendants(pid: int) -> list[int]:
 def spark_run(path: pathlib.Path, partitions: int | None) -> dict:
     """One Spark fit in this process; memory sampled from /proc every 0.2 s."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"  # loopback only
     from pyspark.sql import SparkSession
 
     import pymixedlm
 
     spark = (SparkSession.builder.master("local[2]").appName("pymixedlm-bench")
              .config("spark.driver.memory", "4g").config("spark.ui.enabled", "false")
+             .config("spark.driver.host", "127.0.0.1")
+             .config("spark.driver.bindAddress", "127.0.0.1")
              .getOrCreate())
     peaks = {"jvm": 0, "workers": 0}
     stop = threading.Event()
