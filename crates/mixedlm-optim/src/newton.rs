@@ -17,6 +17,9 @@ const STEP_TOL: f64 = 1e-10;
 /// A polish step may move a coordinate by at most this (relative to max(1, |x|)): the
 /// polish refines a converged point and never replaces the solver.
 const MAX_MOVE: f64 = 1e-3;
+/// The objective's rounding, relative to max(1, |f|): a REML criterion computed from sums
+/// loses more than a few ulps to cancellation, so points this close in value are equal.
+const OBJECTIVE_NOISE: f64 = 1e-12;
 /// Relative step of the forward differences of the gradient.
 const HESSIAN_STEP: f64 = 1e-6;
 /// Coordinates this close to an edge (relative to max(1, |edge|)) are held: the objective
@@ -32,7 +35,7 @@ const MAX_DIM: usize = 32;
 /// The Hessian is computed once, at the solver's point, and reused for every step (a
 /// chord method): near the optimum it changes by far less than its own finite-difference
 /// error, so each step still shrinks the distance to the optimum by orders of magnitude.
-/// A step is taken whenever it does not raise the objective beyond rounding (on a flat
+/// A step is taken whenever it does not raise the objective beyond its rounding (on a flat
 /// optimum the objective cannot tell the points apart, the gradient can), and the polish
 /// stops on the step's size, not on a gradient threshold that a flat surface meets early.
 pub(crate) fn refine(tracker: &Tracker<'_>, edges: &[f64]) -> Option<String> {
@@ -75,8 +78,11 @@ pub(crate) fn refine(tracker: &Tracker<'_>, edges: &[f64]) -> Option<String> {
             break;
         };
         // Near the optimum the objective changes by less than its rounding: a step that
-        // does not raise it beyond rounding is taken.
-        if f_trial > f + 16.0 * f64::EPSILON * f.abs().max(1.0) {
+        // does not raise it beyond rounding is taken, unless the quadratic model promised
+        // a decrease above rounding, which must then show.
+        let noise = OBJECTIVE_NOISE * f.abs().max(1.0);
+        let promised = -0.5 * g.iter().zip(&step).map(|(a, b)| a * b).sum::<f64>();
+        if (promised > noise && f_trial >= f) || f_trial > f + noise {
             break;
         }
         tracker.restart_from(&trial);
