@@ -95,7 +95,7 @@ def spark(cluster):
     s.stop()
 
 
-@pytest.mark.parametrize("kind", ["nested", "crossed"])
+@pytest.mark.parametrize("kind", ["slopes", "nested", "crossed"])
 def test_standalone_cluster_fit_equals_local_fit(spark, kind):
     assert spark.sparkContext.master.startswith("spark://127.0.0.1:")
     df, args = simulated(kind)
