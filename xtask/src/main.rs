@@ -26,6 +26,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   simulate [--out DIR]     write the simulated benchmark data (default target/sim);
                            --rows N writes only set (b) with N rows, streamed to disk
   bench [--quick] [--peers [--no-lme-rs]] [--only NAMES] [--tools NAMES] [--timeout SECS]
+        [--baseline REV]
                            time mixedlm against lme4 / statsmodels / glmm / lme-rs
   bench --spark [--rows N] [--groups N] [--partitions N]
                            Spark (local[2]) against the streamed fit of one Parquet file
@@ -96,6 +97,7 @@ fn main() -> ExitCode {
                 "--only",
                 "--timeout",
                 "--tools",
+                "--baseline",
                 "--rows",
                 "--groups",
                 "--partitions",

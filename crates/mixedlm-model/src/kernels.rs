@@ -1,6 +1,6 @@
 //! Dense kernels: tiny ones on k×k column-major blocks (k is the number of random effects
-//! per level: 1, 2, 3 ... so plain loops beat any blocked kernel), the dot product of the
-//! cross-product pass, and the triangular product that turns L⁻¹ into (L L')⁻¹.
+//! per level: 1, 2, 3 ... so plain loops beat any blocked kernel) and the triangular
+//! product that turns L⁻¹ into (L L')⁻¹.
 
 use faer::linalg::matmul::triangular::{matmul, BlockStructure};
 use faer::{Accum, Mat, Par};
@@ -160,34 +160,6 @@ pub fn lower_inverse_gram(l_inv: &Mat<f64>, par: Par) -> Mat<f64> {
         par,
     );
     out
-}
-
-/// Dot product with sixteen independent sums (vectorizes, with enough chains that the adds
-/// need not wait on each other). The last `len % 16` products go to the first sums; the
-/// sums are added pairwise.
-pub fn dot(a: &[f64], b: &[f64]) -> f64 {
-    const LANES: usize = 16;
-    let mut acc = [0.0; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    for (s, (x, y)) in acc
-        .iter_mut()
-        .zip(ca.remainder().iter().zip(cb.remainder()))
-    {
-        *s = x * y;
-    }
-    for (x, y) in ca.zip(cb) {
-        for k in 0..LANES {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    let mut width = LANES;
-    while width > 1 {
-        width /= 2;
-        for k in 0..width {
-            acc[k] += acc[k + width];
-        }
-    }
-    acc[0]
 }
 
 /// y = T x for lower-triangular T (k×k column-major).

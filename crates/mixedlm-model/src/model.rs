@@ -7,10 +7,8 @@ use crate::rows::{check_finite, Rows};
 use crate::shift::Shift;
 use crate::terms::{build_terms, Term};
 use crate::ModelError;
+use mixedlm_crossprod::MAX_DENSE_COLUMNS;
 use mixedlm_design::Design;
-
-/// The largest dense block (columns of Z_2 .. Z_m plus X and y) the engine accepts.
-pub(crate) const MAX_DENSE_COLUMNS: usize = 20_000;
 
 /// Options fixed when a model is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

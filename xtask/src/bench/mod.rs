@@ -10,6 +10,8 @@
 //! first fit was slow, see [`runs_again`]; alternating rounds), and the median process
 //! kept.
 //! A missing peer is reported in the table, never an error.
+//! `--baseline REV` also builds the CLI of git revision REV and times it as the tool
+//! `baseline`, in the same alternating rounds: a change's before and after in one run.
 
 mod cases;
 mod table;
@@ -28,6 +30,7 @@ struct Opts {
     only: Option<Vec<String>>,
     tools: Option<Vec<String>>,
     timeout: Duration,
+    baseline: Option<String>,
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
@@ -46,6 +49,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         only: flag_value(args, "--only").map(|s| s.split(',').map(String::from).collect()),
         tools: flag_value(args, "--tools").map(|s| s.split(',').map(String::from).collect()),
         timeout: Duration::from_secs(secs),
+        baseline: flag_value(args, "--baseline"),
     })
 }
 
@@ -66,6 +70,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         })
         .collect();
     let bin = build_mixedlm()?;
+    let baseline = o.baseline.as_deref().map(build_baseline).transpose()?;
     let python = if wants(&o, "pymixedlm") {
         build_pymixedlm()
     } else {
@@ -82,7 +87,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let mut rows = Vec::new();
     for case in &selected {
-        let r = run_case(case, &bin, &python, peers_bin.as_ref(), &o);
+        let bins = Binaries {
+            mixedlm: &bin,
+            baseline: baseline.as_deref(),
+            python: &python,
+            peers: peers_bin.as_ref(),
+        };
+        let r = run_case(case, &bins, &o);
         let path = out_dir.join(format!("{}.json", case.name));
         let text = serde_json::to_string_pretty(&r).unwrap_or_default();
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -184,24 +195,34 @@ fn wants(o: &Opts, tool: &str) -> bool {
     o.tools.as_ref().is_none_or(|t| t.iter().any(|x| x == tool))
 }
 
-fn run_case(
-    case: &Case,
-    bin: &Path,
-    python: &Result<PathBuf, String>,
-    peers: Option<&Result<PathBuf, String>>,
-    o: &Opts,
-) -> Value {
+/// What the tools run: the CLI, the baseline's CLI, pymixedlm's Python, the Rust peers.
+struct Binaries<'a> {
+    mixedlm: &'a Path,
+    baseline: Option<&'a Path>,
+    python: &'a Result<PathBuf, String>,
+    peers: Option<&'a Result<PathBuf, String>>,
+}
+
+fn run_case(case: &Case, bins: &Binaries<'_>, o: &Opts) -> Value {
     let data = data_path(case);
     let n = count_rows(&data);
     eprintln!("== {} ({} rows): {}", case.name, n, case.formula);
     let mut names = vec!["mixedlm", "pymixedlm", "lme4", "statsmodels"];
-    if peers.is_some() {
+    if bins.peers.is_some() {
         names.extend(["glmm", "lme-rs"]);
     }
     names.retain(|t| *t == "mixedlm" || wants(o, t));
+    if bins.baseline.is_some() {
+        names.insert(1, "baseline");
+    }
+    let peers = bins.peers;
     let run = |name: &str| match name {
-        "mixedlm" => tools::mixedlm(bin, case, &data, n, o.timeout),
-        "pymixedlm" => tools::pymixedlm(python, case, &data, n, o.timeout),
+        "mixedlm" => tools::mixedlm(bins.mixedlm, case, &data, n, o.timeout),
+        "baseline" => match bins.baseline {
+            Some(b) => tools::mixedlm(b, case, &data, n, o.timeout),
+            None => json!({"status": "missing"}),
+        },
+        "pymixedlm" => tools::pymixedlm(bins.python, case, &data, n, o.timeout),
         "lme4" => tools::lme4(case, &data, n, o.timeout),
         "statsmodels" => tools::statsmodels(case, &data, n, o.timeout),
         engine => match peers {
@@ -249,6 +270,69 @@ fn median_run(mut runs: Vec<Value>) -> Value {
         m.insert("seconds_processes".into(), json!(times));
     }
     r
+}
+
+/// The CLI of git revision `rev`, built from an exported copy of that revision under
+/// `target/baseline/` with its own target directory (so the workspace's build is kept).
+fn build_baseline(rev: &str) -> Result<PathBuf, String> {
+    let root = target_dir().join("baseline");
+    let src = root.join("src");
+    eprintln!(
+        "building the baseline {rev} (release) in {}...",
+        root.display()
+    );
+    export_revision(rev, &src)?;
+    seed_baseline_target(&root.join("target"))?;
+    let mut build = cmd::cargo(&["build", "--release", "-q", "-p", "mixedlm-cli"]);
+    build
+        .current_dir(&src)
+        .env("CARGO_TARGET_DIR", root.join("target"));
+    cmd::status(&mut build)?;
+    Ok(root.join("target").join("release").join("mixedlm"))
+}
+
+/// The files of revision `rev` in `src`, exported unless `src` already holds them (its
+/// `.revision` file names the commit): a repeated bench then rebuilds nothing.
+fn export_revision(rev: &str, src: &Path) -> Result<(), String> {
+    let resolve = std::process::Command::new("git")
+        .arg("-C")
+        .arg(crate::root())
+        .args(["rev-parse", rev])
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !resolve.status.success() {
+        return Err(format!("no git revision '{rev}'"));
+    }
+    let commit = String::from_utf8_lossy(&resolve.stdout).trim().to_string();
+    let marker = src.join(".revision");
+    if std::fs::read_to_string(&marker).is_ok_and(|m| m == commit) {
+        return Ok(());
+    }
+    if src.exists() {
+        std::fs::remove_dir_all(src).map_err(|e| format!("cannot clear {}: {e}", src.display()))?;
+    }
+    std::fs::create_dir_all(src).map_err(|e| format!("cannot create {}: {e}", src.display()))?;
+    let export = format!(
+        "git -C '{}' archive '{commit}' | tar -x -C '{}'",
+        crate::root().display(),
+        src.display()
+    );
+    cmd::status(std::process::Command::new("sh").args(["-c", &export]))
+        .map_err(|e| format!("cannot export revision {rev}: {e}"))?;
+    std::fs::write(&marker, &commit).map_err(|e| format!("cannot write {}: {e}", marker.display()))
+}
+
+/// A first baseline build starts from a copy of the workspace's release artifacts: the
+/// third-party crates are then already built and only the workspace's crates compile.
+fn seed_baseline_target(target: &Path) -> Result<(), String> {
+    let release = target_dir().join("release");
+    if target.exists() || !release.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(target)
+        .map_err(|e| format!("cannot create {}: {e}", target.display()))?;
+    let copy = format!("cp -a '{}' '{}'", release.display(), target.display());
+    cmd::status(std::process::Command::new("sh").args(["-c", &copy]))
 }
 
 fn build_mixedlm() -> Result<PathBuf, String> {

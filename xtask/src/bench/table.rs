@@ -2,8 +2,9 @@
 
 use serde_json::Value;
 
-const TOOLS: [&str; 6] = [
+const TOOLS: [&str; 7] = [
     "mixedlm",
+    "baseline",
     "pymixedlm",
     "lme4",
     "statsmodels",

@@ -10,7 +10,7 @@
 //! The sparsity pattern of B is not needed up front: the X and y rows of B are dense per
 //! level of the first term, and the level blocks of the later terms are kept in a map keyed
 //! by (level of term 1, first row of the block), created when a row first shows that
-//! pair. The pattern is sorted when the model is built ([`LinearMixedModel::from_sums`]).
+//! pair. The pattern is sorted when the model is built (`mixedlm_model::LinearMixedModel::from_sums`).
 //!
 //! Rank-deficient X: the statistics keep every column of X; when the model is built, a
 //! column whose residual norm after projection on the earlier kept columns is below
@@ -22,12 +22,12 @@ use std::collections::HashMap;
 use mixedlm_design::{CovarianceKind, DenseMatrix, Design, RandomTermDesign, RANK_TOL};
 
 use crate::crossprod::CrossProducts;
-use crate::model::{LinearMixedModel, ModelOptions, MAX_DENSE_COLUMNS};
 use crate::shift::Shift;
 use crate::terms::{lme4_order, Term};
 use crate::ModelError;
+use crate::MAX_DENSE_COLUMNS;
 
-pub(crate) mod record;
+pub mod record;
 mod shift;
 
 /// Why a byte record of [`CrossProductSums`] was refused ([`CrossProductSums::from_bytes`]).
@@ -89,7 +89,7 @@ struct Layout {
 /// `BatchDesigner::template()` of `mixedlm-design`), [`accumulate`](Self::accumulate) batch
 /// designs with the same coding, [`merge`](Self::merge) statistics of disjoint chunks
 /// (addition: chunks can be summed in parallel, on other machines), then
-/// [`LinearMixedModel::from_sums`] and [`LinearMixedModel::fit`].
+/// `mixedlm_model::LinearMixedModel::from_sums` and its `fit`.
 #[derive(Debug, Clone)]
 pub struct CrossProductSums {
     layout: Layout,
@@ -457,7 +457,7 @@ impl CrossProductSums {
         CrossProducts::from_parts(terms, p, d, rows_ptr, rows, b, c)
     }
 
-    /// A design with the coding and no rows (what [`LinearMixedModel::design`] returns for
+    /// A design with the coding and no rows (what `mixedlm_model::LinearMixedModel::design` returns for
     /// a model built from statistics).
     fn skeleton(&self, drop: &[usize]) -> Design {
         let l = &self.layout;
@@ -623,35 +623,51 @@ fn check_levels(t: &TermLayout, n: usize) -> Result<(), ModelError> {
     Ok(())
 }
 
-impl LinearMixedModel {
-    /// A model from accumulated cross-products: the same objective, estimates and
-    /// conditional modes as [`LinearMixedModel::new`] on the design of all the rows.
-    /// Aliased X columns are dropped (see [`CrossProductSums::aliased_columns`]).
-    ///
-    /// The model has no rows: [`Self::design`] is a design with the coding and no rows,
-    /// fitted values and residuals of [`Self::fit`] are empty, and operations that need
-    /// the rows (e.g. [`Self::set_response`]) return [`ModelError::RowsUnavailable`].
-    pub fn from_sums(stats: &CrossProductSums, opts: ModelOptions) -> Result<Self, ModelError> {
-        let terms = stats.terms()?;
-        let drop = stats.aliased_columns();
-        let p = stats.pf - drop.len();
-        if stats.n <= p {
-            return Err(ModelError::TooFewObservations { n: stats.n, p });
+/// What a model is assembled from, reduced from accumulated sums
+/// ([`CrossProductSums::model_parts`]).
+#[derive(Debug)]
+pub struct SumsModelParts {
+    /// A design with the coding (names, levels) and no rows, aliased X columns dropped.
+    pub design: Design,
+    /// The random-effects terms in the engine's order.
+    pub terms: Vec<Term>,
+    /// The number of observations.
+    pub n: usize,
+    /// The cross-products, aliased X columns dropped.
+    pub cross_products: CrossProducts,
+    /// Σ log w over the rows.
+    pub sum_log_weights: f64,
+    /// Rows per level of every term (formula order).
+    pub level_counts: Vec<Vec<usize>>,
+    /// What the sums subtracted from y and from the kept X columns.
+    pub shift: Option<Shift>,
+}
+
+impl CrossProductSums {
+    /// The parts of a model on all the accumulated rows: the terms, the cross-products and
+    /// a row-less design, aliased X columns dropped (see [`Self::aliased_columns`]).
+    pub fn model_parts(&self) -> Result<SumsModelParts, ModelError> {
+        let terms = self.terms()?;
+        let drop = self.aliased_columns();
+        let p = self.pf - drop.len();
+        if self.n <= p {
+            return Err(ModelError::TooFewObservations { n: self.n, p });
         }
-        let cp = stats.cross_products(&terms, &drop);
-        let design = stats.skeleton(&drop);
-        let mut model =
-            LinearMixedModel::assemble(design, terms, stats.n, cp, opts, stats.sum_log_w);
-        model.level_counts = Some(stats.counts.clone());
-        if let Some(shift) = &stats.shift {
-            model.shift = Shift {
-                y: shift.y,
-                x: (0..stats.pf)
-                    .filter(|j| !drop.contains(j))
-                    .map(|j| shift.x[j])
-                    .collect(),
-            };
-        }
-        Ok(model)
+        let shift = self.shift.as_ref().map(|shift| Shift {
+            y: shift.y,
+            x: (0..self.pf)
+                .filter(|j| !drop.contains(j))
+                .map(|j| shift.x[j])
+                .collect(),
+        });
+        Ok(SumsModelParts {
+            cross_products: self.cross_products(&terms, &drop),
+            design: self.skeleton(&drop),
+            terms,
+            n: self.n,
+            sum_log_weights: self.sum_log_w,
+            level_counts: self.counts.clone(),
+            shift,
+        })
     }
 }

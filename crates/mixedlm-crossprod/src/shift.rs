@@ -17,7 +17,7 @@ use mixedlm_design::{far_mean, Design};
 /// The constants subtracted from y (after the offset) and from each column of X before
 /// the cross-products are formed; all zero when nothing is shifted.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Shift {
+pub struct Shift {
     /// Subtracted from y − offset.
     pub y: f64,
     /// Subtracted from each column of X (0 for the intercept and unshifted columns).

@@ -12,7 +12,7 @@
 //! Partial sums over disjoint row chunks simply add, so large inputs are summed in
 //! parallel with rayon.
 
-use crate::kernels::dot;
+use crate::dot::dot;
 use crate::rows::Rows;
 use crate::terms::Term;
 use rayon::prelude::*;
@@ -27,9 +27,9 @@ fn column(data: &[f64], n: usize, c: usize, range: std::ops::Range<usize>) -> &[
 const RUN_MIN: usize = 4;
 
 /// Above this many rows the pass runs in parallel over row chunks. Below it the pass is
-/// about as short as a sleeping rayon worker's wake-up (see `crate::active_wait`), so a
+/// about as short as a sleeping rayon worker's wake-up (see `mixedlm-model`'s `active_wait`), so a
 /// second thread adds a heavier tail to cold fits and nothing to their median.
-pub(crate) const PARALLEL_ROWS: usize = 200_000;
+pub const PARALLEL_ROWS: usize = 200_000;
 
 /// The cross-products and the fixed sparsity pattern of B.
 #[derive(Debug, Clone)]
@@ -214,7 +214,7 @@ impl CrossProducts {
     /// column of the data (term 1's columns level by level in D; the later terms' columns,
     /// X and y in C), and every entry of the data enters one of them: a NaN or ±∞ anywhere
     /// makes one NaN or +∞. (So can finite values whose squares overflow, above ~1e154.)
-    pub(crate) fn diagonals_finite(&self) -> bool {
+    pub fn diagonals_finite(&self) -> bool {
         let (k1, mr) = (self.k1, self.mr);
         let d = self
             .d
@@ -339,7 +339,7 @@ impl CrossProducts {
     /// Cross-products accumulated elsewhere (see [`crate::sums`]): `d`, the pattern
     /// `rows_ptr`/`rows` with values `b`, and `c` (both triangles), laid out as
     /// [`Self::new`] lays them out for `terms` and p fixed-effects columns.
-    pub(crate) fn from_parts(
+    pub fn from_parts(
         terms: &[Term],
         p: usize,
         d: Vec<f64>,
@@ -707,8 +707,9 @@ fn add_xy_products(
 
 #[cfg(test)]
 mod tests {
-    use super::PARALLEL_ROWS;
-    use crate::{LinearMixedModel, ModelOptions};
+    use super::{CrossProducts, PARALLEL_ROWS};
+    use crate::{build_terms, Rows, Shift, Term};
+    use mixedlm_design::Design;
     use mixedlm_fixtures::synthetic::{design_with_x, random_codes, random_term, uniform};
 
     /// `y ~ 1 + x + (1 + x | a) + (1 + x | b) + (1 | c) + (1 + x | d)` on random levels,
@@ -716,7 +717,7 @@ mod tests {
     /// `runs`: levels in blocks of consecutive rows instead (a changes every n/300 rows, b
     /// every 7, c every 11, d every 13), so that runs of rows share every level, of all
     /// lengths.
-    fn model(n: usize, terms: usize, runs: bool) -> LinearMixedModel {
+    fn design(n: usize, terms: usize, runs: bool) -> Design {
         let code = |salt: u64, m: usize| {
             if runs {
                 let every = [0, n.div_ceil(m), 7, 11, 13][salt as usize];
@@ -754,11 +755,17 @@ mod tests {
                 &["(Intercept)", "x"],
             ));
         }
-        LinearMixedModel::new(
-            &design_with_x(y, &x, random, None),
-            ModelOptions { reml: true },
-        )
-        .unwrap()
+        design_with_x(y, &x, random, None)
+    }
+
+    /// The one pass over `design`'s rows, unshifted, as the engine forms it.
+    fn products(mut design: Design) -> (CrossProducts, Vec<Term>, Design) {
+        let terms = build_terms(&design).unwrap();
+        let shift = Shift::none(design.x.ncols);
+        let (rows, _) = Rows::weighted(&mut design, &terms, &shift).unwrap();
+        let cp = CrossProducts::new(&rows, &terms);
+        rows.restore(&mut design, &terms);
+        (cp, terms, design)
     }
 
     /// One term with four columns per level: the general pass with no later term.
@@ -779,12 +786,7 @@ mod tests {
             z,
             &["(Intercept)", "u", "v", "w"],
         )];
-        let m = LinearMixedModel::new(
-            &design_with_x(y, &x, random, None),
-            ModelOptions { reml: true },
-        )
-        .unwrap();
-        check(&m);
+        check(products(design_with_x(y, &x, random, None)));
     }
 
     /// D, B and C of the one pass equal sums over the rows of R = [Z_2 .. Z_m, X, y]
@@ -797,14 +799,13 @@ mod tests {
         for n in [5_000, PARALLEL_ROWS + 10_000] {
             for terms in [2, 3, 4] {
                 for runs in [false, true] {
-                    check(&model(n, terms, runs));
+                    check(products(design(n, terms, runs)));
                 }
             }
         }
     }
 
-    fn check(m: &LinearMixedModel) {
-        let (cp, terms, design) = (&m.cp, &m.terms, &m.design);
+    fn check((cp, terms, design): (CrossProducts, Vec<Term>, Design)) {
         let (n, mr, qr, k1) = (design.y.len(), cp.mr, cp.qr, cp.k1);
         // term j's codes and model columns (column-major n × k), from the design
         let term = |j: usize| {

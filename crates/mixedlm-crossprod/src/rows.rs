@@ -13,7 +13,7 @@ use mixedlm_design::Design;
 
 /// The row-wise inputs, already weighted: everything the pass reads.
 #[derive(Debug, Clone)]
-pub(crate) struct Rows {
+pub struct Rows {
     /// Number of rows.
     pub n: usize,
     /// Per engine-ordered term: level codes (n).
@@ -197,7 +197,7 @@ fn check_lengths(design: &Design, n: usize, p: usize) -> Result<(), ModelError> 
 /// The first NaN or infinite entry of y, X or a random-effects column, as an error.
 /// Called when the cross-products are not finite, so that a fit of clean data reads its
 /// columns once (in the cross-product pass), not twice.
-pub(crate) fn check_finite(design: &Design) -> Result<(), ModelError> {
+pub fn check_finite(design: &Design) -> Result<(), ModelError> {
     let n = design.n_obs().max(1);
     if let Some(row) = first_non_finite(&design.y) {
         return Err(ModelError::NonFinite {
