@@ -28,6 +28,8 @@ const USAGE: &str = "usage: cargo xtask <command>
   bench [--quick] [--peers [--no-lme-rs]] [--only NAMES] [--tools NAMES] [--timeout SECS]
         [--baseline REV]
                            time mixedlm against lme4 / statsmodels / glmm / lme-rs
+  bench --spark [--rows N] [--groups N] [--partitions N]
+                           Spark (local[2]) against the streamed fit of one Parquet file
   proptest [--cases N]     run the property tests with N cases (default 256)
   fuzz [--seconds N] [--seed S]
                            mutated Parquet/Arrow/CSV files and formulas for N seconds
@@ -90,8 +92,16 @@ fn main() -> ExitCode {
             .and_then(|()| simulate(&rest)),
         Some("bench") => check_flags(
             &rest,
-            &["--quick", "--peers", "--no-lme-rs"],
-            &["--only", "--timeout", "--tools", "--baseline"],
+            &["--quick", "--peers", "--no-lme-rs", "--glmm", "--spark"],
+            &[
+                "--only",
+                "--timeout",
+                "--tools",
+                "--baseline",
+                "--rows",
+                "--groups",
+                "--partitions",
+            ],
         )
         .and_then(|()| bench::run(&rest)),
         Some("proptest") => check_flags(&rest, &[], &["--cases"]).and_then(|()| proptest(&rest)),

@@ -36,6 +36,7 @@ mod brent;
 mod error;
 mod linesearch;
 mod nelder_mead;
+mod newton;
 mod options;
 mod powell;
 mod record;
@@ -130,6 +131,14 @@ pub fn minimize(
     let mut outcome = run_with_edge_restart(&mut tracker, opts, &lower, &upper, &free_x0);
     if opts.polish && analytic_gradient && opts.optimizer.is_derivative_free() {
         outcome = polish(&mut tracker, opts, outcome);
+    }
+    // A gradient solver's stopping rule leaves θ known to about sqrt(ftol_rel); Newton
+    // steps on the analytic gradient pin it down (see `newton`).
+    let gradient_run = opts.optimizer == OptimizerName::Bfgs || opts.polish;
+    if analytic_gradient && gradient_run && outcome.converged {
+        if let Some(note) = newton::refine(&tracker, &opts.edges) {
+            outcome.termination.push_str(&note);
+        }
     }
     let counts = tracker.counts();
     let (theta, objective) = tracker.best();

@@ -352,6 +352,16 @@ impl<'a> Tracker<'a> {
         }
     }
 
+    /// The objective's analytic gradient at the free point `x` (counted), or false when
+    /// the objective has none there.
+    pub(crate) fn analytic_gradient_at(&self, x: &[f64], g: &mut [f64]) -> bool {
+        if self.analytic.get() == Some(false) {
+            return false;
+        }
+        self.grad_evals.set(self.grad_evals.get() + 1);
+        self.analytic_gradient(x, g)
+    }
+
     fn analytic_gradient(&self, x: &[f64], g: &mut [f64]) -> bool {
         let mut full = self.full.borrow_mut();
         for (&i, &xi) in self.free.iter().zip(x) {

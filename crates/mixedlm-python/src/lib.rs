@@ -9,6 +9,7 @@
 
 mod columns;
 mod data;
+mod distributed;
 mod errors;
 mod fit;
 mod glmm;
@@ -32,6 +33,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(data::column_addresses, m)?)?;
     m.add_function(wrap_pyfunction!(data::read_table, m)?)?;
     m.add_function(wrap_pyfunction!(errors::raise_panic_for_tests, m)?)?;
+    distributed::register(m)?;
     m.add_function(wrap_pyfunction!(distributions::normal_sf, m)?)?;
     m.add_function(wrap_pyfunction!(distributions::normal_quantile, m)?)?;
     m.add_function(wrap_pyfunction!(distributions::t_quantile, m)?)?;

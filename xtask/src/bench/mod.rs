@@ -58,6 +58,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if args.iter().any(|a| a == "--glmm") {
         return run_glmm(args.iter().any(|a| a == "--quick"));
     }
+    if args.iter().any(|a| a == "--spark") {
+        return run_spark(args);
+    }
     let o = parse(args)?;
     let selected: Vec<Case> = cases::all()
         .into_iter()
@@ -121,6 +124,27 @@ fn run_glmm(quick: bool) -> Result<(), String> {
         .success()
         .then_some(())
         .ok_or_else(|| format!("glmm_bench.sh failed ({status})"))
+}
+
+/// The Spark section (`--spark`): `benches/spark_bench.py` (Spark on `local[2]` against
+/// the streamed CLI fit of the same Parquet file) with the release CLI and pymixedlm built
+/// as for the pymixedlm column; `--rows N` and `--groups N` pass through (default 20M rows,
+/// 200,000 groups).
+fn run_spark(args: &[String]) -> Result<(), String> {
+    let bin = build_mixedlm()?;
+    let python = build_pymixedlm()?;
+    let mut c = std::process::Command::new(python);
+    c.arg(crate::root().join("benches").join("spark_bench.py"))
+        .arg("--cli")
+        .arg(&bin)
+        .arg("--out")
+        .arg(target_dir().join("spark-bench"));
+    for flag in ["--rows", "--groups", "--partitions"] {
+        if let Some(v) = flag_value(args, flag) {
+            c.args([flag, v.as_str()]);
+        }
+    }
+    cmd::status(&mut c)
 }
 
 fn data_path(case: &Case) -> PathBuf {

@@ -32,6 +32,7 @@ from ._errors import ColumnNotFoundError, ConvergenceWarning, ModelSpecification
 from ._lme4 import VarCorr, anova, compare, confint, fixef, lmer, ranef
 from ._model import MixedLM, mixedlm
 from ._results import MixedLMResults
+from . import spark  # noqa: E402  (pyspark is imported only when it is used)
 from ._summary import Summary
 
 __all__ = [

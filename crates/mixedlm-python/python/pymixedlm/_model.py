@@ -157,6 +157,16 @@ class MixedLM:
         return cls(formula, data, groups=groups, re_formula=re_formula, vc_formula=vc_formula,
                    missing=missing)
 
+    @classmethod
+    def from_spark(cls, sdf: Any, formula: str, groups: str | None = None,
+                   re_formula: str | None = None, vc_formula: Mapping[str, str] | None = None,
+                   reml: bool = True, method: Any = None, **kwargs: Any) -> Any:
+        """Fit to a Spark DataFrame across the cluster; see :func:`pymixedlm.spark.fit`."""
+        from .spark import fit
+
+        return fit(sdf, formula, groups=groups, re_formula=re_formula, vc_formula=vc_formula,
+                   reml=reml, method=method, **kwargs)
+
     def _groups(self, groups: Any, data: Any) -> tuple[str | None, str | None, dict]:
         """(label in results, column passed to the engine, extra columns to add)."""
         if groups is None:
