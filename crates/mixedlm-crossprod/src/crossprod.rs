@@ -12,9 +12,9 @@
 //! Partial sums over disjoint row chunks simply add, so large inputs are summed in
 //! parallel with rayon.
 
-use crate::dot::dot;
 use crate::rows::Rows;
 use crate::terms::Term;
+use mixedlm_design::dot;
 use rayon::prelude::*;
 
 /// Column c of a column-major array with n rows, over `range`.

@@ -11,7 +11,6 @@
 #![warn(missing_docs)]
 
 pub mod crossprod;
-mod dot;
 mod error;
 pub mod rows;
 pub mod shift;
@@ -19,7 +18,6 @@ pub mod sums;
 pub mod terms;
 
 pub use crossprod::{CrossProducts, PARALLEL_ROWS};
-pub use dot::dot;
 pub use error::ModelError;
 pub use rows::{check_finite, Rows};
 pub use shift::Shift;
