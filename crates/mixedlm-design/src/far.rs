@@ -1,5 +1,5 @@
 //! Columns far from zero compared with their spread: the model shifts them by their mean
-//! before forming cross-products (`mixedlm-model`'s `shift.rs`), and the rank test measures
+//! before forming cross-products (`mixedlm-crossprod`'s `shift.rs`), and the rank test measures
 //! them after that shift, so that both see the same column.
 
 /// A column is far from zero when |mean| exceeds this many standard deviations: below it
