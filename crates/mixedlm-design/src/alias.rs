@@ -212,9 +212,9 @@ fn block_gram(x: &DenseMatrix, start: usize) -> Vec<f64> {
 }
 
 /// Dot product with sixteen independent sums (vectorizes, with enough chains that the adds
-/// need not wait on each other). Shared
-/// with the cross-product pass (`mixedlm-crossprod`), so that its X'X and this Gram test sum in the same
-/// order. The last `len % 16` products go to the first sums; the sums are added pairwise.
+/// need not wait on each other). Shared with the cross-product pass (`mixedlm-crossprod`),
+/// so that its X'X and this Gram test sum in the same order. The last `len % 16` products
+/// go to the first sums; the sums are added pairwise.
 /// Inlined into the pass's loops in the crate that forms the cross-products.
 #[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {

@@ -577,8 +577,24 @@ impl Hasher for FastHasher {
 pub(crate) type FastState = BuildHasherDefault<FastHasher>;
 
 /// Re-express codes into `own` levels as codes into `target` levels (None where unseen).
+/// A one-off recoding borrows `target`'s names; [`LevelIndex`] keeps its table for reuse.
 pub(crate) fn recode(own: &[String], codes: &[u32], target: &[String]) -> Vec<Option<u32>> {
-    LevelIndex::new(target.iter().cloned().collect()).recode(own, codes)
+    let index: HashMap<&str, u32, FastState> = target
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i as u32))
+        .collect();
+    codes_through(own, codes, |s| index.get(s).copied())
+}
+
+/// `codes` into `own` levels as codes into the levels `code_of` looks names up in.
+fn codes_through(
+    own: &[String],
+    codes: &[u32],
+    code_of: impl Fn(&str) -> Option<u32>,
+) -> Vec<Option<u32>> {
+    let map: Vec<Option<u32>> = own.iter().map(|s| code_of(s.as_str())).collect();
+    codes.iter().map(|&c| map[c as usize]).collect()
 }
 
 /// Learned levels with a table from level name to code, built once: a streamed fit codes
@@ -607,11 +623,7 @@ impl LevelIndex {
 
     /// Codes into `own` levels as codes into these levels (None where unseen).
     pub(crate) fn recode(&self, own: &[String], codes: &[u32]) -> Vec<Option<u32>> {
-        let map: Vec<Option<u32>> = own
-            .iter()
-            .map(|s| self.code.get(s.as_str()).copied())
-            .collect();
-        codes.iter().map(|&c| map[c as usize]).collect()
+        codes_through(own, codes, |s| self.code.get(s).copied())
     }
 }
 
